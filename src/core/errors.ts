@@ -1,0 +1,121 @@
+import type { CircuitState } from './circuit-state';
+import * as messages from './messages';
+
+/** Stable codes carried by every {@link ResilienceError}. */
+export type ResilienceErrorCode =
+  | 'BREAKER_OPEN'
+  | 'BREAKER_TIMEOUT'
+  | 'RESET_COOLDOWN'
+  | 'INVALID_BREAKER_OPTIONS';
+
+/**
+ * Base class of every error the library throws. Check `code` (or use
+ * {@link isResilienceError}) rather than `instanceof`: codes keep working when two copies
+ * of the package are installed.
+ * @publicApi
+ */
+export abstract class ResilienceError extends Error {
+  abstract readonly code: ResilienceErrorCode;
+  /** Brand that survives duplicate package copies. */
+  readonly isResilienceError = true;
+}
+
+/**
+ * Thrown by `execute` when the breaker does not let the call through.
+ * Built without a stack trace: a rejection is an expected outcome on a hot path, and
+ * capturing a stack costs more than the whole rest of the call.
+ * @publicApi
+ */
+export class BreakerOpenError extends ResilienceError {
+  readonly code = 'BREAKER_OPEN' as const;
+  override readonly name = 'BreakerOpenError';
+
+  constructor(
+    /** Name of the breaker that rejected the call. */
+    readonly breaker: string,
+    /** The state that rejected it: `open`, `half_open` (no free trial slot) or `forced_open`. */
+    readonly state: CircuitState,
+    /** How long until a call may be let through again (a hint for `Retry-After`). */
+    readonly retryAfterMs: number,
+  ) {
+    const limit = Error.stackTraceLimit;
+    Error.stackTraceLimit = 0;
+    super(messages.BREAKER_OPEN(breaker, state));
+    Error.stackTraceLimit = limit;
+  }
+}
+
+/**
+ * The call took longer than the breaker's `timeout`; its `AbortSignal` was aborted.
+ * @publicApi
+ */
+export class BreakerTimeoutError extends ResilienceError {
+  readonly code = 'BREAKER_TIMEOUT' as const;
+  override readonly name = 'BreakerTimeoutError';
+
+  constructor(
+    readonly breaker: string,
+    readonly timeoutMs: number,
+  ) {
+    super(messages.BREAKER_TIMEOUT(breaker, timeoutMs));
+  }
+}
+
+/**
+ * A manual `reset()` came within `resetCooldown` of the breaker's last opening.
+ * @publicApi
+ */
+export class ResetCooldownError extends ResilienceError {
+  readonly code = 'RESET_COOLDOWN' as const;
+  override readonly name = 'ResetCooldownError';
+
+  constructor(
+    readonly breaker: string,
+    /** How long until a reset without `force` is accepted. */
+    readonly retryAfterMs: number,
+  ) {
+    super(messages.RESET_COOLDOWN(breaker, retryAfterMs));
+  }
+}
+
+/**
+ * A breaker option (or module option) has a bad value.
+ * @publicApi
+ */
+export class InvalidBreakerOptionsError extends ResilienceError {
+  readonly code = 'INVALID_BREAKER_OPTIONS' as const;
+  override readonly name = 'InvalidBreakerOptionsError';
+
+  constructor(
+    readonly breaker: string,
+    /** The option at fault, e.g. `window.size`. */
+    readonly key: string,
+    readonly value: unknown,
+    /** What was expected instead, in words. */
+    readonly expected: string,
+  ) {
+    super(messages.INVALID_OPTION(breaker, key, value, expected));
+  }
+}
+
+/**
+ * True for any error thrown by this library (optionally of one `code`), whichever copy of
+ * the package threw it.
+ * @publicApi
+ */
+export function isResilienceError(error: unknown, code?: ResilienceErrorCode): error is ResilienceError {
+  return (
+    typeof error === 'object' &&
+    error !== null &&
+    (error as { isResilienceError?: unknown }).isResilienceError === true &&
+    (code === undefined || (error as { code?: unknown }).code === code)
+  );
+}
+
+/** @publicApi */
+export const isBreakerOpenError = (error: unknown): error is BreakerOpenError =>
+  isResilienceError(error, 'BREAKER_OPEN');
+
+/** @publicApi */
+export const isBreakerTimeoutError = (error: unknown): error is BreakerTimeoutError =>
+  isResilienceError(error, 'BREAKER_TIMEOUT');

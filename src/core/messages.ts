@@ -1,0 +1,27 @@
+import type { CircuitState } from './circuit-state';
+
+export const BREAKER_OPEN = (breaker: string, state: CircuitState): string =>
+  state === 'half_open'
+    ? `Circuit breaker "${breaker}" is half_open and all its trial calls are taken`
+    : `Circuit breaker "${breaker}" is ${state} and does not permit further calls`;
+
+export const BREAKER_TIMEOUT = (breaker: string, ms: number): string =>
+  `Circuit breaker "${breaker}": call timed out after ${ms} ms`;
+
+export const RESET_COOLDOWN = (breaker: string, retryAfterMs: number): string =>
+  `Circuit breaker "${breaker}" opened less than its resetCooldown ago; ` +
+  `reset again in ${Math.ceil(retryAfterMs / 1000)} s or pass { force: true }`;
+
+export const INVALID_OPTION = (breaker: string, key: string, value: unknown, expected: string): string =>
+  `Invalid option for circuit breaker "${breaker}": ${key} = ${describe(value)}; expected ${expected}`;
+
+function describe(value: unknown): string {
+  if (typeof value === 'function') return 'a function';
+  if (typeof value === 'string') return JSON.stringify(value);
+  if (typeof value === 'number' || typeof value === 'boolean' || value == null) return String(value);
+  try {
+    return JSON.stringify(value);
+  } catch {
+    return Object.prototype.toString.call(value);
+  }
+}

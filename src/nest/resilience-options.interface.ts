@@ -1,0 +1,50 @@
+import type { CanActivate, Type } from '@nestjs/common';
+import type { Registry } from 'prom-client';
+import type { BreakerOptions } from '../core/breaker-options';
+import type { StoreOptions } from '../stores/store-options';
+
+/**
+ * Prometheus settings. Metrics switch on by themselves when `prom-client` is installed.
+ * @publicApi
+ */
+export interface MetricsOptions {
+  /** Registry the series go to. @default prom-client's global `register` */
+  registry?: Registry;
+  /** Prepended to every metric name, e.g. `myapp_`. @default '' */
+  prefix?: string;
+}
+
+/**
+ * Opt-in admin routes. They are static module settings (given next to `useFactory` in
+ * `forRootAsync`), because Nest mounts controllers before async options resolve.
+ * @publicApi
+ */
+export interface AdminOptions {
+  /** Route prefix. @default '/resilience' */
+  path?: string;
+  /** Guard protecting every admin route; the actor recorded is `request.user` as its guard set it. */
+  guard?: Type<CanActivate>;
+  /** A bearer token the routes require (checked in constant time) when no guard is given. */
+  token?: string;
+  /** Mount the routes with neither guard nor token. Never do this outside a sandbox. @default false */
+  insecure?: boolean;
+}
+
+/**
+ * Options of `ResilienceModule.forRoot()`.
+ * @publicApi
+ */
+export interface ResilienceModuleOptions {
+  /** Applied to every breaker, above its preset and below its own options. */
+  defaults?: BreakerOptions;
+  /** Named breakers, created at start-up. */
+  breakers?: Record<string, BreakerOptions>;
+  /** Where breaker state lives. @default { type: 'memory' } */
+  store?: StoreOptions;
+  /** Prometheus metrics; `false` turns them off. */
+  metrics?: MetricsOptions | false;
+  /** Most per-key breakers kept under one name (`@CircuitBreaker(name, { key })`). @default 1000 */
+  maxKeysPerBreaker?: number;
+  /** How long shutdown waits for in-flight protected calls. @default 10_000 */
+  shutdownTimeout?: number;
+}

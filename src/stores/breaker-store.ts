@@ -1,0 +1,20 @@
+import type { AuditLog } from '../core/audit-log';
+import type { BreakerRegistry } from '../core/registry';
+
+/**
+ * Where breaker state lives: the port every store implements (the memory store is the default).
+ * @publicApi
+ */
+export interface BreakerStore {
+  /** The audit log this store keeps; the registry is built with it. */
+  readonly auditLog: AuditLog;
+  /**
+   * Called once, right after the registry is built and before any call: restores every
+   * breaker it knows (and each one added later) and subscribes to their changes.
+   */
+  attach(registry: BreakerRegistry): void;
+  /** Writes whatever is pending. */
+  flush(): Promise<void>;
+  /** Flushes, stops its timers and releases the file or connection. */
+  close(): Promise<void>;
+}
