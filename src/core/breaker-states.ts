@@ -79,7 +79,8 @@ export class ClosedState extends BreakerStateBase {
   private openingReason(now: number): string | null {
     const o = this.host.options;
     const t = this.host.window.totals(now);
-    if (o.failureThreshold !== undefined && t.failures >= o.failureThreshold - EPSILON) return 'failure_threshold';
+    if (o.failureThreshold !== undefined && t.failures >= o.failureThreshold - EPSILON)
+      return 'failure_threshold';
     if (t.calls < o.minimumCalls) return null;
     if (o.failureRateThreshold !== undefined && t.failures / t.calls >= o.failureRateThreshold - EPSILON) {
       return 'failure_rate';
@@ -138,7 +139,7 @@ export class HalfOpenState extends BreakerStateBase {
 
   admit(now: number): RejectionReason | null {
     if (this.overdue(now)) {
-      this.host.open('half_open_max_wait', now, true);
+      this.reopenOverdue(now);
       return this.host.current().admit(now);
     }
     if (this.trials.length >= this.host.options.halfOpenMaxCalls) return 'half_open_full';
@@ -151,7 +152,13 @@ export class HalfOpenState extends BreakerStateBase {
   }
 
   override refresh(now: number): void {
-    if (this.overdue(now)) this.host.open('half_open_max_wait', now, true);
+    if (this.overdue(now)) this.reopenOverdue(now);
+  }
+
+  /** Reopens as of the moment the oldest trial overran, then catches up with the clock. */
+  private reopenOverdue(now: number): void {
+    this.host.open('half_open_max_wait', this.trials[0] + this.host.options.halfOpenMaxWait, true);
+    this.host.current().refresh(now);
   }
 
   override onSuccess(now: number, durationMs: number, startedAt: number): void {

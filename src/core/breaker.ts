@@ -46,7 +46,11 @@ export interface ResetOptions {
 /** Handed to calls when no timeout is configured: one signal that never aborts, no allocation per call. */
 const NEVER_ABORTED = new AbortController().signal;
 
-const OPENED: ReadonlySet<CircuitState> = new Set([CircuitState.OPEN, CircuitState.HALF_OPEN, CircuitState.FORCED_OPEN]);
+const OPENED: ReadonlySet<CircuitState> = new Set([
+  CircuitState.OPEN,
+  CircuitState.HALF_OPEN,
+  CircuitState.FORCED_OPEN,
+]);
 
 /**
  * A circuit breaker. Usable on its own, without Nest:
@@ -117,7 +121,8 @@ export class Breaker {
     if (rejection !== null) return Promise.reject(this.reject(rejection, startedAt));
     const phase = this.phase;
     this.running++;
-    if (this.options.timeout !== false) return this.executeWithTimeout(fn, phase, startedAt, this.options.timeout);
+    if (this.options.timeout !== false)
+      return this.executeWithTimeout(fn, phase, startedAt, this.options.timeout);
     let result: T | PromiseLike<T>;
     try {
       result = fn(NEVER_ABORTED);
@@ -250,7 +255,11 @@ export class Breaker {
   }
 
   private open(reason: string, now: number, afterTrial: boolean): void {
-    if (afterTrial) this.openDuration = Math.min(this.openDuration * this.options.openBackoff, this.options.openDurationMax);
+    if (afterTrial)
+      this.openDuration = Math.min(
+        this.openDuration * this.options.openBackoff,
+        this.options.openDurationMax,
+      );
     this.noteOpening(now);
     this.moveTo(new OpenState(this.host, now + this.openDuration), reason, now);
   }
@@ -299,7 +308,11 @@ export class Breaker {
     const pending: Promise<unknown>[] = [];
     const next = nextState(now);
     if (next) this.moveTo(next, reason, now, true, actor, pending);
-    this.events.emit('control', { breaker: this.name, action, from, to: this.phase.state, reason, actor, at: now }, pending);
+    this.events.emit(
+      'control',
+      { breaker: this.name, action, from, to: this.phase.state, reason, actor, at: now },
+      pending,
+    );
     return pending.length === 0 ? Promise.resolve() : Promise.all(pending).then(() => undefined);
   }
 
@@ -379,15 +392,22 @@ export class Breaker {
     }
     if (timedOut) {
       if (this.events.has('timeout')) {
-        this.events.emit('timeout', { breaker: this.name, durationMs, timeoutMs: this.options.timeout as number });
+        this.events.emit('timeout', {
+          breaker: this.name,
+          durationMs,
+          timeoutMs: this.options.timeout as number,
+        });
       }
     } else if (this.events.has('failure')) {
       this.events.emit('failure', { breaker: this.name, durationMs, error, weight });
     }
   }
 
-  /** A predicate that throws cannot tell us the error is harmless: count it. */
-  private countsAsFailure(error: unknown): boolean {
+  /**
+   * Whether this breaker counts `error` as a failure (its `isFailure`); a predicate that
+   * throws cannot tell the error is harmless, so it counts.
+   */
+  countsAsFailure(error: unknown): boolean {
     try {
       return this.options.isFailure(error) !== false;
     } catch {

@@ -27,6 +27,7 @@ export class CountWindow implements SlidingWindow {
       sums.failures -= this.weights[i];
       if (old & FAILED) sums.failedCalls--;
       if (old & SLOW) sums.slow--;
+      settle(sums);
     } else {
       sums.calls++;
     }

@@ -13,7 +13,9 @@ function httpStatus(error: unknown): number | undefined {
     response?: { status?: unknown };
   };
   const status =
-    typeof e.getStatus === 'function' ? (e.getStatus as () => unknown)() : (e.status ?? e.statusCode ?? e.response?.status);
+    typeof e.getStatus === 'function'
+      ? (e.getStatus as () => unknown)()
+      : (e.status ?? e.statusCode ?? e.response?.status);
   return typeof status === 'number' ? status : undefined;
 }
 

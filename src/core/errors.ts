@@ -3,10 +3,7 @@ import * as messages from './messages';
 
 /** Stable codes carried by every {@link ResilienceError}. */
 export type ResilienceErrorCode =
-  | 'BREAKER_OPEN'
-  | 'BREAKER_TIMEOUT'
-  | 'RESET_COOLDOWN'
-  | 'INVALID_BREAKER_OPTIONS';
+  'BREAKER_OPEN' | 'BREAKER_TIMEOUT' | 'RESET_COOLDOWN' | 'INVALID_BREAKER_OPTIONS';
 
 /**
  * Base class of every error the library throws. Check `code` (or use

@@ -3,9 +3,12 @@ export type ListenerErrorHandler = (error: unknown, event: string) => void;
 
 /** Reports listener errors as process warnings: visible, and never fatal to a call. */
 export const warnListenerError: ListenerErrorHandler = (error, event) => {
-  process.emitWarning(`A "${event}" listener failed: ${error instanceof Error ? error.stack : String(error)}`, {
-    code: 'NEST_RESILIENCE_LISTENER',
-  });
+  process.emitWarning(
+    `A "${event}" listener failed: ${error instanceof Error ? error.stack : String(error)}`,
+    {
+      code: 'NEST_RESILIENCE_LISTENER',
+    },
+  );
 };
 
 /**

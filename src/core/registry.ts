@@ -5,7 +5,7 @@ import { CircuitState } from './circuit-state';
 import type { Clock } from './clock';
 import { InvalidBreakerOptionsError } from './errors';
 import { EventEmitter } from './event-emitter';
-import { validateBreakerOptions } from './resolve-options';
+import { resolveBreakerOptions } from './resolve-options';
 
 /** @publicApi */
 export interface BreakerRegistryOptions {
@@ -49,15 +49,25 @@ export class BreakerRegistry {
   /** @throws {InvalidBreakerOptionsError} when any configured breaker has a bad option. */
   constructor(private readonly options: BreakerRegistryOptions = {}) {
     this.defaults = options.defaults ?? {};
-    validateBreakerOptions('(defaults)', this.defaults);
+    resolveBreakerOptions('(defaults)', {}, this.defaults);
     const breakers = options.breakers ?? {};
     if (typeof breakers !== 'object' || breakers === null || Array.isArray(breakers)) {
-      throw new InvalidBreakerOptionsError('(registry)', 'breakers', breakers, 'an object of breaker name -> options');
+      throw new InvalidBreakerOptionsError(
+        '(registry)',
+        'breakers',
+        breakers,
+        'an object of breaker name -> options',
+      );
     }
     this.configured = breakers;
     this.maxKeys = options.maxKeysPerBreaker ?? 1000;
     if (!Number.isInteger(this.maxKeys) || this.maxKeys < 1) {
-      throw new InvalidBreakerOptionsError('(registry)', 'maxKeysPerBreaker', this.maxKeys, 'an integer >= 1');
+      throw new InvalidBreakerOptionsError(
+        '(registry)',
+        'maxKeysPerBreaker',
+        this.maxKeys,
+        'an integer >= 1',
+      );
     }
     this.auditLog = options.auditLog ?? new MemoryAuditLog();
     for (const name of Object.keys(breakers)) this.get(name);
@@ -114,10 +124,14 @@ export class BreakerRegistry {
   }
 
   private add(map: Map<string, Breaker>, id: string, configName: string, breakerName = configName): Breaker {
-    const breaker = new Breaker(breakerName, this.configured[configName], {
-      clock: this.options.clock,
-      defaults: this.defaults,
-    });
+    const breaker = new Breaker(
+      breakerName,
+      Object.hasOwn(this.configured, configName) ? this.configured[configName] : undefined,
+      {
+        clock: this.options.clock,
+        defaults: this.defaults,
+      },
+    );
     map.set(id, breaker);
     const offTransition = breaker.on('stateChange', (e) =>
       e.manual ? undefined : this.auditLog.append({ ...pick(e), action: 'transition' }),

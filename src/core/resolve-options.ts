@@ -50,7 +50,11 @@ const RULES: ReadonlyArray<[keyof BreakerOptions, Check, string]> = [
   ['timeout', (v) => v === false || positive(v), 'a duration in ms > 0, or false'],
   ['resetCooldown', nonNegative, 'a duration in ms >= 0'],
   ['critical', isBoolean, 'true or false'],
-  ['preset', (v) => typeof v === 'string' && Object.hasOwn(PRESETS, v), `one of ${Object.keys(PRESETS).join(', ')}`],
+  [
+    'preset',
+    (v) => typeof v === 'string' && Object.hasOwn(PRESETS, v),
+    `one of ${Object.keys(PRESETS).join(', ')}`,
+  ],
 ];
 
 /**
@@ -65,12 +69,18 @@ export function validateBreakerOptions(breaker: string, options: unknown): asser
   const record = options as Record<string, unknown>;
   for (const key of Object.keys(record)) {
     if (!KNOWN_KEYS.has(key)) {
-      throw new InvalidBreakerOptionsError(breaker, key, record[key], `no such option; known: ${[...KNOWN_KEYS].join(', ')}`);
+      throw new InvalidBreakerOptionsError(
+        breaker,
+        key,
+        record[key],
+        `no such option; known: ${[...KNOWN_KEYS].join(', ')}`,
+      );
     }
   }
   for (const [key, check, expected] of RULES) {
     const value = record[key];
-    if (value !== undefined && !check(value)) throw new InvalidBreakerOptionsError(breaker, key, value, expected);
+    if (value !== undefined && !check(value))
+      throw new InvalidBreakerOptionsError(breaker, key, value, expected);
   }
   if (record.window !== undefined) validateWindow(breaker, record.window);
 }
@@ -78,17 +88,34 @@ export function validateBreakerOptions(breaker: string, options: unknown): asser
 function validateWindow(breaker: string, window: unknown): asserts window is WindowOptions {
   const w = window as Record<string, unknown> | null;
   if (typeof w !== 'object' || w === null) {
-    throw new InvalidBreakerOptionsError(breaker, 'window', window, "{ type: 'time', ms } or { type: 'count', size }");
+    throw new InvalidBreakerOptionsError(
+      breaker,
+      'window',
+      window,
+      "{ type: 'time', ms } or { type: 'count', size }",
+    );
   }
   if (w.type === 'time') {
-    if (!positive(w.ms)) throw new InvalidBreakerOptionsError(breaker, 'window.ms', w.ms, 'a duration in ms > 0');
+    if (!positive(w.ms))
+      throw new InvalidBreakerOptionsError(breaker, 'window.ms', w.ms, 'a duration in ms > 0');
     if (Object.keys(w).some((k) => k !== 'type' && k !== 'ms')) {
-      throw new InvalidBreakerOptionsError(breaker, 'window', window, "{ type: 'time', ms } with no other key");
+      throw new InvalidBreakerOptionsError(
+        breaker,
+        'window',
+        window,
+        "{ type: 'time', ms } with no other key",
+      );
     }
   } else if (w.type === 'count') {
-    if (!positiveInt(w.size)) throw new InvalidBreakerOptionsError(breaker, 'window.size', w.size, 'an integer >= 1');
+    if (!positiveInt(w.size))
+      throw new InvalidBreakerOptionsError(breaker, 'window.size', w.size, 'an integer >= 1');
     if (Object.keys(w).some((k) => k !== 'type' && k !== 'size')) {
-      throw new InvalidBreakerOptionsError(breaker, 'window', window, "{ type: 'count', size } with no other key");
+      throw new InvalidBreakerOptionsError(
+        breaker,
+        'window',
+        window,
+        "{ type: 'count', size } with no other key",
+      );
     }
   } else {
     throw new InvalidBreakerOptionsError(breaker, 'window.type', w.type, "'time' or 'count'");
@@ -116,7 +143,12 @@ export function resolveBreakerOptions(
   const openDurationMax = o.openDurationMax ?? openDuration;
   const openBackoff = o.openBackoff ?? 1;
   if (openDurationMax < openDuration) {
-    throw new InvalidBreakerOptionsError(breaker, 'openDurationMax', openDurationMax, `at least openDuration (${openDuration})`);
+    throw new InvalidBreakerOptionsError(
+      breaker,
+      'openDurationMax',
+      openDurationMax,
+      `at least openDuration (${openDuration})`,
+    );
   }
   if (openBackoff > 1 && openDurationMax === openDuration) {
     throw new InvalidBreakerOptionsError(
@@ -127,13 +159,23 @@ export function resolveBreakerOptions(
     );
   }
   const window = o.window ?? { type: 'time', ms: 60_000 };
-  const minimumCalls = o.minimumCalls ?? 10;
+  const minimumCalls = o.minimumCalls ?? (window.type === 'count' ? Math.min(10, window.size) : 10);
   if (window.type === 'count' && minimumCalls > window.size) {
-    throw new InvalidBreakerOptionsError(breaker, 'minimumCalls', minimumCalls, `at most window.size (${window.size})`);
+    throw new InvalidBreakerOptionsError(
+      breaker,
+      'minimumCalls',
+      minimumCalls,
+      `at most window.size (${window.size})`,
+    );
   }
   if ((o.slowCallDuration === undefined) !== (o.slowCallRateThreshold === undefined)) {
     const missing = o.slowCallDuration === undefined ? 'slowCallDuration' : 'slowCallRateThreshold';
-    throw new InvalidBreakerOptionsError(breaker, missing, undefined, 'set together with the other slow-call option');
+    throw new InvalidBreakerOptionsError(
+      breaker,
+      missing,
+      undefined,
+      'set together with the other slow-call option',
+    );
   }
 
   return Object.freeze({

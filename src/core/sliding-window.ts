@@ -34,7 +34,7 @@ export interface SlidingWindow {
 export function settle(totals: WindowTotals): void {
   if (totals.calls === 0) {
     totals.failedCalls = 0;
-    totals.failures = 0;
     totals.slow = 0;
   }
+  if (totals.failedCalls === 0) totals.failures = 0;
 }

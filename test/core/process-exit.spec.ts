@@ -1,0 +1,49 @@
+import { execFile } from 'node:child_process';
+import { join } from 'node:path';
+
+const root = join(__dirname, '..', '..');
+
+/**
+ * Runs in a child process on the TypeScript sources: 10,000 breakers, half of them opened
+ * (by failures and by hand), with a timeout configured on every one. The process must end
+ * by itself: no breaker may hold a timer or a handle once its calls are done. A held timer
+ * (60 s timeout, 600 s open period) would outlive the 10 s kill, so the exit code tells.
+ */
+const script = `
+const { BreakerRegistry } = require(${JSON.stringify(join(root, 'src/core/registry.ts'))});
+const registry = new BreakerRegistry({ defaults: { failureThreshold: 1, timeout: 60000, openDuration: 600000 } });
+const opened = [];
+for (let i = 0; i < 10000; i++) {
+  const breaker = registry.get('dep-' + i);
+  if (i % 4 === 0) opened.push(breaker.trip('test'));
+  else if (i % 4 === 1) opened.push(breaker.execute(() => Promise.reject(new Error('down'))).catch(() => undefined));
+  else opened.push(breaker.execute(() => 'ok'));
+}
+Promise.all(opened).then(() => {
+  const states = {};
+  for (const b of registry.all()) states[b.state] = (states[b.state] || 0) + 1;
+  console.log(JSON.stringify(states));
+});
+`;
+
+describe('Process exit', () => {
+  it('lets a process with 10,000 breakers, half of them open, exit by itself', async () => {
+    const { code, stdout, stderr } = await new Promise<{
+      code: number | null;
+      stdout: string;
+      stderr: string;
+    }>((resolve) => {
+      execFile(
+        process.execPath,
+        ['--require', join(root, 'test/support/swc-register.js'), '--eval', script],
+        { cwd: root, timeout: 10_000, killSignal: 'SIGKILL' },
+        (error, out, err) =>
+          resolve({ code: error ? (error.code as number | null) : 0, stdout: out, stderr: err }),
+      );
+    });
+
+    expect(stderr).toBe('');
+    expect(code).toBe(0);
+    expect(JSON.parse(stdout)).toEqual({ forced_open: 2_500, open: 2_500, closed: 5_000 });
+  }, 15_000);
+});

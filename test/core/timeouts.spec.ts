@@ -1,0 +1,175 @@
+import type { BreakerOptions } from '../../src/core/breaker-options';
+import { BreakerTimeoutError } from '../../src/core/errors';
+import { breakerOn, deferred, fakeClock, record, rejectionOf } from './breaker-test-kit';
+
+/**
+ * The timeout is the one real timer in the breaker: it runs on Jest's fake timers, and the
+ * breaker's clock moves with them so durations match.
+ */
+function setup(options: BreakerOptions) {
+  const clock = fakeClock();
+  const breaker = breakerOn(clock, options);
+  const advance = async (ms: number) => {
+    clock.advance(ms);
+    await jest.advanceTimersByTimeAsync(ms);
+  };
+  return { breaker, clock, advance };
+}
+
+/** Starts a call that never ends by itself; returns its outcome and the signal it was given. */
+function hangingCall(breaker: ReturnType<typeof setup>['breaker']) {
+  let signal!: AbortSignal;
+  const call = breaker.execute((s) => {
+    signal = s;
+    return new Promise<string>(() => undefined);
+  });
+  return { outcome: rejectionOf(call), signal: () => signal };
+}
+
+describe('Timeouts', () => {
+  beforeEach(() => {
+    jest.useFakeTimers();
+  });
+
+  afterEach(() => {
+    jest.useRealTimers();
+  });
+
+  it('fails a call that takes longer than `timeout` with BreakerTimeoutError', async () => {
+    const { breaker, advance } = setup({ timeout: 1_000 });
+    const call = hangingCall(breaker);
+
+    await advance(999);
+    expect(breaker.inFlight).toBe(1);
+    await advance(1);
+
+    const error = await call.outcome;
+    expect(error).toBeInstanceOf(BreakerTimeoutError);
+    expect(error).toMatchObject({ code: 'BREAKER_TIMEOUT', breaker: 'payments', timeoutMs: 1_000 });
+    expect((error as Error).message).toBe('Circuit breaker "payments": call timed out after 1000 ms');
+    expect(breaker.snapshot()).toMatchObject({ state: 'closed', failures: 0.5, calls: 1, inFlight: 0 });
+  });
+
+  it("aborts the call's AbortSignal with the BreakerTimeoutError", async () => {
+    const { breaker, advance } = setup({ timeout: 1_000 });
+    const call = hangingCall(breaker);
+    expect(call.signal().aborted).toBe(false);
+
+    await advance(1_000);
+
+    const error = await call.outcome;
+    expect(call.signal().aborted).toBe(true);
+    expect(call.signal().reason).toBe(error);
+  });
+
+  it("emits 'timeout', not 'failure'", async () => {
+    const { breaker, advance } = setup({ timeout: 1_000 });
+    const timeouts = record(breaker, 'timeout');
+    const failures = record(breaker, 'failure');
+    const call = hangingCall(breaker);
+
+    await advance(1_000);
+    await call.outcome;
+
+    expect(timeouts).toEqual([{ breaker: 'payments', durationMs: 1_000, timeoutMs: 1_000 }]);
+    expect(failures).toEqual([]);
+  });
+
+  it('weighs a timeout half a failure by default: two timeouts make one failure', async () => {
+    const { breaker, advance } = setup({ timeout: 1_000, failureThreshold: 1 });
+
+    const first = hangingCall(breaker);
+    await advance(1_000);
+    await first.outcome;
+    expect(breaker.snapshot()).toMatchObject({ state: 'closed', failures: 0.5 });
+
+    const second = hangingCall(breaker);
+    await advance(1_000);
+    await second.outcome;
+    expect(breaker.snapshot()).toMatchObject({ state: 'open', failures: 1, calls: 2, tripCount: 1 });
+  });
+
+  it('lets a call that ends in time through and leaves no timer behind', async () => {
+    const { breaker, advance } = setup({ timeout: 1_000 });
+    const slow = deferred();
+    const call = breaker.execute(() => slow.promise);
+    await advance(999);
+
+    slow.resolve('in time');
+
+    await expect(call).resolves.toBe('in time');
+    expect(jest.getTimerCount()).toBe(0);
+    expect(breaker.snapshot()).toMatchObject({ failures: 0, successes: 1 });
+  });
+
+  it('leaves no timer behind when the call throws synchronously', async () => {
+    const { breaker } = setup({ timeout: 1_000 });
+    const error = new Error('sync');
+
+    await expect(
+      breaker.execute(() => {
+        throw error;
+      }),
+    ).rejects.toBe(error);
+
+    expect(jest.getTimerCount()).toBe(0);
+    expect(breaker.snapshot()).toMatchObject({ failures: 1, calls: 1 });
+  });
+
+  it('counts a timed-out call once, whatever the call does afterwards', async () => {
+    const { breaker, advance } = setup({ timeout: 1_000 });
+    const successes = record(breaker, 'success');
+    const slow = deferred();
+    const call = rejectionOf(breaker.execute(() => slow.promise));
+    await advance(1_000);
+    await call;
+
+    slow.resolve('too late');
+    await advance(10);
+
+    expect(successes).toEqual([]);
+    expect(breaker.snapshot()).toMatchObject({ failures: 0.5, successes: 0, calls: 1 });
+  });
+
+  it('uses a custom failureWeight for timeouts', async () => {
+    const { breaker, advance } = setup({
+      timeout: 1_000,
+      failureThreshold: 1,
+      failureWeight: (e) => (e instanceof BreakerTimeoutError ? 1 : 0.1),
+    });
+    const call = hangingCall(breaker);
+
+    await advance(1_000);
+    await call.outcome;
+
+    expect(breaker.state).toBe('open');
+  });
+
+  it('reopens the breaker on a timed-out trial', async () => {
+    const { breaker, clock, advance } = setup({ timeout: 500, failureThreshold: 1, openDuration: 1_000 });
+    await rejectionOf(breaker.execute(() => Promise.reject(new Error('down'))));
+    await advance(1_000);
+    expect(breaker.state).toBe('half_open');
+    const trial = hangingCall(breaker);
+
+    await advance(500);
+    await trial.outcome;
+
+    expect(breaker.snapshot()).toMatchObject({ state: 'open', tripCount: 2, openedAt: clock.now() });
+  });
+
+  it('starts no timer when no timeout is configured', async () => {
+    const { breaker } = setup({});
+    let signal!: AbortSignal;
+    const slow = deferred();
+    const call = breaker.execute((s) => {
+      signal = s;
+      return slow.promise;
+    });
+
+    expect(jest.getTimerCount()).toBe(0);
+    expect(signal.aborted).toBe(false);
+    slow.resolve('ok');
+    await call;
+  });
+});
