@@ -24,7 +24,7 @@ export interface AdminOptions {
   path?: string;
   /** Guard protecting every admin route; the actor recorded is `request.user` as its guard set it. */
   guard?: Type<CanActivate>;
-  /** A bearer token the routes require (checked in constant time) when no guard is given. */
+  /** A bearer token the routes require (checked in constant time); given with `guard`, both must pass. */
   token?: string;
   /** Mount the routes with neither guard nor token. Never do this outside a sandbox. @default false */
   insecure?: boolean;

@@ -1,0 +1,56 @@
+import { Inject, Injectable, Logger, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
+import type { Breaker } from '../core/breaker';
+import type { StateChangeEvent } from '../core/breaker-events';
+import { CircuitState } from '../core/circuit-state';
+import { BreakerRegistry } from '../core/registry';
+import { LOG_CONTEXT } from './resilience.constants';
+import * as messages from './resilience.messages';
+
+/** States logged as warnings: calls are being rejected. */
+const REJECTING: ReadonlySet<string> = new Set([CircuitState.OPEN, CircuitState.FORCED_OPEN]);
+
+/**
+ * Writes one line through Nest's `Logger` (context `CircuitBreaker`) on every state change of
+ * every breaker: a warning when a breaker starts rejecting calls (OPEN, FORCED_OPEN), a log
+ * line otherwise. The event itself (breaker, from, to, reason, failureRate, manual, actor)
+ * goes along as structured params. Nothing is logged per call.
+ */
+@Injectable()
+export class BreakerStateLogger implements OnModuleInit, OnApplicationShutdown {
+  private readonly logger = new Logger(LOG_CONTEXT);
+  private readonly subscriptions = new Map<Breaker, () => void>();
+  private readonly registrySubscriptions: Array<() => void> = [];
+
+  constructor(@Inject(BreakerRegistry) private readonly registry: BreakerRegistry) {}
+
+  onModuleInit(): void {
+    for (const breaker of this.registry.all()) this.follow(breaker);
+    this.registrySubscriptions.push(
+      this.registry.on('added', (breaker) => this.follow(breaker)),
+      this.registry.on('removed', (breaker) => {
+        this.subscriptions.get(breaker)?.();
+        this.subscriptions.delete(breaker);
+      }),
+    );
+  }
+
+  onApplicationShutdown(): void {
+    for (const unsubscribe of [...this.registrySubscriptions.splice(0), ...this.subscriptions.values()])
+      unsubscribe();
+    this.subscriptions.clear();
+  }
+
+  private follow(breaker: Breaker): void {
+    this.subscriptions.set(
+      breaker,
+      breaker.on('stateChange', (event) => this.write(event)),
+    );
+  }
+
+  private write(event: StateChangeEvent): void {
+    const { breaker, from, to, reason, failureRate, manual, actor } = event;
+    const params = { breaker, from, to, reason, failureRate, manual, actor };
+    if (REJECTING.has(to)) this.logger.warn(messages.STATE_CHANGE(event), params);
+    else this.logger.log(messages.STATE_CHANGE(event), params);
+  }
+}

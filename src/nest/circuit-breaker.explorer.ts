@@ -1,0 +1,89 @@
+import { Inject, Injectable, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
+import { DiscoveryService, MetadataScanner } from '@nestjs/core';
+import type { InstanceWrapper } from '@nestjs/core/injector/instance-wrapper.js';
+import { BreakerRegistry } from '../core/registry';
+import {
+  getCircuitBreakerMetadata,
+  resolveFallback,
+  type CircuitBreakerMetadata,
+} from './circuit-breaker.decorator';
+import { activateRegistry, bindInstance, deactivateRegistry, unbindInstance } from './registry-holder';
+
+/**
+ * Connects the methods `@CircuitBreaker` wrapped to this app's registry, and checks them at
+ * start-up: every provider and controller with a decorated method is bound to the registry
+ * (see `registry-holder.ts` for the instances it cannot see), each fallback named must be a
+ * method of its class (else the boot fails with `InvalidBreakerOptionsError`), and each
+ * breaker named (per-key ones aside) is created, so health and metrics show it from the start.
+ */
+@Injectable()
+export class CircuitBreakerExplorer implements OnModuleInit, OnApplicationShutdown {
+  private readonly scanner = new MetadataScanner();
+  private readonly bound: object[] = [];
+
+  constructor(
+    @Inject(DiscoveryService) private readonly discovery: DiscoveryService,
+    @Inject(BreakerRegistry) private readonly registry: BreakerRegistry,
+  ) {}
+
+  onModuleInit(): void {
+    const toBind: object[] = [];
+    for (const wrapper of [...this.discovery.getProviders(), ...this.discovery.getControllers()]) {
+      if (wrapper.isAlias) continue;
+      const instances = staticInstancesOf(wrapper);
+      for (const instance of instances) if (this.checkDecoratedMethods(instance)) toBind.push(instance);
+      if (instances.length > 0) continue;
+      // Scoped instances do not exist yet: an object of their class stands in for the checks.
+      const standIn = classInstanceOf(wrapper);
+      if (standIn !== undefined) this.checkDecoratedMethods(standIn);
+    }
+    for (const instance of toBind) bindInstance(instance, this.registry);
+    this.bound.push(...toBind);
+    activateRegistry(this.registry);
+  }
+
+  onApplicationShutdown(): void {
+    for (const instance of this.bound.splice(0)) unbindInstance(instance, this.registry);
+    deactivateRegistry(this.registry);
+  }
+
+  /** Checks every decorated method of `target`; true when it has any. */
+  private checkDecoratedMethods(target: object): boolean {
+    const found = this.decoratedMethods(target);
+    for (const metadata of found) {
+      if (metadata.options.fallback !== undefined) resolveFallback(target, metadata);
+      if (metadata.options.key === undefined) this.registry.get(metadata.name);
+    }
+    return found.length > 0;
+  }
+
+  private decoratedMethods(target: object): CircuitBreakerMetadata[] {
+    const prototype: unknown = Object.getPrototypeOf(target);
+    if (prototype === null || prototype === Object.prototype) return [];
+    const found: CircuitBreakerMetadata[] = [];
+    for (const name of this.scanner.getAllMethodNames(prototype as object)) {
+      const metadata = getCircuitBreakerMetadata((target as Record<string, unknown>)[name]);
+      if (metadata !== undefined) found.push(metadata);
+    }
+    return found;
+  }
+}
+
+/** The instances a static provider or controller has (one per consumer for a transient one). */
+function staticInstancesOf(wrapper: InstanceWrapper): object[] {
+  if (!wrapper.isDependencyTreeStatic()) return [];
+  const instances: unknown[] = wrapper.isTransient
+    ? wrapper.getStaticTransientInstances().map((host) => host?.instance)
+    : [wrapper.instance];
+  return instances.filter(
+    (instance): instance is object => typeof instance === 'object' && instance !== null,
+  );
+}
+
+/** An object of the class of a class provider or controller, built without its constructor. */
+function classInstanceOf(wrapper: InstanceWrapper): object | undefined {
+  const { metatype } = wrapper;
+  const isClass = !wrapper.inject && typeof metatype === 'function' && typeof metatype.prototype === 'object';
+  if (!isClass) return undefined;
+  return Object.create(metatype.prototype as object) as object;
+}

@@ -1,0 +1,23 @@
+/**
+ * Injection token of the resolved `ResilienceModuleOptions` (`forRoot` value or `forRootAsync` factory result).
+ * @publicApi
+ */
+export const RESILIENCE_OPTIONS = Symbol('RESILIENCE_OPTIONS');
+
+/** Injection token of the `BreakerStore` the module built from `options.store`. */
+export const BREAKER_STORE = Symbol('BREAKER_STORE');
+
+/** Metadata key `@CircuitBreaker` records on the methods it wraps. */
+export const CIRCUIT_BREAKER_METADATA = 'nest-resilience:circuit-breaker';
+
+/** Metadata key on a controller `CircuitBreakerInterceptor` must never protect (the admin API: a breaker on `reset` could lock out recovery). */
+export const SKIP_BREAKER_METADATA = 'nest-resilience:skip-breaker';
+
+/** Logger context of every line the Nest layer writes. */
+export const LOG_CONTEXT = 'CircuitBreaker';
+
+/** How long shutdown waits for in-flight protected calls by default, in ms. */
+export const DEFAULT_SHUTDOWN_TIMEOUT = 10_000;
+
+/** How often shutdown looks at in-flight calls again, in ms. */
+export const SHUTDOWN_POLL_INTERVAL = 20;

@@ -1,0 +1,47 @@
+import { ConfigurableModuleBuilder, type ConfigurableModuleOptionsFactory } from '@nestjs/common';
+import { createAdminController } from './admin/resilience-admin.controller';
+import type { AdminOptions, ResilienceModuleOptions } from './resilience-options.interface';
+import { RESILIENCE_OPTIONS } from './resilience.constants';
+
+/**
+ * Settings of `forRoot` / `forRootAsync` that shape the module itself rather than the
+ * breakers; in `forRootAsync` they sit next to `useFactory`, not in what it returns.
+ * @publicApi
+ */
+export interface ResilienceModuleExtras {
+  /** Registers the module globally, so every module can inject `BreakerRegistry`. @default true */
+  isGlobal?: boolean;
+  /**
+   * Opt-in admin routes. Static, because Nest mounts controllers before async options
+   * resolve. Mounted by the admin wiring of the module definition.
+   */
+  admin?: AdminOptions;
+}
+
+/**
+ * What a `useClass` / `useExisting` class given to `forRootAsync` implements.
+ * @publicApi
+ */
+export type ResilienceOptionsFactory = ConfigurableModuleOptionsFactory<
+  ResilienceModuleOptions,
+  'createResilienceOptions'
+>;
+
+export const { ConfigurableModuleClass, OPTIONS_TYPE, ASYNC_OPTIONS_TYPE } =
+  new ConfigurableModuleBuilder<ResilienceModuleOptions>({ optionsInjectionToken: RESILIENCE_OPTIONS })
+    .setClassMethodName('forRoot')
+    .setFactoryMethodName('createResilienceOptions')
+    // `admin` is listed (undefined) so that forRoot strips it from the options value as well.
+    .setExtras<ResilienceModuleExtras>({ isGlobal: true, admin: undefined }, (definition, extras) => ({
+      ...definition,
+      global: extras.isGlobal,
+      // Built here, at forRoot()/forRootAsync() time, so unprotected admin routes fail the definition.
+      ...(extras.admin !== undefined && { controllers: [createAdminController(extras.admin)] }),
+    }))
+    .build();
+
+/** The argument of `ResilienceModule.forRoot()`. @publicApi */
+export type ResilienceModuleRootOptions = typeof OPTIONS_TYPE;
+
+/** The argument of `ResilienceModule.forRootAsync()`. @publicApi */
+export type ResilienceModuleAsyncOptions = typeof ASYNC_OPTIONS_TYPE;

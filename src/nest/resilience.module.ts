@@ -1,0 +1,76 @@
+import { type DynamicModule, Logger, Module } from '@nestjs/common';
+import { DiscoveryModule } from '@nestjs/core';
+import { BreakerRegistry } from '../core/registry';
+import type { BreakerStore } from '../stores/breaker-store';
+import { createBreakerStore } from '../stores/create-store';
+import { BreakerMetrics } from './breaker.metrics';
+import { BreakerStateLogger } from './breaker-state.logger';
+import { CircuitBreakerExplorer } from './circuit-breaker.explorer';
+import {
+  ConfigurableModuleClass,
+  type ResilienceModuleAsyncOptions,
+  type ResilienceModuleRootOptions,
+} from './resilience.module-definition';
+import type { ResilienceModuleOptions } from './resilience-options.interface';
+import { BREAKER_STORE, LOG_CONTEXT, RESILIENCE_OPTIONS } from './resilience.constants';
+import { ResilienceShutdown } from './resilience.shutdown';
+
+function createStore(options: ResilienceModuleOptions): BreakerStore {
+  return createBreakerStore(options.store, new Logger(LOG_CONTEXT));
+}
+
+/** Builds the registry (bad options fail the boot here) and hands it to the store to restore. */
+async function createRegistry(
+  options: ResilienceModuleOptions,
+  store: BreakerStore,
+): Promise<BreakerRegistry> {
+  try {
+    const registry = new BreakerRegistry({
+      defaults: options.defaults,
+      breakers: options.breakers,
+      maxKeysPerBreaker: options.maxKeysPerBreaker,
+      auditLog: store.auditLog,
+    });
+    store.attach(registry);
+    return registry;
+  } catch (error) {
+    // The app never starts, so nothing else would release the store's file or connection.
+    await store.close();
+    throw error;
+  }
+}
+
+/**
+ * Circuit breakers for the app: `BreakerRegistry` (injectable), `@CircuitBreaker` on any
+ * provider method or controller, `CircuitBreakerInterceptor`, the 503 mapping, state-change
+ * logs, Prometheus metrics, and a shutdown that lets protected calls finish. Global by default.
+ * @example
+ * ResilienceModule.forRoot({ breakers: { payments: { preset: 'http', critical: true } } })
+ * @publicApi
+ */
+@Module({
+  imports: [DiscoveryModule],
+  providers: [
+    { provide: BREAKER_STORE, useFactory: createStore, inject: [RESILIENCE_OPTIONS] },
+    { provide: BreakerRegistry, useFactory: createRegistry, inject: [RESILIENCE_OPTIONS, BREAKER_STORE] },
+    CircuitBreakerExplorer,
+    BreakerStateLogger,
+    BreakerMetrics,
+    ResilienceShutdown,
+  ],
+  exports: [BreakerRegistry],
+})
+export class ResilienceModule extends ConfigurableModuleClass {
+  /** Configures the module with options known up front. */
+  static forRoot(options: ResilienceModuleRootOptions = {}): DynamicModule {
+    return super.forRoot(options);
+  }
+
+  /**
+   * Configures the module with options from a `useFactory` (with `imports` and `inject`), a
+   * `useClass` or a `useExisting` implementing `ResilienceOptionsFactory`.
+   */
+  static forRootAsync(options: ResilienceModuleAsyncOptions): DynamicModule {
+    return super.forRootAsync(options);
+  }
+}

@@ -1,0 +1,71 @@
+import {
+  type BeforeApplicationShutdown,
+  Inject,
+  Injectable,
+  Logger,
+  type OnApplicationShutdown,
+} from '@nestjs/common';
+import { InvalidBreakerOptionsError } from '../core/errors';
+import { BreakerRegistry } from '../core/registry';
+import type { BreakerStore } from '../stores/breaker-store';
+import type { ResilienceModuleOptions } from './resilience-options.interface';
+import {
+  BREAKER_STORE,
+  DEFAULT_SHUTDOWN_TIMEOUT,
+  LOG_CONTEXT,
+  RESILIENCE_OPTIONS,
+  SHUTDOWN_POLL_INTERVAL,
+} from './resilience.constants';
+import * as messages from './resilience.messages';
+
+/**
+ * Ends the module's work when the app closes: first waits (up to `shutdownTimeout`) for the
+ * protected calls still running, so their outcomes are recorded, then closes the store.
+ * It waits with unref'd timers: it never keeps a process alive that has nothing else to do.
+ */
+@Injectable()
+export class ResilienceShutdown implements BeforeApplicationShutdown, OnApplicationShutdown {
+  private readonly logger = new Logger(LOG_CONTEXT);
+  private readonly timeout: number;
+
+  constructor(
+    @Inject(BreakerRegistry) private readonly registry: BreakerRegistry,
+    @Inject(BREAKER_STORE) private readonly store: BreakerStore,
+    @Inject(RESILIENCE_OPTIONS) options: ResilienceModuleOptions,
+  ) {
+    this.timeout = options.shutdownTimeout ?? DEFAULT_SHUTDOWN_TIMEOUT;
+    if (typeof this.timeout !== 'number' || !(this.timeout >= 0)) {
+      throw new InvalidBreakerOptionsError(
+        '(module)',
+        'shutdownTimeout',
+        this.timeout,
+        'a number of ms >= 0',
+      );
+    }
+  }
+
+  async beforeApplicationShutdown(): Promise<void> {
+    const deadline = Date.now() + this.timeout;
+    for (let running = this.inFlight(); running > 0; running = this.inFlight()) {
+      if (Date.now() >= deadline) {
+        this.logger.warn(messages.SHUTDOWN_TIMED_OUT(running, this.timeout));
+        return;
+      }
+      await pause(SHUTDOWN_POLL_INTERVAL);
+    }
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    await this.store.close();
+  }
+
+  private inFlight(): number {
+    let running = 0;
+    for (const breaker of this.registry.all()) running += breaker.inFlight;
+    return running;
+  }
+}
+
+function pause(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms).unref());
+}
