@@ -1,0 +1,78 @@
+import type { RejectionReason } from '../core/breaker-events';
+
+/**
+ * How a call a breaker let through ended. Each value is also the name of the breaker event
+ * that reports it (a timed-out call emits `timeout` only, never `failure`).
+ * @publicApi
+ */
+export type CallOutcome = 'success' | 'failure' | 'timeout' | 'ignored';
+
+/** Every call outcome, in label order. */
+export const CALL_OUTCOMES: readonly CallOutcome[] = ['success', 'failure', 'timeout', 'ignored'];
+
+/** Every rejection reason, in label order. */
+export const REJECTION_REASONS: readonly RejectionReason[] = ['open', 'half_open_full', 'forced_open'];
+
+/**
+ * Buckets of `circuit_breaker_call_duration_seconds`, in seconds: from cache lookups (5 ms)
+ * to the 120 s of the `llm` preset's timeout, so every preset's calls land inside a bucket.
+ */
+export const CALL_DURATION_BUCKETS: readonly number[] = [
+  0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120,
+];
+
+/** One Prometheus series family the library publishes. */
+export interface BreakerMetricDefinition {
+  readonly type: 'counter' | 'gauge' | 'histogram';
+  /** The name before `metrics.prefix` is prepended. */
+  readonly name: string;
+  readonly help: string;
+  readonly labelNames: readonly string[];
+  /** Histogram buckets, in the metric's unit. */
+  readonly buckets?: readonly number[];
+}
+
+/**
+ * The Prometheus series of every breaker, in the order they are registered (and scraped).
+ * `metrics.prefix` is prepended to each name.
+ * @publicApi
+ */
+export const BREAKER_METRICS = {
+  state: {
+    type: 'gauge',
+    name: 'circuit_breaker_state',
+    help: 'Circuit breaker state: 1 for the state the breaker is in now, 0 for the four others',
+    labelNames: ['breaker', 'state'],
+  },
+  calls: {
+    type: 'counter',
+    name: 'circuit_breaker_calls_total',
+    help: 'Calls a circuit breaker let through, by outcome (success, failure, timeout, ignored)',
+    labelNames: ['breaker', 'outcome'],
+  },
+  rejected: {
+    type: 'counter',
+    name: 'circuit_breaker_rejected_total',
+    help: 'Calls a circuit breaker rejected without running them, by reason (open, half_open_full, forced_open)',
+    labelNames: ['breaker', 'reason'],
+  },
+  callDuration: {
+    type: 'histogram',
+    name: 'circuit_breaker_call_duration_seconds',
+    help: 'Duration of the calls a circuit breaker let through, by outcome',
+    labelNames: ['breaker', 'outcome'],
+    buckets: CALL_DURATION_BUCKETS,
+  },
+  transitions: {
+    type: 'counter',
+    name: 'circuit_breaker_transitions_total',
+    help: 'State changes of a circuit breaker, automatic and manual',
+    labelNames: ['breaker', 'from', 'to'],
+  },
+  failureRate: {
+    type: 'gauge',
+    name: 'circuit_breaker_failure_rate',
+    help: 'Weighted failures / calls in the circuit breaker window (0..1), 0 when there were no calls',
+    labelNames: ['breaker'],
+  },
+} as const satisfies Record<string, BreakerMetricDefinition>;

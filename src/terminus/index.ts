@@ -1,0 +1,1 @@
+export { BreakerHealthIndicator, type BreakerHealth, type BreakersHealthDetails } from './breaker.health';

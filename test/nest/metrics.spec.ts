@@ -1,0 +1,341 @@
+import { Counter, Registry, register } from 'prom-client';
+import type { BreakerOptions } from '../../src/core/breaker-options';
+import { BreakerRegistry } from '../../src/core/registry';
+import { BreakerMetrics } from '../../src/nest/breaker.metrics';
+import type { MetricsOptions } from '../../src/nest/resilience-options.interface';
+import { Scrape } from './metrics-scrape';
+
+const STATE = 'circuit_breaker_state';
+const CALLS = 'circuit_breaker_calls_total';
+const REJECTED = 'circuit_breaker_rejected_total';
+const DURATION = 'circuit_breaker_call_duration_seconds';
+const TRANSITIONS = 'circuit_breaker_transitions_total';
+const FAILURE_RATE = 'circuit_breaker_failure_rate';
+
+let now = 1_700_000_000_000;
+const clock = { now: () => now };
+const running: BreakerMetrics[] = [];
+
+interface Setup {
+  breakers?: Record<string, BreakerOptions>;
+  metrics?: MetricsOptions | false;
+  /** Shares one prom-client registry between several setups, as apps share the global one. */
+  prom?: Registry;
+  maxKeysPerBreaker?: number;
+}
+
+function start({
+  breakers = { payments: {} },
+  metrics,
+  prom = new Registry(),
+  maxKeysPerBreaker,
+}: Setup = {}) {
+  const registry = new BreakerRegistry({ clock, breakers, maxKeysPerBreaker });
+  const publisher = new BreakerMetrics(registry, { metrics: metrics ?? { registry: prom } });
+  publisher.onModuleInit();
+  running.push(publisher);
+  return {
+    prom,
+    registry,
+    publisher,
+    scrape: async () => new Scrape(await prom.metrics()),
+    stop: () => {
+      running.splice(running.indexOf(publisher), 1);
+      publisher.onModuleDestroy();
+    },
+  };
+}
+
+/** A call that takes `ms` on the fake clock and then returns or throws. */
+const takes = (ms: number, error?: unknown) => (): string => {
+  now += ms;
+  if (error !== undefined) throw error;
+  return 'ok';
+};
+
+const oneHot = (breaker: string, current: string) =>
+  ['closed', 'disabled', 'forced_open', 'half_open', 'open']
+    .map((state) => `breaker=${breaker},state=${state} ${state === current ? 1 : 0}`)
+    .sort();
+
+afterEach(() => {
+  for (const publisher of running.splice(0)) publisher.onModuleDestroy();
+  jest.useRealTimers();
+});
+
+describe('BreakerMetrics', () => {
+  it('publishes every configured breaker at start-up, before any traffic', async () => {
+    const { scrape } = start({ breakers: { payments: {}, llm: {} } });
+
+    const s = await scrape();
+
+    expect(s.series(STATE, { breaker: 'payments' })).toEqual(oneHot('payments', 'closed'));
+    expect(s.series(STATE, { breaker: 'llm' })).toEqual(oneHot('llm', 'closed'));
+    expect(s.series(CALLS, { breaker: 'payments' })).toEqual([
+      'breaker=payments,outcome=failure 0',
+      'breaker=payments,outcome=ignored 0',
+      'breaker=payments,outcome=success 0',
+      'breaker=payments,outcome=timeout 0',
+    ]);
+    expect(s.series(REJECTED, { breaker: 'payments' })).toEqual([
+      'breaker=payments,reason=forced_open 0',
+      'breaker=payments,reason=half_open_full 0',
+      'breaker=payments,reason=open 0',
+    ]);
+    expect(s.series(FAILURE_RATE)).toEqual(['breaker=llm 0', 'breaker=payments 0']);
+    expect(s.series(`${DURATION}_count`)).toEqual([]);
+    expect(s.series(TRANSITIONS)).toEqual([]);
+  });
+
+  it('counts successes and failures by outcome, with their durations in seconds', async () => {
+    const { registry, scrape } = start();
+    const payments = registry.get('payments');
+
+    await payments.execute(takes(40));
+    await payments.execute(takes(40));
+    await expect(payments.execute(takes(200, new Error('down')))).rejects.toThrow('down');
+
+    const s = await scrape();
+    expect(s.value(CALLS, { breaker: 'payments', outcome: 'success' })).toBe(2);
+    expect(s.value(CALLS, { breaker: 'payments', outcome: 'failure' })).toBe(1);
+    expect(s.value(`${DURATION}_count`, { breaker: 'payments', outcome: 'success' })).toBe(2);
+    expect(s.value(`${DURATION}_sum`, { breaker: 'payments', outcome: 'success' })).toBeCloseTo(0.08);
+    expect(s.value(`${DURATION}_bucket`, { breaker: 'payments', outcome: 'success', le: '0.025' })).toBe(0);
+    expect(s.value(`${DURATION}_bucket`, { breaker: 'payments', outcome: 'success', le: '0.05' })).toBe(2);
+    expect(s.value(`${DURATION}_bucket`, { breaker: 'payments', outcome: 'success', le: '+Inf' })).toBe(2);
+    expect(s.value(`${DURATION}_sum`, { breaker: 'payments', outcome: 'failure' })).toBeCloseTo(0.2);
+    expect(s.value(FAILURE_RATE, { breaker: 'payments' })).toBeCloseTo(1 / 3);
+  });
+
+  it('uses buckets from 5 ms to 120 s', async () => {
+    const { registry, scrape } = start();
+    await registry.get('payments').execute(takes(1));
+
+    const s = await scrape();
+    const les = s.samples.filter((x) => x.name === `${DURATION}_bucket`).map((x) => x.labels.le);
+    expect(les).toEqual([
+      '0.005',
+      '0.01',
+      '0.025',
+      '0.05',
+      '0.1',
+      '0.25',
+      '0.5',
+      '1',
+      '2.5',
+      '5',
+      '10',
+      '30',
+      '60',
+      '120',
+      '+Inf',
+    ]);
+  });
+
+  it('counts a timeout as timeout only, and an error the breaker ignores as ignored', async () => {
+    jest.useFakeTimers();
+    const { registry, scrape } = start({ breakers: { payments: { timeout: 100 } } });
+    const payments = registry.get('payments');
+
+    const hung = payments.execute(() => new Promise<never>(() => {}));
+    now += 100;
+    jest.advanceTimersByTime(100);
+    await expect(hung).rejects.toMatchObject({ code: 'BREAKER_TIMEOUT' });
+    await expect(
+      payments.execute(takes(5, Object.assign(new Error('not found'), { status: 404 }))),
+    ).rejects.toThrow();
+
+    const s = await scrape();
+    expect(s.series(CALLS, { breaker: 'payments' })).toEqual([
+      'breaker=payments,outcome=failure 0',
+      'breaker=payments,outcome=ignored 1',
+      'breaker=payments,outcome=success 0',
+      'breaker=payments,outcome=timeout 1',
+    ]);
+    expect(s.value(`${DURATION}_sum`, { breaker: 'payments', outcome: 'timeout' })).toBeCloseTo(0.1);
+    expect(s.value(`${DURATION}_count`, { breaker: 'payments', outcome: 'ignored' })).toBe(1);
+  });
+
+  it('counts rejections by reason and transitions by from and to', async () => {
+    const { registry, scrape } = start({
+      breakers: { payments: { failureThreshold: 1, openDuration: 1000 } },
+    });
+    const payments = registry.get('payments');
+
+    await expect(payments.execute(takes(1, new Error('down')))).rejects.toThrow('down');
+    await expect(payments.execute(takes(1))).rejects.toMatchObject({ code: 'BREAKER_OPEN' });
+    now += 1000;
+    let finishTrial!: (value: string) => void;
+    const trial = payments.execute(() => new Promise<string>((resolve) => (finishTrial = resolve)));
+    await expect(payments.execute(takes(1))).rejects.toMatchObject({ state: 'half_open' });
+    finishTrial('ok');
+    await trial;
+    await payments.trip();
+    await expect(payments.execute(takes(1))).rejects.toMatchObject({ state: 'forced_open' });
+
+    const s = await scrape();
+    expect(s.series(REJECTED, { breaker: 'payments' })).toEqual([
+      'breaker=payments,reason=forced_open 1',
+      'breaker=payments,reason=half_open_full 1',
+      'breaker=payments,reason=open 1',
+    ]);
+    expect(s.series(TRANSITIONS, { breaker: 'payments' })).toEqual([
+      'breaker=payments,from=closed,to=forced_open 1',
+      'breaker=payments,from=closed,to=open 1',
+      'breaker=payments,from=half_open,to=closed 1',
+      'breaker=payments,from=open,to=half_open 1',
+    ]);
+    expect(s.series(STATE, { breaker: 'payments' })).toEqual(oneHot('payments', 'forced_open'));
+  });
+
+  it('shows the state as of the scrape: an open breaker whose open period has passed is half_open', async () => {
+    const { registry, scrape } = start({
+      breakers: { payments: { failureThreshold: 1, openDuration: 30_000 } },
+    });
+    await expect(registry.get('payments').execute(takes(1, new Error('down')))).rejects.toThrow();
+
+    expect((await scrape()).series(STATE, { breaker: 'payments' })).toEqual(oneHot('payments', 'open'));
+    now += 30_000;
+
+    const s = await scrape();
+    expect(s.series(STATE, { breaker: 'payments' })).toEqual(oneHot('payments', 'half_open'));
+    expect(s.value(TRANSITIONS, { breaker: 'payments', from: 'open', to: 'half_open' })).toBe(1);
+  });
+
+  it('shows a disabled breaker as disabled', async () => {
+    const { registry, scrape } = start();
+    await registry.get('payments').disable();
+
+    expect((await scrape()).series(STATE, { breaker: 'payments' })).toEqual(oneHot('payments', 'disabled'));
+  });
+
+  it('publishes breakers created after start-up, and removes every series of a removed one', async () => {
+    const { registry, scrape } = start({ breakers: { tenant: { failureThreshold: 1 } } });
+    const acme = registry.get('tenant', 'acme');
+    await expect(acme.execute(takes(1, new Error('down')))).rejects.toThrow();
+    await expect(acme.execute(takes(1))).rejects.toMatchObject({ code: 'BREAKER_OPEN' });
+    expect((await scrape()).names('tenant:acme')).toEqual([
+      `${DURATION}_bucket`,
+      `${DURATION}_count`,
+      `${DURATION}_sum`,
+      CALLS,
+      FAILURE_RATE,
+      REJECTED,
+      STATE,
+      TRANSITIONS,
+    ]);
+
+    registry.remove('tenant', 'acme');
+
+    const s = await scrape();
+    expect(s.names('tenant:acme')).toEqual([]);
+    expect(s.series(STATE, { breaker: 'tenant' })).toEqual(oneHot('tenant', 'closed'));
+  });
+
+  it('removes the series of a per-key breaker evicted by maxKeysPerBreaker', async () => {
+    const { registry, scrape } = start({ breakers: { tenant: {} }, maxKeysPerBreaker: 1 });
+    await registry.get('tenant', 'a').execute(takes(1));
+    await registry.get('tenant', 'b').execute(takes(1));
+
+    const s = await scrape();
+    expect(s.names('tenant:a')).toEqual([]);
+    expect(s.value(CALLS, { breaker: 'tenant:b', outcome: 'success' })).toBe(1);
+  });
+
+  it('stops counting a removed breaker', async () => {
+    const { registry, scrape } = start();
+    const payments = registry.get('payments');
+    registry.remove('payments');
+
+    await payments.execute(takes(1));
+
+    expect((await scrape()).names('payments')).toEqual([]);
+  });
+
+  it('prepends metrics.prefix to every name', async () => {
+    const prom = new Registry();
+    const { registry, scrape } = start({ prom, metrics: { registry: prom, prefix: 'shop_' } });
+    await registry.get('payments').execute(takes(1));
+
+    const names = (await scrape()).names();
+    expect(names).toEqual([
+      `shop_${DURATION}_bucket`,
+      `shop_${DURATION}_count`,
+      `shop_${DURATION}_sum`,
+      `shop_${CALLS}`,
+      `shop_${FAILURE_RATE}`,
+      `shop_${REJECTED}`,
+      `shop_${STATE}`,
+    ]);
+  });
+
+  it("uses prom-client's global registry by default and leaves it empty when destroyed", async () => {
+    const { stop } = start({ metrics: {} });
+    expect(new Scrape(await register.metrics()).value(STATE, { breaker: 'payments', state: 'closed' })).toBe(
+      1,
+    );
+
+    stop();
+
+    expect(register.getMetricsAsArray()).toEqual([]);
+  });
+
+  it('publishes nothing with metrics: false', async () => {
+    const prom = new Registry();
+    start({ prom, metrics: false });
+
+    expect(prom.getMetricsAsArray()).toEqual([]);
+    expect(register.getMetricsAsArray()).toEqual([]);
+  });
+
+  it('keeps two apps on one registry apart: each removes only its own series', async () => {
+    const prom = new Registry();
+    const first = start({ prom, breakers: { payments: {} } });
+    const second = start({ prom, breakers: { llm: {} } });
+    await first.registry.get('payments').execute(takes(1));
+    await second.registry.get('llm').execute(takes(1));
+
+    expect((await first.scrape()).series(STATE, { state: 'closed' })).toEqual([
+      'breaker=llm,state=closed 1',
+      'breaker=payments,state=closed 1',
+    ]);
+    first.stop();
+
+    const s = await second.scrape();
+    expect(s.series(STATE, { state: 'closed' })).toEqual(['breaker=llm,state=closed 1']);
+    expect(s.series(CALLS, { outcome: 'success' })).toEqual(['breaker=llm,outcome=success 1']);
+    second.stop();
+    expect(prom.getMetricsAsArray()).toEqual([]);
+  });
+
+  it('does not report the breakers of an app destroyed before the next one started', async () => {
+    const prom = new Registry();
+    const first = start({ prom, breakers: { payments: {} } });
+    const old = first.registry.get('payments');
+    first.stop();
+    const second = start({ prom, breakers: { llm: {} } });
+
+    await old.execute(takes(1));
+    await old.trip();
+
+    const s = await second.scrape();
+    expect(s.names('payments')).toEqual([]);
+    expect(s.value(STATE, { breaker: 'llm', state: 'closed' })).toBe(1);
+  });
+
+  it('refuses a metric of the same name it did not create, and leaves the registry as it was', () => {
+    const prom = new Registry();
+    new Counter({ name: CALLS, help: 'an app metric', registers: [prom] });
+
+    expect(() => start({ prom })).toThrow(
+      /"circuit_breaker_calls_total" is already registered.*metrics\.prefix/,
+    );
+    expect(prom.getMetricsAsArray().map((m) => m.name)).toEqual([CALLS]);
+  });
+
+  it('refuses a prefix Prometheus would not accept', () => {
+    expect(() => start({ metrics: { registry: new Registry(), prefix: 'my-app_' } })).toThrow(
+      /metrics\.prefix/,
+    );
+  });
+});

@@ -1,0 +1,165 @@
+import { Logger } from '@nestjs/common';
+import { HealthIndicatorService } from '@nestjs/terminus';
+import type { BreakerOptions } from '../../src/core/breaker-options';
+import { BreakerRegistry } from '../../src/core/registry';
+import { BreakerHealthIndicator } from '../../src/terminus/breaker.health';
+
+let now = 1_700_000_000_000;
+const clock = { now: () => now };
+
+function indicatorFor(breakers: Record<string, BreakerOptions>) {
+  const registry = new BreakerRegistry({ clock, breakers });
+  return { registry, indicator: new BreakerHealthIndicator(new HealthIndicatorService(), registry) };
+}
+
+const openByFailure = (registry: BreakerRegistry, name: string) =>
+  expect(
+    registry.get(name).execute(() => {
+      throw new Error('down');
+    }),
+  ).rejects.toThrow('down');
+
+const closed = { state: 'closed', failureRate: 0, nextAttemptAt: null, critical: false };
+
+afterEach(() => jest.restoreAllMocks());
+
+describe('BreakerHealthIndicator', () => {
+  it('is up with every breaker closed, and counts breakers by state', () => {
+    const { indicator } = indicatorFor({ payments: {}, llm: {} });
+
+    expect(indicator.isHealthy()).toEqual({
+      circuit_breakers: {
+        total: 2,
+        closed: 2,
+        open: 0,
+        half_open: 0,
+        forced_open: 0,
+        disabled: 0,
+        breakers: { payments: closed, llm: closed },
+        status: 'up',
+      },
+    });
+  });
+
+  it('is up with no breakers at all', () => {
+    const { indicator } = indicatorFor({});
+
+    expect(indicator.isHealthy()).toEqual({
+      circuit_breakers: {
+        total: 0,
+        closed: 0,
+        open: 0,
+        half_open: 0,
+        forced_open: 0,
+        disabled: 0,
+        breakers: {},
+        status: 'up',
+      },
+    });
+  });
+
+  it('reports under the key it is given', () => {
+    const { indicator } = indicatorFor({ payments: {} });
+
+    expect(Object.keys(indicator.isHealthy('dependencies'))).toEqual(['dependencies']);
+  });
+
+  it('is degraded when a breaker that is not critical is open, with when it will try again', async () => {
+    const { registry, indicator } = indicatorFor({
+      payments: {},
+      llm: { failureThreshold: 1, openDuration: 30_000 },
+    });
+    await openByFailure(registry, 'llm');
+
+    expect(indicator.isHealthy()).toEqual({
+      circuit_breakers: {
+        total: 2,
+        closed: 1,
+        open: 1,
+        half_open: 0,
+        forced_open: 0,
+        disabled: 0,
+        breakers: {
+          payments: closed,
+          llm: { state: 'open', failureRate: 1, nextAttemptAt: now + 30_000, critical: false },
+        },
+        status: 'degraded',
+      },
+    });
+  });
+
+  it('is down when a critical breaker is open', async () => {
+    const { registry, indicator } = indicatorFor({
+      payments: { critical: true, failureThreshold: 1 },
+      llm: {},
+    });
+    await openByFailure(registry, 'payments');
+
+    const result = indicator.isHealthy();
+
+    expect(result.circuit_breakers).toMatchObject({ status: 'down', open: 1, closed: 1 });
+    expect(result.circuit_breakers.breakers).toMatchObject({ payments: { state: 'open', critical: true } });
+  });
+
+  it('is down when a critical breaker is forced open', async () => {
+    const { registry, indicator } = indicatorFor({ payments: { critical: true } });
+    await registry.get('payments').trip();
+
+    expect(indicator.isHealthy().circuit_breakers).toMatchObject({
+      status: 'down',
+      forced_open: 1,
+      breakers: { payments: { state: 'forced_open', nextAttemptAt: null } },
+    });
+  });
+
+  it('is degraded, not down, while a critical breaker is half-open: it shows the state the breaker has now', async () => {
+    const { registry, indicator } = indicatorFor({
+      payments: { critical: true, failureThreshold: 1, openDuration: 30_000 },
+    });
+    await openByFailure(registry, 'payments');
+    expect(indicator.isHealthy().circuit_breakers.status).toBe('down');
+
+    now += 30_000;
+
+    expect(indicator.isHealthy().circuit_breakers).toMatchObject({
+      status: 'degraded',
+      open: 0,
+      half_open: 1,
+      breakers: { payments: { state: 'half_open', nextAttemptAt: null } },
+    });
+  });
+
+  it('is degraded when a breaker is disabled, critical or not: its calls run unprotected', async () => {
+    const { registry, indicator } = indicatorFor({ payments: { critical: true } });
+    await registry.get('payments').disable();
+
+    expect(indicator.isHealthy().circuit_breakers).toMatchObject({
+      status: 'degraded',
+      disabled: 1,
+      closed: 0,
+    });
+  });
+
+  it('reports per-key breakers by their full name', () => {
+    const { registry, indicator } = indicatorFor({ tenant: {} });
+    registry.get('tenant', 'acme');
+
+    expect(Object.keys(indicator.isHealthy().circuit_breakers.breakers)).toEqual(['tenant', 'tenant:acme']);
+  });
+
+  it('reports down instead of throwing when the breakers cannot be read', () => {
+    const { registry, indicator } = indicatorFor({});
+    jest.spyOn(registry, 'all').mockImplementation(() => {
+      throw new Error('registry gone');
+    });
+    const logged = jest.spyOn(Logger.prototype, 'error').mockImplementation(() => undefined);
+
+    expect(indicator.isHealthy()).toEqual({
+      circuit_breakers: {
+        message: 'could not read the circuit breakers: Error: registry gone',
+        status: 'down',
+      },
+    });
+    expect(logged).toHaveBeenCalledTimes(1);
+  });
+});
