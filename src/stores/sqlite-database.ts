@@ -1,0 +1,98 @@
+import { mkdirSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import type BetterSqlite3 from 'better-sqlite3';
+import * as messages from './store-messages';
+
+/** The better-sqlite3 constructor. */
+export type SqliteDriver = typeof BetterSqlite3;
+
+/** An open better-sqlite3 connection. */
+export type SqliteDatabase = BetterSqlite3.Database;
+
+/** Bumped whenever the tables change; a file from a newer version is refused rather than misread. */
+export const SCHEMA_VERSION = 1;
+
+const SCHEMA = `
+  CREATE TABLE IF NOT EXISTS breaker_state (
+    name          TEXT PRIMARY KEY NOT NULL,
+    state         TEXT NOT NULL,
+    opened_at     INTEGER,
+    open_duration INTEGER NOT NULL,
+    trip_count    INTEGER NOT NULL,
+    rejected      INTEGER NOT NULL,
+    window_json   TEXT NOT NULL,
+    saved_at      INTEGER NOT NULL
+  );
+  CREATE TABLE IF NOT EXISTS audit_log (
+    id         INTEGER PRIMARY KEY,
+    breaker    TEXT NOT NULL,
+    action     TEXT NOT NULL,
+    from_state TEXT NOT NULL,
+    to_state   TEXT NOT NULL,
+    reason     TEXT NOT NULL,
+    actor      TEXT,
+    at         INTEGER NOT NULL
+  );
+  CREATE INDEX IF NOT EXISTS audit_log_by_breaker ON audit_log (breaker, id);
+`;
+
+/** How long opening the file may wait for another process's lock (start-up only). */
+const OPEN_BUSY_TIMEOUT_MS = 5_000;
+
+/**
+ * Loads better-sqlite3, an optional peer: only the sqlite store needs it, so it is required
+ * here, when that store is asked for, and never by the package's entry point.
+ * @throws when it is not installed (the message says how to install it) or cannot load.
+ */
+export function loadSqliteDriver(): SqliteDriver {
+  try {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports -- optional peer, loaded on demand
+    return require('better-sqlite3') as SqliteDriver;
+  } catch (error) {
+    const missing =
+      (error as { code?: unknown }).code === 'MODULE_NOT_FOUND' &&
+      messages.reasonOf(error).includes('better-sqlite3');
+    throw new Error(
+      missing ? messages.SQLITE_DRIVER_MISSING() : messages.SQLITE_DRIVER_BROKEN(messages.reasonOf(error)),
+      {
+        cause: error,
+      },
+    );
+  }
+}
+
+/**
+ * Opens (creating when missing, folder included) the store's database in WAL mode and brings
+ * its tables up to date.
+ *
+ * WAL with `synchronous = NORMAL`: every commit is appended to the write-ahead log before it
+ * returns, so a process that dies (even by `kill -9`) loses no committed write and never
+ * leaves a torn file; only a power cut may lose the last commits, never consistency.
+ * After start-up the busy timeout drops to 0: a write never blocks the event loop waiting for
+ * another process's lock, it fails and is retried.
+ */
+export function openSqliteDatabase(path: string, Driver: SqliteDriver): SqliteDatabase {
+  let db: SqliteDatabase | undefined;
+  try {
+    if (path !== ':memory:') mkdirSync(dirname(resolve(path)), { recursive: true });
+    db = new Driver(path, { timeout: OPEN_BUSY_TIMEOUT_MS });
+    db.pragma('journal_mode = WAL');
+    db.pragma('synchronous = NORMAL');
+    migrate(db);
+    db.pragma('busy_timeout = 0');
+    return db;
+  } catch (error) {
+    db?.close();
+    throw new Error(messages.SQLITE_OPEN_FAILED(path, messages.reasonOf(error)), { cause: error });
+  }
+}
+
+function migrate(db: SqliteDatabase): void {
+  const version = db.pragma('user_version', { simple: true }) as number;
+  if (version > SCHEMA_VERSION) throw new Error(messages.SQLITE_SCHEMA_TOO_NEW(version, SCHEMA_VERSION));
+  if (version === SCHEMA_VERSION) return;
+  db.transaction(() => {
+    db.exec(SCHEMA);
+    db.pragma(`user_version = ${SCHEMA_VERSION}`);
+  })();
+}

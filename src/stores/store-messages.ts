@@ -1,0 +1,50 @@
+export const INVALID_STORE_OPTION = (key: string, value: unknown, expected: string): string =>
+  `Invalid store option: ${key} = ${describe(value)}; expected ${expected}`;
+
+export const SQLITE_DRIVER_MISSING = (): string =>
+  `The sqlite store needs the optional peer dependency better-sqlite3, which is not installed: ` +
+  `run \`npm install better-sqlite3\` (or use store: { type: 'memory' })`;
+
+export const SQLITE_DRIVER_BROKEN = (reason: string): string =>
+  `The sqlite store could not load better-sqlite3: ${reason}`;
+
+export const SQLITE_OPEN_FAILED = (path: string, reason: string): string =>
+  `The sqlite store could not open "${path}": ${reason}`;
+
+export const SQLITE_SCHEMA_TOO_NEW = (found: number, supported: number): string =>
+  `the file was written by a newer nest-resilience (schema version ${found}; this one reads up to ${supported})`;
+
+export const SQLITE_WRITE_FAILED = (path: string, reason: string, retryMs: number): string =>
+  `SQLite store "${path}": writing breaker state failed (${reason}); breakers keep working from memory ` +
+  `and the write is retried on the next transition or within ${retryMs} ms`;
+
+export const SQLITE_WRITE_RECOVERED = (path: string): string =>
+  `SQLite store "${path}": writes succeed again; every pending change is saved`;
+
+export const SQLITE_READ_FAILED = (path: string, breaker: string, reason: string): string =>
+  `SQLite store "${path}": could not restore breaker "${breaker}" (${reason}); it starts afresh`;
+
+export const SQLITE_CLOSE_FAILED = (path: string, reason: string): string =>
+  `SQLite store "${path}": closing the file failed (${reason})`;
+
+export const AUDIT_ENTRIES_DROPPED = (path: string, kept: number): string =>
+  `SQLite store "${path}": audit entries are waiting on a failing store; beyond ${kept} the oldest are dropped`;
+
+export const STORE_ALREADY_ATTACHED = (): string => 'A store can be attached to one registry only, once';
+
+/** The message of an error of any kind (read, not `instanceof`: the error may come from another realm). */
+export function reasonOf(error: unknown): string {
+  const message = (error as { message?: unknown } | null | undefined)?.message;
+  return typeof message === 'string' ? message : String(error);
+}
+
+function describe(value: unknown): string {
+  if (typeof value === 'string') return JSON.stringify(value);
+  if (typeof value === 'function') return 'a function';
+  if (typeof value !== 'object' || value === null) return String(value);
+  try {
+    return JSON.stringify(value);
+  } catch {
+    return String(value);
+  }
+}

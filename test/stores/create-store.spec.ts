@@ -1,0 +1,107 @@
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { StoreOptions } from '../../src/stores/store-options';
+import { useTempDir } from '../support/temp-dir';
+
+type CreateStore = typeof import('../../src/stores/create-store').createBreakerStore;
+
+describe('createBreakerStore', () => {
+  const dir = useTempDir();
+  const logger = { warn: jest.fn(), error: jest.fn() };
+  let createBreakerStore: CreateStore;
+  let MemoryStore: typeof import('../../src/stores/memory.store').MemoryStore;
+
+  /** Loads the module fresh, as a process where better-sqlite3 loads as `factory` says. */
+  function loadWith(factory?: () => unknown): void {
+    jest.resetModules();
+    if (factory) jest.doMock('better-sqlite3', factory);
+    else jest.dontMock('better-sqlite3');
+    ({ createBreakerStore } = jest.requireActual<typeof import('../../src/stores/create-store')>(
+      '../../src/stores/create-store',
+    ));
+    ({ MemoryStore } = jest.requireActual<typeof import('../../src/stores/memory.store')>(
+      '../../src/stores/memory.store',
+    ));
+  }
+
+  beforeEach(() => loadWith());
+
+  it('should build the memory store by default', () => {
+    expect(createBreakerStore(undefined, logger)).toBeInstanceOf(MemoryStore);
+    expect(createBreakerStore({ type: 'memory' }, logger)).toBeInstanceOf(MemoryStore);
+  });
+
+  it('should build a sqlite store on the file, creating its folder', async () => {
+    const store = createBreakerStore({ type: 'sqlite', path: join(dir(), 'nested', 'state.db') }, logger);
+
+    await expect(store.close()).resolves.toBeUndefined();
+  });
+
+  it.each<[string, unknown, RegExp]>([
+    [
+      'a store that is not an object',
+      'sqlite',
+      /store = "sqlite"; expected an object such as \{ type: 'memory' \}/,
+    ],
+    ['an unknown type', { type: 'redis' }, /store\.type = "redis"; expected 'memory' or 'sqlite'/],
+    ['a missing type', {}, /store\.type = undefined; expected 'memory' or 'sqlite'/],
+    ['a missing path', { type: 'sqlite' }, /store\.path = undefined; expected the path of the SQLite file/],
+    [
+      'an empty path',
+      { type: 'sqlite', path: ' ' },
+      /store\.path = " "; expected the path of the SQLite file/,
+    ],
+    [
+      'a zero flushInterval',
+      { type: 'sqlite', path: 'x.db', flushInterval: 0 },
+      /store\.flushInterval = 0; expected a number of ms > 0/,
+    ],
+    [
+      'a NaN flushInterval',
+      { type: 'sqlite', path: 'x.db', flushInterval: NaN },
+      /store\.flushInterval = NaN; expected/,
+    ],
+    [
+      'a string flushInterval',
+      { type: 'sqlite', path: 'x.db', flushInterval: '5s' },
+      /store\.flushInterval = "5s"; expected/,
+    ],
+    [
+      'a flushInterval no timer can wait',
+      { type: 'sqlite', path: 'x.db', flushInterval: 2 ** 31 },
+      /<= 2147483647/,
+    ],
+  ])('should refuse %s, naming the option and what was expected', (_case, options, message) => {
+    expect(() => createBreakerStore(options as StoreOptions, logger)).toThrow(message);
+  });
+
+  it('should explain how to install better-sqlite3 when it is missing, and only when sqlite is asked for', () => {
+    loadWith(() => {
+      throw Object.assign(new Error("Cannot find module 'better-sqlite3'"), { code: 'MODULE_NOT_FOUND' });
+    });
+
+    expect(createBreakerStore({ type: 'memory' }, logger)).toBeInstanceOf(MemoryStore);
+    expect(() => createBreakerStore({ type: 'sqlite', path: join(dir(), 'state.db') }, logger)).toThrow(
+      'The sqlite store needs the optional peer dependency better-sqlite3, which is not installed: run `npm install better-sqlite3`',
+    );
+  });
+
+  it('should pass on why better-sqlite3 failed to load when it is installed but broken', () => {
+    loadWith(() => {
+      throw new Error('Could not locate the bindings file');
+    });
+
+    expect(() => createBreakerStore({ type: 'sqlite', path: join(dir(), 'state.db') }, logger)).toThrow(
+      'The sqlite store could not load better-sqlite3: Could not locate the bindings file',
+    );
+  });
+
+  it('should say which file it could not open', () => {
+    const notADatabase = join(dir(), 'notes.txt');
+    writeFileSync(notADatabase, 'these are not the tables you are looking for, '.repeat(50));
+
+    expect(() => createBreakerStore({ type: 'sqlite', path: notADatabase }, logger)).toThrow(
+      `The sqlite store could not open "${notADatabase}": file is not a database`,
+    );
+  });
+});

@@ -1,0 +1,190 @@
+import type Database from 'better-sqlite3';
+import { CircuitState } from '../../src/core/circuit-state';
+import { FakeClock, failing, nextTurn, succeeding, useSqliteFile } from '../support/sqlite-fixture';
+
+/** Counts the rows the store writes to breaker_state, with a trigger in the file itself. */
+function countStateWrites(db: Database.Database): () => number {
+  db.exec(`
+    CREATE TABLE state_writes (n INTEGER NOT NULL);
+    INSERT INTO state_writes VALUES (0);
+    CREATE TRIGGER count_inserts AFTER INSERT ON breaker_state BEGIN UPDATE state_writes SET n = n + 1; END;
+    CREATE TRIGGER count_updates AFTER UPDATE ON breaker_state BEGIN UPDATE state_writes SET n = n + 1; END;
+  `);
+  const read = db.prepare<[], { n: number }>('SELECT n FROM state_writes');
+  return () => (read.get() as { n: number }).n;
+}
+
+/** Makes every write of the store fail, as a broken disk would, until the returned switch is called. */
+function breakWrites(db: Database.Database): () => void {
+  db.exec(`
+    CREATE TABLE outage (active INTEGER NOT NULL);
+    INSERT INTO outage VALUES (1);
+    CREATE TRIGGER refuse_state BEFORE INSERT ON breaker_state WHEN (SELECT active FROM outage)
+      BEGIN SELECT RAISE(ABORT, 'disk I/O error (simulated)'); END;
+    CREATE TRIGGER refuse_audit BEFORE INSERT ON audit_log WHEN (SELECT active FROM outage)
+      BEGIN SELECT RAISE(ABORT, 'disk I/O error (simulated)'); END;
+  `);
+  return () => db.exec('UPDATE outage SET active = 0');
+}
+
+describe('SqliteStore writes', () => {
+  const clock = new FakeClock();
+  const file = useSqliteFile(clock);
+  const breakers = { payments: { failureThreshold: 3, openDuration: 30_000 } };
+
+  afterEach(() => jest.useRealTimers());
+
+  it('should not write per call: changed counts wait for a flush, one row per changed breaker', async () => {
+    const { registry, store } = file.boot({ breakers: { ...breakers, llm: {} } });
+    const writes = countStateWrites(file.reader());
+    const payments = registry.get('payments');
+
+    for (let i = 0; i < 500; i++) await payments.execute(succeeding);
+    await payments.execute(failing).catch(() => undefined);
+    await nextTurn();
+    expect(writes()).toBe(0);
+
+    await store.flush();
+    expect(writes()).toBe(1);
+    await store.flush();
+    expect(writes()).toBe(1);
+  });
+
+  it('should write a transition at the end of the turn that caused it, not during the call', async () => {
+    const { registry } = file.boot({ breakers });
+    const reader = file.reader();
+    const writes = countStateWrites(reader);
+    const payments = registry.get('payments');
+
+    for (let i = 0; i < 3; i++) await payments.execute(failing).catch(() => undefined);
+    expect(payments.state).toBe(CircuitState.OPEN);
+    expect(writes()).toBe(0);
+
+    await nextTurn();
+    expect(writes()).toBe(1);
+    expect(reader.prepare('SELECT state FROM breaker_state WHERE name = ?').get('payments')).toEqual({
+      state: 'open',
+    });
+  });
+
+  it('should settle a manual action once the store has it', async () => {
+    const { registry } = file.boot({ breakers });
+    const reader = file.reader();
+
+    await registry.get('payments').trip('incident 42', 'alice');
+
+    expect(reader.prepare('SELECT state, trip_count FROM breaker_state').all()).toEqual([
+      { state: 'forced_open', trip_count: 1 },
+    ]);
+    expect(reader.prepare('SELECT action, to_state, actor FROM audit_log').all()).toEqual([
+      { action: 'trip', to_state: 'forced_open', actor: 'alice' },
+    ]);
+  });
+
+  it('should write changed counts every flushInterval', async () => {
+    jest.useFakeTimers({ doNotFake: ['setImmediate', 'nextTick'] });
+    const { registry } = file.boot({ breakers }, { flushInterval: 2_000 });
+    const writes = countStateWrites(file.reader());
+    await registry.get('payments').execute(succeeding);
+
+    jest.advanceTimersByTime(1_999);
+    expect(writes()).toBe(0);
+    jest.advanceTimersByTime(1);
+    expect(writes()).toBe(1);
+    jest.advanceTimersByTime(10_000);
+    expect(writes()).toBe(1);
+  });
+
+  it('should not hold the process open with its flush timer', () => {
+    const timers = () => process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length;
+    const before = timers();
+
+    file.boot({ breakers });
+
+    expect(timers()).toBe(before);
+  });
+
+  it('should keep serving calls and manual actions when writes fail, log once, and catch up once it works again', async () => {
+    const { registry, store, logger } = file.boot({ breakers });
+    const reader = file.reader();
+    const repair = breakWrites(reader);
+    const payments = registry.get('payments');
+
+    for (let i = 0; i < 3; i++) await expect(payments.execute(failing)).rejects.toThrow('downstream failed');
+    await nextTurn();
+    await expect(payments.trip('incident 42', 'alice')).resolves.toBeUndefined();
+    await store.flush();
+
+    expect(payments.state).toBe(CircuitState.FORCED_OPEN);
+    expect(logger.error).toHaveBeenCalledTimes(1);
+    expect(logger.error).toHaveBeenCalledWith(
+      expect.stringMatching(
+        /breakers\.db": writing breaker state failed \(disk I\/O error \(simulated\)\).*retried/,
+      ),
+    );
+    expect((await registry.audit('payments')).map((e) => e.to)).toEqual(['forced_open', 'open']);
+
+    repair();
+    await store.flush();
+
+    expect(logger.warn).toHaveBeenCalledWith(expect.stringMatching(/writes succeed again/));
+    expect(reader.prepare('SELECT state FROM breaker_state').all()).toEqual([{ state: 'forced_open' }]);
+    expect(reader.prepare('SELECT action, to_state FROM audit_log ORDER BY id').all()).toEqual([
+      { action: 'transition', to_state: 'open' },
+      { action: 'trip', to_state: 'forced_open' },
+    ]);
+  });
+
+  it('should not wait for another process that holds the file locked', async () => {
+    const { registry, store, logger } = file.boot({ breakers });
+    const reader = file.reader();
+    reader.exec('BEGIN IMMEDIATE');
+
+    const started = Date.now();
+    await registry.get('payments').trip();
+
+    expect(Date.now() - started).toBeLessThan(1_000);
+    expect(logger.error).toHaveBeenCalledWith(expect.stringMatching(/database is locked/));
+    reader.exec('COMMIT');
+    await store.flush();
+    expect(reader.prepare('SELECT state FROM breaker_state').all()).toEqual([{ state: 'forced_open' }]);
+  });
+
+  it('should keep the breakers working when the file is closed underneath it', async () => {
+    const { registry, store, logger, db } = file.boot({ breakers });
+    db.close();
+    const payments = registry.get('payments');
+
+    await expect(payments.execute(succeeding)).resolves.toBe('ok');
+    for (let i = 0; i < 3; i++) await payments.execute(failing).catch(() => undefined);
+    await payments.trip();
+    await store.flush();
+
+    expect(payments.state).toBe(CircuitState.FORCED_OPEN);
+    expect(logger.error).toHaveBeenCalledTimes(1);
+    expect(logger.error).toHaveBeenCalledWith(expect.stringMatching(/connection is not open/));
+  });
+
+  it('should write what is pending on close, then stop following the breakers', async () => {
+    const { registry, store } = file.boot({ breakers });
+    const reader = file.reader();
+    const payments = registry.get('payments');
+    await payments.execute(failing).catch(() => undefined);
+
+    await store.close();
+    await store.close();
+    await payments.trip();
+
+    expect(reader.prepare('SELECT state, window_json FROM breaker_state').get()).toEqual({
+      state: 'closed',
+      window_json: expect.stringContaining('"type":"time"'),
+    });
+    expect(reader.prepare('SELECT COUNT(*) AS n FROM audit_log').get()).toEqual({ n: 0 });
+  });
+
+  it('should be attached to one registry only', () => {
+    const { store, registry } = file.boot({ breakers });
+
+    expect(() => store.attach(registry)).toThrow('A store can be attached to one registry only, once');
+  });
+});
