@@ -1,0 +1,113 @@
+import type { AuditEntry } from '../core/audit-log';
+import type { BreakerSnapshot } from '../core/breaker-snapshot';
+import type { AdminClient } from './admin-client';
+import { usageError } from './cli-errors';
+import { formatAudit, formatDetail, formatStatus } from './format';
+import type { OptionName, ParsedArgs } from './parse-args';
+
+export interface CommandContext {
+  client: AdminClient;
+  args: string[];
+  values: ParsedArgs['values'];
+  force: boolean;
+  now: number;
+}
+
+/** What a command got from the API, and how it reads for a person. */
+export interface CommandResult {
+  data: unknown;
+  text: string;
+}
+
+export interface Command {
+  /** Arguments and command options as the help shows them. */
+  synopsis: string;
+  summary: string;
+  /** Positional arguments: at least, at most. */
+  arity: [number, number];
+  /** Options this command accepts besides the global ones. */
+  options: readonly OptionName[];
+  execute(context: CommandContext): Promise<CommandResult>;
+}
+
+const breakerPath = (name: string, action = ''): string =>
+  `/breakers/${encodeURIComponent(name)}${action === '' ? '' : `/${action}`}`;
+
+/** `--reason`, which trip and disable require: an audit entry without one tells nobody anything. */
+function requiredReason({ reason }: ParsedArgs['values']): string {
+  if (reason === undefined || reason.trim() === '') {
+    throw usageError('--reason <text> is required: say why; it goes to the audit log');
+  }
+  return reason;
+}
+
+async function control(
+  context: CommandContext,
+  action: string,
+  body: Record<string, unknown>,
+  done: string,
+): Promise<CommandResult> {
+  const [name] = context.args;
+  const snapshot = await context.client.post<BreakerSnapshot>(breakerPath(name, action), body);
+  return { data: snapshot, text: `Breaker "${snapshot.name}" ${done}: now ${snapshot.state}.\n` };
+}
+
+/** Every command, in the order `--help` lists them. */
+export const COMMANDS: Record<string, Command> = {
+  status: {
+    synopsis: '[<name>]',
+    summary: 'List every breaker, or show one in detail',
+    arity: [0, 1],
+    options: [],
+    async execute({ client, args: [name], now }) {
+      if (name === undefined) {
+        const snapshots = await client.get<BreakerSnapshot[]>('/breakers');
+        return { data: snapshots, text: formatStatus(snapshots, now) };
+      }
+      const snapshot = await client.get<BreakerSnapshot>(breakerPath(name));
+      return { data: snapshot, text: formatDetail(snapshot, now) };
+    },
+  },
+  trip: {
+    synopsis: '<name> --reason <text>',
+    summary: 'Force a breaker open: calls fail fast until it is reset',
+    arity: [1, 1],
+    options: ['reason'],
+    execute(context) {
+      return control(context, 'trip', { reason: requiredReason(context.values) }, 'tripped');
+    },
+  },
+  reset: {
+    synopsis: '<name> [--reason <text>] [--force]',
+    summary: 'Close a breaker; --force skips its reset cooldown',
+    arity: [1, 1],
+    options: ['reason', 'force'],
+    execute(context) {
+      const { reason } = context.values;
+      return control(context, 'reset', { reason, ...(context.force && { force: true }) }, 'reset');
+    },
+  },
+  disable: {
+    synopsis: '<name> --reason <text>',
+    summary: 'Switch a breaker off: calls pass straight through',
+    arity: [1, 1],
+    options: ['reason'],
+    execute(context) {
+      return control(context, 'disable', { reason: requiredReason(context.values) }, 'disabled');
+    },
+  },
+  audit: {
+    synopsis: '[<name>] [--limit <n>]',
+    summary: 'Show manual actions and state changes, newest first',
+    arity: [0, 1],
+    options: ['limit'],
+    async execute({ client, args: [name], values }) {
+      const query = new URLSearchParams();
+      if (name !== undefined) query.set('breaker', name);
+      if (values.limit !== undefined) query.set('limit', values.limit);
+      const search = query.toString();
+      const entries = await client.get<AuditEntry[]>(search === '' ? '/audit' : `/audit?${search}`);
+      return { data: entries, text: formatAudit(entries) };
+    },
+  },
+};

@@ -1,0 +1,110 @@
+import type { AuditEntry } from '../core/audit-log';
+import type { BreakerSnapshot } from '../core/breaker-snapshot';
+
+interface Column<T> {
+  header: string;
+  value: (row: T) => string;
+  /** Numbers read best right-aligned. */
+  right?: boolean;
+}
+
+/** Rows as aligned text columns under their headers, two spaces apart. */
+function table<T>(columns: Array<Column<T>>, rows: readonly T[]): string {
+  const cells = rows.map((row) => columns.map((column) => column.value(row)));
+  const widths = columns.map((column, i) =>
+    Math.max(column.header.length, ...cells.map((line) => line[i].length)),
+  );
+  const line = (values: string[]): string =>
+    values
+      .map((value, i) => (columns[i].right ? value.padStart(widths[i]) : value.padEnd(widths[i])))
+      .join('  ')
+      .trimEnd();
+  return [line(columns.map((column) => column.header)), ...cells.map(line)].join('\n') + '\n';
+}
+
+/** `0.125` -> `12.5%`. */
+function percent(rate: number): string {
+  return `${Number((rate * 100).toFixed(1))}%`;
+}
+
+/** Weighted counts may be fractional (a timeout weighs 0.5): at most two decimals. */
+function count(value: number): string {
+  return String(Number(value.toFixed(2)));
+}
+
+/** `95_000` -> `1m 35s`; whole seconds, rounded up, so "in 0s" never shows for a future time. */
+function duration(ms: number): string {
+  const total = Math.ceil(ms / 1000);
+  const h = Math.floor(total / 3600);
+  const m = Math.floor((total % 3600) / 60);
+  const s = total % 60;
+  if (h > 0) return `${h}h ${m}m`;
+  if (m > 0) return `${m}m ${s}s`;
+  return `${s}s`;
+}
+
+function nextAttempt(at: number | null, now: number): string {
+  if (at === null) return '-';
+  return at <= now ? 'due now' : `in ${duration(at - now)}`;
+}
+
+function timestamp(at: number): string {
+  return new Date(at).toISOString();
+}
+
+/** The `status` table: one line per breaker. */
+export function formatStatus(snapshots: readonly BreakerSnapshot[], now: number): string {
+  if (snapshots.length === 0) return 'No circuit breakers registered.\n';
+  return table<BreakerSnapshot>(
+    [
+      { header: 'NAME', value: (b) => b.name },
+      { header: 'STATE', value: (b) => b.state },
+      { header: 'FAILURE RATE', value: (b) => percent(b.failureRate), right: true },
+      { header: 'FAILURES', value: (b) => count(b.failures), right: true },
+      { header: 'SUCCESSES', value: (b) => String(b.successes), right: true },
+      { header: 'REJECTED', value: (b) => String(b.rejected), right: true },
+      { header: 'TRIPS', value: (b) => String(b.tripCount), right: true },
+      { header: 'NEXT ATTEMPT', value: (b) => nextAttempt(b.nextAttemptAt, now) },
+    ],
+    snapshots,
+  );
+}
+
+/** `status <name>`: one breaker, field by field. */
+export function formatDetail(b: BreakerSnapshot, now: number): string {
+  const fields: Array<[string, string]> = [
+    ['state', b.state],
+    ['failure rate', `${percent(b.failureRate)} (${count(b.failures)} of ${b.calls} calls in the window)`],
+    ['failures', count(b.failures)],
+    ['successes', String(b.successes)],
+    ['slow calls', `${b.slowCalls} (${percent(b.slowCallRate)})`],
+    ['rejected', String(b.rejected)],
+    ['trips', String(b.tripCount)],
+    ['in flight', String(b.inFlight)],
+    ['opened at', b.openedAt === null ? '-' : `${timestamp(b.openedAt)} (${duration(now - b.openedAt)} ago)`],
+    [
+      'next attempt',
+      b.nextAttemptAt === null ? '-' : `${timestamp(b.nextAttemptAt)} (${nextAttempt(b.nextAttemptAt, now)})`,
+    ],
+    ['open duration', duration(b.openDuration)],
+    ['critical', b.critical ? 'yes' : 'no'],
+  ];
+  const width = Math.max(...fields.map(([label]) => label.length));
+  return `${b.name}\n${fields.map(([label, value]) => `  ${label.padEnd(width)}  ${value}`).join('\n')}\n`;
+}
+
+/** `audit`: newest first, as the API returns them. */
+export function formatAudit(entries: readonly AuditEntry[]): string {
+  if (entries.length === 0) return 'No audit entries.\n';
+  return table<AuditEntry>(
+    [
+      { header: 'TIME', value: (e) => timestamp(e.at) },
+      { header: 'BREAKER', value: (e) => e.breaker },
+      { header: 'ACTION', value: (e) => e.action },
+      { header: 'CHANGE', value: (e) => (e.from === e.to ? e.to : `${e.from} -> ${e.to}`) },
+      { header: 'ACTOR', value: (e) => e.actor ?? '-' },
+      { header: 'REASON', value: (e) => e.reason },
+    ],
+    entries,
+  );
+}

@@ -1,0 +1,56 @@
+import { BadRequestException } from '@nestjs/common';
+import { INVALID_FIELD, UNKNOWN_FIELDS } from './admin.messages';
+
+/** Most audit entries one request may ask for. */
+const MAX_AUDIT_LIMIT = 1000;
+
+/**
+ * The JSON body as an object. A missing body counts as `{}`; unknown fields are refused so
+ * that a typo such as `"forced": true` is not silently ignored.
+ */
+export function readBody(body: unknown, allowed: readonly string[]): Record<string, unknown> {
+  if (body === undefined || body === null) return {};
+  if (typeof body !== 'object' || Array.isArray(body)) throw badRequest('body', 'a JSON object');
+  const unknown = Object.keys(body).filter((key) => !allowed.includes(key));
+  if (unknown.length > 0) throw new BadRequestException(UNKNOWN_FIELDS(unknown, allowed));
+  return body as Record<string, unknown>;
+}
+
+/** `reason`, trimmed; required for actions whose audit entry would be useless without it. */
+export function readReason(body: Record<string, unknown>, required: true): string;
+export function readReason(body: Record<string, unknown>, required: false): string | undefined;
+export function readReason(body: Record<string, unknown>, required: boolean): string | undefined {
+  const { reason } = body;
+  if (reason === undefined && !required) return undefined;
+  if (typeof reason !== 'string' || reason.trim() === '') {
+    throw badRequest('reason', 'a non-empty string saying why (it goes to the audit log)');
+  }
+  return reason.trim();
+}
+
+/** An optional boolean field, `false` when absent. */
+export function readFlag(body: Record<string, unknown>, field: string): boolean {
+  const value = body[field];
+  if (value === undefined) return false;
+  if (typeof value !== 'boolean') throw badRequest(field, 'true or false');
+  return value;
+}
+
+/** The `breaker` query parameter: one name, or undefined for all breakers. */
+export function readBreakerFilter(value: unknown): string | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== 'string' || value === '') throw badRequest('breaker', 'one breaker name');
+  return value;
+}
+
+/** The `limit` query parameter: undefined leaves the audit log's default. */
+export function readLimit(value: unknown): number | undefined {
+  if (value === undefined) return undefined;
+  const limit = typeof value === 'string' && /^[1-9]\d*$/.test(value) ? Number(value) : NaN;
+  if (!(limit <= MAX_AUDIT_LIMIT)) throw badRequest('limit', `a whole number from 1 to ${MAX_AUDIT_LIMIT}`);
+  return limit;
+}
+
+function badRequest(field: string, expected: string): BadRequestException {
+  return new BadRequestException(INVALID_FIELD(field, expected));
+}

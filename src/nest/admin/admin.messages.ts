@@ -1,0 +1,23 @@
+export const ADMIN_UNPROTECTED = (path: string): string =>
+  `ResilienceModule: the admin routes at ${path} would be mounted without protection. ` +
+  `Give admin.guard (a CanActivate class, e.g. your auth guard) or admin.token (a bearer token), ` +
+  `or set admin.insecure: true to mount them unprotected on purpose.`;
+
+export const ADMIN_INSECURE = (path: string): string =>
+  `Admin routes at ${path} are mounted WITHOUT protection (admin.insecure: true): anyone who can reach ` +
+  `this app can trip, reset and disable its circuit breakers.`;
+
+export const INVALID_ADMIN_OPTION = (key: string, expected: string): string =>
+  `ResilienceModule: admin.${key} is invalid; expected ${expected}`;
+
+export const UNKNOWN_BREAKER = (name: string): string => `Unknown circuit breaker "${name}"`;
+
+export const INVALID_FIELD = (field: string, expected: string): string => `${field}: expected ${expected}`;
+
+export const UNKNOWN_FIELDS = (fields: string[], allowed: readonly string[]): string =>
+  `unknown field${fields.length > 1 ? 's' : ''} ${fields.map((f) => `"${f}"`).join(', ')}; ` +
+  `expected ${allowed.length > 0 ? allowed.map((f) => `"${f}"`).join(', ') : 'none'}`;
+
+export const MISSING_TOKEN = 'Missing admin token: send the header "Authorization: Bearer <token>"';
+
+export const WRONG_TOKEN = 'Invalid admin token';

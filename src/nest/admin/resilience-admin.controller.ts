@@ -1,0 +1,159 @@
+import {
+  Body,
+  ConflictException,
+  Controller,
+  Get,
+  HttpCode,
+  HttpStatus,
+  Inject,
+  Logger,
+  NotFoundException,
+  Param,
+  Post,
+  Query,
+  SetMetadata,
+  type Type,
+  UseGuards,
+} from '@nestjs/common';
+import type { AuditEntry } from '../../core/audit-log';
+import type { Breaker } from '../../core/breaker';
+import type { BreakerSnapshot } from '../../core/breaker-snapshot';
+import { isResilienceError, type ResetCooldownError } from '../../core/errors';
+import { BreakerRegistry } from '../../core/registry';
+import { SKIP_BREAKER_METADATA } from '../resilience.constants';
+import type { AdminOptions } from '../resilience-options.interface';
+import { AdminActor } from './admin-actor.decorator';
+import { adminGuards } from './admin-guards';
+import { readBody, readBreakerFilter, readFlag, readLimit, readReason } from './admin-request';
+import { ADMIN_INSECURE, INVALID_ADMIN_OPTION, UNKNOWN_BREAKER } from './admin.messages';
+
+/** Route prefix of the admin API when `admin.path` is not given. */
+const DEFAULT_ADMIN_PATH = '/resilience';
+
+/**
+ * Builds the admin API controller for one app: a fresh class per call, so two apps in one
+ * process can mount it under different paths and guards. Throws when the options would
+ * leave the routes unprotected without `insecure: true`.
+ *
+ * Routes (JSON), under `path`: `GET breakers`, `GET breakers/:name`,
+ * `POST breakers/:name/trip` `{ reason }`, `POST breakers/:name/reset` `{ reason?, force? }`,
+ * `POST breakers/:name/disable` `{ reason }`, `GET audit?breaker=&limit=`.
+ */
+export function createAdminController(options: AdminOptions): Type<unknown> {
+  const path = options.path ?? DEFAULT_ADMIN_PATH;
+  if (typeof path !== 'string' || path.trim() === '') {
+    throw new Error(INVALID_ADMIN_OPTION('path', 'a route prefix such as "/resilience"'));
+  }
+  const guards = adminGuards(options, path);
+
+  @Controller(path)
+  @SetMetadata(SKIP_BREAKER_METADATA, true)
+  class ResilienceAdminController {
+    constructor(@Inject(BreakerRegistry) private readonly registry: BreakerRegistry) {
+      if (guards.length === 0) new Logger('ResilienceModule').warn(ADMIN_INSECURE(path));
+    }
+
+    @Get('breakers')
+    list(): BreakerSnapshot[] {
+      return this.registry.all().map((breaker) => breaker.snapshot());
+    }
+
+    @Get('breakers/:name')
+    one(@Param('name') name: string): BreakerSnapshot {
+      return this.breaker(name).snapshot();
+    }
+
+    @Post('breakers/:name/trip')
+    @HttpCode(HttpStatus.OK)
+    async trip(
+      @Param('name') name: string,
+      @Body() body: unknown,
+      @AdminActor() actor: string | null,
+    ): Promise<BreakerSnapshot> {
+      const breaker = this.breaker(name);
+      const reason = readReason(readBody(body, ['reason']), true);
+      await breaker.trip(reason, actor);
+      return breaker.snapshot();
+    }
+
+    @Post('breakers/:name/reset')
+    @HttpCode(HttpStatus.OK)
+    async reset(
+      @Param('name') name: string,
+      @Body() body: unknown,
+      @AdminActor() actor: string | null,
+    ): Promise<BreakerSnapshot> {
+      const breaker = this.breaker(name);
+      const fields = readBody(body, ['reason', 'force']);
+      const reason = readReason(fields, false);
+      const force = readFlag(fields, 'force');
+      try {
+        await breaker.reset({ reason, actor, force });
+      } catch (error) {
+        if (isResilienceError(error, 'RESET_COOLDOWN')) throw cooldownConflict(error as ResetCooldownError);
+        throw error;
+      }
+      return breaker.snapshot();
+    }
+
+    @Post('breakers/:name/disable')
+    @HttpCode(HttpStatus.OK)
+    async disable(
+      @Param('name') name: string,
+      @Body() body: unknown,
+      @AdminActor() actor: string | null,
+    ): Promise<BreakerSnapshot> {
+      const breaker = this.breaker(name);
+      const reason = readReason(readBody(body, ['reason']), true);
+      await breaker.disable(reason, actor);
+      return breaker.snapshot();
+    }
+
+    @Get('audit')
+    async audit(@Query('breaker') breaker: unknown, @Query('limit') limit: unknown): Promise<AuditEntry[]> {
+      const name = readBreakerFilter(breaker);
+      const entries = await this.registry.audit(name, { limit: readLimit(limit) });
+      // A breaker that is gone (an evicted per-key breaker, or one not recreated since a
+      // restart) may still have history; only a name with neither is a mistake.
+      if (name !== undefined && entries.length === 0 && this.find(name) === undefined) throw notFound(name);
+      return entries;
+    }
+
+    /** The breaker of that name, as `GET breakers` lists it; never creates one, unlike `registry.get`. */
+    private breaker(name: string): Breaker {
+      const breaker = this.find(name);
+      if (breaker === undefined) throw notFound(name);
+      return breaker;
+    }
+
+    private find(name: string): Breaker | undefined {
+      if (this.registry.has(name)) return this.registry.get(name);
+      // A per-key breaker is listed as `name:key` but kept under its name; names may contain
+      // ':' themselves, so match the full name rather than split it.
+      return this.registry.all().find((breaker) => breaker.name === name);
+    }
+  }
+
+  if (guards.length > 0) UseGuards(...guards)(ResilienceAdminController);
+  return ResilienceAdminController;
+}
+
+/** 404 whose body names the breaker, which tells it apart from a route that does not exist. */
+function notFound(name: string): NotFoundException {
+  return new NotFoundException({
+    statusCode: HttpStatus.NOT_FOUND,
+    error: 'Not Found',
+    message: UNKNOWN_BREAKER(name),
+    breaker: name,
+  });
+}
+
+function cooldownConflict(error: ResetCooldownError): ConflictException {
+  return new ConflictException({
+    statusCode: HttpStatus.CONFLICT,
+    error: 'Conflict',
+    message: error.message,
+    breaker: error.breaker,
+    retryAfterMs: error.retryAfterMs,
+  });
+}

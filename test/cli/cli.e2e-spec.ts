@@ -1,0 +1,263 @@
+import { createServer } from 'node:net';
+import type { INestApplication } from '@nestjs/common';
+import { run } from '../../src/cli/run';
+import { ADMIN_TOKEN, baseUrl, closeApp, createAdminApp } from '../admin/admin-app.fixture';
+
+interface Outcome {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs the CLI as `npx nest-resilience ...argv` would, with the given environment. */
+async function cli(argv: string[], env: Record<string, string | undefined> = {}): Promise<Outcome> {
+  let stdout = '';
+  let stderr = '';
+  const code = await run(argv, {
+    fetch,
+    env,
+    stdout: { write: (text: string) => (stdout += text) },
+    stderr: { write: (text: string) => (stderr += text) },
+  });
+  return { code, stdout, stderr };
+}
+
+/** A port nothing listens on: bound once, then released. */
+async function unusedPort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+describe('nest-resilience CLI against a running app', () => {
+  let app: INestApplication;
+  let env: Record<string, string>;
+
+  beforeAll(async () => {
+    app = await createAdminApp({ token: ADMIN_TOKEN }, { listen: true });
+  });
+
+  afterAll(() => closeApp(app));
+
+  beforeEach(async () => {
+    env = { NEST_RESILIENCE_URL: `${baseUrl(app)}/resilience`, NEST_RESILIENCE_TOKEN: ADMIN_TOKEN };
+    // Each test starts from closed breakers (a forced reset skips the cooldown).
+    for (const name of ['payments', 'llm']) await cli(['reset', name, '--force'], env);
+  });
+
+  it('status prints a table of every breaker', async () => {
+    const { code, stdout, stderr } = await cli(['status'], env);
+    expect({ code, stderr }).toEqual({ code: 0, stderr: '' });
+    const [header, ...rows] = stdout.trimEnd().split('\n');
+    expect(header.split(/\s{2,}/)).toEqual([
+      'NAME',
+      'STATE',
+      'FAILURE RATE',
+      'FAILURES',
+      'SUCCESSES',
+      'REJECTED',
+      'TRIPS',
+      'NEXT ATTEMPT',
+    ]);
+    expect(rows.map((row) => row.split(/\s+/).slice(0, 2))).toEqual([
+      ['payments', 'closed'],
+      ['llm', 'closed'],
+    ]);
+  });
+
+  it('status <name> shows one breaker in detail', async () => {
+    const { code, stdout } = await cli(['status', 'payments'], env);
+    expect(code).toBe(0);
+    expect(stdout).toMatch(/^payments\n/);
+    expect(stdout).toMatch(/ {2}state +closed\n/);
+    expect(stdout).toMatch(/ {2}failure rate +0% \(0 of 0 calls in the window\)\n/);
+    expect(stdout).toMatch(/ {2}critical +yes\n/);
+  });
+
+  it('trip opens a breaker and the audit shows who did it and why', async () => {
+    const trip = await cli(['trip', 'payments', '--reason', 'provider incident #4711'], env);
+    expect(trip).toEqual({ code: 0, stdout: 'Breaker "payments" tripped: now forced_open.\n', stderr: '' });
+
+    const status = await cli(['status'], env);
+    expect(status.stdout).toMatch(/^payments +forced_open +0% +0 +0 +0 +\d+ +-$/m);
+
+    const audit = await cli(['audit', 'payments', '--limit', '1'], env);
+    expect(audit.code).toBe(0);
+    const [header, line] = audit.stdout.trimEnd().split('\n');
+    expect(header.split(/\s{2,}/)).toEqual(['TIME', 'BREAKER', 'ACTION', 'CHANGE', 'ACTOR', 'REASON']);
+    expect(line).toMatch(
+      /^\d{4}-\d\d-\d\dT\S+Z +payments +trip +closed -> forced_open +token +provider incident #4711$/,
+    );
+  });
+
+  it('reset is refused within the cooldown (exit 1, with the way out) and goes through with --force', async () => {
+    await cli(['trip', 'payments', '--reason=drill'], env);
+
+    const refused = await cli(['reset', 'payments'], env);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toMatch(
+      /^nest-resilience: Circuit breaker "payments" opened less than its resetCooldown/,
+    );
+    expect(refused.stderr).toMatch(/--force/);
+
+    const forced = await cli(['reset', 'payments', '--force', '--reason', 'fixed'], env);
+    expect(forced).toEqual({ code: 0, stdout: 'Breaker "payments" reset: now closed.\n', stderr: '' });
+  });
+
+  it('disable switches a breaker off', async () => {
+    const { code, stdout } = await cli(['disable', 'llm', '--reason', 'we accept its flapping'], env);
+    expect(code).toBe(0);
+    expect(stdout).toBe('Breaker "llm" disabled: now disabled.\n');
+  });
+
+  it('--json prints the API answer for scripts', async () => {
+    const list = await cli(['status', '--json'], env);
+    expect(list.code).toBe(0);
+    expect(JSON.parse(list.stdout)).toEqual([
+      expect.objectContaining({ name: 'payments', state: 'closed' }),
+      expect.objectContaining({ name: 'llm', state: 'closed' }),
+    ]);
+
+    const trip = await cli(['trip', 'llm', '--reason', 'x', '--json'], env);
+    expect(JSON.parse(trip.stdout)).toMatchObject({ name: 'llm', state: 'forced_open' });
+
+    const audit = await cli(['--json', 'audit', '--limit', '2'], env);
+    expect(JSON.parse(audit.stdout)).toEqual([
+      expect.objectContaining({ breaker: 'llm', action: 'trip', actor: 'token' }),
+      expect.objectContaining({ action: 'reset' }),
+    ]);
+  });
+
+  it('takes --url and --token instead of the environment', async () => {
+    const { code } = await cli(['status', '--url', `${baseUrl(app)}/resilience/`, '--token', ADMIN_TOKEN]);
+    expect(code).toBe(0);
+  });
+
+  it('exits 1 with the API message for an unknown breaker', async () => {
+    for (const argv of [
+      ['status', 'nope'],
+      ['trip', 'nope', '--reason', 'x'],
+      ['audit', 'nope'],
+    ]) {
+      const { code, stdout, stderr } = await cli(argv, env);
+      expect({ code, stdout, stderr }).toEqual({
+        code: 1,
+        stdout: '',
+        stderr: 'nest-resilience: Unknown circuit breaker "nope"\n',
+      });
+    }
+  });
+
+  it('exits 1 and says how to authenticate when the token is missing or wrong', async () => {
+    const missing = await cli(['status'], { NEST_RESILIENCE_URL: env.NEST_RESILIENCE_URL });
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toMatch(/Missing admin token.*Pass --token <token> or set NEST_RESILIENCE_TOKEN/);
+
+    const wrong = await cli(['status', '--token', 'wrong'], env);
+    expect(wrong.code).toBe(1);
+    expect(wrong.stderr).toMatch(/Invalid admin token/);
+  });
+
+  it('exits 1 and points at --url when the URL is not the admin API', async () => {
+    const { code, stderr } = await cli(['status', '--url', `${baseUrl(app)}/elsewhere`], env);
+    expect(code).toBe(1);
+    expect(stderr).toContain(`No admin API at ${baseUrl(app)}/elsewhere`);
+  });
+
+  it('exits 1 with the field at fault when the API refuses the input', async () => {
+    const { code, stderr } = await cli(['audit', '--limit', '0'], env);
+    expect(code).toBe(1);
+    expect(stderr).toBe('nest-resilience: limit: expected a whole number from 1 to 1000\n');
+  });
+
+  it('exits 3 naming the URL when nothing listens there', async () => {
+    const url = `http://127.0.0.1:${await unusedPort()}/resilience`;
+    const { code, stderr } = await cli(['status', '--url', url], env);
+    expect(code).toBe(3);
+    expect(stderr).toBe(
+      `nest-resilience: Cannot connect to ${url} (ECONNREFUSED). ` +
+        'Is the app running, and is --url (or NEST_RESILIENCE_URL) right?\n',
+    );
+  });
+
+  describe('when something other than the admin API answers', () => {
+    const answering = (reply: () => Promise<Response>) => ({
+      fetch: reply,
+      env: { NEST_RESILIENCE_URL: 'http://10.0.0.1/ops' },
+      stdout: { write: () => undefined },
+      stderr: { write: (text: string) => (stderr += text) },
+    });
+    let stderr: string;
+    beforeEach(() => (stderr = ''));
+
+    it('exits 1 on a page that is not JSON', async () => {
+      const code = await run(
+        ['status'],
+        answering(async () => new Response('<html>hello</html>')),
+      );
+      expect(code).toBe(1);
+      expect(stderr).toBe(
+        "nest-resilience: http://10.0.0.1/ops answered with something other than JSON; is --url the admin API's path?\n",
+      );
+    });
+
+    it('exits 1 on an empty 404 from a proxy, pointing at --url', async () => {
+      const code = await run(
+        ['status'],
+        answering(async () => new Response('', { status: 404 })),
+      );
+      expect(code).toBe(1);
+      expect(stderr).toMatch(
+        /^nest-resilience: No admin API at http:\/\/10\.0\.0\.1\/ops \(HTTP 404\)\. Check --url/,
+      );
+    });
+
+    it('exits 3 when the API does not answer in time', async () => {
+      const timeout = () =>
+        Promise.reject(new DOMException('The operation was aborted due to timeout', 'TimeoutError'));
+      expect(await run(['status'], answering(timeout))).toBe(3);
+      expect(stderr).toBe('nest-resilience: No answer from http://10.0.0.1/ops within 10 s.\n');
+    });
+  });
+
+  describe('usage errors exit 2 without calling the API', () => {
+    it.each([
+      [[], /^Usage: nest-resilience <command>/],
+      [['frobnicate'], /unknown command "frobnicate"; expected one of status, trip, reset, disable, audit/],
+      [['trip'], /trip needs a breaker name: trip <name> --reason <text>/],
+      [['trip', 'payments'], /--reason <text> is required: say why/],
+      [['trip', 'payments', '--reason'], /--reason needs a value/],
+      [['status', 'a', 'b'], /status takes at most 1/],
+      [['status', '--force'], /status does not take --force/],
+      [['status', '--verbose'], /unknown option --verbose/],
+      [['status', '-v'], /unknown option -v/],
+      [['status', '--json=yes'], /--json takes no value/],
+      [['status', '--url', 'localhost:3000'], /--url must be an http\(s\) URL/],
+    ])('%j', async (argv, message) => {
+      const unreachable = () => Promise.reject(new Error('the API must not be called'));
+      let stderr = '';
+      const code = await run(argv, {
+        fetch: unreachable,
+        env: {},
+        stdout: { write: () => undefined },
+        stderr: { write: (text: string) => (stderr += text) },
+      });
+      expect(code).toBe(2);
+      expect(stderr).toMatch(message);
+    });
+  });
+
+  it('--help prints the usage and exits 0', async () => {
+    for (const argv of [['--help'], ['-h'], ['help'], ['trip', '--help']]) {
+      const { code, stdout } = await cli(argv);
+      expect(code).toBe(0);
+      expect(stdout).toMatch(/^Usage: nest-resilience <command> \[options\]/);
+      expect(stdout).toContain('trip <name> --reason <text>');
+      expect(stdout).toContain(
+        'Exit codes: 0 done, 1 the API refused or failed, 2 wrong usage, 3 cannot reach the API.',
+      );
+    }
+  });
+});
