@@ -1,0 +1,53 @@
+import { type DynamicModule, Module } from '@nestjs/common';
+import { TerminusModule } from '@nestjs/terminus';
+import { PrometheusModule } from '@willsoto/nestjs-prometheus';
+import { ResilienceModule } from 'nest-resilience';
+import { BreakerHealthIndicator } from 'nest-resilience/terminus';
+import { DownstreamClient } from './downstream/downstream.client';
+import { DownstreamController } from './downstream/downstream.controller';
+import { DownstreamModeState } from './downstream/downstream-mode';
+import { HealthController } from './health/health.controller';
+import { QuoteService } from './quotes/quote.service';
+import { QuotesController } from './quotes/quotes.controller';
+import { SampleConfig } from './sample-config';
+import { SampleConfigModule } from './sample-config.module';
+
+/** The admin API's route prefix. */
+export const ADMIN_PATH = '/resilience';
+
+@Module({})
+export class AppModule {
+  /** The app, configured by `config` (main.ts reads it from the environment). */
+  static forRoot(config: SampleConfig): DynamicModule {
+    const configModule = SampleConfigModule.forRoot(config);
+    return {
+      module: AppModule,
+      imports: [
+        configModule,
+        TerminusModule,
+        PrometheusModule.register(),
+        ResilienceModule.forRootAsync({
+          imports: [configModule],
+          inject: [SampleConfig],
+          useFactory: (settings: SampleConfig) => ({
+            defaults: {
+              openDuration: settings.openDurationMs,
+              failureThreshold: settings.failureThreshold,
+              timeout: settings.timeoutMs,
+            },
+            breakers: {
+              downstream: { preset: 'http' },
+              // No fallback behind it, so the instance is not ready while it is open.
+              'downstream-direct': { preset: 'http', critical: true },
+            },
+            store: settings.store,
+          }),
+          // Static, unlike the options above: Nest mounts controllers before factories run.
+          admin: { path: ADMIN_PATH, token: config.adminToken },
+        }),
+      ],
+      controllers: [DownstreamController, QuotesController, HealthController],
+      providers: [DownstreamModeState, DownstreamClient, QuoteService, BreakerHealthIndicator],
+    };
+  }
+}
