@@ -196,7 +196,13 @@ export class Breaker {
   reset({ reason = 'manual reset', actor = null, force = false }: ResetOptions = {}): Promise<void> {
     const now = this.clock.now();
     const left = this.lastOpenedAt === null ? 0 : this.lastOpenedAt + this.options.resetCooldown - now;
-    if (!force && left > 0) return Promise.reject(new ResetCooldownError(this.name, left));
+    if (!force && left > 0) {
+      // A refused reset is still a manual action: the audit log shows who tried and why it was refused.
+      const error = new ResetCooldownError(this.name, left);
+      return this.control('reset', `refused by resetCooldown: ${reason}`, actor, () => undefined).then(() => {
+        throw error;
+      });
+    }
     return this.control('reset', reason, actor, () => new ClosedState(this.host));
   }
 

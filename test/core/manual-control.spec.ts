@@ -166,16 +166,25 @@ describe('Manual control', () => {
       await expect(breaker.execute(() => 'ok')).resolves.toBe('ok');
     });
 
-    it('emits no event when it is refused', async () => {
+    it('changes nothing when refused, but reports the attempt as a control event', async () => {
       const breaker = breakerOn(fakeClock());
       await breaker.trip();
       const controls = record(breaker, 'control');
       const changes = record(breaker, 'stateChange');
 
-      await rejectionOf(breaker.reset());
+      await rejectionOf(breaker.reset({ reason: 'looks fine', actor: 'bob' }));
 
-      expect(controls).toEqual([]);
+      expect(breaker.state).toBe('forced_open');
       expect(changes).toEqual([]);
+      expect(controls).toEqual([
+        expect.objectContaining({
+          action: 'reset',
+          from: 'forced_open',
+          to: 'forced_open',
+          reason: 'refused by resetCooldown: looks fine',
+          actor: 'bob',
+        }),
+      ]);
     });
 
     it('is accepted on a breaker that never opened', async () => {
