@@ -6,7 +6,15 @@ module.exports = tseslint.config(
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
-    languageOptions: { globals: { require: 'readonly', module: 'writable', process: 'readonly', console: 'readonly', __dirname: 'readonly' } },
+    languageOptions: {
+      globals: {
+        require: 'readonly',
+        module: 'writable',
+        process: 'readonly',
+        console: 'readonly',
+        __dirname: 'readonly',
+      },
+    },
     rules: {
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
     },
@@ -18,7 +26,10 @@ module.exports = tseslint.config(
   {
     files: ['src/core/**/*.ts'],
     rules: {
-      'no-restricted-imports': ['error', { patterns: ['@nestjs/*', '../stores/*', '../nest/*', '../terminus/*', 'rxjs', 'prom-client'] }],
+      'no-restricted-imports': [
+        'error',
+        { patterns: ['@nestjs/*', '../stores/*', '../nest/*', '../terminus/*', 'rxjs', 'prom-client'] },
+      ],
     },
   },
   {
