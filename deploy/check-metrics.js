@@ -8,6 +8,7 @@ const path = require('path');
 
 const HISTOGRAM = 'circuit_breaker_call_duration_seconds';
 const PUBLISHED = new Set([
+  'circuit_breaker_info',
   'circuit_breaker_state',
   'circuit_breaker_calls_total',
   'circuit_breaker_rejected_total',

@@ -21,6 +21,7 @@ const METRIC_NAME_PREFIX = /^([a-zA-Z_:][a-zA-Z0-9_:]*)?$/;
 
 /** The metric objects the series of every breaker live in. */
 interface BreakerMetricSet {
+  readonly info: Gauge<string>;
   readonly state: Gauge<string>;
   readonly calls: Counter<string>;
   readonly rejected: Counter<string>;
@@ -38,7 +39,8 @@ interface BreakerMetricSet {
  *
  * Counters and the histogram follow breaker events; the state and failure-rate gauges are
  * read from the breakers at scrape time, so a scrape shows each breaker as of now (an OPEN
- * breaker whose open period has passed shows HALF_OPEN).
+ * breaker whose open period has passed shows HALF_OPEN). The info gauge labels each breaker
+ * with the options alerts select on (`critical`, `preset`).
  *
  * `prom-client` is an optional peer: without it (one log line says so), or with
  * `metrics: false`, this does nothing. `ResilienceModule` provides it; apps never use it directly.
@@ -108,6 +110,7 @@ export class BreakerMetrics implements OnModuleInit, OnModuleDestroy {
       return leased.metric as MetricOf<D>;
     };
     return {
+      info: lease(BREAKER_METRICS.info, (series) => series.collectInfo()),
       state: lease(BREAKER_METRICS.state, (series) => series.collectState()),
       calls: lease(BREAKER_METRICS.calls, (series) => series.flushCounts()),
       rejected: lease(BREAKER_METRICS.rejected, (series) => series.flushCounts()),
@@ -155,6 +158,9 @@ function createMetric(
  * should not pay per call. Durations go to the histogram per call, as it offers no bulk update.
  */
 class BreakerSeries {
+  /** The labels of the breaker's `circuit_breaker_info` series; its options never change. */
+  private readonly infoLabels: Record<'breaker' | 'critical' | 'preset', string>;
+  private readonly info: Gauge.Internal<string>;
   /** One child per state, in `CIRCUIT_STATES` order. */
   private readonly stateChildren: Gauge.Internal<string>[];
   private readonly failureRate: Gauge.Internal<string>;
@@ -168,6 +174,12 @@ class BreakerSeries {
     private readonly metrics: BreakerMetricSet,
   ) {
     const name = breaker.name;
+    this.infoLabels = {
+      breaker: name,
+      critical: String(breaker.options.critical),
+      preset: breaker.options.preset ?? '',
+    };
+    this.info = metrics.info.labels(this.infoLabels);
     this.stateChildren = CIRCUIT_STATES.map((state) => metrics.state.labels(name, state));
     this.failureRate = metrics.failureRate.labels(name);
     this.calls = CALL_OUTCOMES.map((outcome) => unflushedCount(metrics.calls.labels(name, outcome)));
@@ -191,8 +203,14 @@ class BreakerSeries {
         metrics.transitions.inc({ breaker: name, from: event.from, to: event.to });
       }),
     ];
+    this.collectInfo();
     this.collectState();
     this.collectFailureRate();
+  }
+
+  /** Sets the info series at every scrape too, so that it survives a `resetMetrics()` of the registry. */
+  collectInfo(): void {
+    this.info.set(1);
   }
 
   /** Adds the calls and rejections counted since the last scrape to the counters. */
@@ -214,8 +232,9 @@ class BreakerSeries {
   /** Stops following the breaker and removes every series it had. */
   remove(): void {
     for (const unsubscribe of this.unsubscribe) unsubscribe();
-    const { state, calls, rejected, callDuration, transitions, failureRate } = this.metrics;
+    const { info, state, calls, rejected, callDuration, transitions, failureRate } = this.metrics;
     const breaker = this.breaker.name;
+    info.remove(this.infoLabels);
     for (const from of CIRCUIT_STATES) {
       state.remove({ breaker, state: from });
       for (const to of CIRCUIT_STATES) if (to !== from) transitions.remove({ breaker, from, to });

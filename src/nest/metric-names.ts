@@ -38,6 +38,12 @@ export interface BreakerMetricDefinition {
  * @publicApi
  */
 export const BREAKER_METRICS = {
+  info: {
+    type: 'gauge',
+    name: 'circuit_breaker_info',
+    help: 'Circuit breaker configuration, always 1: critical ("true" or "false") and preset ("" when none)',
+    labelNames: ['breaker', 'critical', 'preset'],
+  },
   state: {
     type: 'gauge',
     name: 'circuit_breaker_state',

@@ -19,6 +19,7 @@ import type { ResilienceModuleOptions } from '../../src/nest/resilience-options.
 import { ResilienceModule } from '../../src/nest/resilience.module';
 import { Scrape } from './metrics-scrape';
 
+const INFO = 'circuit_breaker_info';
 const STATE = 'circuit_breaker_state';
 const CALLS = 'circuit_breaker_calls_total';
 const REJECTED = 'circuit_breaker_rejected_total';
@@ -46,7 +47,7 @@ class PaymentsController {
 }
 
 const BREAKERS: ResilienceModuleOptions['breakers'] = {
-  payments: { failureThreshold: 3, openDuration: 30_000, resetCooldown: 1 },
+  payments: { failureThreshold: 3, openDuration: 30_000, resetCooldown: 1, critical: true },
   llm: { preset: 'llm' },
 };
 
@@ -121,7 +122,11 @@ describe('Prometheus metrics served by PrometheusModule at /metrics', () => {
       'breaker=llm,reason=open 0',
     ]);
     expect(s.series(FAILURE_RATE)).toEqual(['breaker=llm 0', 'breaker=payments 0']);
-    expect(s.names()).toEqual([CALLS, FAILURE_RATE, REJECTED, STATE]);
+    expect(s.series(INFO)).toEqual([
+      'breaker=llm,critical=false,preset=llm 1',
+      'breaker=payments,critical=true,preset= 1',
+    ]);
+    expect(s.names()).toEqual([CALLS, FAILURE_RATE, INFO, REJECTED, STATE]);
   });
 
   it('counts 2 successes and 1 failure of a decorated method, with their durations', async () => {
@@ -184,13 +189,16 @@ describe('Prometheus metrics served by PrometheusModule at /metrics', () => {
     const acme = registry.get('tenant', 'acme');
     await expect(acme.execute(() => Promise.reject(new Error('down')))).rejects.toThrow();
     await expect(acme.execute(() => 'ok')).rejects.toMatchObject({ code: 'BREAKER_OPEN' });
-    expect((await scrape(app)).value(STATE, { breaker: 'tenant:acme', state: 'open' })).toBe(1);
+    const before = await scrape(app);
+    expect(before.value(STATE, { breaker: 'tenant:acme', state: 'open' })).toBe(1);
+    expect(before.value(INFO, { breaker: 'tenant:acme', critical: 'false', preset: '' })).toBe(1);
 
     registry.remove('tenant', 'acme');
 
     const s = await scrape(app);
     expect(s.names('tenant:acme')).toEqual([]);
     expect(s.series(STATE, { breaker: 'tenant' })).toEqual(oneHot('tenant', 'closed'));
+    expect(s.series(INFO, { breaker: 'tenant' })).toEqual(['breaker=tenant,critical=false,preset= 1']);
   });
 
   it('publishes to metrics.registry with metrics.prefix, leaving the global registry alone', async () => {

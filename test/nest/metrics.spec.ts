@@ -5,6 +5,7 @@ import { BreakerMetrics } from '../../src/nest/breaker.metrics';
 import type { MetricsOptions } from '../../src/nest/resilience-options.interface';
 import { Scrape } from './metrics-scrape';
 
+const INFO = 'circuit_breaker_info';
 const STATE = 'circuit_breaker_state';
 const CALLS = 'circuit_breaker_calls_total';
 const REJECTED = 'circuit_breaker_rejected_total';
@@ -85,6 +86,18 @@ describe('BreakerMetrics', () => {
     expect(s.series(FAILURE_RATE)).toEqual(['breaker=llm 0', 'breaker=payments 0']);
     expect(s.series(`${DURATION}_count`)).toEqual([]);
     expect(s.series(TRANSITIONS)).toEqual([]);
+  });
+
+  it('labels every breaker with its critical option and preset in one info series, always 1', async () => {
+    const { scrape } = start({
+      breakers: { payments: { preset: 'http', critical: true }, llm: { preset: 'llm' }, audit: {} },
+    });
+
+    expect((await scrape()).series(INFO)).toEqual([
+      'breaker=audit,critical=false,preset= 1',
+      'breaker=llm,critical=false,preset=llm 1',
+      'breaker=payments,critical=true,preset=http 1',
+    ]);
   });
 
   it('counts successes and failures by outcome, with their durations in seconds', async () => {
@@ -210,19 +223,25 @@ describe('BreakerMetrics', () => {
   });
 
   it('publishes breakers created after start-up, and removes every series of a removed one', async () => {
-    const { registry, scrape } = start({ breakers: { tenant: { failureThreshold: 1 } } });
+    const { registry, scrape } = start({ breakers: { tenant: { failureThreshold: 1, critical: true } } });
     const acme = registry.get('tenant', 'acme');
     await expect(acme.execute(takes(1, new Error('down')))).rejects.toThrow();
     await expect(acme.execute(takes(1))).rejects.toMatchObject({ code: 'BREAKER_OPEN' });
-    expect((await scrape()).names('tenant:acme')).toEqual([
+    const before = await scrape();
+    expect(before.names('tenant:acme')).toEqual([
       `${DURATION}_bucket`,
       `${DURATION}_count`,
       `${DURATION}_sum`,
       CALLS,
       FAILURE_RATE,
+      INFO,
       REJECTED,
       STATE,
       TRANSITIONS,
+    ]);
+    expect(before.series(INFO)).toEqual([
+      'breaker=tenant,critical=true,preset= 1',
+      'breaker=tenant:acme,critical=true,preset= 1',
     ]);
 
     registry.remove('tenant', 'acme');
@@ -230,6 +249,7 @@ describe('BreakerMetrics', () => {
     const s = await scrape();
     expect(s.names('tenant:acme')).toEqual([]);
     expect(s.series(STATE, { breaker: 'tenant' })).toEqual(oneHot('tenant', 'closed'));
+    expect(s.series(INFO)).toEqual(['breaker=tenant,critical=true,preset= 1']);
   });
 
   it('removes the series of a per-key breaker evicted by maxKeysPerBreaker', async () => {
@@ -240,6 +260,10 @@ describe('BreakerMetrics', () => {
     const s = await scrape();
     expect(s.names('tenant:a')).toEqual([]);
     expect(s.value(CALLS, { breaker: 'tenant:b', outcome: 'success' })).toBe(1);
+    expect(s.series(INFO)).toEqual([
+      'breaker=tenant,critical=false,preset= 1',
+      'breaker=tenant:b,critical=false,preset= 1',
+    ]);
   });
 
   it('stops counting a removed breaker', async () => {
@@ -250,6 +274,14 @@ describe('BreakerMetrics', () => {
     await payments.execute(takes(1));
 
     expect((await scrape()).names('payments')).toEqual([]);
+  });
+
+  it('publishes the info series again after the registry was reset', async () => {
+    const { prom, scrape } = start({ breakers: { payments: { critical: true } } });
+
+    prom.resetMetrics();
+
+    expect((await scrape()).series(INFO)).toEqual(['breaker=payments,critical=true,preset= 1']);
   });
 
   it('prepends metrics.prefix to every name', async () => {
@@ -264,6 +296,7 @@ describe('BreakerMetrics', () => {
       `shop_${DURATION}_sum`,
       `shop_${CALLS}`,
       `shop_${FAILURE_RATE}`,
+      `shop_${INFO}`,
       `shop_${REJECTED}`,
       `shop_${STATE}`,
     ]);
@@ -304,6 +337,7 @@ describe('BreakerMetrics', () => {
     const s = await second.scrape();
     expect(s.series(STATE, { state: 'closed' })).toEqual(['breaker=llm,state=closed 1']);
     expect(s.series(CALLS, { outcome: 'success' })).toEqual(['breaker=llm,outcome=success 1']);
+    expect(s.series(INFO)).toEqual(['breaker=llm,critical=false,preset= 1']);
     second.stop();
     expect(prom.getMetricsAsArray()).toEqual([]);
   });
