@@ -1,7 +1,7 @@
 import type { ResolvedBreakerOptions } from './breaker-options';
 import type { RejectionReason } from './breaker-events';
 import { CircuitState } from './circuit-state';
-import type { SlidingWindow } from './sliding-window';
+import type { WindowTotals } from './sliding-window';
 
 /** Floating-point slack when comparing weighted sums with thresholds. */
 const EPSILON = 1e-9;
@@ -9,13 +9,14 @@ const EPSILON = 1e-9;
 /** The breaker as its states see it: they decide, it carries the transition out. */
 export interface StateHost {
   readonly options: ResolvedBreakerOptions;
-  readonly window: SlidingWindow;
+  /** Records one outcome in the window; returns its totals after it. */
+  record(now: number, failed: boolean, weight: number, slow: boolean): Readonly<WindowTotals>;
   /** Opens the breaker; `afterTrial` grows the open duration by `openBackoff`. */
-  open(reason: string, now: number, afterTrial: boolean): void;
-  close(reason: string, now: number): void;
+  enterOpen(reason: string, now: number, afterTrial: boolean): void;
+  enterClosed(reason: string, now: number): void;
   enterHalfOpen(now: number): void;
   /** The state in force now (a transition may have replaced the caller). */
-  current(): BreakerStateBase;
+  currentState(): BreakerStateBase;
 }
 
 /**
@@ -62,23 +63,20 @@ export class ClosedState extends BreakerStateBase {
 
   override onSuccess(now: number, durationMs: number): void {
     const slowAfter = this.host.options.slowCallDuration;
-    this.host.window.record(now, false, 0, slowAfter !== undefined && durationMs >= slowAfter);
-    this.judge(now);
+    this.judge(now, this.host.record(now, false, 0, slowAfter !== undefined && durationMs >= slowAfter));
   }
 
   override onFailure(now: number, weight: number): void {
-    this.host.window.record(now, true, weight, false);
-    this.judge(now);
+    this.judge(now, this.host.record(now, true, weight, false));
   }
 
-  private judge(now: number): void {
-    const reason = this.openingReason(now);
-    if (reason !== null) this.host.open(reason, now, false);
+  private judge(now: number, totals: Readonly<WindowTotals>): void {
+    const reason = this.openingReason(totals);
+    if (reason !== null) this.host.enterOpen(reason, now, false);
   }
 
-  private openingReason(now: number): string | null {
+  private openingReason(t: Readonly<WindowTotals>): string | null {
     const o = this.host.options;
-    const t = this.host.window.totals(now);
     if (o.failureThreshold !== undefined && t.failures >= o.failureThreshold - EPSILON)
       return 'failure_threshold';
     if (t.calls < o.minimumCalls) return null;
@@ -106,7 +104,7 @@ export class OpenState extends BreakerStateBase {
   admit(now: number): RejectionReason | null {
     if (!this.due(now)) return 'open';
     this.host.enterHalfOpen(now);
-    return this.host.current().admit(now);
+    return this.host.currentState().admit(now);
   }
 
   override retryAfter(now: number): number {
@@ -140,7 +138,7 @@ export class HalfOpenState extends BreakerStateBase {
   admit(now: number): RejectionReason | null {
     if (this.overdue(now)) {
       this.reopenOverdue(now);
-      return this.host.current().admit(now);
+      return this.host.currentState().admit(now);
     }
     if (this.trials.length >= this.host.options.halfOpenMaxCalls) return 'half_open_full';
     this.trials.push(now);
@@ -157,23 +155,23 @@ export class HalfOpenState extends BreakerStateBase {
 
   /** Reopens as of the moment the oldest trial overran, then catches up with the clock. */
   private reopenOverdue(now: number): void {
-    this.host.open('half_open_max_wait', this.trials[0] + this.host.options.halfOpenMaxWait, true);
-    this.host.current().refresh(now);
+    this.host.enterOpen('half_open_max_wait', this.trials[0] + this.host.options.halfOpenMaxWait, true);
+    this.host.currentState().refresh(now);
   }
 
   override onSuccess(now: number, durationMs: number, startedAt: number): void {
     this.release(startedAt);
     const o = this.host.options;
     if (o.slowCallRateThreshold !== undefined && durationMs >= (o.slowCallDuration as number)) {
-      this.host.open('trial_slow', now, true);
+      this.host.enterOpen('trial_slow', now, true);
     } else if (++this.successes >= o.halfOpenMaxCalls) {
-      this.host.close('trials_succeeded', now);
+      this.host.enterClosed('trials_succeeded', now);
     }
   }
 
   override onFailure(now: number, _weight: number, startedAt: number): void {
     this.release(startedAt);
-    this.host.open('trial_failed', now, true);
+    this.host.enterOpen('trial_failed', now, true);
   }
 
   override onIgnored(startedAt: number): void {

@@ -14,7 +14,6 @@ import {
   ForcedOpenState,
   HalfOpenState,
   OpenState,
-  type StateHost,
 } from './breaker-states';
 import { CircuitState } from './circuit-state';
 import { systemClock, type Clock } from './clock';
@@ -22,7 +21,7 @@ import { CountWindow } from './count-window';
 import { BreakerOpenError, BreakerTimeoutError, ResetCooldownError } from './errors';
 import { EventEmitter, type ListenerErrorHandler } from './event-emitter';
 import { resolveBreakerOptions } from './resolve-options';
-import type { SlidingWindow } from './sliding-window';
+import type { SlidingWindow, WindowTotals } from './sliding-window';
 import { TimeWindow } from './time-window';
 
 /** What a breaker needs besides its options. @publicApi */
@@ -52,6 +51,17 @@ const OPENED: ReadonlySet<CircuitState> = new Set([
   CircuitState.FORCED_OPEN,
 ]);
 
+/** What a window that has recorded nothing yet reads. */
+const NO_CALLS: Readonly<WindowTotals> = Object.freeze({ calls: 0, failedCalls: 0, failures: 0, slow: 0 });
+
+/** Events that describe one call and carry its duration. */
+const CALL_EVENTS: ReadonlySet<BreakerEventName> = new Set<BreakerEventName>([
+  'success',
+  'failure',
+  'ignored',
+  'timeout',
+]);
+
 /**
  * A circuit breaker. Usable on its own, without Nest:
  * @example
@@ -65,11 +75,17 @@ export class Breaker {
   version = 0;
 
   private phase: BreakerStateBase;
-  private readonly window: SlidingWindow;
-  /** What the states see of the breaker; kept off the public surface. */
-  private readonly host: StateHost;
   private readonly clock: Clock;
-  private readonly events: EventEmitter<BreakerEventMap>;
+  /** Made on the first recorded outcome: an idle breaker holds no window. */
+  private window: SlidingWindow | null = null;
+  /** Made on the first subscription: a breaker nobody listens to holds no emitter. */
+  private events: EventEmitter<BreakerEventMap> | null = null;
+  /**
+   * Whether a call's start must be read from the clock: for slow-call detection, and once
+   * anyone listens to call events (they carry durations). Otherwise a CLOSED breaker admits a
+   * call without reading the clock, which is most of its cost on the success path.
+   */
+  private timed: boolean;
   private openDuration: number;
   private lastOpenedAt: number | null = null;
   private tripCount = 0;
@@ -79,24 +95,14 @@ export class Breaker {
   /** @throws {InvalidBreakerOptionsError} when an option is bad. */
   constructor(
     readonly name: string,
-    options: BreakerOptions = {},
-    deps: BreakerDeps = {},
+    options?: BreakerOptions,
+    private readonly deps: BreakerDeps = {},
   ) {
     this.options = resolveBreakerOptions(name, options, deps.defaults);
     this.clock = deps.clock ?? systemClock;
-    this.events = new EventEmitter(deps.onListenerError);
-    const w = this.options.window;
-    this.window = w.type === 'count' ? new CountWindow(w.size) : new TimeWindow(w.ms);
+    this.timed = this.options.slowCallDuration !== undefined;
     this.openDuration = this.options.openDuration;
-    this.host = {
-      options: this.options,
-      window: this.window,
-      open: (reason, now, afterTrial) => this.open(reason, now, afterTrial),
-      close: (reason, now) => this.moveTo(new ClosedState(this.host), reason, now),
-      enterHalfOpen: (now) => this.moveTo(new HalfOpenState(this.host), 'open_duration_elapsed', now),
-      current: () => this.phase,
-    };
-    this.phase = new ClosedState(this.host);
+    this.phase = new ClosedState(this);
   }
 
   /** The state as of now: an OPEN breaker whose open period has passed reads HALF_OPEN. */
@@ -116,9 +122,11 @@ export class Breaker {
    * @throws {BreakerTimeoutError} when `timeout` is set and the call takes longer.
    */
   execute<T>(fn: (signal: AbortSignal) => T | PromiseLike<T>): Promise<T> {
-    const startedAt = this.clock.now();
-    const rejection = this.phase.admit(startedAt);
-    if (rejection !== null) return Promise.reject(this.reject(rejection, startedAt));
+    const admittedBy = this.phase;
+    // NaN marks a call admitted without reading the clock (CLOSED, nothing needs its duration).
+    const startedAt = this.timed || admittedBy.state !== CircuitState.CLOSED ? this.clock.now() : NaN;
+    const rejection = admittedBy.admit(startedAt);
+    if (rejection !== null) return rejectSoon(this.reject(rejection, startedAt));
     const phase = this.phase;
     this.running++;
     if (this.options.timeout !== false)
@@ -142,20 +150,23 @@ export class Breaker {
       },
       (error: unknown) => {
         this.settleError(phase, startedAt, error, false);
-        throw error;
+        // Passing the rejected promise on instead of rethrowing: a throw costs microseconds in
+        // Node, and the caller still gets an unhandled rejection if it ignores the result.
+        return promise;
       },
     );
   }
 
   /** Subscribes to an event; returns the function that unsubscribes. */
   on<E extends BreakerEventName>(event: E, listener: BreakerListener<E>): () => void {
-    return this.events.on(event, listener);
+    if (CALL_EVENTS.has(event)) this.timed = true;
+    return (this.events ??= new EventEmitter(this.deps.onListenerError)).on(event, listener);
   }
 
   snapshot(): BreakerSnapshot {
     const now = this.clock.now();
     this.phase.refresh(now);
-    const t = this.window.totals(now);
+    const t = this.totals(now);
     const state = this.phase.state;
     return {
       name: this.name,
@@ -184,7 +195,7 @@ export class Breaker {
     return this.control('trip', reason, actor, (now) => {
       if (this.phase.state === CircuitState.FORCED_OPEN) return;
       this.noteOpening(now);
-      return new ForcedOpenState(this.host);
+      return new ForcedOpenState(this);
     });
   }
 
@@ -203,19 +214,32 @@ export class Breaker {
         throw error;
       });
     }
-    return this.control('reset', reason, actor, () => new ClosedState(this.host));
+    return this.control('reset', reason, actor, () => new ClosedState(this));
   }
 
   /** Switches the breaker off (DISABLED): calls pass straight through and nothing opens it. */
   disable(reason = 'manual disable', actor: string | null = null): Promise<void> {
     return this.control('disable', reason, actor, () =>
-      this.phase.state === CircuitState.DISABLED ? undefined : new DisabledState(this.host),
+      this.phase.state === CircuitState.DISABLED ? undefined : new DisabledState(this),
     );
+  }
+
+  /**
+   * Whether this breaker counts `error` as a failure (its `isFailure`); a predicate that
+   * throws cannot tell the error is harmless, so it counts.
+   */
+  countsAsFailure(error: unknown): boolean {
+    try {
+      return this.options.isFailure(error) !== false;
+    } catch {
+      return true;
+    }
   }
 
   /** What a store keeps to bring this breaker back after a restart. */
   exportState(): BreakerStateRecord {
     const now = this.clock.now();
+    const type = this.options.window.type;
     return {
       name: this.name,
       state: this.phase.state,
@@ -223,7 +247,7 @@ export class Breaker {
       openDuration: this.openDuration,
       tripCount: this.tripCount,
       rejected: this.rejectedCount,
-      window: this.window.export(now),
+      window: this.window?.export(now) ?? (type === 'time' ? { type, buckets: [] } : { type, outcomes: [] }),
       savedAt: now,
     };
   }
@@ -240,34 +264,66 @@ export class Breaker {
     this.rejectedCount = record.rejected;
     this.lastOpenedAt = record.openedAt;
     this.openDuration = Math.min(Math.max(record.openDuration, o.openDuration), o.openDurationMax);
-    this.window.import(record.window, now);
+    this.ownWindow().import(record.window, now);
     switch (record.state) {
       case CircuitState.OPEN:
-        this.phase = new OpenState(this.host, (record.openedAt ?? now) + this.openDuration);
+        this.phase = new OpenState(this, (record.openedAt ?? now) + this.openDuration);
         break;
       case CircuitState.HALF_OPEN:
-        this.phase = new OpenState(this.host, now + this.openDuration);
+        this.phase = new OpenState(this, now + this.openDuration);
         break;
       case CircuitState.FORCED_OPEN:
-        this.phase = new ForcedOpenState(this.host);
+        this.phase = new ForcedOpenState(this);
         break;
       case CircuitState.DISABLED:
-        this.phase = new DisabledState(this.host);
+        this.phase = new DisabledState(this);
         break;
       default:
-        this.phase = new ClosedState(this.host);
+        this.phase = new ClosedState(this);
     }
     this.version++;
   }
 
-  private open(reason: string, now: number, afterTrial: boolean): void {
+  /** @internal For the states: records one outcome in the window. */
+  record(now: number, failed: boolean, weight: number, slow: boolean): Readonly<WindowTotals> {
+    return this.ownWindow().record(now, failed, weight, slow);
+  }
+
+  /** @internal For the states: opens the breaker; after a failed trial the open duration grows. */
+  enterOpen(reason: string, now: number, afterTrial: boolean): void {
+    // An outcome recorded without the clock (NaN: a count window, nothing timed) opens at the real time.
+    if (now !== now) now = this.clock.now();
     if (afterTrial)
       this.openDuration = Math.min(
         this.openDuration * this.options.openBackoff,
         this.options.openDurationMax,
       );
     this.noteOpening(now);
-    this.moveTo(new OpenState(this.host, now + this.openDuration), reason, now);
+    this.moveTo(new OpenState(this, now + this.openDuration), reason, now);
+  }
+
+  /** @internal For the states. */
+  enterClosed(reason: string, now: number): void {
+    this.moveTo(new ClosedState(this), reason, now);
+  }
+
+  /** @internal For the states. */
+  enterHalfOpen(now: number): void {
+    this.moveTo(new HalfOpenState(this), 'open_duration_elapsed', now);
+  }
+
+  /** @internal For the states: the state in force now. */
+  currentState(): BreakerStateBase {
+    return this.phase;
+  }
+
+  private ownWindow(): SlidingWindow {
+    const w = this.options.window;
+    return (this.window ??= w.type === 'count' ? new CountWindow(w.size) : new TimeWindow(w.ms));
+  }
+
+  private totals(now: number): Readonly<WindowTotals> {
+    return this.window === null ? NO_CALLS : this.window.totals(now);
   }
 
   private noteOpening(now: number): void {
@@ -285,15 +341,15 @@ export class Breaker {
     pending?: Promise<unknown>[],
   ): void {
     const from = this.phase.state;
-    const t = this.window.totals(now);
+    const t = this.totals(now);
     const failureRate = t.calls === 0 ? 0 : t.failures / t.calls;
     this.phase = next;
     this.version++;
     if (next.state === CircuitState.CLOSED) {
-      this.window.reset();
+      this.window?.reset();
       this.openDuration = this.options.openDuration;
     }
-    if (from !== next.state) {
+    if (from !== next.state && this.events !== null) {
       this.events.emit(
         'stateChange',
         { breaker: this.name, from, to: next.state, reason, manual, actor, failureRate, at: now },
@@ -314,7 +370,7 @@ export class Breaker {
     const pending: Promise<unknown>[] = [];
     const next = nextState(now);
     if (next) this.moveTo(next, reason, now, true, actor, pending);
-    this.events.emit(
+    this.events?.emit(
       'control',
       { breaker: this.name, action, from, to: this.phase.state, reason, actor, at: now },
       pending,
@@ -322,11 +378,12 @@ export class Breaker {
     return pending.length === 0 ? Promise.resolve() : Promise.all(pending).then(() => undefined);
   }
 
-  private reject(reason: RejectionReason, now: number): BreakerOpenError {
+  private reject(reason: RejectionReason, startedAt: number): BreakerOpenError {
     this.rejectedCount++;
     this.version++;
-    if (this.events.has('rejected')) this.events.emit('rejected', { breaker: this.name, reason });
-    return new BreakerOpenError(this.name, this.phase.state, Math.max(0, this.phase.retryAfter(now)));
+    this.events?.emit('rejected', { breaker: this.name, reason });
+    const retryAfterMs = Math.max(0, this.phase.retryAfter(startedAt));
+    return BreakerOpenError.fast(this.name, this.phase.state, retryAfterMs);
   }
 
   private executeWithTimeout<T>(
@@ -368,27 +425,37 @@ export class Breaker {
     });
   }
 
+  /**
+   * When a call ended, as far as anything needs it: the clock is read when the call was timed
+   * (its duration is wanted, or it was a trial) or a time window buckets the outcome by it.
+   */
+  private endOf(startedAt: number): number {
+    return startedAt === startedAt || this.options.window.type === 'time' ? this.clock.now() : startedAt;
+  }
+
   private settleSuccess(phase: BreakerStateBase, startedAt: number): void {
-    const now = this.clock.now();
-    const durationMs = now - startedAt;
     this.running--;
+    const now = this.endOf(startedAt);
+    const durationMs = now - startedAt;
     this.phase.refresh(now);
     if (phase === this.phase) {
       phase.onSuccess(now, durationMs, startedAt);
       this.version++;
     }
-    if (this.events.has('success')) this.events.emit('success', { breaker: this.name, durationMs });
+    if (startedAt === startedAt) this.events?.emit('success', { breaker: this.name, durationMs });
   }
 
   private settleError(phase: BreakerStateBase, startedAt: number, error: unknown, timedOut: boolean): void {
-    const now = this.clock.now();
-    const durationMs = now - startedAt;
     this.running--;
+    const now = this.endOf(startedAt);
+    const durationMs = now - startedAt;
     this.phase.refresh(now);
     const current = phase === this.phase;
+    // Call events go only to listeners that were there when the call started (it carries no duration otherwise).
+    const events = startedAt === startedAt ? this.events : null;
     if (!this.countsAsFailure(error)) {
       if (current) phase.onIgnored(startedAt);
-      if (this.events.has('ignored')) this.events.emit('ignored', { breaker: this.name, durationMs, error });
+      events?.emit('ignored', { breaker: this.name, durationMs, error });
       return;
     }
     const weight = this.weigh(error);
@@ -396,29 +463,9 @@ export class Breaker {
       phase.onFailure(now, weight, startedAt);
       this.version++;
     }
-    if (timedOut) {
-      if (this.events.has('timeout')) {
-        this.events.emit('timeout', {
-          breaker: this.name,
-          durationMs,
-          timeoutMs: this.options.timeout as number,
-        });
-      }
-    } else if (this.events.has('failure')) {
-      this.events.emit('failure', { breaker: this.name, durationMs, error, weight });
-    }
-  }
-
-  /**
-   * Whether this breaker counts `error` as a failure (its `isFailure`); a predicate that
-   * throws cannot tell the error is harmless, so it counts.
-   */
-  countsAsFailure(error: unknown): boolean {
-    try {
-      return this.options.isFailure(error) !== false;
-    } catch {
-      return true;
-    }
+    if (timedOut)
+      events?.emit('timeout', { breaker: this.name, durationMs, timeoutMs: this.options.timeout as number });
+    else events?.emit('failure', { breaker: this.name, durationMs, error, weight });
   }
 
   /** A weight that is not a finite number >= 0 counts as a full failure. */
@@ -431,6 +478,15 @@ export class Breaker {
     }
     return typeof weight === 'number' && Number.isFinite(weight) && weight >= 0 ? weight : 1;
   }
+}
+
+/**
+ * A promise that rejects one microtask later, once the caller has attached its handler: a
+ * promise rejected with no handler yet goes through Node's unhandled-rejection bookkeeping,
+ * which costs more than the rest of a rejection.
+ */
+function rejectSoon<T>(error: unknown): Promise<T> {
+  return new Promise<T>((_, reject) => queueMicrotask(() => reject(error)));
 }
 
 function isThenable<T>(value: T | PromiseLike<T>): value is PromiseLike<T> {

@@ -19,7 +19,7 @@ export class CountWindow implements SlidingWindow {
     this.flags = new Uint8Array(size);
   }
 
-  record(_now: number, failed: boolean, weight: number, slow: boolean): void {
+  record(_now: number, failed: boolean, weight: number, slow: boolean): Readonly<WindowTotals> {
     const i = this.head;
     const sums = this.sums;
     if (sums.calls === this.size) {
@@ -37,6 +37,7 @@ export class CountWindow implements SlidingWindow {
     if (slow) sums.slow++;
     sums.failures += weight;
     this.head = i + 1 === this.size ? 0 : i + 1;
+    return sums;
   }
 
   totals(): Readonly<WindowTotals> {

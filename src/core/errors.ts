@@ -40,6 +40,26 @@ export class BreakerOpenError extends ResilienceError {
     super(messages.BREAKER_OPEN(breaker, state));
     Error.stackTraceLimit = limit;
   }
+
+  /**
+   * @internal The breaker's own way to build one: Error's constructor costs about a
+   * microsecond even without stack frames, more than the rest of a rejection, so the fields
+   * are set on an object of this class without running it.
+   */
+  static fast(breaker: string, state: CircuitState, retryAfterMs: number): BreakerOpenError {
+    const error = Object.create(BreakerOpenError.prototype) as {
+      -readonly [K in keyof BreakerOpenError]: BreakerOpenError[K];
+    };
+    error.message = messages.BREAKER_OPEN(breaker, state);
+    error.breaker = breaker;
+    error.state = state;
+    error.retryAfterMs = retryAfterMs;
+    error.code = 'BREAKER_OPEN';
+    error.isResilienceError = true;
+    error.name = 'BreakerOpenError';
+    error.stack = `BreakerOpenError: ${error.message}`;
+    return error as BreakerOpenError;
+  }
 }
 
 /**

@@ -129,9 +129,29 @@ function validateWindow(breaker: string, window: unknown): asserts window is Win
  */
 export function resolveBreakerOptions(
   breaker: string,
-  own: BreakerOptions = {},
-  defaults: BreakerOptions = {},
+  own: BreakerOptions = NONE,
+  defaults: BreakerOptions = NONE,
 ): ResolvedBreakerOptions {
+  const cached = resolved.get(own)?.get(defaults);
+  if (cached) return cached;
+  const result = resolveOnce(breaker, own, defaults);
+  let byDefaults = resolved.get(own);
+  if (!byDefaults) resolved.set(own, (byDefaults = new WeakMap()));
+  byDefaults.set(defaults, result);
+  return result;
+}
+
+/** Stands for "no options" so that breakers built without options share one resolution. */
+const NONE: BreakerOptions = Object.freeze({});
+
+/**
+ * Resolutions by (own options, defaults) object: breakers built from the same options objects
+ * (per-key breakers, thousands of `new Breaker(name)`) share one frozen result instead of
+ * each holding a copy. Options objects are read once, when first used.
+ */
+const resolved = new WeakMap<BreakerOptions, WeakMap<BreakerOptions, ResolvedBreakerOptions>>();
+
+function resolveOnce(breaker: string, own: BreakerOptions, defaults: BreakerOptions): ResolvedBreakerOptions {
   validateBreakerOptions(breaker, defaults);
   validateBreakerOptions(breaker, own);
   const presetName = own.preset ?? defaults.preset;

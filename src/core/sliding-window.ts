@@ -20,8 +20,8 @@ export interface WindowTotals {
  * grows with traffic.
  */
 export interface SlidingWindow {
-  /** Records one call: `weight` 0 and `failed` false for a success. */
-  record(now: number, failed: boolean, weight: number, slow: boolean): void;
+  /** Records one call (`weight` 0 and `failed` false for a success); returns the totals after it. */
+  record(now: number, failed: boolean, weight: number, slow: boolean): Readonly<WindowTotals>;
   /** The totals as of `now` (expired outcomes evicted first). The object is reused: read, don't keep. */
   totals(now: number): Readonly<WindowTotals>;
   reset(): void;

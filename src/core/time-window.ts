@@ -22,14 +22,17 @@ export class TimeWindow implements SlidingWindow {
   constructor(ms: number) {
     this.n = Math.min(60, Math.max(10, Math.ceil(ms / 1000)));
     this.width = ms / this.n;
-    this.epochs = new Float64Array(this.n).fill(-1);
-    this.calls = new Float64Array(this.n);
-    this.failedCalls = new Float64Array(this.n);
-    this.failures = new Float64Array(this.n);
-    this.slow = new Float64Array(this.n);
+    // One buffer for the five columns: a breaker pays one backing store, not five.
+    const n = this.n;
+    const buffer = new Float64Array(5 * n);
+    this.epochs = buffer.subarray(0, n).fill(-1);
+    this.calls = buffer.subarray(n, 2 * n);
+    this.failedCalls = buffer.subarray(2 * n, 3 * n);
+    this.failures = buffer.subarray(3 * n, 4 * n);
+    this.slow = buffer.subarray(4 * n, 5 * n);
   }
 
-  record(now: number, failed: boolean, weight: number, slow: boolean): void {
+  record(now: number, failed: boolean, weight: number, slow: boolean): Readonly<WindowTotals> {
     const i = this.advance(now);
     const sums = this.sums;
     this.calls[i]++;
@@ -44,6 +47,7 @@ export class TimeWindow implements SlidingWindow {
     }
     this.failures[i] += weight;
     sums.failures += weight;
+    return sums;
   }
 
   totals(now: number): Readonly<WindowTotals> {

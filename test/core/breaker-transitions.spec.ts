@@ -34,6 +34,26 @@ describe('Breaker transitions', () => {
       ]);
     });
 
+    it('opens at the time of the failure when nothing reads call times (count window, no listener)', async () => {
+      const clock = fakeClock();
+      const breaker = breakerOn(clock, {
+        failureThreshold: 2,
+        window: { type: 'count', size: 10 },
+        openDuration: 1_000,
+      });
+
+      clock.advance(500);
+      await fail(breaker, 2);
+
+      expect(breaker.snapshot()).toMatchObject({
+        state: 'open',
+        openedAt: T0 + 500,
+        nextAttemptAt: T0 + 1_500,
+      });
+      clock.advance(1_000);
+      expect(breaker.state).toBe('half_open');
+    });
+
     it('opens after 5 failures by default', async () => {
       const breaker = breakerOn(fakeClock());
 
