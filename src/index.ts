@@ -63,6 +63,7 @@ export { RESILIENCE_OPTIONS } from './nest/resilience.constants';
 export { CircuitBreaker, type CircuitBreakerOptions } from './nest/circuit-breaker.decorator';
 export { CircuitBreakerInterceptor } from './nest/circuit-breaker.interceptor';
 export { BreakerOpenFilter, type BreakerOpenResponseBody } from './nest/breaker-open.filter';
+export { BreakerTimeoutFilter, type BreakerTimeoutResponseBody } from './nest/breaker-timeout.filter';
 export { getBreakerSignal } from './nest/breaker-call';
 export { createAdminController } from './nest/admin/resilience-admin.controller';
 export {

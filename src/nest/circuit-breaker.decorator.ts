@@ -6,6 +6,7 @@ import type { Breaker } from '../core/breaker';
 import { InvalidBreakerOptionsError } from '../core/errors';
 import type { BreakerRegistry } from '../core/registry';
 import { BreakerOpenFilter } from './breaker-open.filter';
+import { BreakerTimeoutFilter } from './breaker-timeout.filter';
 import { callThroughBreaker, observeThroughBreaker, type Recover } from './breaker-call';
 import { CIRCUIT_BREAKER_METADATA, LOG_CONTEXT } from './resilience.constants';
 import * as messages from './resilience.messages';
@@ -45,6 +46,9 @@ export interface CircuitBreakerMetadata {
 
 type Method = (...args: unknown[]) => unknown;
 
+/** Answers a route's rejections (503) and timeouts (504) that no fallback served. */
+const useBreakerFilters = UseFilters(BreakerOpenFilter, BreakerTimeoutFilter);
+
 const logger = new Logger(LOG_CONTEXT);
 const warnedOnce = new Set<string>();
 
@@ -67,9 +71,10 @@ function warnOnce(id: string, message: () => string): void {
  * with a name all of them share that breaker. Handlers with their own `@CircuitBreaker` keep it.
  *
  * When the breaker rejects a route's call the app answers 503 with `Retry-After` (see
- * {@link BreakerOpenFilter}), unless a fallback serves it. Where no `ResilienceModule` is
- * initialised (a unit test that builds the class alone) the method runs unprotected and a
- * warning is logged once per breaker.
+ * {@link BreakerOpenFilter}), and when the call outlasts the breaker's `timeout` it answers
+ * 504 (see {@link BreakerTimeoutFilter}), unless a fallback serves it. Where no
+ * `ResilienceModule` is initialised (a unit test that builds the class alone) the method runs
+ * unprotected and a warning is logged once per breaker.
  *
  * @example
  * \@CircuitBreaker('payments', { fallback: 'cachedQuote' })
@@ -88,7 +93,7 @@ export function CircuitBreaker(
     }
     const method = key as string | symbol;
     wrapMethod(target, method, descriptor, name ?? `${ownerName(target)}.${String(method)}`, options);
-    UseFilters(BreakerOpenFilter)(target, method, descriptor);
+    useBreakerFilters(target, method, descriptor);
   };
 }
 
@@ -129,7 +134,7 @@ function protectRoutes(
     wrapMethod(prototype, key, descriptor, name ?? `${controller.name}.${key}`, options);
     Object.defineProperty(prototype, key, descriptor);
   }
-  UseFilters(BreakerOpenFilter)(controller);
+  useBreakerFilters(controller);
 }
 
 /**

@@ -2,7 +2,6 @@ import {
   type CallHandler,
   type ExecutionContext,
   HttpException,
-  HttpStatus,
   Inject,
   Injectable,
   mixin,
@@ -11,9 +10,11 @@ import {
 } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
 import { catchError, type Observable } from 'rxjs';
-import { type BreakerOpenError, isBreakerOpenError } from '../core/errors';
+import { isBreakerOpenError, isBreakerTimeoutError } from '../core/errors';
 import { BreakerRegistry } from '../core/registry';
-import { breakerOpenBody, retryAfterSeconds } from './breaker-open.filter';
+import { type BreakerHttpReply, setReplyHeaders } from './breaker-http-reply';
+import { breakerOpenReply, type BreakerOpenResponseBody } from './breaker-open.filter';
+import { breakerTimeoutReply, type BreakerTimeoutResponseBody } from './breaker-timeout.filter';
 import { observeThroughBreaker } from './breaker-call';
 import { getCircuitBreakerMetadata } from './circuit-breaker.decorator';
 import { SKIP_BREAKER_METADATA } from './resilience.constants';
@@ -26,7 +27,9 @@ import { SKIP_BREAKER_METADATA } from './resilience.constants';
  * Use it with `@UseInterceptors()` on a controller or a handler, or for the whole app with
  * `{ provide: APP_INTERCEPTOR, useClass: CircuitBreakerInterceptor }`. Handlers (or
  * controllers) decorated with `@CircuitBreaker` are left to their decorator, so no call is
- * counted twice. A rejected HTTP call answers 503 with `Retry-After`, as with the decorator.
+ * counted twice. A rejected HTTP call answers 503 with `Retry-After` and one that outlasts
+ * the breaker's `timeout` 504, as with the decorator, but as an `HttpException`: the app's own
+ * exception filters see them.
  * The response streams through (SSE included); the call's outcome is recorded when it ends.
  *
  * Subclass it and override {@link breakerName} to name breakers differently.
@@ -65,7 +68,7 @@ export class CircuitBreakerInterceptor implements NestInterceptor {
     if (context.getType() !== 'http') return calls;
     return calls.pipe(
       catchError((error: unknown) => {
-        throw isBreakerOpenError(error) ? this.serviceUnavailable(context, error) : error;
+        throw this.toHttpError(context, error);
       }),
     );
   }
@@ -75,10 +78,23 @@ export class CircuitBreakerInterceptor implements NestInterceptor {
     return `${context.getClass().name}.${context.getHandler().name}`;
   }
 
-  /** Sets `Retry-After` and turns a rejection into the 503 `BreakerOpenFilter` answers with. */
-  private serviceUnavailable(context: ExecutionContext, error: BreakerOpenError): HttpException {
-    const response: unknown = context.switchToHttp().getResponse();
-    this.adapterHost.httpAdapter.setHeader(response, 'Retry-After', retryAfterSeconds(error));
-    return new HttpException(breakerOpenBody(error), HttpStatus.SERVICE_UNAVAILABLE, { cause: error });
+  /**
+   * A rejection or a timeout as the `HttpException` (503 or 504) that `BreakerOpenFilter` or
+   * `BreakerTimeoutFilter` would answer with, its headers set; any other error as it is.
+   */
+  private toHttpError(context: ExecutionContext, error: unknown): unknown {
+    const reply = breakerReply(error);
+    if (reply === undefined) return error;
+    setReplyHeaders(this.adapterHost, context.switchToHttp().getResponse(), reply);
+    return new HttpException(reply.body, reply.status, { cause: error });
   }
+}
+
+/** The reply that stands for `error` when it is a rejection or a timeout. */
+function breakerReply(
+  error: unknown,
+): BreakerHttpReply<BreakerOpenResponseBody | BreakerTimeoutResponseBody> | undefined {
+  if (isBreakerOpenError(error)) return breakerOpenReply(error);
+  if (isBreakerTimeoutError(error)) return breakerTimeoutReply(error);
+  return undefined;
 }

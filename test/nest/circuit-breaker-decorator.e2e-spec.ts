@@ -18,8 +18,10 @@ import { HealthCheck } from '@nestjs/terminus';
 // Observable is imported as a value: the decorator reads the declared return type from design:returntype.
 import { isObservable, lastValueFrom, Observable, of, toArray } from 'rxjs';
 import { BreakerOpenFilter } from '../../src/nest/breaker-open.filter';
+import { BreakerTimeoutFilter } from '../../src/nest/breaker-timeout.filter';
 import { CircuitBreaker } from '../../src/nest/circuit-breaker.decorator';
 import { closeAllApps, createApp, type TestApp } from './nest-app.fixture';
+import { outlastTimeout } from './slow-call.fixture';
 
 afterEach(closeAllApps);
 
@@ -486,5 +488,104 @@ describe('inherited methods and REQUEST scope', () => {
     const response = await app.http().get('/misc/who').expect(503);
     expect(response.body.breaker).toBe('scoped');
     expect(response.headers['retry-after']).toBe('30');
+  });
+});
+
+@Injectable()
+class ReportsClient {
+  @CircuitBreaker('reports')
+  async build(): Promise<string> {
+    return outlastTimeout();
+  }
+}
+
+@Controller('timeouts')
+class TimeoutsController {
+  constructor(@Inject(ReportsClient) private readonly reports: ReportsClient) {}
+
+  @CircuitBreaker('slow')
+  @Get('slow')
+  slow(): Promise<string> {
+    return outlastTimeout();
+  }
+
+  @CircuitBreaker('slow-with-fallback', { fallback: 'cached' })
+  @Get('slow-with-fallback')
+  slowWithFallback(): Promise<string> {
+    return outlastTimeout();
+  }
+
+  cached(error: Error): string {
+    return `cached (${error.name})`;
+  }
+
+  @Get('report')
+  report(): Promise<string> {
+    return this.reports.build();
+  }
+}
+
+@CircuitBreaker('slow-controller')
+@Controller('slow-controller')
+class SlowController {
+  @Get()
+  slow(): Promise<string> {
+    return outlastTimeout();
+  }
+}
+
+describe('504 on timeouts', () => {
+  const timeouts = { defaults: { timeout: 20 } };
+  let t: TestApp;
+  beforeEach(async () => {
+    t = await createApp(
+      { controllers: [TimeoutsController, SlowController], providers: [ReportsClient] },
+      timeouts,
+    );
+  });
+
+  it('should answer 504 with a JSON body and no Retry-After when a handler outlasts its timeout', async () => {
+    const response = await t.http().get('/timeouts/slow').expect(504);
+
+    expect(response.body).toEqual({
+      statusCode: 504,
+      error: 'Gateway Timeout',
+      message: 'Circuit breaker "slow": call timed out after 20 ms',
+      breaker: 'slow',
+      timeoutMs: 20,
+    });
+    expect(response.headers['retry-after']).toBeUndefined();
+    expect(response.headers['content-type']).toMatch(/^application\/json/);
+  });
+
+  it('should answer 504 on a route of a controller decorated as a whole', async () => {
+    const response = await t.http().get('/slow-controller').expect(504);
+    expect(response.body).toMatchObject({ statusCode: 504, breaker: 'slow-controller', timeoutMs: 20 });
+  });
+
+  it('should serve a timeout with the fallback', async () => {
+    await t.http().get('/timeouts/slow-with-fallback').expect(200, 'cached (BreakerTimeoutError)');
+  });
+
+  it('should map a provider timeout and rejection on an undecorated route to 504 and 503 with both APP_FILTERs', async () => {
+    const app = await createApp(
+      {
+        controllers: [TimeoutsController],
+        providers: [
+          ReportsClient,
+          { provide: APP_FILTER, useClass: BreakerOpenFilter },
+          { provide: APP_FILTER, useClass: BreakerTimeoutFilter },
+        ],
+      },
+      timeouts,
+    );
+
+    const timedOut = await app.http().get('/timeouts/report').expect(504);
+    expect(timedOut.body).toMatchObject({ statusCode: 504, breaker: 'reports', timeoutMs: 20 });
+    expect(timedOut.headers['retry-after']).toBeUndefined();
+
+    await app.breaker('reports').trip();
+    const rejected = await app.http().get('/timeouts/report').expect(503);
+    expect(rejected.body).toMatchObject({ statusCode: 503, breaker: 'reports' });
   });
 });

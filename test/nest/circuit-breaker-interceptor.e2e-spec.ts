@@ -1,6 +1,10 @@
 import {
+  type ArgumentsHost,
+  Catch,
   Controller,
+  type ExceptionFilter,
   Get,
+  HttpException,
   Inject,
   Injectable,
   type MessageEvent,
@@ -9,12 +13,13 @@ import {
   Sse,
   UseInterceptors,
 } from '@nestjs/common';
-import { APP_INTERCEPTOR } from '@nestjs/core';
+import { APP_FILTER, APP_INTERCEPTOR, HttpAdapterHost } from '@nestjs/core';
 // Observable is imported as a value: the decorator reads the declared return type from design:returntype.
 import { Observable, of } from 'rxjs';
 import { CircuitBreaker } from '../../src/nest/circuit-breaker.decorator';
 import { CircuitBreakerInterceptor } from '../../src/nest/circuit-breaker.interceptor';
 import { closeAllApps, createApp, type TestApp } from './nest-app.fixture';
+import { outlastTimeout } from './slow-call.fixture';
 
 afterEach(closeAllApps);
 
@@ -108,6 +113,58 @@ describe('CircuitBreakerInterceptor', () => {
     await t.breaker('inventory').trip();
     await t.http().get('/inventory/stock').expect(503);
     await t.http().get('/inventory/reserved').expect(503);
+  });
+});
+
+@UseInterceptors(CircuitBreakerInterceptor)
+@Controller('exports')
+class ExportsController {
+  @Get()
+  build(): Promise<string> {
+    return outlastTimeout();
+  }
+}
+
+/** An app's own filter for every HttpException: it wraps the body in an envelope. */
+@Catch(HttpException)
+class EnvelopeFilter implements ExceptionFilter<HttpException> {
+  constructor(@Inject(HttpAdapterHost) private readonly adapterHost: HttpAdapterHost) {}
+
+  catch(exception: HttpException, host: ArgumentsHost): void {
+    const response: unknown = host.switchToHttp().getResponse();
+    this.adapterHost.httpAdapter.reply(
+      response,
+      { envelope: exception.getResponse() },
+      exception.getStatus(),
+    );
+  }
+}
+
+describe('CircuitBreakerInterceptor on timeouts', () => {
+  const timeouts = { breakers: { 'ExportsController.build': { timeout: 20 } } };
+
+  it('should answer 504 with a JSON body and no Retry-After when a route outlasts its timeout', async () => {
+    const t = await createApp({ controllers: [ExportsController] }, timeouts);
+    const response = await t.http().get('/exports').expect(504);
+    expect(response.body).toEqual({
+      statusCode: 504,
+      error: 'Gateway Timeout',
+      message: 'Circuit breaker "ExportsController.build": call timed out after 20 ms',
+      breaker: 'ExportsController.build',
+      timeoutMs: 20,
+    });
+    expect(response.headers['retry-after']).toBeUndefined();
+  });
+
+  it("should hand the 504 to the app's own HttpException filters", async () => {
+    const t = await createApp(
+      { controllers: [ExportsController], providers: [{ provide: APP_FILTER, useClass: EnvelopeFilter }] },
+      timeouts,
+    );
+    const response = await t.http().get('/exports').expect(504);
+    expect(response.body).toEqual({
+      envelope: expect.objectContaining({ statusCode: 504, breaker: 'ExportsController.build' }),
+    });
   });
 });
 
