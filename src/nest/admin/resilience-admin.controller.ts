@@ -70,10 +70,7 @@ export function createAdminController(options: AdminOptions): Type<unknown> {
       @Body() body: unknown,
       @AdminActor() actor: string | null,
     ): Promise<BreakerSnapshot> {
-      const breaker = this.breaker(name);
-      const reason = readReason(readBody(body, ['reason']), true);
-      await breaker.trip(reason, actor);
-      return breaker.snapshot();
+      return this.withReason(name, body, (breaker, reason) => breaker.trip(reason, actor));
     }
 
     @Post('breakers/:name/reset')
@@ -103,10 +100,7 @@ export function createAdminController(options: AdminOptions): Type<unknown> {
       @Body() body: unknown,
       @AdminActor() actor: string | null,
     ): Promise<BreakerSnapshot> {
-      const breaker = this.breaker(name);
-      const reason = readReason(readBody(body, ['reason']), true);
-      await breaker.disable(reason, actor);
-      return breaker.snapshot();
+      return this.withReason(name, body, (breaker, reason) => breaker.disable(reason, actor));
     }
 
     @Get('audit')
@@ -120,6 +114,17 @@ export function createAdminController(options: AdminOptions): Type<unknown> {
     }
 
     /** The breaker of that name, as `GET breakers` lists it; never creates one, unlike `registry.get`. */
+    /** Runs an action that requires a reason (trip, disable) and answers the breaker's snapshot. */
+    private async withReason(
+      name: string,
+      body: unknown,
+      action: (breaker: Breaker, reason: string) => Promise<void>,
+    ): Promise<BreakerSnapshot> {
+      const breaker = this.breaker(name);
+      await action(breaker, readReason(readBody(body, ['reason']), true));
+      return breaker.snapshot();
+    }
+
     private breaker(name: string): Breaker {
       const breaker = this.find(name);
       if (breaker === undefined) throw notFound(name);
