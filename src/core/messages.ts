@@ -12,8 +12,10 @@ export const RESET_COOLDOWN = (breaker: string, retryAfterMs: number): string =>
   `Circuit breaker "${breaker}" opened less than its resetCooldown ago; ` +
   `reset again in ${Math.ceil(retryAfterMs / 1000)} s or pass { force: true }`;
 
+/** `breaker` is a breaker's name, or a scope in parentheses such as `(defaults)` or `(module)`. */
 export const INVALID_OPTION = (breaker: string, key: string, value: unknown, expected: string): string =>
-  `Invalid option for circuit breaker "${breaker}": ${key} = ${describe(value)}; expected ${expected}`;
+  `Invalid option ${/^\(.*\)$/.test(breaker) ? `in ${breaker.slice(1, -1)}` : `for circuit breaker "${breaker}"`}: ` +
+  `${key} = ${describe(value)}; expected ${expected}`;
 
 function describe(value: unknown): string {
   if (typeof value === 'function') return 'a function';

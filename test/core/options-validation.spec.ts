@@ -19,7 +19,9 @@ function expectInvalid(build: () => unknown, breaker: string, key: string, expec
   const error = invalid(build);
   expect(error).toMatchObject({ code: 'INVALID_BREAKER_OPTIONS', breaker, key });
   expect(error.expected).toContain(expected);
-  expect(error.message).toContain(`"${breaker}"`);
+  // A scope such as (defaults) or (registry) reads "in defaults"; a breaker is named in quotes.
+  const scope = /^\((.*)\)$/.exec(breaker);
+  expect(error.message).toContain(scope ? `Invalid option in ${scope[1]}: ` : `circuit breaker "${breaker}"`);
   expect(error.message).toContain(`${key} = `);
   expect(error.message).toContain(`expected ${expected}`);
 }

@@ -146,6 +146,19 @@ describe('ResilienceModule configuration', () => {
     },
   );
 
+  it('should fail the boot on an unknown module option, naming it and the known ones', async () => {
+    const options = { breaker: { payments: { preset: 'http' } } } as unknown as ResilienceModuleOptions;
+    const compiling = Test.createTestingModule({
+      imports: [ResilienceModule.forRootAsync({ useFactory: () => options })],
+    }).compile();
+
+    await expect(compiling).rejects.toMatchObject({
+      code: 'INVALID_BREAKER_OPTIONS',
+      key: 'breaker',
+      message: expect.stringMatching(/^Invalid option in module: breaker = .*known: defaults, breakers,/),
+    });
+  });
+
   it('should fail the boot when a fallback names no method of its class', async () => {
     @Injectable()
     class TyposClient {
