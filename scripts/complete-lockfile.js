@@ -51,13 +51,14 @@ for (const [where, entry] of Object.entries(packages)) {
             ? 'glibc'
             : undefined
         : undefined;
+    // The key order npm itself writes, so a later `npm install` leaves the entry as it is.
     packages[key] = {
       version,
       cpu: [cpu],
       dev: entry.dev,
+      ...(libc && { libc: [libc] }),
       optional: true,
       os: [os],
-      ...(libc && { libc: [libc] }),
     };
     added.push(`${name}@${version}`);
   }
