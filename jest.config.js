@@ -6,6 +6,7 @@ module.exports = {
   // The sample app imports the package by its name, as a user would; tests run it from source.
   moduleNameMapper: {
     '^nest-resilience$': '<rootDir>/src/index.ts',
+    '^nest-resilience/core$': '<rootDir>/src/core/index.ts',
     '^nest-resilience/terminus$': '<rootDir>/src/terminus/index.ts',
   },
   transform: {

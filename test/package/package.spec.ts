@@ -55,6 +55,19 @@ describe('the published package', () => {
     expect(out).toEqual({ missing: [], open: 'open' });
   });
 
+  it('serves the core as nest-resilience/core without loading any Nest code', () => {
+    const script = `
+      const { Breaker, CircuitState } = require('nest-resilience/core');
+      const breaker = new Breaker('script');
+      const nest = Object.keys(require.cache).filter((file) => file.includes('@nestjs'));
+      process.stdout.write(JSON.stringify({ state: breaker.state, open: CircuitState.OPEN, nest }));
+    `;
+    const out = JSON.parse(
+      execFileSync(process.execPath, ['-e', script], { cwd: consumer, encoding: 'utf8' }),
+    );
+    expect(out).toEqual({ state: 'closed', open: 'open', nest: [] });
+  });
+
   it.each([
     ['node10', 'commonjs'],
     ['node16', 'node16'],
