@@ -5,6 +5,7 @@ import type { Breaker } from '../core/breaker';
 import type { RejectionReason } from '../core/breaker-events';
 import { CIRCUIT_STATES } from '../core/circuit-state';
 import { BreakerRegistry } from '../core/registry';
+import { histogramBuffers, type HistogramBuffer, type SeriesLabels } from './histogram-buffer';
 import {
   BREAKER_METRICS,
   CALL_OUTCOMES,
@@ -26,6 +27,8 @@ interface BreakerMetricSet {
   readonly calls: Counter<string>;
   readonly rejected: Counter<string>;
   readonly callDuration: Histogram<string>;
+  /** Makes the buffer a series of `callDuration` collects its observations in between scrapes. */
+  readonly bufferCallDuration: (labels: SeriesLabels) => HistogramBuffer;
   readonly transitions: Counter<string>;
   readonly failureRate: Gauge<string>;
 }
@@ -37,10 +40,11 @@ interface BreakerMetricSet {
  * `PrometheusModule.register()` serves at `/metrics`), so several apps in one process share
  * them; each app adds and removes only its own breakers' series and scrape hooks.
  *
- * Counters and the histogram follow breaker events; the state and failure-rate gauges are
- * read from the breakers at scrape time, so a scrape shows each breaker as of now (an OPEN
- * breaker whose open period has passed shows HALF_OPEN). The info gauge labels each breaker
- * with the options alerts select on (`critical`, `preset`).
+ * Counters and the histogram follow breaker events, tallied in plain numbers and added to
+ * prom-client at scrape time; the state and failure-rate gauges are read from the breakers
+ * then, so a scrape shows each breaker as of now (an OPEN breaker whose open period has
+ * passed shows HALF_OPEN). The info gauge labels each breaker with the options alerts select
+ * on (`critical`, `preset`).
  *
  * `prom-client` is an optional peer: without it (one log line says so), or with
  * `metrics: false`, this does nothing. `ResilienceModule` provides it; apps never use it directly.
@@ -109,14 +113,18 @@ export class BreakerMetrics implements OnModuleInit, OnModuleDestroy {
       this.leases.push(leased);
       return leased.metric as MetricOf<D>;
     };
-    return {
+    const metrics = {
       info: lease(BREAKER_METRICS.info, (series) => series.collectInfo()),
       state: lease(BREAKER_METRICS.state, (series) => series.collectState()),
       calls: lease(BREAKER_METRICS.calls, (series) => series.flushCounts()),
       rejected: lease(BREAKER_METRICS.rejected, (series) => series.flushCounts()),
-      callDuration: lease(BREAKER_METRICS.callDuration),
+      callDuration: lease(BREAKER_METRICS.callDuration, (series) => series.flushDurations()),
       transitions: lease(BREAKER_METRICS.transitions),
       failureRate: lease(BREAKER_METRICS.failureRate, (series) => series.collectFailureRate()),
+    };
+    return {
+      ...metrics,
+      bufferCallDuration: histogramBuffers(metrics.callDuration, BREAKER_METRICS.callDuration.buckets),
     };
   }
 }
@@ -152,10 +160,10 @@ function createMetric(
 }
 
 /**
- * The series of one breaker. Labelled children are made once. Calls and rejections are
- * counted in plain numbers and added to the counters when they are scraped: prom-client
- * hashes the labels on every increment (about a microsecond each), which a breaker's hot path
- * should not pay per call. Durations go to the histogram per call, as it offers no bulk update.
+ * The series of one breaker. Labelled children are made once. Calls, rejections and call
+ * durations are counted in plain numbers and added to the counters and the histogram when
+ * they are scraped: prom-client hashes the labels on every increment or observation (about
+ * half a microsecond each), which a breaker's hot path should not pay per call.
  */
 class BreakerSeries {
   /** The labels of the breaker's `circuit_breaker_info` series; its options never change. */
@@ -167,6 +175,8 @@ class BreakerSeries {
   /** Per outcome, in `CALL_OUTCOMES` order: the counter child and the calls not yet added to it. */
   private readonly calls: UnflushedCount[];
   private readonly rejected: Record<RejectionReason, UnflushedCount>;
+  /** Per outcome, in `CALL_OUTCOMES` order: the durations not yet added to the histogram. */
+  private readonly durations: HistogramBuffer[];
   private readonly unsubscribe: Array<() => void>;
 
   constructor(
@@ -187,13 +197,14 @@ class BreakerSeries {
     for (const reason of REJECTION_REASONS) {
       this.rejected[reason] = unflushedCount(metrics.rejected.labels(name, reason));
     }
+    this.durations = CALL_OUTCOMES.map((outcome) => metrics.bufferCallDuration({ breaker: name, outcome }));
     this.unsubscribe = [
       ...CALL_OUTCOMES.map((outcome, i) => {
         const count = this.calls[i];
-        const duration = metrics.callDuration.labels(name, outcome);
+        const durations = this.durations[i];
         return breaker.on(outcome, (event) => {
           count.unflushed++;
-          duration.observe(event.durationMs / 1000);
+          durations.observe(event.durationMs / 1000);
         });
       }),
       breaker.on('rejected', (event) => {
@@ -217,6 +228,11 @@ class BreakerSeries {
   flushCounts(): void {
     for (const count of this.calls) flush(count);
     for (const reason of REJECTION_REASONS) flush(this.rejected[reason]);
+  }
+
+  /** Adds the call durations observed since the last scrape to the histogram. */
+  flushDurations(): void {
+    for (const durations of this.durations) durations.flush();
   }
 
   /** Sets the one-hot state gauge; reading `state` applies a due OPEN -> HALF_OPEN first. */

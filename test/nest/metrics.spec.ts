@@ -1,4 +1,4 @@
-import { Counter, Registry, register } from 'prom-client';
+import { Counter, Histogram, Registry, register } from 'prom-client';
 import type { BreakerOptions } from '../../src/core/breaker-options';
 import { BreakerRegistry } from '../../src/core/registry';
 import { BreakerMetrics } from '../../src/nest/breaker.metrics';
@@ -371,5 +371,128 @@ describe('BreakerMetrics', () => {
     expect(() => start({ metrics: { registry: new Registry(), prefix: 'my-app_' } })).toThrow(
       /metrics\.prefix/,
     );
+  });
+});
+
+describe('BreakerMetrics call duration histogram', () => {
+  const success = { breaker: 'payments', outcome: 'success' };
+  /** The cumulative `le` buckets of one series, as `le value` lines in scrape order. */
+  const buckets = (s: Scrape, labels: Record<string, string>) =>
+    s.samples
+      .filter(
+        (x) =>
+          x.name === `${DURATION}_bucket` &&
+          x.labels.breaker === labels.breaker &&
+          x.labels.outcome === labels.outcome,
+      )
+      .map((x) => `${x.labels.le} ${x.value}`);
+
+  it('counts every duration in the bucket of the first bound at or above it, +Inf only above 120 s', async () => {
+    const { registry, scrape } = start();
+    const payments = registry.get('payments');
+
+    // 5 ms, 250 ms, 1 s and 120 s lie exactly on bounds; 121 s is above the last one.
+    for (const ms of [5, 7, 250, 1000, 120_000, 121_000]) await payments.execute(takes(ms));
+
+    const s = await scrape();
+    expect(buckets(s, success)).toEqual([
+      '0.005 1',
+      '0.01 2',
+      '0.025 2',
+      '0.05 2',
+      '0.1 2',
+      '0.25 3',
+      '0.5 3',
+      '1 4',
+      '2.5 4',
+      '5 4',
+      '10 4',
+      '30 4',
+      '60 4',
+      '120 5',
+      '+Inf 6',
+    ]);
+    expect(s.value(`${DURATION}_count`, success)).toBe(6);
+    expect(s.value(`${DURATION}_sum`, success)).toBe(0.005 + 0.007 + 0.25 + 1 + 120 + 121);
+    expect(s.series(`${DURATION}_count`, { breaker: 'payments' })).toEqual([
+      'breaker=payments,outcome=success 6',
+    ]);
+  });
+
+  it('counts each duration once, however many scrapes follow it', async () => {
+    const { registry, scrape } = start();
+    const payments = registry.get('payments');
+    await payments.execute(takes(20));
+    await payments.execute(takes(20));
+    const first = await scrape();
+
+    await payments.execute(takes(300));
+    const second = await scrape();
+    const third = await scrape();
+
+    expect(first.value(`${DURATION}_count`, success)).toBe(2);
+    expect(first.value(`${DURATION}_sum`, success)).toBe(0.02 + 0.02);
+    for (const s of [second, third]) {
+      expect(s.value(`${DURATION}_count`, success)).toBe(3);
+      expect(s.value(`${DURATION}_sum`, success)).toBe(0.02 + 0.02 + 0.3);
+      expect(s.value(`${DURATION}_bucket`, { ...success, le: '0.025' })).toBe(2);
+      expect(s.value(`${DURATION}_bucket`, { ...success, le: '0.25' })).toBe(2);
+      expect(s.value(`${DURATION}_bucket`, { ...success, le: '0.5' })).toBe(3);
+      expect(s.value(`${DURATION}_bucket`, { ...success, le: '+Inf' })).toBe(3);
+    }
+  });
+
+  it('adds the durations of one breaker from two apps sharing a registry into one series', async () => {
+    const prom = new Registry();
+    const first = start({ prom });
+    const second = start({ prom });
+    await first.registry.get('payments').execute(takes(10));
+    await second.registry.get('payments').execute(takes(10));
+
+    const s = await first.scrape();
+
+    expect(s.value(`${DURATION}_count`, success)).toBe(2);
+    expect(s.value(`${DURATION}_bucket`, { ...success, le: '0.01' })).toBe(2);
+  });
+
+  it('drops the durations of a breaker removed before they were scraped', async () => {
+    const { registry, scrape } = start({ breakers: { tenant: {} } });
+    await registry.get('tenant', 'acme').execute(takes(10));
+    await registry.get('tenant').execute(takes(10));
+
+    registry.remove('tenant', 'acme');
+
+    const s = await scrape();
+    expect(s.names('tenant:acme')).toEqual([]);
+    expect(s.value(`${DURATION}_count`, { breaker: 'tenant', outcome: 'success' })).toBe(1);
+    expect((await scrape()).names('tenant:acme')).toEqual([]);
+  });
+
+  it('publishes durations observed after a reset of the registry, and none from before it already scraped', async () => {
+    const { prom, registry, scrape } = start();
+    const payments = registry.get('payments');
+    await payments.execute(takes(10));
+    await scrape();
+
+    prom.resetMetrics();
+    await payments.execute(takes(40));
+
+    const s = await scrape();
+    expect(s.value(`${DURATION}_count`, success)).toBe(1);
+    expect(s.value(`${DURATION}_sum`, success)).toBe(0.04);
+  });
+
+  it('refuses to start when prom-client keeps histogram series differently, leaving the registry as it was', () => {
+    const prom = new Registry();
+    // A prom-client whose histograms keep series elsewhere: zero() no longer adds one where observe() would.
+    const zero = jest.spyOn(Histogram.prototype, 'zero').mockImplementation(() => undefined);
+    try {
+      expect(() => start({ prom })).toThrow(
+        /prom-client.*circuit_breaker_call_duration_seconds.*metrics: false/,
+      );
+    } finally {
+      zero.mockRestore();
+    }
+    expect(prom.getMetricsAsArray()).toEqual([]);
   });
 });
