@@ -3,8 +3,8 @@ import { Test } from '@nestjs/testing';
 import { register } from 'prom-client';
 import { ADMIN_PATH, AppModule } from '../../sample-app/src/app.module';
 import type { SampleConfig } from '../../sample-app/src/sample-config';
-import { run } from '../../src/cli/run';
 import { baseUrl } from '../admin/admin-app.fixture';
+import { runCli } from './cli-runner';
 
 const ADMIN_TOKEN = 'sample-admin-token';
 
@@ -33,17 +33,7 @@ describe('nest-resilience CLI against the sample app', () => {
     register.clear();
   });
 
-  async function cli(...argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-    let stdout = '';
-    let stderr = '';
-    const code = await run(argv, {
-      fetch,
-      env,
-      stdout: { write: (text: string) => (stdout += text) },
-      stderr: { write: (text: string) => (stderr += text) },
-    });
-    return { code, stdout, stderr };
-  }
+  const cli = (...argv: string[]) => runCli(argv, env);
 
   it('lists, trips, audits and resets the sample breakers', async () => {
     const status = await cli('status');

@@ -1,26 +1,8 @@
 import { createServer } from 'node:net';
 import type { INestApplication } from '@nestjs/common';
 import { run } from '../../src/cli/run';
+import { runCli as cli } from './cli-runner';
 import { ADMIN_TOKEN, baseUrl, closeApp, createAdminApp } from '../admin/admin-app.fixture';
-
-interface Outcome {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-/** Runs the CLI as `npx nest-resilience ...argv` would, with the given environment. */
-async function cli(argv: string[], env: Record<string, string | undefined> = {}): Promise<Outcome> {
-  let stdout = '';
-  let stderr = '';
-  const code = await run(argv, {
-    fetch,
-    env,
-    stdout: { write: (text: string) => (stdout += text) },
-    stderr: { write: (text: string) => (stderr += text) },
-  });
-  return { code, stdout, stderr };
-}
 
 /** A port nothing listens on: bound once, then released. */
 async function unusedPort(): Promise<number> {
