@@ -17,6 +17,9 @@ export class TimeWindow implements SlidingWindow {
   private readonly failures: Float64Array;
   private readonly slow: Float64Array;
   private head = -1;
+  /** The head's slot, and the time its bucket ends: most calls land before it, and skip the division. */
+  private headSlot = 0;
+  private headEnd = -Infinity;
   private readonly sums: WindowTotals = { calls: 0, failedCalls: 0, failures: 0, slow: 0 };
 
   constructor(ms: number) {
@@ -62,6 +65,7 @@ export class TimeWindow implements SlidingWindow {
     this.failures.fill(0);
     this.slow.fill(0);
     this.head = -1;
+    this.headEnd = -Infinity;
     this.sums.calls = 0;
     settle(this.sums);
   }
@@ -104,14 +108,18 @@ export class TimeWindow implements SlidingWindow {
 
   /** Moves the head to `now`'s bucket, evicting buckets that left the window; returns its slot. */
   private advance(now: number): number {
-    const e = Math.floor(now / this.width);
-    if (e > this.head) {
-      const from = Math.max(this.head + 1, e - this.n + 1);
-      for (let k = from; k <= e; k++) this.evict(this.slot(k), k);
-      this.head = e;
+    if (now >= this.headEnd) {
+      const e = Math.floor(now / this.width);
+      if (e > this.head) {
+        const from = Math.max(this.head + 1, e - this.n + 1);
+        for (let k = from; k <= e; k++) this.evict(this.slot(k), k);
+        this.head = e;
+        this.headSlot = this.slot(e);
+        this.headEnd = (e + 1) * this.width;
+      }
     }
     // A clock that steps back records into the newest bucket.
-    return this.slot(this.head);
+    return this.headSlot;
   }
 
   private evict(i: number, epoch: number): void {
