@@ -62,8 +62,12 @@ export class ClosedState extends BreakerStateBase {
   }
 
   override onSuccess(now: number, durationMs: number): void {
-    const slowAfter = this.host.options.slowCallDuration;
-    this.judge(now, this.host.record(now, false, 0, slowAfter !== undefined && durationMs >= slowAfter));
+    const o = this.host.options;
+    const slowAfter = o.slowCallDuration;
+    const totals = this.host.record(now, false, 0, slowAfter !== undefined && durationMs >= slowAfter);
+    // A success adds no failure: only a rate can open on it (it may bring the calls up to minimumCalls).
+    if (o.failureRateThreshold !== undefined || o.slowCallRateThreshold !== undefined)
+      this.judge(now, totals);
   }
 
   override onFailure(now: number, weight: number): void {

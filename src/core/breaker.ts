@@ -86,6 +86,8 @@ export class Breaker {
    * call without reading the clock, which is most of its cost on the success path.
    */
   private timed: boolean;
+  /** Handlers for the untimed calls of the CLOSED state in force, made once per state, not per call. */
+  private untimed: UntimedSettler | null = null;
   private openDuration: number;
   private lastOpenedAt: number | null = null;
   private tripCount = 0;
@@ -122,15 +124,22 @@ export class Breaker {
    * @throws {BreakerTimeoutError} when `timeout` is set and the call takes longer.
    */
   execute<T>(fn: (signal: AbortSignal) => T | PromiseLike<T>): Promise<T> {
-    const admittedBy = this.phase;
-    // NaN marks a call admitted without reading the clock (CLOSED, nothing needs its duration).
-    const startedAt = this.timed || admittedBy.state !== CircuitState.CLOSED ? this.clock.now() : NaN;
-    const rejection = admittedBy.admit(startedAt);
-    if (rejection !== null) return rejectSoon(this.reject(rejection, startedAt));
-    const phase = this.phase;
+    let phase = this.phase;
+    // NaN marks a call admitted without reading the clock: CLOSED, and nothing needs its duration.
+    let startedAt = NaN;
+    if (this.timed || phase.state !== CircuitState.CLOSED || this.options.timeout !== false) {
+      startedAt = this.clock.now();
+      const rejection = phase.admit(startedAt);
+      if (rejection !== null) return rejectSoon(this.reject(rejection, startedAt));
+      // Admission may have moved the breaker on (OPEN -> HALF_OPEN): the call belongs to the state now in force.
+      phase = this.phase;
+      if (this.options.timeout !== false) {
+        this.running++;
+        return this.executeWithTimeout(fn, phase, startedAt, this.options.timeout);
+      }
+    }
     this.running++;
-    if (this.options.timeout !== false)
-      return this.executeWithTimeout(fn, phase, startedAt, this.options.timeout);
+    // fn is called from here, not from a helper: every frame of ours lands in the stack of an error fn throws.
     let result: T | PromiseLike<T>;
     try {
       result = fn(NEVER_ABORTED);
@@ -138,23 +147,10 @@ export class Breaker {
       this.settleError(phase, startedAt, error, false);
       return Promise.reject(error);
     }
-    if (!isThenable(result)) {
-      this.settleSuccess(phase, startedAt);
-      return Promise.resolve(result);
-    }
-    const promise = result instanceof Promise ? (result as Promise<T>) : Promise.resolve(result);
-    return promise.then(
-      (value) => {
-        this.settleSuccess(phase, startedAt);
-        return value;
-      },
-      (error: unknown) => {
-        this.settleError(phase, startedAt, error, false);
-        // Passing the rejected promise on instead of rethrowing: a throw costs microseconds in
-        // Node, and the caller still gets an unhandled rejection if it ignores the result.
-        return promise;
-      },
-    );
+    if (result instanceof Promise) return this.watch(result as Promise<T>, phase, startedAt);
+    if (isThenable(result)) return this.watch(Promise.resolve(result), phase, startedAt);
+    this.settleSuccess(phase, startedAt);
+    return Promise.resolve(result);
   }
 
   /** Subscribes to an event; returns the function that unsubscribes. */
@@ -284,8 +280,12 @@ export class Breaker {
     this.version++;
   }
 
-  /** @internal For the states: records one outcome in the window. */
+  /**
+   * @internal For the states: records one outcome in the window. An outcome nobody timed
+   * (NaN) falls in a time window's bucket by the clock's coarse reading.
+   */
   record(now: number, failed: boolean, weight: number, slow: boolean): Readonly<WindowTotals> {
+    if (now !== now && this.options.window.type === 'time') now = this.coarseNow();
     return this.ownWindow().record(now, failed, weight, slow);
   }
 
@@ -386,6 +386,25 @@ export class Breaker {
     return BreakerOpenError.fast(this.name, this.phase.state, retryAfterMs);
   }
 
+  /** Settles the call when `promise` does; the caller gets a promise of its own, which it may leave unhandled. */
+  private watch<T>(promise: Promise<T>, phase: BreakerStateBase, startedAt: number): Promise<T> {
+    if (startedAt !== startedAt) {
+      const settler =
+        this.untimed?.phase === phase ? this.untimed : (this.untimed = this.untimedSettler(phase));
+      return promise.then(settler.success, settler.failure) as Promise<T>;
+    }
+    return promise.then(
+      (value) => {
+        this.settleSuccess(phase, startedAt);
+        return value;
+      },
+      (error: unknown) => {
+        this.settleError(phase, startedAt, error, false);
+        return new Rejection(error);
+      },
+    );
+  }
+
   private executeWithTimeout<T>(
     fn: (signal: AbortSignal) => T | PromiseLike<T>,
     phase: BreakerStateBase,
@@ -425,19 +444,46 @@ export class Breaker {
     });
   }
 
+  private coarseNow(): number {
+    return this.clock.coarseNow === undefined ? this.clock.now() : this.clock.coarseNow();
+  }
+
   /**
-   * When a call ended, as far as anything needs it: the clock is read when the call was timed
-   * (its duration is wanted, or it was a trial) or a time window buckets the outcome by it.
+   * Handlers that settle untimed calls admitted under `phase`. Bound to the state, so a late
+   * result still finds out its state has ended.
+   */
+  private untimedSettler(phase: BreakerStateBase): UntimedSettler {
+    return {
+      phase,
+      // settleSuccess() without what an untimed success never needs (clock, events): the hot path.
+      success: (value) => {
+        this.running--;
+        if (phase === this.phase) {
+          phase.onSuccess(NaN, NaN, NaN);
+          this.version++;
+        }
+        return value;
+      },
+      failure: (error) => {
+        this.settleError(phase, NaN, error, false);
+        return new Rejection(error);
+      },
+    };
+  }
+
+  /**
+   * When a timed call ended. An untimed one stays NaN: no duration is wanted, a time window
+   * buckets the outcome by the coarse clock, and an opening reads the exact time itself.
    */
   private endOf(startedAt: number): number {
-    return startedAt === startedAt || this.options.window.type === 'time' ? this.clock.now() : startedAt;
+    return startedAt === startedAt ? this.clock.now() : startedAt;
   }
 
   private settleSuccess(phase: BreakerStateBase, startedAt: number): void {
     this.running--;
     const now = this.endOf(startedAt);
     const durationMs = now - startedAt;
-    this.phase.refresh(now);
+    if (now === now) this.phase.refresh(now);
     if (phase === this.phase) {
       phase.onSuccess(now, durationMs, startedAt);
       this.version++;
@@ -449,7 +495,7 @@ export class Breaker {
     this.running--;
     const now = this.endOf(startedAt);
     const durationMs = now - startedAt;
-    this.phase.refresh(now);
+    if (now === now) this.phase.refresh(now);
     const current = phase === this.phase;
     // Call events go only to listeners that were there when the call started (it carries no duration otherwise).
     const events = startedAt === startedAt ? this.events : null;
@@ -477,6 +523,30 @@ export class Breaker {
       return 1;
     }
     return typeof weight === 'number' && Number.isFinite(weight) && weight >= 0 ? weight : 1;
+  }
+}
+
+interface UntimedSettler {
+  readonly phase: BreakerStateBase;
+  readonly success: (value: unknown) => unknown;
+  readonly failure: (error: unknown) => Rejection;
+}
+
+/**
+ * Passes a failure on from a handler that does not hold the caller's promise: a rethrow costs
+ * a few hundred ns, and a new rejected promise goes through Node's unhandled-rejection
+ * bookkeeping before it is adopted. Only ever adopted by a promise, which ignores what `then`
+ * returns.
+ */
+class Rejection implements PromiseLike<never> {
+  constructor(private readonly error: unknown) {}
+
+  then<R1 = never, R2 = never>(
+    _onFulfilled?: ((value: never) => R1 | PromiseLike<R1>) | null,
+    onRejected?: ((reason: unknown) => R2 | PromiseLike<R2>) | null,
+  ): PromiseLike<R1 | R2> {
+    onRejected?.(this.error);
+    return this as PromiseLike<R1 | R2>;
   }
 }
 
