@@ -33,12 +33,49 @@ async function prime(breaker, n) {
   return breaker;
 }
 
+/**
+ * The least a breaker that sees each call's outcome can cost: it hands back a promise of its
+ * own (the caller may leave it unhandled), settled by one reaction on the caller's. No state,
+ * no window, no clock: what is left of a wrapper's cost once its logic is free.
+ */
+class Floor {
+  constructor() {
+    this.outcomes = 0;
+    this.onValue = (value) => {
+      this.outcomes++;
+      return value;
+    };
+    // Passes the failure on the cheapest way measured: a thenable that rejects (a rethrow costs more).
+    this.onError = (error) => {
+      this.outcomes++;
+      return { then: (_, reject) => reject(error) };
+    };
+  }
+
+  execute(fn) {
+    return fn().then(this.onValue, this.onError);
+  }
+}
+
 const CALL = { ours: 'await b.execute(fn);', opossum: 'await b.fire();', cockatiel: 'await b.execute(fn);' };
 const caught = (call) => `try { ${call} } catch {}`;
 
-/** The raw baseline and one contender per library, each built by `make(lib)`. */
-function contenders({ rawBody, rawFn, wrap = (call) => call, make, check }) {
+/**
+ * The raw baseline and one contender per library, each built by `make(lib)`; with `floor`,
+ * the floor of any wrapper too.
+ */
+function contenders({ rawBody, rawFn, wrap = (call) => call, make, check, floor = false }) {
   const raw = { lib: 'raw', body: rawBody, fields: ['fn'], prepare: () => ({ fn: rawFn }) };
+  const floors = floor
+    ? [
+        {
+          lib: 'floor',
+          body: wrap('await b.execute(fn);'),
+          fields: ['b', 'fn'],
+          prepare: () => ({ b: new Floor(), fn: rawFn }),
+        },
+      ]
+    : [];
   const libs = ['ours', 'opossum', 'cockatiel'].map((lib) => ({
     lib,
     body: wrap(CALL[lib]),
@@ -47,7 +84,7 @@ function contenders({ rawBody, rawFn, wrap = (call) => call, make, check }) {
     check: check && ((ctx) => check(lib, ctx.b)),
     dispose: LIBS[lib].dispose && ((ctx) => LIBS[lib].dispose(ctx.b)),
   }));
-  return [raw, ...libs];
+  return [raw, ...floors, ...libs];
 }
 
 const stayedClosed = (lib, b) => (LIBS[lib].isClosed(b) ? null : 'breaker left CLOSED');
@@ -63,6 +100,7 @@ function failureScenario(primed, opts) {
       rawBody: caught('await fn();'),
       rawFn: boom,
       wrap: caught,
+      floor: true,
       make: (lib) =>
         lib === 'opossum'
           ? LIBS.opossum.failing(`failure-${lib}`, boom, LIBS.opossum.primedStatus(primed))
@@ -86,6 +124,7 @@ const SCENARIOS = [
       rawFn: ok,
       make: (lib) => LIBS[lib].closed(`success-${lib}`, ok),
       check: stayedClosed,
+      floor: true,
     }),
   },
   // A fresh breaker per round keeps the window at 10k-12k outcomes.
@@ -124,6 +163,7 @@ const SCENARIOS = [
       rawFn: nextTick,
       make: (lib) => LIBS[lib].closed(`inflight-${lib}`, nextTick),
       check: stayedClosed,
+      floor: true,
     }),
   },
 ];

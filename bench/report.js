@@ -5,7 +5,7 @@
 const { pairedRatio } = require('./harness');
 
 const PEERS = ['opossum', 'cockatiel'];
-const LIB_ORDER = ['raw', 'ours', ...PEERS];
+const LIB_ORDER = ['raw', 'floor', 'ours', ...PEERS];
 
 const fmtNs = (v) => {
   if (v >= 1e7) return `${(v / 1e6).toFixed(1)} ms`;
