@@ -127,18 +127,16 @@ export class Breaker {
     let phase = this.phase;
     // NaN marks a call admitted without reading the clock: CLOSED, and nothing needs its duration.
     let startedAt = NaN;
-    if (this.timed || phase.state !== CircuitState.CLOSED || this.options.timeout !== false) {
+    if (this.timed || phase.state !== CircuitState.CLOSED) {
       startedAt = this.clock.now();
       const rejection = phase.admit(startedAt);
       if (rejection !== null) return rejectSoon(this.reject(rejection, startedAt));
       // Admission may have moved the breaker on (OPEN -> HALF_OPEN): the call belongs to the state now in force.
       phase = this.phase;
-      if (this.options.timeout !== false) {
-        this.running++;
-        return this.executeWithTimeout(fn, phase, startedAt, this.options.timeout);
-      }
     }
     this.running++;
+    if (this.options.timeout !== false)
+      return this.executeWithTimeout(fn, phase, startedAt, this.options.timeout);
     // fn is called from here, not from a helper: every frame of ours lands in the stack of an error fn throws.
     let result: T | PromiseLike<T>;
     try {
