@@ -8,7 +8,7 @@ export interface Clock {
   /**
    * A recent reading of `now()`: never ahead of it, at most a few milliseconds behind while
    * the event loop turns, and cheaper to read. A breaker uses it for one thing only: which
-   * bucket of a time window a success nobody timed falls in. Absent: `now()`.
+   * bucket of a time window the outcome of a call nobody timed falls in. Absent: `now()`.
    */
   coarseNow?(): number;
 }

@@ -35,6 +35,15 @@ describe('Breaker time window and the coarse clock', () => {
     expect(breaker.snapshot()).toMatchObject({ calls: 1, successes: 1 });
   });
 
+  it('does not time a call for its timeout alone', async () => {
+    const { clock, deps } = laggingClock();
+    const breaker = new Breaker('payments', { window, failureThreshold: 100, timeout: 60_000 }, deps);
+    await breaker.execute(async () => 'ok');
+
+    clock.exact = T0 + 10_000;
+    expect(breaker.snapshot()).toMatchObject({ calls: 0 });
+  });
+
   it('opens at the exact time, whatever the coarse reading', async () => {
     const { clock, deps } = laggingClock();
     const breaker = new Breaker('payments', { window, failureThreshold: 1, openDuration: 5_000 }, deps);
