@@ -86,7 +86,10 @@ export class Breaker {
    * call without reading the clock, which is most of its cost on the success path.
    */
   private timed: boolean;
-  /** Handlers for the untimed calls of the CLOSED state in force, made once per state, not per call. */
+  /**
+   * Handlers for the untimed calls of a CLOSED state, made once per state, not per call; while
+   * they belong to the state in force, `execute()` takes its short way. Null once calls are timed.
+   */
   private untimed: UntimedSettler | null = null;
   private openDuration: number;
   private lastOpenedAt: number | null = null;
@@ -124,36 +127,28 @@ export class Breaker {
    * @throws {BreakerTimeoutError} when `timeout` is set and the call takes longer.
    */
   execute<T>(fn: (signal: AbortSignal) => T | PromiseLike<T>): Promise<T> {
-    let phase = this.phase;
-    // NaN marks a call admitted without reading the clock: CLOSED, and nothing needs its duration.
-    let startedAt = NaN;
-    if (this.timed || phase.state !== CircuitState.CLOSED) {
-      startedAt = this.clock.now();
-      const rejection = phase.admit(startedAt);
-      if (rejection !== null) return rejectSoon(this.reject(rejection, startedAt));
-      // Admission may have moved the breaker on (OPEN -> HALF_OPEN): the call belongs to the state now in force.
-      phase = this.phase;
-    }
+    // The common case (CLOSED, nothing timed, no timeout) is kept to these few lines: an error fn
+    // throws captures this frame in its stack, and a frame that holds less costs less to capture.
+    const settler = this.untimed;
+    if (settler === null || settler.phase !== this.phase) return this.admit(fn);
     this.running++;
-    if (this.options.timeout !== false)
-      return this.executeWithTimeout(fn, phase, startedAt, this.options.timeout);
-    // fn is called from here, not from a helper: every frame of ours lands in the stack of an error fn throws.
     let result: T | PromiseLike<T>;
     try {
       result = fn(NEVER_ABORTED);
     } catch (error) {
-      this.settleError(phase, startedAt, error, false);
-      return Promise.reject(error);
+      return this.failedAtOnce(settler.phase, NaN, error);
     }
-    if (result instanceof Promise) return this.watch(result as Promise<T>, phase, startedAt);
-    if (isThenable(result)) return this.watch(Promise.resolve(result), phase, startedAt);
-    this.settleSuccess(phase, startedAt);
-    return Promise.resolve(result);
+    if (result instanceof Promise) return result.then(settler.success, settler.failure) as Promise<T>;
+    return this.settleResult(result, settler.phase, NaN);
   }
 
   /** Subscribes to an event; returns the function that unsubscribes. */
   on<E extends BreakerEventName>(event: E, listener: BreakerListener<E>): () => void {
-    if (CALL_EVENTS.has(event)) this.timed = true;
+    if (CALL_EVENTS.has(event)) {
+      // From now on calls carry durations: none may take the untimed way.
+      this.timed = true;
+      this.untimed = null;
+    }
     return (this.events ??= new EventEmitter(this.deps.onListenerError)).on(event, listener);
   }
 
@@ -384,13 +379,57 @@ export class Breaker {
     return BreakerOpenError.fast(this.name, this.phase.state, retryAfterMs);
   }
 
+  /** `execute()` for every call but an untimed CLOSED one whose handlers are made. */
+  private admit<T>(fn: (signal: AbortSignal) => T | PromiseLike<T>): Promise<T> {
+    let phase = this.phase;
+    // NaN marks a call admitted without reading the clock: CLOSED, and nothing needs its duration.
+    let startedAt = NaN;
+    if (this.timed || phase.state !== CircuitState.CLOSED) {
+      startedAt = this.clock.now();
+      const rejection = phase.admit(startedAt);
+      if (rejection !== null) return rejectSoon(this.reject(rejection, startedAt));
+      // Admission may have moved the breaker on (OPEN -> HALF_OPEN): the call belongs to the state now in force.
+      phase = this.phase;
+    } else if (this.options.timeout === false) {
+      // The first untimed call of this CLOSED state makes its handlers; it and the next ones take the short way.
+      this.untimed = this.untimedSettler(phase);
+      return this.execute(fn);
+    }
+    this.running++;
+    if (this.options.timeout !== false)
+      return this.executeWithTimeout(fn, phase, startedAt, this.options.timeout);
+    let result: T | PromiseLike<T>;
+    try {
+      result = fn(NEVER_ABORTED);
+    } catch (error) {
+      return this.failedAtOnce(phase, startedAt, error);
+    }
+    return this.settleResult(result, phase, startedAt);
+  }
+
+  /** A call whose fn threw instead of returning a promise. */
+  private failedAtOnce<T>(phase: BreakerStateBase, startedAt: number, error: unknown): Promise<T> {
+    this.settleError(phase, startedAt, error, false);
+    return Promise.reject(error);
+  }
+
+  /** Settles a call by what fn returned: a promise, another thenable, or a plain value. */
+  private settleResult<T>(
+    result: T | PromiseLike<T>,
+    phase: BreakerStateBase,
+    startedAt: number,
+  ): Promise<T> {
+    if (result instanceof Promise) return this.watch(result as Promise<T>, phase, startedAt);
+    if (isThenable(result)) return this.watch(Promise.resolve(result), phase, startedAt);
+    this.settleSuccess(phase, startedAt);
+    return Promise.resolve(result);
+  }
+
   /** Settles the call when `promise` does; the caller gets a promise of its own, which it may leave unhandled. */
   private watch<T>(promise: Promise<T>, phase: BreakerStateBase, startedAt: number): Promise<T> {
-    if (startedAt !== startedAt) {
-      const settler =
-        this.untimed?.phase === phase ? this.untimed : (this.untimed = this.untimedSettler(phase));
-      return promise.then(settler.success, settler.failure) as Promise<T>;
-    }
+    // Untimed: only from execute(), whose handlers for this state are made.
+    if (startedAt !== startedAt && this.untimed !== null)
+      return promise.then(this.untimed.success, this.untimed.failure) as Promise<T>;
     return promise.then(
       (value) => {
         this.settleSuccess(phase, startedAt);

@@ -195,6 +195,29 @@ describe('Breaker events', () => {
       expect(failures).toEqual([{ breaker: 'payments', durationMs: 7, error, weight: 1 }]);
     });
 
+    it('reach a listener that subscribes after calls ran untimed, with durations', async () => {
+      const clock = fakeClock();
+      const breaker = breakerOn(clock);
+      await succeed(breaker, 2);
+      await fail(breaker);
+      const successes = record(breaker, 'success');
+      const failures = record(breaker, 'failure');
+
+      await breaker.execute(async () => {
+        clock.advance(5);
+        return 'ok';
+      });
+      await breaker
+        .execute(async () => {
+          clock.advance(9);
+          throw boom();
+        })
+        .catch(() => undefined);
+
+      expect(successes).toEqual([{ breaker: 'payments', durationMs: 5 }]);
+      expect(failures).toEqual([expect.objectContaining({ durationMs: 9 })]);
+    });
+
     it("emits 'rejected' with why the call was not admitted", async () => {
       const clock = fakeClock();
       const breaker = breakerOn(clock, { failureThreshold: 1, openDuration: 1_000 });
