@@ -130,7 +130,7 @@ export class Breaker {
     // The common case (CLOSED, nothing timed, no timeout) is kept to these few lines: an error fn
     // throws captures this frame in its stack, and a frame that holds less costs less to capture.
     const settler = this.untimed;
-    if (settler === null || settler.phase !== this.phase) return this.admit(fn);
+    if (settler === null || settler.phase !== this.phase) return this.admitAndRun(fn);
     this.running++;
     let result: T | PromiseLike<T>;
     try {
@@ -380,7 +380,7 @@ export class Breaker {
   }
 
   /** `execute()` for every call but an untimed CLOSED one whose handlers are made. */
-  private admit<T>(fn: (signal: AbortSignal) => T | PromiseLike<T>): Promise<T> {
+  private admitAndRun<T>(fn: (signal: AbortSignal) => T | PromiseLike<T>): Promise<T> {
     let phase = this.phase;
     // NaN marks a call admitted without reading the clock: CLOSED, and nothing needs its duration.
     let startedAt = NaN;
