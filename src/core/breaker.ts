@@ -427,9 +427,10 @@ export class Breaker {
 
   /** Settles the call when `promise` does; the caller gets a promise of its own, which it may leave unhandled. */
   private watch<T>(promise: Promise<T>, phase: BreakerStateBase, startedAt: number): Promise<T> {
-    // Untimed: only from execute(), whose handlers for this state are made.
-    if (startedAt !== startedAt && this.untimed !== null)
-      return promise.then(this.untimed.success, this.untimed.failure) as Promise<T>;
+    // An untimed call uses its state's handlers while they are made; the closures below settle it otherwise.
+    const settler = this.untimed;
+    if (startedAt !== startedAt && settler?.phase === phase)
+      return promise.then(settler.success, settler.failure) as Promise<T>;
     return promise.then(
       (value) => {
         this.settleSuccess(phase, startedAt);

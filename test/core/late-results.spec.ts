@@ -68,6 +68,23 @@ describe('Late results', () => {
     });
   });
 
+  describe('a call whose fn moves the breaker on before it returns a thenable', () => {
+    it('does not count in the fresh CLOSED state that fn started', async () => {
+      const breaker = breakerOn(fakeClock(), { failureThreshold: 1 });
+      const error = boom();
+
+      const call = breaker.execute(() => {
+        void breaker.trip();
+        void breaker.reset({ force: true });
+        void breaker.execute(() => 'a call of the new state');
+        return { then: (_: unknown, reject: (reason: unknown) => void) => reject(error) };
+      });
+      await expect(call).rejects.toBe(error);
+
+      expect(breaker.snapshot()).toMatchObject({ state: 'closed', failures: 0, tripCount: 1 });
+    });
+  });
+
   describe('a trial admitted in HALF_OPEN that ends after halfOpenMaxWait reopened the breaker', () => {
     const options = {
       failureThreshold: 1,
