@@ -1,3 +1,4 @@
+import { keyedBreakerName, type BreakerKey } from './breaker-key';
 import type { BreakerOptions, ResolvedBreakerOptions } from './breaker-options';
 import type {
   BreakerEventMap,
@@ -32,6 +33,11 @@ export interface BreakerDeps {
   defaults?: BreakerOptions;
   /** Where errors thrown by event listeners go. @default a process warning */
   onListenerError?: ListenerErrorHandler;
+  /**
+   * Makes it the per-key breaker of this key under its name: its full name is then
+   * `name#key` (see {@link keyedBreakerName}). The registry sets it for `get(name, key)`.
+   */
+  key?: string;
 }
 
 /** Options of a manual `reset()`. @publicApi */
@@ -70,6 +76,10 @@ const CALL_EVENTS: ReadonlySet<BreakerEventName> = new Set<BreakerEventName>([
  * @publicApi
  */
 export class Breaker {
+  /** Its full name: the name it was given, or `name#key` for a per-key breaker. */
+  readonly name: string;
+  /** For a per-key breaker: the name it is kept under (whose options it uses) and its key. */
+  readonly perKey: BreakerKey | undefined;
   readonly options: ResolvedBreakerOptions;
   /** Bumps on every recorded outcome and transition, so a store writes only what changed. */
   version = 0;
@@ -99,10 +109,13 @@ export class Breaker {
 
   /** @throws {InvalidBreakerOptionsError} when an option is bad. */
   constructor(
-    readonly name: string,
+    name: string,
     options?: BreakerOptions,
     private readonly deps: BreakerDeps = {},
   ) {
+    const { key } = deps;
+    this.name = key === undefined ? name : keyedBreakerName(name, key);
+    this.perKey = key === undefined ? undefined : { name, key };
     this.options = resolveBreakerOptions(name, options, deps.defaults);
     this.clock = deps.clock ?? systemClock;
     this.timed = this.options.slowCallDuration !== undefined;

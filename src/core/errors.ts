@@ -3,7 +3,12 @@ import * as messages from './messages';
 
 /** Stable codes carried by every {@link ResilienceError}. */
 export type ResilienceErrorCode =
-  'BREAKER_OPEN' | 'BREAKER_TIMEOUT' | 'RESET_COOLDOWN' | 'INVALID_BREAKER_OPTIONS';
+  | 'BREAKER_OPEN'
+  | 'BREAKER_TIMEOUT'
+  | 'RESET_COOLDOWN'
+  | 'INVALID_BREAKER_OPTIONS'
+  | 'INVALID_BREAKER_KEY'
+  | 'TOO_MANY_BREAKERS';
 
 /**
  * Base class of every error the library throws. Check `code` (or use
@@ -112,6 +117,45 @@ export class InvalidBreakerOptionsError extends ResilienceError {
     readonly expected: string,
   ) {
     super(messages.INVALID_OPTION(breaker, key, value, expected));
+  }
+}
+
+/**
+ * A per-key breaker was asked for with a key it cannot have: not a string or a number, or
+ * longer than `MAX_KEY_LENGTH` characters. The call that asked fails with it.
+ * @publicApi
+ */
+export class InvalidBreakerKeyError extends ResilienceError {
+  readonly code = 'INVALID_BREAKER_KEY' as const;
+  override readonly name = 'InvalidBreakerKeyError';
+
+  constructor(
+    /** The name the per-key breaker would be kept under. */
+    readonly breaker: string,
+    readonly value: unknown,
+    /** What was expected instead, in words. */
+    readonly expected: string,
+  ) {
+    super(messages.INVALID_KEY(breaker, value, expected));
+  }
+}
+
+/**
+ * The registry already holds `maxBreakers` named breakers and was asked for a new name.
+ * Breaker names must come from code or configuration; values from requests belong in keys.
+ * @publicApi
+ */
+export class TooManyBreakersError extends ResilienceError {
+  readonly code = 'TOO_MANY_BREAKERS' as const;
+  override readonly name = 'TooManyBreakersError';
+
+  constructor(
+    /** The name that was refused. */
+    readonly breaker: string,
+    /** The registry's `maxBreakers`. */
+    readonly limit: number,
+  ) {
+    super(messages.TOO_MANY_BREAKERS(breaker, limit));
   }
 }
 

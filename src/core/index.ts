@@ -1,6 +1,7 @@
 // The framework-free engine: `nest-resilience/core`, usable in any Node script without Nest installed.
 export { Breaker, type BreakerDeps, type ResetOptions } from './breaker';
 export { BreakerRegistry, type BreakerRegistryOptions } from './registry';
+export { KEY_SEPARATOR, MAX_KEY_LENGTH, type BreakerKey, type BreakerKeyInput } from './breaker-key';
 export { CircuitState } from './circuit-state';
 export type { Clock } from './clock';
 export type { BreakerOptions, PresetName, WindowOptions, ResolvedBreakerOptions } from './breaker-options';
@@ -27,6 +28,8 @@ export {
   BreakerTimeoutError,
   ResetCooldownError,
   InvalidBreakerOptionsError,
+  InvalidBreakerKeyError,
+  TooManyBreakersError,
   isResilienceError,
   isBreakerOpenError,
   isBreakerTimeoutError,

@@ -1,3 +1,4 @@
+import { escapeUnprintable } from './printable';
 import type { CircuitState } from './circuit-state';
 
 export const BREAKER_OPEN = (breaker: string, state: CircuitState): string =>
@@ -16,6 +17,23 @@ export const RESET_COOLDOWN = (breaker: string, retryAfterMs: number): string =>
 export const INVALID_OPTION = (breaker: string, key: string, value: unknown, expected: string): string =>
   `Invalid option ${/^\(.*\)$/.test(breaker) ? `in ${breaker.slice(1, -1)}` : `for circuit breaker "${breaker}"`}: ` +
   `${key} = ${describe(value)}; expected ${expected}`;
+
+export const INVALID_KEY = (breaker: string, value: unknown, expected: string): string =>
+  `Invalid key for circuit breaker "${breaker}": ${describeKey(value)}; expected ${expected}`;
+
+export const TOO_MANY_BREAKERS = (breaker: string, limit: number): string =>
+  `Cannot create circuit breaker "${escapeUnprintable(breaker.slice(0, 100))}": the registry already holds ` +
+  `maxBreakers (${limit}) named breakers. Breaker names must come from code or configuration, never from ` +
+  `request input: use a per-key breaker (a key, bounded by maxKeysPerBreaker) for values from requests, ` +
+  `or raise maxBreakers`;
+
+/** A key as an error message shows it: short, and never a control character. */
+function describeKey(value: unknown): string {
+  if (typeof value === 'string') {
+    return value.length > 60 ? `a string of ${value.length} characters` : `"${escapeUnprintable(value)}"`;
+  }
+  return value === null ? 'null' : `a value of type ${typeof value}`;
+}
 
 function describe(value: unknown): string {
   if (typeof value === 'function') return 'a function';

@@ -1,10 +1,11 @@
 import { MemoryAuditLog, type AuditEntry, type AuditLog } from './audit-log';
 import { Breaker } from './breaker';
+import { assertBreakerName, parseBreakerName, toBreakerKey, type BreakerKeyInput } from './breaker-key';
 import type { BreakerOptions } from './breaker-options';
-import { CircuitState } from './circuit-state';
 import type { Clock } from './clock';
-import { InvalidBreakerOptionsError } from './errors';
+import { InvalidBreakerOptionsError, TooManyBreakersError } from './errors';
 import { EventEmitter } from './event-emitter';
+import { KeyedBreakers } from './keyed-breakers';
 import { resolveBreakerOptions } from './resolve-options';
 
 /** @publicApi */
@@ -21,6 +22,13 @@ export interface BreakerRegistryOptions {
    * @default 1000
    */
   maxKeysPerBreaker?: number;
+  /**
+   * Most named breakers (configured ones included). Named breakers are never evicted, so
+   * `get()` of a new name beyond it throws {@link TooManyBreakersError}: names must come from
+   * code or configuration, and values from requests belong in keys.
+   * @default 10000
+   */
+  maxBreakers?: number;
   /** @default a {@link MemoryAuditLog} of 1,000 entries */
   auditLog?: AuditLog;
 }
@@ -31,19 +39,22 @@ interface RegistryEvents {
 }
 
 /**
- * Every breaker of an application by name, plus per-key breakers (one per host, tenant, …)
- * under a name. Records every transition and manual action in its audit log.
+ * Every breaker of an application: named ones, and per-key ones (one per host, tenant, …)
+ * kept under a name. A per-key breaker is told apart by its name and key, never by a string
+ * built from them: its full name `name#key` cannot be the name of another breaker, since no
+ * name may contain `#`. Records every transition and manual action in its audit log.
  * @publicApi
  */
 export class BreakerRegistry {
+  /** Most per-key breakers kept under one name. */
+  readonly maxKeysPerBreaker: number;
   private readonly named = new Map<string, Breaker>();
-  /** name -> key -> breaker, least recently used first (Map keeps insertion order). */
-  private readonly keyed = new Map<string, Map<string, Breaker>>();
+  private readonly keyed = new Map<string, KeyedBreakers>();
   private readonly unsubscribe = new WeakMap<Breaker, () => void>();
   private readonly events = new EventEmitter<RegistryEvents>();
   private readonly defaults: BreakerOptions;
   private readonly configured: Record<string, BreakerOptions>;
-  private readonly maxKeys: number;
+  private readonly maxBreakers: number;
   private readonly auditLog: AuditLog;
 
   /** @throws {InvalidBreakerOptionsError} when any configured breaker has a bad option. */
@@ -60,41 +71,37 @@ export class BreakerRegistry {
       );
     }
     this.configured = breakers;
-    this.maxKeys = options.maxKeysPerBreaker ?? 1000;
-    if (!Number.isInteger(this.maxKeys) || this.maxKeys < 1) {
-      throw new InvalidBreakerOptionsError(
-        '(registry)',
-        'maxKeysPerBreaker',
-        this.maxKeys,
-        'an integer >= 1',
-      );
-    }
+    this.maxKeysPerBreaker = atLeastOne('maxKeysPerBreaker', options.maxKeysPerBreaker ?? 1000);
+    this.maxBreakers = atLeastOne('maxBreakers', options.maxBreakers ?? 10_000);
     this.auditLog = options.auditLog ?? new MemoryAuditLog();
     for (const name of Object.keys(breakers)) this.get(name);
   }
 
   /**
-   * The breaker of that name (and key), created from its configuration, or from `defaults`
-   * when the name is new. A per-key breaker is named `name:key` and uses `name`'s options.
+   * The breaker of that name, created from its configuration, or from `defaults` when the name
+   * is new. With a key, the per-key breaker of that key under the name, created when new with
+   * the name's options; its full name is `name#key`.
+   * @throws {InvalidBreakerOptionsError} when `name` is empty or holds `#` or a control character.
+   * @throws {InvalidBreakerKeyError} when `key` is not a string or a number, or is too long.
+   * @throws {TooManyBreakersError} for a new name when `maxBreakers` named breakers exist.
    */
-  get(name: string, key?: string): Breaker {
-    assertName(name);
-    if (key === undefined) return this.named.get(name) ?? this.add(this.named, name, name);
-    let group = this.keyed.get(name);
-    if (!group) this.keyed.set(name, (group = new Map()));
-    const existing = group.get(key);
-    if (existing) {
-      group.delete(key);
-      group.set(key, existing);
-      return existing;
-    }
-    const breaker = this.add(group, key, name, `${name}:${key}`);
-    if (group.size > this.maxKeys) this.evictFrom(group, key);
-    return breaker;
+  get(name: string, key?: BreakerKeyInput): Breaker {
+    if (key === undefined) return this.named.get(name) ?? this.addNamed(name);
+    const normalized = typeof key === 'string' ? key : toBreakerKey(name, key);
+    return this.keyed.get(name)?.touch(normalized) ?? this.addKeyed(name, normalized);
   }
 
-  has(name: string, key?: string): boolean {
-    return key === undefined ? this.named.has(name) : (this.keyed.get(name)?.has(key) ?? false);
+  has(name: string, key?: BreakerKeyInput): boolean {
+    return this.lookUp(name, key) !== undefined;
+  }
+
+  /**
+   * The breaker a full name (as `all()` lists them: `payments`, `hosts#internal`) refers to,
+   * never created by asking; undefined when there is none.
+   */
+  find(fullName: string): Breaker | undefined {
+    const parsed = parseBreakerName(fullName);
+    return parsed && this.lookUp(parsed.name, parsed.key);
   }
 
   /** Every breaker, named and per-key. */
@@ -105,11 +112,12 @@ export class BreakerRegistry {
   }
 
   /** Forgets a breaker (its metrics series go with it); true when there was one. */
-  remove(name: string, key?: string): boolean {
-    const map = key === undefined ? this.named : this.keyed.get(name);
-    const id = key ?? name;
-    if (!map?.has(id)) return false;
-    this.drop(map, id);
+  remove(name: string, key?: BreakerKeyInput): boolean {
+    const breaker = this.lookUp(name, key);
+    if (breaker === undefined) return false;
+    if (breaker.perKey === undefined) this.named.delete(name);
+    else this.keyed.get(name)?.delete(breaker.perKey.key);
+    this.dropped(breaker);
     return true;
   }
 
@@ -123,48 +131,64 @@ export class BreakerRegistry {
     return this.auditLog.list(name, limit);
   }
 
-  private add(map: Map<string, Breaker>, id: string, configName: string, breakerName = configName): Breaker {
+  private lookUp(name: string, key: unknown): Breaker | undefined {
+    if (key === undefined) return this.named.get(name);
+    const normalized = typeof key === 'string' ? key : keyOrUndefined(name, key);
+    return normalized === undefined ? undefined : this.keyed.get(name)?.get(normalized);
+  }
+
+  private addNamed(name: string): Breaker {
+    assertBreakerName(name);
+    if (this.named.size >= this.maxBreakers) throw new TooManyBreakersError(name, this.maxBreakers);
+    const breaker = this.create(name);
+    this.named.set(name, breaker);
+    this.events.emit('added', breaker);
+    return breaker;
+  }
+
+  private addKeyed(name: string, key: string): Breaker {
+    assertBreakerName(name);
+    toBreakerKey(name, key);
+    let group = this.keyed.get(name);
+    if (group === undefined) this.keyed.set(name, (group = new KeyedBreakers()));
+    const breaker = this.create(name, { key, group });
+    group.add(key, breaker);
+    this.events.emit('added', breaker);
+    // A store may have restored it to another state: file it under that one.
+    group.moved(key, breaker.state);
+    while (group.size > this.maxKeysPerBreaker) {
+      const evicted = group.evict(key);
+      if (evicted === undefined) break;
+      this.dropped(evicted);
+    }
+    return breaker;
+  }
+
+  /** A new breaker of `name`, or the per-key one of `key` under it, kept in `group`. */
+  private create(name: string, keyed?: { key: string; group: KeyedBreakers }): Breaker {
+    const key = keyed?.key;
     const breaker = new Breaker(
-      breakerName,
-      Object.hasOwn(this.configured, configName) ? this.configured[configName] : undefined,
+      name,
+      Object.hasOwn(this.configured, name) ? this.configured[name] : undefined,
       {
         clock: this.options.clock,
         defaults: this.defaults,
+        key,
       },
     );
-    map.set(id, breaker);
-    const offTransition = breaker.on('stateChange', (e) =>
-      e.manual ? undefined : this.auditLog.append({ ...pick(e), action: 'transition' }),
-    );
+    const offTransition = breaker.on('stateChange', (e) => {
+      keyed?.group.moved(keyed.key, e.to);
+      return e.manual ? undefined : this.auditLog.append({ ...pick(e), action: 'transition' });
+    });
     const offControl = breaker.on('control', (e) => this.auditLog.append({ ...pick(e), action: e.action }));
     this.unsubscribe.set(breaker, () => {
       offTransition();
       offControl();
     });
-    this.events.emit('added', breaker);
     return breaker;
   }
 
-  /**
-   * Removes the least recently used idle breaker of a group other than the one just added,
-   * a closed one first. When every one has a call in flight the group stays over its bound.
-   */
-  private evictFrom(group: Map<string, Breaker>, added: string): void {
-    let candidate: string | undefined;
-    for (const [key, breaker] of group) {
-      if (key === added || breaker.inFlight > 0) continue;
-      if (breaker.state === CircuitState.CLOSED) {
-        candidate = key;
-        break;
-      }
-      candidate ??= key;
-    }
-    if (candidate !== undefined) this.drop(group, candidate);
-  }
-
-  private drop(map: Map<string, Breaker>, id: string): void {
-    const breaker = map.get(id) as Breaker;
-    map.delete(id);
+  private dropped(breaker: Breaker): void {
     this.unsubscribe.get(breaker)?.();
     this.events.emit('removed', breaker);
   }
@@ -181,8 +205,18 @@ function pick(e: {
   return { breaker: e.breaker, from: e.from, to: e.to, reason: e.reason, actor: e.actor, at: e.at };
 }
 
-function assertName(name: unknown): asserts name is string {
-  if (typeof name !== 'string' || name.length === 0) {
-    throw new InvalidBreakerOptionsError(String(name), 'name', name, 'a non-empty string');
+function atLeastOne(option: string, value: number): number {
+  if (!Number.isInteger(value) || value < 1) {
+    throw new InvalidBreakerOptionsError('(registry)', option, value, 'an integer >= 1');
+  }
+  return value;
+}
+
+/** The key `value` stands for, or undefined when it cannot be one. */
+function keyOrUndefined(name: string, value: unknown): string | undefined {
+  try {
+    return toBreakerKey(name, value);
+  } catch {
+    return undefined;
   }
 }

@@ -3,6 +3,7 @@ import { PATH_METADATA } from '@nestjs/common/constants.js';
 import { MetadataScanner } from '@nestjs/core';
 import { defer, isObservable, lastValueFrom, type Observable } from 'rxjs';
 import type { Breaker } from '../core/breaker';
+import { toBreakerKey, type BreakerKeyInput } from '../core/breaker-key';
 import { InvalidBreakerOptionsError } from '../core/errors';
 import type { BreakerRegistry } from '../core/registry';
 import { BreakerOpenFilter } from './breaker-open.filter';
@@ -28,10 +29,13 @@ export interface CircuitBreakerOptions {
   fallback?: string | ((...argsThenError: any[]) => unknown);
   /**
    * One breaker per key (host, tenant, …) under the breaker's name, from the call's
-   * arguments (`this` bound to the instance). The breaker is named `name:key` and uses
-   * `name`'s options; the least recently used keys are evicted beyond `maxKeysPerBreaker`.
+   * arguments (`this` bound to the instance). Each uses `name`'s options and is named
+   * `name#key`, which no other breaker can be named; the least recently used keys are evicted
+   * beyond `maxKeysPerBreaker`. A key is a string or a number (`5` and `'5'` are one key) of
+   * at most `MAX_KEY_LENGTH` (256) characters; anything else, `undefined` included, fails the
+   * call with `InvalidBreakerKeyError`, and never reaches the breaker `name` itself.
    */
-  key?: (...args: any[]) => string;
+  key?: (...args: any[]) => BreakerKeyInput;
 }
 
 /** What `@CircuitBreaker` records on a method it wrapped. */
@@ -196,7 +200,7 @@ function callAsPromise(
     };
     return callThroughBreaker(breaker, invoke, recover && ((error) => settle(recover(error))));
   } catch (error) {
-    // A key function that throws fails the call the way the method itself would.
+    // A key function that throws, or returns no valid key, fails the call the way the method itself would.
     return Promise.reject(error);
   }
 }
@@ -210,7 +214,10 @@ function protectedCall(
   metadata: CircuitBreakerMetadata,
 ): [breaker: Breaker, source: () => any, recover: Recover | undefined] {
   const { name, options } = metadata;
-  const breaker = options.key ? registry.get(name, options.key.apply(instance, args)) : registry.get(name);
+  const breaker =
+    options.key === undefined
+      ? registry.get(name)
+      : registry.get(name, toBreakerKey(name, options.key.apply(instance, args)));
   const recover: Recover | undefined =
     options.fallback === undefined
       ? undefined

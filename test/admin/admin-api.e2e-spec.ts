@@ -51,8 +51,8 @@ describe('Admin API', () => {
     it('shows one breaker, per-key breakers included under their full name', async () => {
       await http.get('/resilience/breakers/payments').set(auth).expect(200);
       app!.get(BreakerRegistry).get('llm', 'tenant-a');
-      const res = await http.get('/resilience/breakers/llm:tenant-a').set(auth).expect(200);
-      expect(res.body).toMatchObject({ name: 'llm:tenant-a', state: 'closed' });
+      const res = await http.get('/resilience/breakers/llm%23tenant-a').set(auth).expect(200);
+      expect(res.body).toMatchObject({ name: 'llm#tenant-a', state: 'closed' });
     });
 
     it('answers 404 naming an unknown breaker, and does not create it', async () => {

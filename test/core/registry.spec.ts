@@ -74,12 +74,12 @@ describe('BreakerRegistry', () => {
       expect(registry.get('toString').options.failureThreshold).toBe(2);
     });
 
-    it('creates per-key breakers named name:key with the options of name', () => {
+    it('creates per-key breakers named name#key with the options of name', () => {
       const { registry } = registryOn({ breakers: { llm: { preset: 'llm', failureThreshold: 1 } } });
 
       const tenantA = registry.get('llm', 'tenant-a');
 
-      expect(tenantA.name).toBe('llm:tenant-a');
+      expect(tenantA.name).toBe('llm#tenant-a');
       expect(tenantA.options).toMatchObject({ preset: 'llm', failureThreshold: 1, timeout: 120_000 });
       expect(registry.get('llm', 'tenant-a')).toBe(tenantA);
       expect(registry.has('llm', 'tenant-a')).toBe(true);
@@ -108,7 +108,7 @@ describe('BreakerRegistry', () => {
 
       registry.get('api', 'c');
 
-      expect(removed).toEqual(['api:b']);
+      expect(removed).toEqual(['api#b']);
       expect(registry.has('api', 'a')).toBe(true);
       expect(registry.has('api', 'b')).toBe(false);
       expect(registry.has('api', 'c')).toBe(true);
@@ -179,7 +179,7 @@ describe('BreakerRegistry', () => {
       registry.get('api', 'a');
       registry.get('db', 'a');
 
-      expect(names(registry.all()).sort()).toEqual(['api', 'api:a', 'db:a']);
+      expect(names(registry.all()).sort()).toEqual(['api', 'api#a', 'db#a']);
     });
 
     it('defaults to 1,000 keys per name', () => {
@@ -202,7 +202,7 @@ describe('BreakerRegistry', () => {
       registry.get('llm');
       registry.get('llm', 'tenant-a');
 
-      expect(added).toEqual(['llm', 'llm:tenant-a']);
+      expect(added).toEqual(['llm', 'llm#tenant-a']);
     });
 
     it("emits 'removed' on remove() and stops when unsubscribed", () => {
@@ -344,8 +344,8 @@ describe('BreakerRegistry', () => {
       const { registry } = registryOn();
       await registry.get('llm', 'tenant-a').trip();
 
-      expect(await registry.audit('llm:tenant-a')).toEqual([
-        expect.objectContaining({ breaker: 'llm:tenant-a', action: 'trip' }),
+      expect(await registry.audit('llm#tenant-a')).toEqual([
+        expect.objectContaining({ breaker: 'llm#tenant-a', action: 'trip' }),
       ]);
     });
 

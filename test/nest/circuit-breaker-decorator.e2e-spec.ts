@@ -401,9 +401,25 @@ describe('return types, keys and nesting', () => {
 
     await expect(catalog.fetchFrom('b.example')).rejects.toMatchObject({ code: 'BREAKER_OPEN' });
     await expect(catalog.fetchFrom('a.example')).resolves.toBe('from a.example');
-    expect(t.breaker('hosts', 'a.example').name).toBe('hosts:a.example');
+    expect(t.breaker('hosts', 'a.example').name).toBe('hosts#a.example');
     expect(t.breaker('hosts', 'a.example').snapshot().calls).toBe(2);
     expect(t.registry.has('hosts')).toBe(false);
+  });
+
+  it('should fail a call whose key function returns no key, without running it through the breaker of the name', async () => {
+    const noKey = catalog.fetchFrom(undefined as unknown as string);
+
+    await expect(noKey).rejects.toMatchObject({ code: 'INVALID_BREAKER_KEY', breaker: 'hosts' });
+    expect(t.registry.has('hosts')).toBe(false);
+    expect(t.registry.all().filter((b) => b.name.startsWith('hosts'))).toEqual([]);
+  });
+
+  it('should keep one breaker for the key 5 and the key "5"', async () => {
+    await catalog.fetchFrom(5 as unknown as string);
+    await catalog.fetchFrom('5');
+
+    expect(t.breaker('hosts', '5').snapshot()).toMatchObject({ name: 'hosts#5', calls: 2 });
+    expect(t.registry.all().filter((b) => b.name.startsWith('hosts'))).toHaveLength(1);
   });
 
   it('should count a call once when a handler and the method it calls share a breaker', async () => {

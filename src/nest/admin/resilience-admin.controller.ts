@@ -109,11 +109,12 @@ export function createAdminController(options: AdminOptions): Type<unknown> {
       const entries = await this.registry.audit(name, { limit: readLimit(limit) });
       // A breaker that is gone (an evicted per-key breaker, or one not recreated since a
       // restart) may still have history; only a name with neither is a mistake.
-      if (name !== undefined && entries.length === 0 && this.find(name) === undefined) throw notFound(name);
+      if (name !== undefined && entries.length === 0 && this.registry.find(name) === undefined) {
+        throw notFound(name);
+      }
       return entries;
     }
 
-    /** The breaker of that name, as `GET breakers` lists it; never creates one, unlike `registry.get`. */
     /** Runs an action that requires a reason (trip, disable) and answers the breaker's snapshot. */
     private async withReason(
       name: string,
@@ -125,17 +126,14 @@ export function createAdminController(options: AdminOptions): Type<unknown> {
       return breaker.snapshot();
     }
 
+    /**
+     * The breaker of that full name, as `GET breakers` lists it (`hosts#internal` for a
+     * per-key breaker); never creates one, unlike `registry.get`.
+     */
     private breaker(name: string): Breaker {
-      const breaker = this.find(name);
+      const breaker = this.registry.find(name);
       if (breaker === undefined) throw notFound(name);
       return breaker;
-    }
-
-    private find(name: string): Breaker | undefined {
-      if (this.registry.has(name)) return this.registry.get(name);
-      // A per-key breaker is listed as `name:key` but kept under its name; names may contain
-      // ':' themselves, so match the full name rather than split it.
-      return this.registry.all().find((breaker) => breaker.name === name);
     }
   }
 

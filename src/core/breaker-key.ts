@@ -1,0 +1,89 @@
+import { InvalidBreakerKeyError, InvalidBreakerOptionsError } from './errors';
+import { escapeReversibly, hasUnprintable, unescapeReversibly } from './printable';
+
+/**
+ * Sits between a per-key breaker's name and its key in the breaker's full name
+ * (`hosts#internal`). No breaker name may contain it, so no per-key breaker's full name can
+ * ever be the name of another breaker.
+ * @publicApi
+ */
+export const KEY_SEPARATOR = '#';
+
+/**
+ * The longest key a per-key breaker accepts, in UTF-16 code units: keys come from requests,
+ * and every key kept costs memory, a store row and its length in every event.
+ * @publicApi
+ */
+export const MAX_KEY_LENGTH = 256;
+
+/**
+ * What a per-key breaker is: the name it is kept under (whose options it uses) and its key.
+ * @publicApi
+ */
+export interface BreakerKey {
+  readonly name: string;
+  readonly key: string;
+}
+
+/** What a key function may return: a number stands for its decimal string (`5` and `'5'` are one key). */
+export type BreakerKeyInput = string | number | bigint;
+
+/**
+ * The key `value` stands for under the name `name`.
+ * @throws {InvalidBreakerKeyError} when it is not a string, a number or a bigint, or is longer
+ * than {@link MAX_KEY_LENGTH}.
+ */
+export function toBreakerKey(name: string, value: unknown): string {
+  const key =
+    typeof value === 'string'
+      ? value
+      : typeof value === 'number' || typeof value === 'bigint'
+        ? String(value)
+        : undefined;
+  if (key === undefined) throw new InvalidBreakerKeyError(name, value, EXPECTED_KEY);
+  if (key.length > MAX_KEY_LENGTH) throw new InvalidBreakerKeyError(name, value, EXPECTED_KEY);
+  return key;
+}
+
+const EXPECTED_KEY = `a string or a number, at most ${MAX_KEY_LENGTH} characters long`;
+
+/**
+ * The full name of the per-key breaker `key` under `name`: `name#key`, the key's control
+ * characters and backslashes escaped (`hosts#a\u001bb`), so the full name prints safely and
+ * tells every key apart.
+ */
+export function keyedBreakerName(name: string, key: string): string {
+  return `${name}${KEY_SEPARATOR}${escapeReversibly(key)}`;
+}
+
+/**
+ * What a full name refers to: a named breaker (`key` undefined) or a per-key one. Undefined
+ * for a string no breaker can be named.
+ */
+export function parseBreakerName(fullName: string): { name: string; key?: string } | undefined {
+  const at = fullName.indexOf(KEY_SEPARATOR);
+  if (at === -1) return isBreakerName(fullName) ? { name: fullName } : undefined;
+  const name = fullName.slice(0, at);
+  const key = unescapeReversibly(fullName.slice(at + 1));
+  return key === undefined || !isBreakerName(name) ? undefined : { name, key };
+}
+
+/**
+ * @throws {InvalidBreakerOptionsError} unless `name` can name a breaker: a non-empty string
+ * without {@link KEY_SEPARATOR} or control characters.
+ */
+export function assertBreakerName(name: unknown): asserts name is string {
+  if (!isBreakerName(name)) {
+    throw new InvalidBreakerOptionsError(
+      typeof name === 'string' ? escapeReversibly(name) : String(name),
+      'name',
+      name,
+      `a non-empty string without "${KEY_SEPARATOR}" (it marks per-key breakers: name${KEY_SEPARATOR}key) ` +
+        'or control characters',
+    );
+  }
+}
+
+function isBreakerName(name: unknown): name is string {
+  return typeof name === 'string' && name !== '' && !name.includes(KEY_SEPARATOR) && !hasUnprintable(name);
+}
