@@ -1,6 +1,6 @@
 import type { AuditEntry } from '../../src/core/audit-log';
 import { MemoryAuditLog } from '../../src/core/audit-log';
-import type { Breaker } from '../../src/core/breaker';
+import { Breaker } from '../../src/core/breaker';
 import { BreakerRegistry, type BreakerRegistryOptions } from '../../src/core/registry';
 import { T0, deferred, fail, fakeClock, rejectionOf, succeed } from './breaker-test-kit';
 
@@ -180,6 +180,38 @@ describe('BreakerRegistry', () => {
       registry.get('db', 'a');
 
       expect(names(registry.all()).sort()).toEqual(['api', 'api#a', 'db#a']);
+    });
+
+    it('finds the breaker to evict in O(1): it looks at a few kept breakers, not at every one, when none is closed', async () => {
+      const { registry } = registryOn({ maxKeysPerBreaker: 1_000, defaults: { failureThreshold: 1 } });
+      for (let i = 0; i < 1_000; i++) await fail(registry.get('api', `open-${i}`));
+      const looked = jest.spyOn(Breaker.prototype, 'inFlight', 'get');
+      const read = jest.spyOn(Breaker.prototype, 'state', 'get');
+
+      for (let i = 0; i < 100; i++) registry.get('api', `new-${i}`);
+
+      expect(looked.mock.calls.length + read.mock.calls.length).toBeLessThan(100 * 5);
+      expect(registry.has('api', 'open-0')).toBe(false);
+      expect(registry.has('api', 'open-1')).toBe(true);
+      expect(registry.has('api', 'new-98')).toBe(false);
+      expect(registry.has('api', 'new-99')).toBe(true);
+      expect(registry.all()).toHaveLength(1_000);
+      looked.mockRestore();
+      read.mockRestore();
+    });
+
+    it('skips a busy breaker in O(1) too, when every kept one has a call in flight', () => {
+      const { registry } = registryOn({ maxKeysPerBreaker: 1_000 });
+      const hung = deferred();
+      for (let i = 0; i < 1_000; i++) void registry.get('api', `busy-${i}`).execute(() => hung.promise);
+      const looked = jest.spyOn(Breaker.prototype, 'inFlight', 'get');
+
+      registry.get('api', 'new');
+
+      expect(looked.mock.calls.length).toBeLessThan(50);
+      expect(registry.all()).toHaveLength(1_001);
+      looked.mockRestore();
+      hung.resolve('ok');
     });
 
     it('defaults to 1,000 keys per name', () => {
