@@ -1,13 +1,14 @@
 import { Inject, Injectable, Logger, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
 import type * as PromClient from 'prom-client';
-import type { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { Counter, Gauge, Registry } from 'prom-client';
 import type { Breaker } from '../core/breaker';
 import type { RejectionReason } from '../core/breaker-events';
 import { CIRCUIT_STATES } from '../core/circuit-state';
 import { BreakerRegistry } from '../core/registry';
-import { histogramBuffers, type HistogramBuffer, type SeriesLabels } from './histogram-buffer';
+import { BufferedHistogram, HistogramSeries } from './buffered-histogram';
 import {
   BREAKER_METRICS,
+  CALL_DURATION_BUCKETS,
   CALL_OUTCOMES,
   REJECTION_REASONS,
   type BreakerMetricDefinition,
@@ -15,10 +16,13 @@ import {
 import type { ResilienceModuleOptions } from './resilience-options.interface';
 import { LOG_CONTEXT, RESILIENCE_OPTIONS } from './resilience.constants';
 import { INVALID_METRICS_PREFIX, PROM_CLIENT_MISSING } from './resilience.messages';
-import { leaseMetric, type LibraryMetric, type MetricLease } from './shared-metric';
+import { leaseMetric, type MetricLease } from './shared-metric';
 
 /** What Prometheus accepts at the start of a metric name. */
 const METRIC_NAME_PREFIX = /^([a-zA-Z_:][a-zA-Z0-9_:]*)?$/;
+
+/** The buckets of `circuit_breaker_call_duration_seconds` (a typed copy: reads from it are fast). */
+const DURATION_BOUNDS = Float64Array.from(CALL_DURATION_BUCKETS);
 
 /** The metric objects the series of every breaker live in. */
 interface BreakerMetricSet {
@@ -26,9 +30,6 @@ interface BreakerMetricSet {
   readonly state: Gauge<string>;
   readonly calls: Counter<string>;
   readonly rejected: Counter<string>;
-  readonly callDuration: Histogram<string>;
-  /** Makes the buffer a series of `callDuration` collects its observations in between scrapes. */
-  readonly bufferCallDuration: (labels: SeriesLabels) => HistogramBuffer;
   readonly transitions: Counter<string>;
   readonly failureRate: Gauge<string>;
 }
@@ -40,8 +41,9 @@ interface BreakerMetricSet {
  * `PrometheusModule.register()` serves at `/metrics`), so several apps in one process share
  * them; each app adds and removes only its own breakers' series and scrape hooks.
  *
- * Counters and the histogram follow breaker events, tallied in plain numbers and added to
- * prom-client at scrape time; the state and failure-rate gauges are read from the breakers
+ * Counters and the histogram follow breaker events, tallied in plain numbers and handed to
+ * prom-client at scrape time (the histogram is a metric object of the library's own, see
+ * {@link BufferedHistogram}); the state and failure-rate gauges are read from the breakers
  * then, so a scrape shows each breaker as of now (an OPEN breaker whose open period has
  * passed shows HALF_OPEN). The info gauge labels each breaker with the options alerts select
  * on (`critical`, `preset`).
@@ -53,7 +55,7 @@ interface BreakerMetricSet {
 export class BreakerMetrics implements OnModuleInit, OnModuleDestroy {
   private readonly logger = new Logger(LOG_CONTEXT);
   private readonly series = new Map<Breaker, BreakerSeries>();
-  private readonly leases: MetricLease<LibraryMetric>[] = [];
+  private readonly leases: MetricLease<object>[] = [];
   private readonly subscriptions: Array<() => void> = [];
 
   constructor(
@@ -98,50 +100,70 @@ export class BreakerMetrics implements OnModuleInit, OnModuleDestroy {
   }
 
   private leaseMetrics(prom: typeof PromClient, registry: Registry, prefix: string): BreakerMetricSet {
-    const lease = <D extends BreakerMetricDefinition>(
+    const lease = <M extends object, C>(
+      definition: BreakerMetricDefinition,
+      create: (name: string, contributions: () => Iterable<C>) => M,
+      contribution: C,
+    ): M => {
+      const name = prefix + definition.name;
+      const leased = leaseMetric(registry, name, definition, (all) => create(name, all), contribution);
+      this.leases.push(leased);
+      return leased.metric;
+    };
+    /** A prom-client metric whose owners each set their series at scrape time with `collect`. */
+    const promMetric = <D extends PromMetricDefinition>(
       definition: D,
       collect?: (series: BreakerSeries) => void,
-    ) => {
-      const name = prefix + definition.name;
-      const leased = leaseMetric(
-        registry,
-        name,
+    ): MetricOf<D> =>
+      lease<MetricOf<D>, (() => void) | undefined>(
         definition,
-        (collectAll) => createMetric(prom, registry, name, definition, collectAll),
+        (name, collects) =>
+          createMetric(prom, registry, name, definition, () => {
+            for (const contribute of collects()) contribute?.();
+          }) as MetricOf<D>,
         collect && (() => this.series.forEach(collect)),
       );
-      this.leases.push(leased);
-      return leased.metric as MetricOf<D>;
-    };
     const metrics = {
-      info: lease(BREAKER_METRICS.info, (series) => series.collectInfo()),
-      state: lease(BREAKER_METRICS.state, (series) => series.collectState()),
-      calls: lease(BREAKER_METRICS.calls, (series) => series.flushCounts()),
-      rejected: lease(BREAKER_METRICS.rejected, (series) => series.flushCounts()),
-      callDuration: lease(BREAKER_METRICS.callDuration, (series) => series.flushDurations()),
-      transitions: lease(BREAKER_METRICS.transitions),
-      failureRate: lease(BREAKER_METRICS.failureRate, (series) => series.collectFailureRate()),
+      info: promMetric(BREAKER_METRICS.info, (series) => series.collectInfo()),
+      state: promMetric(BREAKER_METRICS.state, (series) => series.collectState()),
+      calls: promMetric(BREAKER_METRICS.calls, (series) => series.flushCounts()),
+      rejected: promMetric(BREAKER_METRICS.rejected, (series) => series.flushCounts()),
+      transitions: promMetric(BREAKER_METRICS.transitions),
+      failureRate: promMetric(BREAKER_METRICS.failureRate, (series) => series.collectFailureRate()),
     };
-    return {
-      ...metrics,
-      bufferCallDuration: histogramBuffers(metrics.callDuration, BREAKER_METRICS.callDuration.buckets),
-    };
+    lease<BufferedHistogram, () => Iterable<HistogramSeries>>(
+      BREAKER_METRICS.callDuration,
+      (name, owners) => {
+        const histogram = new BufferedHistogram(name, BREAKER_METRICS.callDuration.help, function* () {
+          for (const seriesOf of owners()) yield* seriesOf();
+        });
+        // The registry takes any metric object with a name and get(); its typings list only its own classes.
+        registry.registerMetric(histogram as unknown as PromClient.Metric);
+        return histogram;
+      },
+      () => this.durationSeries(),
+    );
+    return metrics;
+  }
+
+  /** The call duration series of every breaker of this app. */
+  private *durationSeries(): Iterable<HistogramSeries> {
+    for (const series of this.series.values()) yield* series.durations;
   }
 }
 
-type MetricOf<D extends BreakerMetricDefinition> = D['type'] extends 'counter'
-  ? Counter<string>
-  : D['type'] extends 'gauge'
-    ? Gauge<string>
-    : Histogram<string>;
+/** The definition of a series family prom-client's own classes publish. */
+type PromMetricDefinition = BreakerMetricDefinition & { readonly type: 'counter' | 'gauge' };
+
+type MetricOf<D extends PromMetricDefinition> = D['type'] extends 'counter' ? Counter<string> : Gauge<string>;
 
 function createMetric(
   prom: typeof PromClient,
   registry: Registry,
   name: string,
-  definition: BreakerMetricDefinition,
+  definition: PromMetricDefinition,
   collect: () => void,
-): LibraryMetric {
+): Counter<string> | Gauge<string> {
   const config = {
     name,
     help: definition.help,
@@ -154,16 +176,14 @@ function createMetric(
       return new prom.Counter(config);
     case 'gauge':
       return new prom.Gauge(config);
-    case 'histogram':
-      return new prom.Histogram({ ...config, buckets: definition.buckets && [...definition.buckets] });
   }
 }
 
 /**
  * The series of one breaker. Labelled children are made once. Calls, rejections and call
- * durations are counted in plain numbers and added to the counters and the histogram when
- * they are scraped: prom-client hashes the labels on every increment or observation (about
- * half a microsecond each), which a breaker's hot path should not pay per call.
+ * durations are counted in plain numbers, handed to the counters and the histogram when they
+ * are scraped: prom-client hashes the labels on every increment or observation (about half a
+ * microsecond each), which a breaker's hot path should not pay per call.
  */
 class BreakerSeries {
   /** The labels of the breaker's `circuit_breaker_info` series; its options never change. */
@@ -175,8 +195,8 @@ class BreakerSeries {
   /** Per outcome, in `CALL_OUTCOMES` order: the counter child and the calls not yet added to it. */
   private readonly calls: UnflushedCount[];
   private readonly rejected: Record<RejectionReason, UnflushedCount>;
-  /** Per outcome, in `CALL_OUTCOMES` order: the durations not yet added to the histogram. */
-  private readonly durations: HistogramBuffer[];
+  /** Per outcome, in `CALL_OUTCOMES` order: the call durations. */
+  readonly durations: HistogramSeries[];
   private readonly unsubscribe: Array<() => void>;
 
   constructor(
@@ -197,7 +217,9 @@ class BreakerSeries {
     for (const reason of REJECTION_REASONS) {
       this.rejected[reason] = unflushedCount(metrics.rejected.labels(name, reason));
     }
-    this.durations = CALL_OUTCOMES.map((outcome) => metrics.bufferCallDuration({ breaker: name, outcome }));
+    this.durations = CALL_OUTCOMES.map(
+      (outcome) => new HistogramSeries({ breaker: name, outcome }, DURATION_BOUNDS),
+    );
     this.unsubscribe = [
       ...CALL_OUTCOMES.map((outcome, i) => {
         const count = this.calls[i];
@@ -230,11 +252,6 @@ class BreakerSeries {
     for (const reason of REJECTION_REASONS) flush(this.rejected[reason]);
   }
 
-  /** Adds the call durations observed since the last scrape to the histogram. */
-  flushDurations(): void {
-    for (const durations of this.durations) durations.flush();
-  }
-
   /** Sets the one-hot state gauge; reading `state` applies a due OPEN -> HALF_OPEN first. */
   collectState(): void {
     const current = this.breaker.state;
@@ -248,17 +265,14 @@ class BreakerSeries {
   /** Stops following the breaker and removes every series it had. */
   remove(): void {
     for (const unsubscribe of this.unsubscribe) unsubscribe();
-    const { info, state, calls, rejected, callDuration, transitions, failureRate } = this.metrics;
+    const { info, state, calls, rejected, transitions, failureRate } = this.metrics;
     const breaker = this.breaker.name;
     info.remove(this.infoLabels);
     for (const from of CIRCUIT_STATES) {
       state.remove({ breaker, state: from });
       for (const to of CIRCUIT_STATES) if (to !== from) transitions.remove({ breaker, from, to });
     }
-    for (const outcome of CALL_OUTCOMES) {
-      calls.remove({ breaker, outcome });
-      callDuration.remove({ breaker, outcome });
-    }
+    for (const outcome of CALL_OUTCOMES) calls.remove({ breaker, outcome });
     for (const reason of REJECTION_REASONS) rejected.remove({ breaker, reason });
     failureRate.remove({ breaker });
   }

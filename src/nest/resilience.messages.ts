@@ -29,11 +29,6 @@ export const INVALID_METRICS_PREFIX = (prefix: string): string =>
   `Invalid ResilienceModule option metrics.prefix = ${JSON.stringify(prefix)}; ` +
   'expected letters, digits, "_" or ":", not starting with a digit';
 
-export const HISTOGRAM_INTERNALS_CHANGED =
-  'This prom-client version keeps histogram series differently from prom-client 15, so nest-resilience cannot ' +
-  'publish circuit_breaker_call_duration_seconds; install prom-client 15, or set the ResilienceModule option ' +
-  'metrics: false';
-
 export const BREAKERS_UNREADABLE = (error: unknown): string =>
   `could not read the circuit breakers: ${String(error)}`;
 

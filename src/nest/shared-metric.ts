@@ -1,31 +1,30 @@
-import type { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { Registry } from 'prom-client';
 import type { BreakerMetricDefinition } from './metric-names';
 
-/** The metric kinds the library publishes. */
-export type LibraryMetric = Counter<string> | Gauge<string> | Histogram<string>;
-
 /**
- * The users of one metric object: whoever leased it, each with what it contributes at
- * scrape time. Get-or-create hands the same object to every app in the process that uses
- * the registry, so each app adds and later removes only its own part.
+ * The users of one metric object: whoever leased it, each with what it contributes at scrape
+ * time. Get-or-create hands the same object to every app in the process that uses the
+ * registry, so each app adds and later removes only its own part.
  */
-interface Sharing {
-  readonly owners: Map<object, (() => void) | undefined>;
+interface Sharing<C> {
+  /**
+   * What the metric is (type, labels, buckets) and how owners contribute to it: copies of the
+   * package that disagree on either refuse to share the metric.
+   */
+  readonly signature: string;
+  readonly owners: Map<object, C>;
 }
 
 /** A registry-wide symbol, so that two copies of the package recognise each other's metrics. */
 const SHARING = Symbol.for('nest-resilience.metric-sharing');
 
-type Shared<M> = M & { [SHARING]?: Sharing };
+/** Bumped whenever what owners contribute to a shared metric changes. */
+const SHARING_PROTOCOL = 2;
 
-/** What prom-client keeps on every metric (not in its typings). */
-interface MetricInternals {
-  type?: unknown;
-  labelNames?: readonly string[];
-}
+type Shared<M, C> = M & { [SHARING]?: Sharing<C> };
 
 /** One owner's hold on a shared metric. */
-export interface MetricLease<M extends LibraryMetric> {
+export interface MetricLease<M> {
   readonly metric: M;
   /**
    * Withdraws the owner and its scrape-time contribution; the last owner to leave takes the
@@ -35,35 +34,29 @@ export interface MetricLease<M extends LibraryMetric> {
 }
 
 /**
- * Leases the library's metric `name` in `registry`, creating it with `create` when the
- * registry has none. `collect`, when given, runs on every scrape of the metric until the
- * lease is released.
+ * Leases the library's metric `name` in `registry`, creating (and registering) it with
+ * `create` when the registry has none; `create` is handed the contributions of every owner
+ * there is at the time of a scrape. `contribution` is this owner's, until the lease is released.
  * @throws Error when `registry` holds a metric of that name the library did not create, or
- * one of another type or label set: two meanings under one name would corrupt both.
+ * one of another type, label set or buckets: two meanings under one name would corrupt both.
  */
-export function leaseMetric<M extends LibraryMetric>(
+export function leaseMetric<M extends object, C>(
   registry: Registry,
   name: string,
   definition: BreakerMetricDefinition,
-  create: (collect: () => void) => M,
-  collect?: () => void,
+  create: (contributions: () => Iterable<C>) => M,
+  contribution: C,
 ): MetricLease<M> {
-  const existing = registry.getSingleMetric(name) as Shared<M> | undefined;
-  let metric: Shared<M>;
-  let sharing: Sharing;
+  const signature = signatureOf(definition);
+  const existing = registry.getSingleMetric(name) as Shared<M, C> | undefined;
+  let metric: Shared<M, C>;
+  let sharing: Sharing<C>;
   if (existing === undefined) {
-    sharing = { owners: new Map() };
-    metric = create(() => {
-      for (const contribute of sharing.owners.values()) contribute?.();
-    });
+    sharing = { signature, owners: new Map() };
+    metric = create(() => sharing.owners.values());
     Object.defineProperty(metric, SHARING, { value: sharing });
   } else {
-    const internals = existing as unknown as MetricInternals;
-    if (
-      existing[SHARING] === undefined ||
-      internals.type !== definition.type ||
-      internals.labelNames?.join() !== definition.labelNames.join()
-    ) {
+    if (existing[SHARING]?.signature !== signature) {
       throw new Error(
         `A metric named "${name}" is already registered and is not nest-resilience's ${definition.type} ` +
           `{${definition.labelNames.join(',')}}; set the ResilienceModule option metrics.prefix to keep the series apart`,
@@ -73,15 +66,19 @@ export function leaseMetric<M extends LibraryMetric>(
     sharing = existing[SHARING];
   }
   const owner = {};
-  sharing.owners.set(owner, collect);
+  sharing.owners.set(owner, contribution);
   return {
     metric,
     release() {
       sharing.owners.delete(owner);
       // The registry may have been cleared and given a new metric of that name meanwhile: leave that one be.
-      if (sharing.owners.size === 0 && registry.getSingleMetric(name) === metric) {
+      if (sharing.owners.size === 0 && (registry.getSingleMetric(name) as object | undefined) === metric) {
         registry.removeSingleMetric(name);
       }
     },
   };
+}
+
+function signatureOf({ type, labelNames, buckets = [] }: BreakerMetricDefinition): string {
+  return `${SHARING_PROTOCOL}:${type}{${labelNames.join(',')}}[${buckets.join(',')}]`;
 }

@@ -190,13 +190,13 @@ describe('Prometheus metrics served by PrometheusModule at /metrics', () => {
     await expect(acme.execute(() => Promise.reject(new Error('down')))).rejects.toThrow();
     await expect(acme.execute(() => 'ok')).rejects.toMatchObject({ code: 'BREAKER_OPEN' });
     const before = await scrape(app);
-    expect(before.value(STATE, { breaker: 'tenant:acme', state: 'open' })).toBe(1);
-    expect(before.value(INFO, { breaker: 'tenant:acme', critical: 'false', preset: '' })).toBe(1);
+    expect(before.value(STATE, { breaker: 'tenant#acme', state: 'open' })).toBe(1);
+    expect(before.value(INFO, { breaker: 'tenant#acme', critical: 'false', preset: '' })).toBe(1);
 
     registry.remove('tenant', 'acme');
 
     const s = await scrape(app);
-    expect(s.names('tenant:acme')).toEqual([]);
+    expect(s.names('tenant#acme')).toEqual([]);
     expect(s.series(STATE, { breaker: 'tenant' })).toEqual(oneHot('tenant', 'closed'));
     expect(s.series(INFO, { breaker: 'tenant' })).toEqual(['breaker=tenant,critical=false,preset= 1']);
   });
