@@ -2,17 +2,12 @@ import { Inject, Injectable, Logger, type OnModuleDestroy, type OnModuleInit } f
 import type * as PromClient from 'prom-client';
 import type { Counter, Gauge, Registry } from 'prom-client';
 import type { Breaker } from '../core/breaker';
-import type { RejectionReason } from '../core/breaker-events';
-import { CIRCUIT_STATES } from '../core/circuit-state';
+import { InvalidBreakerOptionsError } from '../core/errors';
 import { BreakerRegistry } from '../core/registry';
-import { BufferedHistogram, HistogramSeries } from './buffered-histogram';
-import {
-  BREAKER_METRICS,
-  CALL_DURATION_BUCKETS,
-  CALL_OUTCOMES,
-  REJECTION_REASONS,
-  type BreakerMetricDefinition,
-} from './metric-names';
+import { BreakerSeries, type BreakerMetricSet } from './breaker-series';
+import { BufferedHistogram, type HistogramSeries } from './buffered-histogram';
+import { KeyedSeries } from './keyed-series';
+import { BREAKER_METRICS, type BreakerMetricDefinition } from './metric-names';
 import type { ResilienceModuleOptions } from './resilience-options.interface';
 import { LOG_CONTEXT, RESILIENCE_OPTIONS } from './resilience.constants';
 import { INVALID_METRICS_PREFIX, PROM_CLIENT_MISSING } from './resilience.messages';
@@ -20,19 +15,6 @@ import { leaseMetric, type MetricLease } from './shared-metric';
 
 /** What Prometheus accepts at the start of a metric name. */
 const METRIC_NAME_PREFIX = /^([a-zA-Z_:][a-zA-Z0-9_:]*)?$/;
-
-/** The buckets of `circuit_breaker_call_duration_seconds` (a typed copy: reads from it are fast). */
-const DURATION_BOUNDS = Float64Array.from(CALL_DURATION_BUCKETS);
-
-/** The metric objects the series of every breaker live in. */
-interface BreakerMetricSet {
-  readonly info: Gauge<string>;
-  readonly state: Gauge<string>;
-  readonly calls: Counter<string>;
-  readonly rejected: Counter<string>;
-  readonly transitions: Counter<string>;
-  readonly failureRate: Gauge<string>;
-}
 
 /**
  * Publishes the Prometheus series of every breaker in the registry, those added later
@@ -54,7 +36,12 @@ interface BreakerMetricSet {
 @Injectable()
 export class BreakerMetrics implements OnModuleInit, OnModuleDestroy {
   private readonly logger = new Logger(LOG_CONTEXT);
+  /** The series of each breaker that has its own: named ones, and per-key ones with `metrics.perKey`. */
   private readonly series = new Map<Breaker, BreakerSeries>();
+  /** The summary series of per-key breakers, by the name they are kept under. */
+  private readonly keyed = new Map<string, KeyedSeries>();
+  /** Per-key breakers counted in a summary, and the function that stops counting each. */
+  private readonly summarised = new Map<Breaker, () => void>();
   private readonly leases: MetricLease<object>[] = [];
   private readonly subscriptions: Array<() => void> = [];
 
@@ -68,6 +55,10 @@ export class BreakerMetrics implements OnModuleInit, OnModuleDestroy {
     if (settings === false) return;
     const prefix = settings?.prefix ?? '';
     if (!METRIC_NAME_PREFIX.test(prefix)) throw new Error(INVALID_METRICS_PREFIX(prefix));
+    const perKey = settings?.perKey ?? false;
+    if (typeof perKey !== 'boolean') {
+      throw new InvalidBreakerOptionsError('(module)', 'metrics.perKey', perKey, 'true or false');
+    }
     const prom = loadPromClient();
     if (prom === undefined) {
       this.logger.log(PROM_CLIENT_MISSING);
@@ -81,14 +72,11 @@ export class BreakerMetrics implements OnModuleInit, OnModuleDestroy {
       this.onModuleDestroy();
       throw error;
     }
-    const track = (breaker: Breaker) => this.series.set(breaker, new BreakerSeries(breaker, metrics));
+    const track = (breaker: Breaker) => this.track(breaker, metrics, perKey);
     this.registry.all().forEach(track);
     this.subscriptions.push(
       this.registry.on('added', track),
-      this.registry.on('removed', (breaker) => {
-        this.series.get(breaker)?.remove();
-        this.series.delete(breaker);
-      }),
+      this.registry.on('removed', (breaker) => this.untrack(breaker)),
     );
   }
 
@@ -96,7 +84,28 @@ export class BreakerMetrics implements OnModuleInit, OnModuleDestroy {
     for (const unsubscribe of this.subscriptions.splice(0)) unsubscribe();
     for (const series of this.series.values()) series.remove();
     this.series.clear();
+    for (const stop of this.summarised.values()) stop();
+    this.summarised.clear();
+    for (const summary of this.keyed.values()) summary.remove();
+    this.keyed.clear();
     for (const lease of this.leases.splice(0)) lease.release();
+  }
+
+  private track(breaker: Breaker, metrics: BreakerMetricSet, perKey: boolean): void {
+    const { perKey: identity } = breaker;
+    if (identity === undefined || perKey) this.series.set(breaker, new BreakerSeries(breaker, metrics));
+    if (identity === undefined) return;
+    let summary = this.keyed.get(identity.name);
+    if (summary === undefined)
+      this.keyed.set(identity.name, (summary = new KeyedSeries(identity.name, metrics)));
+    this.summarised.set(breaker, summary.follow(breaker));
+  }
+
+  private untrack(breaker: Breaker): void {
+    this.series.get(breaker)?.remove();
+    this.series.delete(breaker);
+    this.summarised.get(breaker)?.();
+    this.summarised.delete(breaker);
   }
 
   private leaseMetrics(prom: typeof PromClient, registry: Registry, prefix: string): BreakerMetricSet {
@@ -111,25 +120,39 @@ export class BreakerMetrics implements OnModuleInit, OnModuleDestroy {
       return leased.metric;
     };
     /** A prom-client metric whose owners each set their series at scrape time with `collect`. */
-    const promMetric = <D extends PromMetricDefinition>(
-      definition: D,
-      collect?: (series: BreakerSeries) => void,
-    ): MetricOf<D> =>
+    const promMetric = <D extends PromMetricDefinition>(definition: D, collect?: () => void): MetricOf<D> =>
       lease<MetricOf<D>, (() => void) | undefined>(
         definition,
         (name, collects) =>
           createMetric(prom, registry, name, definition, () => {
             for (const contribute of collects()) contribute?.();
           }) as MetricOf<D>,
-        collect && (() => this.series.forEach(collect)),
+        collect,
       );
+    const eachSeries = (collect: (series: BreakerSeries) => void) => () => this.series.forEach(collect);
+    const eachSummary = (collect: (summary: KeyedSeries) => void) => () => this.keyed.forEach(collect);
     const metrics = {
-      info: promMetric(BREAKER_METRICS.info, (series) => series.collectInfo()),
-      state: promMetric(BREAKER_METRICS.state, (series) => series.collectState()),
-      calls: promMetric(BREAKER_METRICS.calls, (series) => series.flushCounts()),
-      rejected: promMetric(BREAKER_METRICS.rejected, (series) => series.flushCounts()),
+      info: promMetric(
+        BREAKER_METRICS.info,
+        eachSeries((series) => series.collectInfo()),
+      ),
+      state: promMetric(
+        BREAKER_METRICS.state,
+        eachSeries((series) => series.collectState()),
+      ),
+      calls: promMetric(
+        BREAKER_METRICS.calls,
+        eachSeries((series) => series.flushCounts()),
+      ),
+      rejected: promMetric(
+        BREAKER_METRICS.rejected,
+        eachSeries((series) => series.flushCounts()),
+      ),
       transitions: promMetric(BREAKER_METRICS.transitions),
-      failureRate: promMetric(BREAKER_METRICS.failureRate, (series) => series.collectFailureRate()),
+      failureRate: promMetric(
+        BREAKER_METRICS.failureRate,
+        eachSeries((series) => series.collectFailureRate()),
+      ),
     };
     lease<BufferedHistogram, () => Iterable<HistogramSeries>>(
       BREAKER_METRICS.callDuration,
@@ -143,7 +166,22 @@ export class BreakerMetrics implements OnModuleInit, OnModuleDestroy {
       },
       () => this.durationSeries(),
     );
-    return metrics;
+    return {
+      ...metrics,
+      keys: promMetric(
+        BREAKER_METRICS.keys,
+        eachSummary((summary) => summary.collectKeys()),
+      ),
+      keyedCalls: promMetric(
+        BREAKER_METRICS.keyedCalls,
+        eachSummary((summary) => summary.flushCounts()),
+      ),
+      keyedRejected: promMetric(
+        BREAKER_METRICS.keyedRejected,
+        eachSummary((summary) => summary.flushCounts()),
+      ),
+      keyedTransitions: promMetric(BREAKER_METRICS.keyedTransitions),
+    };
   }
 
   /** The call duration series of every breaker of this app. */
@@ -177,126 +215,6 @@ function createMetric(
     case 'gauge':
       return new prom.Gauge(config);
   }
-}
-
-/**
- * The series of one breaker. Labelled children are made once. Calls, rejections and call
- * durations are counted in plain numbers, handed to the counters and the histogram when they
- * are scraped: prom-client hashes the labels on every increment or observation (about half a
- * microsecond each), which a breaker's hot path should not pay per call.
- */
-class BreakerSeries {
-  /** The labels of the breaker's `circuit_breaker_info` series; its options never change. */
-  private readonly infoLabels: Record<'breaker' | 'critical' | 'preset', string>;
-  private readonly info: Gauge.Internal<string>;
-  /** One child per state, in `CIRCUIT_STATES` order. */
-  private readonly stateChildren: Gauge.Internal<string>[];
-  private readonly failureRate: Gauge.Internal<string>;
-  /** Per outcome, in `CALL_OUTCOMES` order: the counter child and the calls not yet added to it. */
-  private readonly calls: UnflushedCount[];
-  private readonly rejected: Record<RejectionReason, UnflushedCount>;
-  /** Per outcome, in `CALL_OUTCOMES` order: the call durations. */
-  readonly durations: HistogramSeries[];
-  private readonly unsubscribe: Array<() => void>;
-
-  constructor(
-    private readonly breaker: Breaker,
-    private readonly metrics: BreakerMetricSet,
-  ) {
-    const name = breaker.name;
-    this.infoLabels = {
-      breaker: name,
-      critical: String(breaker.options.critical),
-      preset: breaker.options.preset ?? '',
-    };
-    this.info = metrics.info.labels(this.infoLabels);
-    this.stateChildren = CIRCUIT_STATES.map((state) => metrics.state.labels(name, state));
-    this.failureRate = metrics.failureRate.labels(name);
-    this.calls = CALL_OUTCOMES.map((outcome) => unflushedCount(metrics.calls.labels(name, outcome)));
-    this.rejected = {} as typeof this.rejected;
-    for (const reason of REJECTION_REASONS) {
-      this.rejected[reason] = unflushedCount(metrics.rejected.labels(name, reason));
-    }
-    this.durations = CALL_OUTCOMES.map(
-      (outcome) => new HistogramSeries({ breaker: name, outcome }, DURATION_BOUNDS),
-    );
-    this.unsubscribe = [
-      ...CALL_OUTCOMES.map((outcome, i) => {
-        const count = this.calls[i];
-        const durations = this.durations[i];
-        return breaker.on(outcome, (event) => {
-          count.unflushed++;
-          durations.observe(event.durationMs / 1000);
-        });
-      }),
-      breaker.on('rejected', (event) => {
-        this.rejected[event.reason].unflushed++;
-      }),
-      breaker.on('stateChange', (event) => {
-        metrics.transitions.inc({ breaker: name, from: event.from, to: event.to });
-      }),
-    ];
-    this.collectInfo();
-    this.collectState();
-    this.collectFailureRate();
-  }
-
-  /** Sets the info series at every scrape too, so that it survives a `resetMetrics()` of the registry. */
-  collectInfo(): void {
-    this.info.set(1);
-  }
-
-  /** Adds the calls and rejections counted since the last scrape to the counters. */
-  flushCounts(): void {
-    for (const count of this.calls) flush(count);
-    for (const reason of REJECTION_REASONS) flush(this.rejected[reason]);
-  }
-
-  /** Sets the one-hot state gauge; reading `state` applies a due OPEN -> HALF_OPEN first. */
-  collectState(): void {
-    const current = this.breaker.state;
-    CIRCUIT_STATES.forEach((state, i) => this.stateChildren[i].set(state === current ? 1 : 0));
-  }
-
-  collectFailureRate(): void {
-    this.failureRate.set(this.breaker.snapshot().failureRate);
-  }
-
-  /** Stops following the breaker and removes every series it had. */
-  remove(): void {
-    for (const unsubscribe of this.unsubscribe) unsubscribe();
-    const { info, state, calls, rejected, transitions, failureRate } = this.metrics;
-    const breaker = this.breaker.name;
-    info.remove(this.infoLabels);
-    for (const from of CIRCUIT_STATES) {
-      state.remove({ breaker, state: from });
-      for (const to of CIRCUIT_STATES) if (to !== from) transitions.remove({ breaker, from, to });
-    }
-    for (const outcome of CALL_OUTCOMES) calls.remove({ breaker, outcome });
-    for (const reason of REJECTION_REASONS) rejected.remove({ breaker, reason });
-    failureRate.remove({ breaker });
-  }
-}
-
-/** A counter child and the increments not yet added to it. */
-interface UnflushedCount {
-  readonly child: Counter.Internal;
-  unflushed: number;
-}
-
-/**
- * Creates the series at 0, so that dashboards list the breaker before its first call and
- * rate() works from the first event.
- */
-function unflushedCount(child: Counter.Internal): UnflushedCount {
-  child.inc(0);
-  return { child, unflushed: 0 };
-}
-
-function flush(count: UnflushedCount): void {
-  if (count.unflushed === 0) return;
-  count.child.inc(count.unflushed);
-  count.unflushed = 0;
 }
 
 /** prom-client is an optional peer: it is loaded only when metrics are on, and only if installed. */

@@ -33,8 +33,11 @@ export interface BreakerMetricDefinition {
 }
 
 /**
- * The Prometheus series of every breaker, in the order they are registered (and scraped).
- * `metrics.prefix` is prepended to each name.
+ * The Prometheus series the library publishes, in the order they are registered (and
+ * scraped). `metrics.prefix` is prepended to each name. A named breaker has the first seven,
+ * labelled with its name. Per-key breakers are summed up under the name they are kept under
+ * in the four `keyed` ones (their number does not grow with keys); with `metrics.perKey` each
+ * also has the first seven, labelled with its full name (`hosts#internal`).
  * @publicApi
  */
 export const BREAKER_METRICS = {
@@ -80,5 +83,29 @@ export const BREAKER_METRICS = {
     name: 'circuit_breaker_failure_rate',
     help: 'Weighted failures / calls in the circuit breaker window (0..1), 0 when there were no calls',
     labelNames: ['breaker'],
+  },
+  keys: {
+    type: 'gauge',
+    name: 'circuit_breaker_keys',
+    help: 'Per-key circuit breakers kept under a name, by the state they are in now',
+    labelNames: ['breaker', 'state'],
+  },
+  keyedCalls: {
+    type: 'counter',
+    name: 'circuit_breaker_keyed_calls_total',
+    help: 'Calls the per-key circuit breakers of a name let through, by outcome (success, failure, timeout, ignored)',
+    labelNames: ['breaker', 'outcome'],
+  },
+  keyedRejected: {
+    type: 'counter',
+    name: 'circuit_breaker_keyed_rejected_total',
+    help: 'Calls the per-key circuit breakers of a name rejected without running them, by reason',
+    labelNames: ['breaker', 'reason'],
+  },
+  keyedTransitions: {
+    type: 'counter',
+    name: 'circuit_breaker_keyed_transitions_total',
+    help: 'State changes of the per-key circuit breakers of a name, automatic and manual',
+    labelNames: ['breaker', 'from', 'to'],
   },
 } as const satisfies Record<string, BreakerMetricDefinition>;

@@ -12,6 +12,15 @@ export interface MetricsOptions {
   registry?: Registry;
   /** Prepended to every metric name, e.g. `myapp_`. @default '' */
   prefix?: string;
+  /**
+   * Gives every per-key breaker its own series too, labelled with its full name
+   * (`hosts#internal`). Off, per-key breakers are only summed up under their name
+   * (`circuit_breaker_keys` and the `circuit_breaker_keyed_*` series), so the size of a
+   * scrape does not grow with the keys requests bring. Turn it on only when keys come from a
+   * small set you control: each per-key breaker then adds about 80 series.
+   * @default false
+   */
+  perKey?: boolean;
 }
 
 /**

@@ -184,7 +184,7 @@ describe('Prometheus metrics served by PrometheusModule at /metrics', () => {
   });
 
   it('adds a per-key breaker when it is created and removes all its series when it is removed', async () => {
-    const app = await boot({ breakers: { tenant: { failureThreshold: 1 } } });
+    const app = await boot({ breakers: { tenant: { failureThreshold: 1 } }, metrics: { perKey: true } });
     const registry = app.get(BreakerRegistry);
     const acme = registry.get('tenant', 'acme');
     await expect(acme.execute(() => Promise.reject(new Error('down')))).rejects.toThrow();

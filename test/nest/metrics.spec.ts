@@ -23,6 +23,8 @@ interface Setup {
   /** Shares one prom-client registry between several setups, as apps share the global one. */
   prom?: Registry;
   maxKeysPerBreaker?: number;
+  /** `metrics.perKey`. */
+  perKey?: boolean;
 }
 
 function start({
@@ -30,9 +32,10 @@ function start({
   metrics,
   prom = new Registry(),
   maxKeysPerBreaker,
+  perKey,
 }: Setup = {}) {
   const registry = new BreakerRegistry({ clock, breakers, maxKeysPerBreaker });
-  const publisher = new BreakerMetrics(registry, { metrics: metrics ?? { registry: prom } });
+  const publisher = new BreakerMetrics(registry, { metrics: metrics ?? { registry: prom, perKey } });
   publisher.onModuleInit();
   running.push(publisher);
   return {
@@ -223,7 +226,10 @@ describe('BreakerMetrics', () => {
   });
 
   it('publishes breakers created after start-up, and removes every series of a removed one', async () => {
-    const { registry, scrape } = start({ breakers: { tenant: { failureThreshold: 1, critical: true } } });
+    const { registry, scrape } = start({
+      breakers: { tenant: { failureThreshold: 1, critical: true } },
+      perKey: true,
+    });
     const acme = registry.get('tenant', 'acme');
     await expect(acme.execute(takes(1, new Error('down')))).rejects.toThrow();
     await expect(acme.execute(takes(1))).rejects.toMatchObject({ code: 'BREAKER_OPEN' });
@@ -253,7 +259,7 @@ describe('BreakerMetrics', () => {
   });
 
   it('removes the series of a per-key breaker evicted by maxKeysPerBreaker', async () => {
-    const { registry, scrape } = start({ breakers: { tenant: {} }, maxKeysPerBreaker: 1 });
+    const { registry, scrape } = start({ breakers: { tenant: {} }, maxKeysPerBreaker: 1, perKey: true });
     await registry.get('tenant', 'a').execute(takes(1));
     await registry.get('tenant', 'b').execute(takes(1));
 
@@ -374,6 +380,121 @@ describe('BreakerMetrics', () => {
   });
 });
 
+describe('BreakerMetrics for per-key breakers', () => {
+  const KEYS = 'circuit_breaker_keys';
+  const KEYED_CALLS = 'circuit_breaker_keyed_calls_total';
+  const KEYED_REJECTED = 'circuit_breaker_keyed_rejected_total';
+  const KEYED_TRANSITIONS = 'circuit_breaker_keyed_transitions_total';
+  const boom = new Error('down');
+
+  /** Opens the per-key breaker of `key` (failureThreshold 1) and has one call rejected. */
+  async function openKey(registry: BreakerRegistry, key: string): Promise<void> {
+    const breaker = registry.get('hosts', key);
+    await expect(breaker.execute(takes(1, boom))).rejects.toBe(boom);
+    await expect(breaker.execute(takes(1))).rejects.toMatchObject({ code: 'BREAKER_OPEN' });
+  }
+
+  it('sums them up under their name by default: a scrape does not grow with the number of keys', async () => {
+    const few = start({ breakers: { hosts: { failureThreshold: 1 } } });
+    await openKey(few.registry, 'h0');
+    const many = start({ breakers: { hosts: { failureThreshold: 1 } } });
+    for (let i = 0; i < 1_000; i++) await many.registry.get('hosts', `h${i}`).execute(takes(1));
+    for (let i = 0; i < 10; i++) await openKey(many.registry, `bad-${i}`);
+
+    const small = await few.scrape();
+    const large = await many.scrape();
+
+    expect(large.samples.length).toBe(small.samples.length);
+    expect(large.samples.filter((x) => x.labels.breaker?.startsWith('hosts#'))).toEqual([]);
+    expect(large.series(KEYS, { breaker: 'hosts' })).toEqual([
+      'breaker=hosts,state=closed 990',
+      'breaker=hosts,state=disabled 0',
+      'breaker=hosts,state=forced_open 0',
+      'breaker=hosts,state=half_open 0',
+      'breaker=hosts,state=open 10',
+    ]);
+    expect(large.series(KEYED_CALLS, { breaker: 'hosts' })).toEqual([
+      'breaker=hosts,outcome=failure 10',
+      'breaker=hosts,outcome=ignored 0',
+      'breaker=hosts,outcome=success 1000',
+      'breaker=hosts,outcome=timeout 0',
+    ]);
+    expect(large.value(KEYED_REJECTED, { breaker: 'hosts', reason: 'open' })).toBe(10);
+    expect(large.value(KEYED_TRANSITIONS, { breaker: 'hosts', from: 'closed', to: 'open' })).toBe(10);
+    expect(large.series(STATE, { breaker: 'hosts' })).toEqual(oneHot('hosts', 'closed'));
+  });
+
+  it('counts the keys in each state as of the scrape, and keeps the counts of evicted ones', async () => {
+    const { registry, scrape } = start({
+      breakers: { hosts: { failureThreshold: 1, openDuration: 1_000 } },
+      maxKeysPerBreaker: 2,
+    });
+    await openKey(registry, 'a');
+    await registry.get('hosts', 'b').disable();
+    now += 1_000;
+
+    const first = await scrape();
+    await registry.get('hosts', 'c').execute(takes(1));
+    const second = await scrape();
+
+    expect(first.value(KEYS, { breaker: 'hosts', state: 'half_open' })).toBe(1);
+    expect(first.value(KEYS, { breaker: 'hosts', state: 'disabled' })).toBe(1);
+    expect(second.value(KEYS, { breaker: 'hosts', state: 'half_open' })).toBe(0);
+    expect(second.value(KEYS, { breaker: 'hosts', state: 'closed' })).toBe(1);
+    expect(second.value(KEYED_CALLS, { breaker: 'hosts', outcome: 'failure' })).toBe(1);
+    expect(second.value(KEYED_CALLS, { breaker: 'hosts', outcome: 'success' })).toBe(1);
+    expect(second.value(KEYED_TRANSITIONS, { breaker: 'hosts', from: 'closed', to: 'disabled' })).toBe(1);
+  });
+
+  it('never shows a per-key breaker under the name of a configured one, summed up or on its own', async () => {
+    for (const perKey of [false, true]) {
+      const { registry, scrape } = start({
+        breakers: { hosts: { failureThreshold: 1 }, 'hosts:internal': { critical: true } },
+        perKey,
+      });
+      await openKey(registry, 'internal');
+
+      const s = await scrape();
+
+      expect(s.series(STATE, { breaker: 'hosts:internal' })).toEqual(oneHot('hosts:internal', 'closed'));
+      expect(s.value(CALLS, { breaker: 'hosts:internal', outcome: 'failure' })).toBe(0);
+      expect(s.series(INFO, { breaker: 'hosts:internal' })).toEqual([
+        'breaker=hosts:internal,critical=true,preset= 1',
+      ]);
+      if (perKey)
+        expect(s.series(STATE, { breaker: 'hosts#internal' })).toEqual(oneHot('hosts#internal', 'open'));
+      else expect(s.names('hosts#internal')).toEqual([]);
+    }
+  });
+
+  it('publishes every per-key breaker on its own too with metrics.perKey, labelled with its full name', async () => {
+    const { prom, registry, scrape } = start({ breakers: { hosts: { failureThreshold: 1 } }, perKey: true });
+    await openKey(registry, 'a\u001bb');
+
+    const s = await scrape();
+    expect(await prom.metrics()).not.toContain('\u001b');
+
+    expect(s.series(STATE, { breaker: 'hosts#a\\u001bb' })).toEqual(oneHot('hosts#a\\u001bb', 'open'));
+    expect(s.value(KEYS, { breaker: 'hosts', state: 'open' })).toBe(1);
+  });
+
+  it('removes the summary series when the app stops', async () => {
+    const prom = new Registry();
+    const { registry, stop } = start({ prom });
+    registry.get('hosts', 'a');
+
+    stop();
+
+    expect(await prom.metrics()).not.toMatch(/circuit_breaker_keys/);
+  });
+
+  it('refuses a metrics.perKey that is not a boolean', () => {
+    expect(() => start({ metrics: { registry: new Registry(), perKey: 'yes' as never } })).toThrow(
+      /metrics.perKey = "yes"; expected true or false/,
+    );
+  });
+});
+
 describe('BreakerMetrics call duration histogram', () => {
   const success = { breaker: 'payments', outcome: 'success' };
   /** The cumulative `le` buckets of one series, as `le value` lines in scrape order. */
@@ -456,7 +577,7 @@ describe('BreakerMetrics call duration histogram', () => {
   });
 
   it('drops the durations of a breaker removed before they were scraped', async () => {
-    const { registry, scrape } = start({ breakers: { tenant: {} } });
+    const { registry, scrape } = start({ breakers: { tenant: {} }, perKey: true });
     await registry.get('tenant', 'acme').execute(takes(10));
     await registry.get('tenant').execute(takes(10));
 
