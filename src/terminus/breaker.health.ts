@@ -22,19 +22,35 @@ export type BreakerHealth = {
 };
 
 /**
- * Details of the `circuit_breakers` health indicator: how many breakers are in each state
- * (the five counts add up to `total`), and each breaker by name.
+ * How many breakers are in each state; the five counts add up to `total`.
  * @publicApi
  */
-export type BreakersHealthDetails = {
-  /** Every breaker, per-key ones (`name:key`) included. */
+export type BreakerStateCounts = {
   total: number;
   closed: number;
   open: number;
   half_open: number;
   forced_open: number;
   disabled: number;
+};
+
+/**
+ * Details of the `circuit_breakers` health indicator: how many breakers are in each state
+ * (per-key ones included), each named breaker by name, and the per-key breakers counted by
+ * state under the name they are kept under: the size of a probe's answer does not grow with
+ * the keys requests bring (with `perKey: true`, each per-key breaker is listed in `breakers`
+ * too, by its full name `name#key`).
+ * @publicApi
+ */
+export type BreakersHealthDetails = BreakerStateCounts & {
   breakers: Record<string, BreakerHealth>;
+  keys: Record<string, BreakerStateCounts>;
+};
+
+/** Options of {@link BreakerHealthIndicator.isHealthy}. @publicApi */
+export type BreakerHealthOptions = {
+  /** List each per-key breaker in `breakers` too. @default false */
+  perKey?: boolean;
 };
 
 /** States of a critical breaker that fail the health check. */
@@ -45,10 +61,12 @@ const FAILING: ReadonlySet<CircuitState> = new Set([CircuitState.OPEN, CircuitSt
  * of the module that imports `TerminusModule` (it needs Terminus's `HealthIndicatorService`),
  * and call it from a readiness check.
  *
- * The status is `up` when every breaker is closed; `down` (HTTP 503) when a breaker with
+ * The status is `up` when every breaker is closed; `down` (HTTP 503) when a named breaker with
  * `critical: true` is OPEN or FORCED_OPEN; otherwise `degraded` (HTTP 200) as soon as any
  * breaker is not closed: open, half-open, forced open, or disabled (its calls then pass
  * unprotected, which an operator should see; a disabled critical breaker is degraded too).
+ * A per-key breaker is never what makes it `down`: keys come from requests, and one host or
+ * tenant failing must not take the instance out of the load balancer.
  * @example
  * ```ts
  * @Get('ready')
@@ -75,11 +93,12 @@ export class BreakerHealthIndicator {
    */
   isHealthy<const Key extends string = 'circuit_breakers'>(
     key: Key = 'circuit_breakers' as Key,
+    { perKey = false }: BreakerHealthOptions = {},
   ): HealthIndicatorResult<Key> {
     const indicator = this.healthIndicatorService.check(key);
     let report: ReturnType<typeof readBreakers>;
     try {
-      report = readBreakers(this.registry.all());
+      report = readBreakers(this.registry.all(), perKey);
     } catch (error) {
       const message = BREAKERS_UNREADABLE(error);
       this.logger.error(message, error instanceof Error ? error.stack : undefined);
@@ -92,22 +111,35 @@ export class BreakerHealthIndicator {
 }
 
 /** Reads every breaker once: the snapshot applies a due OPEN -> HALF_OPEN first. */
-function readBreakers(all: Breaker[]): { details: BreakersHealthDetails; criticalFailing: boolean } {
+function readBreakers(
+  all: Breaker[],
+  perKey: boolean,
+): { details: BreakersHealthDetails; criticalFailing: boolean } {
+  // Without a prototype: a breaker named like an Object.prototype member is an entry like any other.
   const details: BreakersHealthDetails = {
-    total: all.length,
-    closed: 0,
-    open: 0,
-    half_open: 0,
-    forced_open: 0,
-    disabled: 0,
-    breakers: {},
+    ...noBreakers(),
+    breakers: Object.create(null) as Record<string, BreakerHealth>,
+    keys: Object.create(null) as Record<string, BreakerStateCounts>,
   };
   let criticalFailing = false;
   for (const breaker of all) {
     const { state, failureRate, nextAttemptAt, critical } = breaker.snapshot();
+    details.total++;
     details[state]++;
-    details.breakers[breaker.name] = { state, failureRate, nextAttemptAt, critical };
-    criticalFailing ||= critical && FAILING.has(state);
+    const keyed = breaker.perKey;
+    if (keyed !== undefined) {
+      const counts = (details.keys[keyed.name] ??= noBreakers());
+      counts.total++;
+      counts[state]++;
+    } else {
+      criticalFailing ||= critical && FAILING.has(state);
+    }
+    if (keyed === undefined || perKey)
+      details.breakers[breaker.name] = { state, failureRate, nextAttemptAt, critical };
   }
   return { details, criticalFailing };
+}
+
+function noBreakers(): BreakerStateCounts {
+  return { total: 0, closed: 0, open: 0, half_open: 0, forced_open: 0, disabled: 0 };
 }

@@ -1,1 +1,7 @@
-export { BreakerHealthIndicator, type BreakerHealth, type BreakersHealthDetails } from './breaker.health';
+export {
+  BreakerHealthIndicator,
+  type BreakerHealth,
+  type BreakerHealthOptions,
+  type BreakerStateCounts,
+  type BreakersHealthDetails,
+} from './breaker.health';

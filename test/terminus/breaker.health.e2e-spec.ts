@@ -88,6 +88,7 @@ describe('BreakerHealthIndicator in a readiness check', () => {
       forced_open: 0,
       disabled: 0,
       breakers: { payments: { ...closed, critical: true }, llm: closed },
+      keys: {},
       status: 'up',
     };
     expect(res.body).toEqual({
@@ -117,6 +118,7 @@ describe('BreakerHealthIndicator in a readiness check', () => {
         payments: { ...closed, critical: true },
         llm: { state: 'open', failureRate: 1, nextAttemptAt: NOW + 60_000, critical: false },
       },
+      keys: {},
       status: 'degraded',
     });
   });
@@ -138,6 +140,7 @@ describe('BreakerHealthIndicator in a readiness check', () => {
         payments: { state: 'open', failureRate: 1, nextAttemptAt: NOW + 30_000, critical: true },
         llm: closed,
       },
+      keys: {},
       status: 'down',
     });
     expect(down.body.details).toEqual(down.body.error);
@@ -150,6 +153,7 @@ describe('BreakerHealthIndicator in a readiness check', () => {
       open: 0,
       half_open: 1,
       breakers: { payments: { state: 'half_open', nextAttemptAt: null } },
+      keys: {},
       status: 'degraded',
     });
   });
@@ -162,6 +166,7 @@ describe('BreakerHealthIndicator in a readiness check', () => {
     expect(res.body.error.circuit_breakers).toMatchObject({
       forced_open: 1,
       breakers: { payments: { state: 'forced_open', nextAttemptAt: null, critical: true } },
+      keys: {},
       status: 'down',
     });
     await request(app.getHttpServer()).get('/health/live').expect(200);

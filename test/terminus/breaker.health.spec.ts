@@ -36,6 +36,7 @@ describe('BreakerHealthIndicator', () => {
         forced_open: 0,
         disabled: 0,
         breakers: { payments: closed, llm: closed },
+        keys: {},
         status: 'up',
       },
     });
@@ -53,6 +54,7 @@ describe('BreakerHealthIndicator', () => {
         forced_open: 0,
         disabled: 0,
         breakers: {},
+        keys: {},
         status: 'up',
       },
     });
@@ -83,6 +85,7 @@ describe('BreakerHealthIndicator', () => {
           payments: closed,
           llm: { state: 'open', failureRate: 1, nextAttemptAt: now + 30_000, critical: false },
         },
+        keys: {},
         status: 'degraded',
       },
     });
@@ -106,6 +109,7 @@ describe('BreakerHealthIndicator', () => {
     await registry.get('payments').trip();
 
     expect(indicator.isHealthy().circuit_breakers).toMatchObject({
+      keys: {},
       status: 'down',
       forced_open: 1,
       breakers: { payments: { state: 'forced_open', nextAttemptAt: null } },
@@ -122,6 +126,7 @@ describe('BreakerHealthIndicator', () => {
     now += 30_000;
 
     expect(indicator.isHealthy().circuit_breakers).toMatchObject({
+      keys: {},
       status: 'degraded',
       open: 0,
       half_open: 1,
@@ -134,17 +139,77 @@ describe('BreakerHealthIndicator', () => {
     await registry.get('payments').disable();
 
     expect(indicator.isHealthy().circuit_breakers).toMatchObject({
+      keys: {},
       status: 'degraded',
       disabled: 1,
       closed: 0,
     });
   });
 
-  it('reports per-key breakers by their full name', () => {
-    const { registry, indicator } = indicatorFor({ tenant: {} });
-    registry.get('tenant', 'acme');
+  describe('per-key breakers', () => {
+    const failKey = (registry: BreakerRegistry, name: string, key: string) =>
+      expect(
+        registry.get(name, key).execute(() => {
+          throw new Error('down');
+        }),
+      ).rejects.toThrow('down');
 
-    expect(Object.keys(indicator.isHealthy().circuit_breakers.breakers)).toEqual(['tenant', 'tenant:acme']);
+    it('counts them by state under their name, and lists only named breakers: the answer does not grow with keys', async () => {
+      const small = indicatorFor({ hosts: { failureThreshold: 1 } });
+      await failKey(small.registry, 'hosts', 'h0');
+      const large = indicatorFor({ hosts: { failureThreshold: 1 } });
+      for (let i = 0; i < 1_000; i++) large.registry.get('hosts', `h${i}`);
+      for (let i = 0; i < 10; i++) await failKey(large.registry, 'hosts', `h${i}`);
+
+      const report = large.indicator.isHealthy().circuit_breakers;
+
+      expect(report).toMatchObject({ total: 1_001, closed: 991, open: 10, status: 'degraded' });
+      expect(Object.keys(report.breakers)).toEqual(['hosts']);
+      expect(report.keys).toEqual({
+        hosts: { total: 1_000, closed: 990, open: 10, half_open: 0, forced_open: 0, disabled: 0 },
+      });
+      const size = (indicator: BreakerHealthIndicator) => JSON.stringify(indicator.isHealthy()).length;
+      expect(size(large.indicator) - size(small.indicator)).toBeLessThan(20);
+    });
+
+    it('lists each of them by its full name too with perKey: true', () => {
+      const { registry, indicator } = indicatorFor({ tenant: {} });
+      registry.get('tenant', 'acme');
+
+      const report = indicator.isHealthy('circuit_breakers', { perKey: true }).circuit_breakers;
+
+      expect(Object.keys(report.breakers)).toEqual(['tenant', 'tenant#acme']);
+      expect(report.keys).toEqual({
+        tenant: { total: 1, closed: 1, open: 0, half_open: 0, forced_open: 0, disabled: 0 },
+      });
+    });
+
+    it('never reports one under the name of a configured breaker, nor goes down because one is open', async () => {
+      const { registry, indicator } = indicatorFor({
+        hosts: { failureThreshold: 1, critical: true },
+        'hosts:internal': { critical: true },
+      });
+      await failKey(registry, 'hosts', 'internal');
+
+      for (const perKey of [false, true]) {
+        const report = indicator.isHealthy('circuit_breakers', { perKey }).circuit_breakers;
+
+        expect(report.status).toBe('degraded');
+        expect(report.breakers['hosts:internal']).toEqual({ ...closed, critical: true });
+        expect(report).toMatchObject({ total: 3, closed: 2, open: 1 });
+      }
+    });
+
+    it('keeps a named breaker called like an Object.prototype member as an entry like any other', () => {
+      const { indicator } = indicatorFor(JSON.parse('{ "__proto__": {}, "constructor": {} }'));
+
+      const report = indicator.isHealthy().circuit_breakers;
+
+      expect(Object.keys(report.breakers)).toEqual(['__proto__', 'constructor']);
+      expect(JSON.stringify(report.breakers)).toBe(
+        `{"__proto__":${JSON.stringify(closed)},"constructor":${JSON.stringify(closed)}}`,
+      );
+    });
   });
 
   it('reports down instead of throwing when the breakers cannot be read', () => {
