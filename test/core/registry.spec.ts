@@ -381,6 +381,27 @@ describe('BreakerRegistry', () => {
       ]);
     });
 
+    it("keeps an operator's action and the named breakers' transitions findable whatever per-key traffic does", async () => {
+      const { registry } = registryOn({ breakers: { payments: { failureThreshold: 1 } } });
+      await registry.get('payments').trip('incident 7', 'alice');
+      await registry.get('payments').reset({ force: true, actor: 'alice' });
+      await fail(registry.get('payments'));
+
+      for (let i = 0; i < 5_000; i++) await fail(registry.get('payments', `fresh-${i}`));
+
+      expect((await registry.audit('payments')).map((e) => `${e.action} ${e.actor}`)).toEqual([
+        'transition null',
+        'reset alice',
+        'trip alice',
+      ]);
+      const newest = await registry.audit(undefined, { limit: 3 });
+      expect(newest.map((e) => e.breaker)).toEqual([
+        'payments#fresh-4999',
+        'payments#fresh-4998',
+        'payments#fresh-4997',
+      ]);
+    });
+
     it('stops recording a breaker once it was removed', async () => {
       const { registry } = registryOn({ breakers: { payments: {} } });
       const payments = registry.get('payments');
@@ -418,6 +439,32 @@ describe('BreakerRegistry', () => {
       for (let n = 1; n <= 5; n++) log.append(entry(n));
 
       expect(log.list().map((e) => e.reason)).toEqual(['r5', 'r4', 'r3']);
+    });
+
+    it('keeps up to its capacity of each kind: manual actions, named transitions, per-key transitions, listed newest first', () => {
+      const log = new MemoryAuditLog(2);
+      const entry = (breaker: string, action: AuditEntry['action'], at: number): AuditEntry => ({
+        breaker,
+        action,
+        from: 'closed',
+        to: 'open',
+        reason: `${breaker} ${action} ${at}`,
+        actor: null,
+        at,
+      });
+      log.append(entry('b', 'trip', 1));
+      log.append(entry('b', 'transition', 2));
+      for (let at = 3; at <= 9; at++) log.append(entry('b#k', 'transition', at));
+      log.append(entry('b', 'reset', 10));
+
+      expect(log.list().map((e) => e.reason)).toEqual([
+        'b reset 10',
+        'b#k transition 9',
+        'b#k transition 8',
+        'b transition 2',
+        'b trip 1',
+      ]);
+      expect(log.list('b', 2).map((e) => e.reason)).toEqual(['b reset 10', 'b transition 2']);
     });
   });
 
