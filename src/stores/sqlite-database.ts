@@ -1,4 +1,4 @@
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import type BetterSqlite3 from 'better-sqlite3';
 import * as messages from './store-messages';
@@ -10,9 +10,10 @@ export type SqliteDriver = typeof BetterSqlite3;
 export type SqliteDatabase = BetterSqlite3.Database;
 
 /** Bumped whenever the tables change; a file from a newer version is refused rather than misread. */
-export const SCHEMA_VERSION = 1;
+export const SCHEMA_VERSION = 2;
 
-const SCHEMA = `
+/** The tables of schema version 1. */
+const SCHEMA_1 = `
   CREATE TABLE IF NOT EXISTS breaker_state (
     name          TEXT PRIMARY KEY NOT NULL,
     state         TEXT NOT NULL,
@@ -35,6 +36,24 @@ const SCHEMA = `
   );
   CREATE INDEX IF NOT EXISTS audit_log_by_breaker ON audit_log (breaker, id);
 `;
+
+/**
+ * Version 2: each audit entry carries its kind (0 manual action, 1 transition of a named
+ * breaker, 2 transition of a per-key breaker, as in `AUDIT_KINDS`), each kind kept to its own
+ * bound. A per-key breaker's row is named `name#key`; rows of version 1 read as named breakers.
+ */
+const SCHEMA_2 = `
+  ALTER TABLE audit_log ADD COLUMN kind INTEGER NOT NULL DEFAULT 0;
+  UPDATE audit_log SET kind = CASE
+    WHEN action <> 'transition' THEN 0 WHEN instr(breaker, '#') > 0 THEN 2 ELSE 1 END;
+  CREATE INDEX audit_log_by_kind ON audit_log (kind, id);
+`;
+
+/** What tells one file from another at the same path. */
+export interface FileIdentity {
+  readonly dev: number;
+  readonly ino: number;
+}
 
 /** How long opening the file may wait for another process's lock (start-up only). */
 const OPEN_BUSY_TIMEOUT_MS = 5_000;
@@ -79,6 +98,7 @@ export function openSqliteDatabase(path: string, Driver: SqliteDriver): SqliteDa
     db.pragma('journal_mode = WAL');
     db.pragma('synchronous = NORMAL');
     migrate(db);
+    checkIntact(db);
     db.pragma('busy_timeout = 0');
     return db;
   } catch (error) {
@@ -87,12 +107,35 @@ export function openSqliteDatabase(path: string, Driver: SqliteDriver): SqliteDa
   }
 }
 
+/** The file now at `path`, or undefined when there is none (it was deleted). */
+export function fileIdentity(path: string): FileIdentity | undefined {
+  const stats = statSync(path, { throwIfNoEntry: false });
+  return stats && { dev: stats.dev, ino: stats.ino };
+}
+
 function migrate(db: SqliteDatabase): void {
   const version = db.pragma('user_version', { simple: true }) as number;
   if (version > SCHEMA_VERSION) throw new Error(messages.SQLITE_SCHEMA_TOO_NEW(version, SCHEMA_VERSION));
   if (version === SCHEMA_VERSION) return;
   db.transaction(() => {
-    db.exec(SCHEMA);
+    if (version < 1) db.exec(SCHEMA_1);
+    db.exec(SCHEMA_2);
     db.pragma(`user_version = ${SCHEMA_VERSION}`);
   })();
+}
+
+/**
+ * Refuses a damaged file at start-up with one clear error, rather than a warning for every
+ * breaker restored from it later. `quick_check` reads every page once: the file is small
+ * (rows are bounded), so this costs milliseconds.
+ */
+function checkIntact(db: SqliteDatabase): void {
+  const result = String(db.pragma('quick_check(1)', { simple: true }));
+  if (result === 'ok') return;
+  // One line: the problem without SQLite's "*** in database main ***" heading.
+  const problem = result
+    .split('\n')
+    .filter((line) => !line.startsWith('***'))
+    .join('; ');
+  throw new Error(messages.SQLITE_CORRUPT(problem));
 }

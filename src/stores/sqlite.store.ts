@@ -1,12 +1,15 @@
 import type { Breaker } from '../core/breaker';
+import { KEY_SEPARATOR, parseBreakerName } from '../core/breaker-key';
 import type { BreakerStateRecord, WindowRecord } from '../core/breaker-snapshot';
 import { CIRCUIT_STATES, type CircuitState } from '../core/circuit-state';
 import type { BreakerRegistry } from '../core/registry';
 import type { BreakerStore } from './breaker-store';
 import { SqliteAuditLog } from './sqlite-audit-log';
 import {
+  fileIdentity,
   loadSqliteDriver,
   openSqliteDatabase,
+  type FileIdentity,
   type SqliteDatabase,
   type SqliteDriver,
 } from './sqlite-database';
@@ -35,7 +38,20 @@ interface StateRow {
 interface Tracked {
   readonly breaker: Breaker;
   written: number;
+  /** Whether the file has a row of it. */
+  persisted: boolean;
   readonly unsubscribe: () => void;
+}
+
+/**
+ * The rows of the per-key breakers of one name: how many breakers the registry keeps (`live`),
+ * and the rows of those it no longer keeps (evicted, or from before a restart), oldest first,
+ * each with whether the file has its row yet. Together they stay within twice
+ * `maxKeysPerBreaker`.
+ */
+interface KeyedRows {
+  live: number;
+  readonly parked: Map<string, boolean>;
 }
 
 /**
@@ -48,6 +64,11 @@ interface Tracked {
  *   never once per call.
  * - A failing store never fails or slows a protected call: the error is logged once, breakers
  *   keep working from memory, and everything pending is written when the file works again.
+ * - Rows of per-key breakers, and what waits to be written, stay within twice
+ *   `maxKeysPerBreaker` per name: the breakers the registry keeps, and as many it evicted
+ *   last, whose last state is kept (one comes back as it was) until newer ones push it out.
+ * - A file deleted or replaced while in use is noticed at the next write: the store logs it,
+ *   creates a new file and writes every breaker's state into it.
  *
  * @publicApi
  */
@@ -55,25 +76,36 @@ export class SqliteStore implements BreakerStore {
   readonly auditLog: SqliteAuditLog;
   private readonly path: string;
   private readonly flushInterval: number;
-  private readonly db: SqliteDatabase;
-  private readonly upsert;
-  private readonly select;
+  private readonly Driver: SqliteDriver;
+  private db: SqliteDatabase;
+  /** The file `db` is, to notice when the path holds another one (or none); undefined in memory. */
+  private file: FileIdentity | undefined;
+  /** Whether the file was found deleted or replaced and no new one could be opened yet. */
+  private lost = false;
+  private statements: ReturnType<typeof prepare>;
   private readonly tracked = new Map<string, Tracked>();
   /** Breakers with a transition not yet written. */
   private readonly urgent = new Set<Tracked>();
-  /** Final states of breakers the registry removed, not yet written. */
-  private readonly leaving: BreakerStateRecord[] = [];
+  /** Final states of breakers the registry removed, not yet written, by name. */
+  private readonly leaving = new Map<string, BreakerStateRecord>();
+  /** Rows of per-key breakers to delete, by name. */
+  private readonly deleting = new Set<string>();
+  /** By the name per-key breakers are kept under. */
+  private readonly keyed = new Map<string, KeyedRows>();
+  private maxKeys = 1;
   private scheduled: Promise<void> | null = null;
   private timer: NodeJS.Timeout | undefined;
   private detach: Array<() => void> = [];
   private attached = false;
   private failing = false;
+  private readFailing = false;
   private closed = false;
 
   /**
    * Opens (or creates) the file at once.
    * @param driver loads better-sqlite3; tests hand in their own to reach the connection.
-   * @throws when an option is bad, better-sqlite3 is not installed, or the file cannot be opened.
+   * @throws when an option is bad, better-sqlite3 is not installed, or the file cannot be
+   * opened or is damaged.
    */
   constructor(
     options: SqliteStoreOptions,
@@ -83,25 +115,22 @@ export class SqliteStore implements BreakerStore {
     validateSqliteOptions(options);
     this.path = options.path;
     this.flushInterval = options.flushInterval ?? 5_000;
-    this.db = openSqliteDatabase(this.path, driver());
-    this.upsert = this.db.prepare<StateRow>(
-      `INSERT INTO breaker_state (name, state, opened_at, open_duration, trip_count, rejected, window_json, saved_at)
-       VALUES (@name, @state, @opened_at, @open_duration, @trip_count, @rejected, @window_json, @saved_at)
-       ON CONFLICT (name) DO UPDATE SET state = excluded.state, opened_at = excluded.opened_at,
-         open_duration = excluded.open_duration, trip_count = excluded.trip_count, rejected = excluded.rejected,
-         window_json = excluded.window_json, saved_at = excluded.saved_at`,
-    );
-    this.select = this.db.prepare<[string], StateRow>(
-      `SELECT name, state, opened_at, open_duration, trip_count, rejected, window_json, saved_at
-       FROM breaker_state WHERE name = ?`,
-    );
-    this.auditLog = new SqliteAuditLog(this.db, this.path, logger, () => this.requestWrite());
+    this.Driver = driver();
+    this.db = openSqliteDatabase(this.path, this.Driver);
+    this.file = this.identity();
+    this.statements = prepare(this.db);
+    this.auditLog = new SqliteAuditLog(this.db, this.path, logger, {
+      requestWrite: () => this.requestWrite(),
+      writeNow: () => this.write(this.urgent),
+    });
   }
 
   /** Restores every breaker of the registry (and each one it creates later) and follows their changes. */
   attach(registry: BreakerRegistry): void {
     if (this.attached || this.closed) throw new Error(messages.STORE_ALREADY_ATTACHED());
     this.attached = true;
+    this.maxKeys = registry.maxKeysPerBreaker;
+    this.parkStoredKeys();
     for (const breaker of registry.all()) this.track(breaker);
     this.detach.push(
       registry.on('added', (breaker) => this.track(breaker)),
@@ -134,39 +163,106 @@ export class SqliteStore implements BreakerStore {
     }
   }
 
+  /**
+   * Files the rows of per-key breakers from earlier runs as parked, oldest first, and deletes
+   * those beyond `maxKeysPerBreaker` per name (a file from before the bound may hold any number).
+   */
+  private parkStoredKeys(): void {
+    try {
+      for (const { name } of this.statements.keyedRows.all()) {
+        const parsed = parseBreakerName(name);
+        if (parsed?.key !== undefined) this.rowsOf(parsed.name).parked.set(name, true);
+      }
+    } catch (error) {
+      this.logger.warn(messages.SQLITE_READ_FAILED(this.path, `${KEY_SEPARATOR}*`, messages.reasonOf(error)));
+      return;
+    }
+    for (const rows of this.keyed.values()) this.bound(rows);
+    if (this.deleting.size > 0) this.write([]);
+  }
+
   private track(breaker: Breaker): void {
-    this.restore(breaker);
+    const persisted = this.restore(breaker);
     const tracked: Tracked = {
       breaker,
       written: breaker.version,
+      persisted,
       unsubscribe: breaker.on('stateChange', () => {
         this.urgent.add(tracked);
         return this.requestWrite();
       }),
     };
     this.tracked.set(breaker.name, tracked);
+    if (breaker.perKey === undefined) return;
+    const rows = this.rowsOf(breaker.perKey.name);
+    rows.live++;
+    rows.parked.delete(breaker.name);
+    this.bound(rows);
   }
 
-  private restore(breaker: Breaker): void {
+  /**
+   * Brings the breaker back from what its last state was: one not yet written, or its row.
+   * Returns whether the file has a row of it. A row that cannot be read is warned about once,
+   * not once per breaker, until a read works again.
+   */
+  private restore(breaker: Breaker): boolean {
+    const { name } = breaker;
+    // Coming back before its deletion was written: the row stays.
+    const rowKept = this.deleting.delete(name);
+    const left = this.leaving.get(name);
+    if (left !== undefined) {
+      this.leaving.delete(name);
+      breaker.restoreState(left);
+      const parked = breaker.perKey && this.keyed.get(breaker.perKey.name)?.parked.get(name);
+      return rowKept || parked === true;
+    }
     try {
-      const row = this.select.get(breaker.name);
+      const row = this.statements.select.get(name);
       if (row) breaker.restoreState(toRecord(row));
+      this.readFailing = false;
+      return row !== undefined;
     } catch (error) {
-      this.logger.warn(messages.SQLITE_READ_FAILED(this.path, breaker.name, messages.reasonOf(error)));
+      if (!this.readFailing)
+        this.logger.warn(messages.SQLITE_READ_FAILED(this.path, name, messages.reasonOf(error)));
+      this.readFailing = true;
+      return false;
     }
   }
 
-  /** A removed breaker's last state is written, so it comes back as it was if it is created again after a restart. */
+  /** A removed breaker's last state is written, so it comes back as it was if it is created again. */
   private untrack(breaker: Breaker): void {
     const tracked = this.tracked.get(breaker.name);
     if (tracked?.breaker !== breaker) return;
     tracked.unsubscribe();
     this.tracked.delete(breaker.name);
     this.urgent.delete(tracked);
-    if (breaker.version !== tracked.written) {
-      this.leaving.push(breaker.exportState());
+    const changed = breaker.version !== tracked.written;
+    if (changed) {
+      this.leaving.set(breaker.name, breaker.exportState());
       void this.requestWrite();
     }
+    if (breaker.perKey === undefined) return;
+    const rows = this.rowsOf(breaker.perKey.name);
+    rows.live--;
+    if (changed || tracked.persisted) rows.parked.set(breaker.name, tracked.persisted);
+    this.bound(rows);
+  }
+
+  /** Drops the oldest parked rows beyond twice `maxKeysPerBreaker` rows, and what waits to write them. */
+  private bound(rows: KeyedRows): void {
+    for (const [name, persisted] of rows.parked) {
+      if (rows.live + rows.parked.size <= 2 * this.maxKeys) break;
+      rows.parked.delete(name);
+      this.leaving.delete(name);
+      if (persisted) this.deleting.add(name);
+    }
+    if (this.deleting.size > 0) void this.requestWrite();
+  }
+
+  private rowsOf(name: string): KeyedRows {
+    let rows = this.keyed.get(name);
+    if (rows === undefined) this.keyed.set(name, (rows = { live: 0, parked: new Map() }));
+    return rows;
   }
 
   /** One write for everything that happens in this turn of the event loop, after the calls that caused it. */
@@ -181,38 +277,123 @@ export class SqliteStore implements BreakerStore {
     return this.scheduled;
   }
 
-  /** Writes the changed breakers among `candidates`, removed breakers and audit entries in one transaction. */
-  private write(candidates: Iterable<Tracked>): void {
-    if (this.closed) return;
+  /**
+   * Writes the changed breakers among `candidates`, removed breakers, deletions and audit
+   * entries in one transaction. Returns whether it succeeded.
+   */
+  private write(candidates: Iterable<Tracked>): boolean {
+    if (this.closed) return false;
+    try {
+      if (this.replaced()) candidates = this.tracked.values();
+    } catch (error) {
+      return this.failed(error);
+    }
     const changed: Array<[Tracked, number]> = [];
-    const records = [...this.leaving];
-    const left = records.length;
+    const records = [...this.leaving.values()];
+    const deleted = [...this.deleting];
     for (const t of candidates) {
       if (t.breaker.version === t.written) continue;
       changed.push([t, t.breaker.version]);
       records.push(t.breaker.exportState());
     }
+    const { upsert, remove } = this.statements;
     try {
       const commitAudit = this.db.transaction(() => {
-        for (const record of records) this.upsert.run(toRow(record));
+        for (const record of records) upsert.run(toRow(record));
+        for (const name of deleted) remove.run(name);
         return this.auditLog.writePending();
       })();
       commitAudit();
     } catch (error) {
-      if (!this.failing) {
-        this.logger.error(
-          messages.SQLITE_WRITE_FAILED(this.path, messages.reasonOf(error), this.flushInterval),
-        );
-      }
-      this.failing = true;
-      return;
+      return this.failed(error);
     }
-    for (const [t, version] of changed) t.written = version;
+    for (const [t, version] of changed) {
+      t.written = version;
+      t.persisted = true;
+    }
     this.urgent.clear();
-    this.leaving.splice(0, left);
+    for (const name of this.leaving.keys()) {
+      const parked = this.keyed.get(parseBreakerName(name)?.name ?? '')?.parked;
+      if (parked?.has(name)) parked.set(name, true);
+    }
+    this.leaving.clear();
+    for (const name of deleted) this.deleting.delete(name);
     if (this.failing) this.logger.warn(messages.SQLITE_WRITE_RECOVERED(this.path));
     this.failing = false;
+    return true;
   }
+
+  /** Logs the first failure of an outage; the store keeps working from memory. */
+  private failed(error: unknown): false {
+    if (!this.failing) {
+      this.logger.error(
+        messages.SQLITE_WRITE_FAILED(this.path, messages.reasonOf(error), this.flushInterval),
+      );
+    }
+    this.failing = true;
+    return false;
+  }
+
+  /**
+   * Whether the path no longer holds the file the store has open (deleted, or replaced): then
+   * says so, closes it and opens a new one there, whose rows are all to be written.
+   * @throws when the new file cannot be opened; the next write tries again.
+   */
+  private replaced(): boolean {
+    if (this.file === undefined) return false;
+    if (!this.lost) {
+      const now = this.identity();
+      if (now?.dev === this.file.dev && now.ino === this.file.ino) return false;
+      this.logger.error(messages.SQLITE_FILE_REPLACED(this.path));
+      this.lost = true;
+      try {
+        // Closing first removes the old file's write-ahead log, which must not be replayed into the new file.
+        this.db.close();
+      } catch {
+        // Closed underneath already: nothing to release.
+      }
+    }
+    this.db = openSqliteDatabase(this.path, this.Driver);
+    this.lost = false;
+    this.file = this.identity();
+    this.statements = prepare(this.db);
+    this.auditLog.use(this.db);
+    for (const t of this.tracked.values()) {
+      t.written = -1;
+      t.persisted = false;
+    }
+    for (const { parked } of this.keyed.values()) {
+      for (const name of parked.keys()) {
+        if (this.leaving.has(name)) parked.set(name, false);
+        else parked.delete(name);
+      }
+    }
+    this.deleting.clear();
+    return true;
+  }
+
+  private identity(): FileIdentity | undefined {
+    return this.path === ':memory:' ? undefined : fileIdentity(this.path);
+  }
+}
+
+function prepare(db: SqliteDatabase) {
+  const columns = 'name, state, opened_at, open_duration, trip_count, rejected, window_json, saved_at';
+  return {
+    upsert: db.prepare<StateRow>(
+      `INSERT INTO breaker_state (${columns})
+       VALUES (@name, @state, @opened_at, @open_duration, @trip_count, @rejected, @window_json, @saved_at)
+       ON CONFLICT (name) DO UPDATE SET state = excluded.state, opened_at = excluded.opened_at,
+         open_duration = excluded.open_duration, trip_count = excluded.trip_count, rejected = excluded.rejected,
+         window_json = excluded.window_json, saved_at = excluded.saved_at`,
+    ),
+    select: db.prepare<[string], StateRow>(`SELECT ${columns} FROM breaker_state WHERE name = ?`),
+    remove: db.prepare<[string]>('DELETE FROM breaker_state WHERE name = ?'),
+    /** Rows of per-key breakers (`name#key`), least recently saved first. */
+    keyedRows: db.prepare<[], { name: string }>(
+      `SELECT name FROM breaker_state WHERE instr(name, '${KEY_SEPARATOR}') > 0 ORDER BY saved_at, name`,
+    ),
+  };
 }
 
 function validateSqliteOptions(options: SqliteStoreOptions): void {

@@ -14,6 +14,14 @@ export const SQLITE_OPEN_FAILED = (path: string, reason: string): string =>
 export const SQLITE_SCHEMA_TOO_NEW = (found: number, supported: number): string =>
   `the file was written by a newer nest-resilience (schema version ${found}; this one reads up to ${supported})`;
 
+export const SQLITE_CORRUPT = (problem: string): string =>
+  `the file is damaged (quick_check: ${problem}); move it aside to start with a new file, or restore a backup`;
+
+export const SQLITE_FILE_REPLACED = (path: string): string =>
+  `SQLite store "${path}": the file was deleted or replaced while in use, and what was written since would have been ` +
+  `lost: the store creates a new file there and writes every breaker's current state into it ` +
+  `(the audit entries the old file held are gone)`;
+
 export const SQLITE_WRITE_FAILED = (path: string, reason: string, retryMs: number): string =>
   `SQLite store "${path}": writing breaker state failed (${reason}); breakers keep working from memory ` +
   `and the write is retried on the next transition or within ${retryMs} ms`;
@@ -22,13 +30,15 @@ export const SQLITE_WRITE_RECOVERED = (path: string): string =>
   `SQLite store "${path}": writes succeed again; every pending change is saved`;
 
 export const SQLITE_READ_FAILED = (path: string, breaker: string, reason: string): string =>
-  `SQLite store "${path}": could not restore breaker "${breaker}" (${reason}); it starts afresh`;
+  `SQLite store "${path}": could not restore breaker "${breaker}" (${reason}); it starts afresh ` +
+  `(further breakers that cannot be restored start afresh without a warning until a read works again)`;
 
 export const SQLITE_CLOSE_FAILED = (path: string, reason: string): string =>
   `SQLite store "${path}": closing the file failed (${reason})`;
 
-export const AUDIT_ENTRIES_DROPPED = (path: string, kept: number): string =>
-  `SQLite store "${path}": audit entries are waiting on a failing store; beyond ${kept} the oldest are dropped`;
+export const AUDIT_ENTRIES_DROPPED = (path: string, kind: string, kept: number): string =>
+  `SQLite store "${path}": audit entries are waiting on a failing store; beyond ${kept} ${kind} entries ` +
+  `waiting, the oldest of them are dropped`;
 
 export const STORE_ALREADY_ATTACHED = (): string => 'A store can be attached to one registry only, once';
 

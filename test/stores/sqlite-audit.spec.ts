@@ -111,4 +111,29 @@ describe('SqliteStore audit log', () => {
     expect(listed.map((e) => e.actor)).toEqual(['erin', 'dave']);
     expect(await registry.audit('llm')).toEqual(listed);
   });
+
+  it("should keep an operator's action findable whatever per-key transitions are recorded", async () => {
+    const { registry, store } = file.boot({ breakers });
+    await registry.get('payments').trip('incident 42', 'alice');
+    const transition = (i: number): AuditEntry => ({
+      breaker: `payments#key-${i}`,
+      action: 'transition',
+      from: 'closed',
+      to: 'open',
+      reason: 'failure_threshold',
+      actor: null,
+      at: clock.t,
+    });
+
+    for (let i = 0; i < 115_000; i++) {
+      void store.auditLog.append(transition(i));
+      if (i % 5_000 === 4_999) await store.flush();
+    }
+    await store.close();
+
+    const reader = file.boot({ breakers }).registry;
+    expect((await reader.audit('payments')).map((e) => e.actor)).toEqual(['alice']);
+    expect(await reader.audit('payments#key-114999')).toHaveLength(1);
+    expect(await reader.audit('payments#key-0')).toEqual([]);
+  });
 });

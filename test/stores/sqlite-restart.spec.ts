@@ -1,3 +1,4 @@
+import { closeSync, openSync, writeSync } from 'node:fs';
 import { CircuitState } from '../../src/core/circuit-state';
 import { isBreakerOpenError } from '../../src/core/errors';
 import { FakeClock, failing, succeeding, useSqliteFile } from '../support/sqlite-fixture';
@@ -172,6 +173,33 @@ describe('SqliteStore across a restart', () => {
     expect(registry.get('payments').state).toBe(CircuitState.CLOSED);
     expect(logger.warn).toHaveBeenCalledWith(
       expect.stringMatching(/could not restore breaker "payments".*starts afresh/),
+    );
+  });
+
+  it('should warn once, not once per breaker, when many stored rows cannot be read', async () => {
+    const first = file.boot({ breakers, maxKeysPerBreaker: 1_000 });
+    for (let i = 0; i < 600; i++) await first.registry.get('payments', `k${i}`).trip();
+    await first.store.close();
+    file.reader().prepare(`UPDATE breaker_state SET window_json = 'not json'`).run();
+
+    const { registry, logger } = file.boot({ breakers, maxKeysPerBreaker: 1_000 });
+    for (let i = 0; i < 600; i++) registry.get('payments', `k${i}`);
+
+    expect(logger.warn).toHaveBeenCalledTimes(1);
+    expect(registry.get('payments', 'k599').state).toBe(CircuitState.CLOSED);
+  });
+
+  it('should refuse a damaged file at start-up with one error naming it, logging nothing per breaker', async () => {
+    const first = file.boot({ breakers, maxKeysPerBreaker: 1_000 });
+    for (let i = 0; i < 600; i++) await first.registry.get('payments', `k${i}`).trip();
+    await first.store.close();
+    const fd = openSync(file.path(), 'r+');
+    // Garbage over a whole page of the table, as a failing disk or a stray write would leave it.
+    writeSync(fd, Buffer.alloc(4096, 0xab), 0, 4096, 3 * 4096);
+    closeSync(fd);
+
+    expect(() => file.boot({ breakers })).toThrow(
+      /could not open ".*breakers\.db": the file is damaged \(quick_check: .*\); move it aside/,
     );
   });
 

@@ -1,4 +1,5 @@
 import type Database from 'better-sqlite3';
+import { copyFileSync, renameSync, unlinkSync } from 'node:fs';
 import { CircuitState } from '../../src/core/circuit-state';
 import { FakeClock, failing, nextTurn, succeeding, useSqliteFile } from '../support/sqlite-fixture';
 
@@ -180,6 +181,62 @@ describe('SqliteStore writes', () => {
       window_json: expect.stringContaining('"type":"time"'),
     });
     expect(reader.prepare('SELECT COUNT(*) AS n FROM audit_log').get()).toEqual({ n: 0 });
+  });
+
+  it('should notice a file deleted while in use, say so once, and write every breaker into a new file there', async () => {
+    const { registry, store, logger } = file.boot({ breakers: { ...breakers, llm: {} } });
+    await registry.get('payments').trip('incident 42', 'alice');
+    await registry.get('llm').disable('maintenance', 'bob');
+    unlinkSync(file.path());
+
+    await registry.get('payments').reset({ force: true, reason: 'fixed', actor: 'alice' });
+    await registry.get('payments').trip('again', 'carol');
+    await store.flush();
+
+    expect(logger.error).toHaveBeenCalledTimes(1);
+    expect(logger.error).toHaveBeenCalledWith(
+      expect.stringMatching(
+        /breakers\.db": the file was deleted or replaced while in use.*creates a new file/,
+      ),
+    );
+    const reader = file.reader();
+    expect(reader.prepare('SELECT name, state FROM breaker_state ORDER BY name').all()).toEqual([
+      { name: 'llm', state: 'disabled' },
+      { name: 'payments', state: 'forced_open' },
+    ]);
+    expect(reader.prepare('SELECT action, actor FROM audit_log ORDER BY id').all()).toEqual([
+      { action: 'reset', actor: 'alice' },
+      { action: 'trip', actor: 'carol' },
+    ]);
+  });
+
+  it('should notice a file replaced by another one while in use, and write into the one now there', async () => {
+    const { registry, store, logger } = file.boot({ breakers });
+    await registry.get('payments').trip('incident 42', 'alice');
+    copyFileSync(file.path(), `${file.path()}.copy`);
+    renameSync(`${file.path()}.copy`, file.path());
+
+    await registry.get('payments').disable('maintenance', 'bob');
+    await store.flush();
+
+    expect(logger.error).toHaveBeenCalledTimes(1);
+    expect(file.reader().prepare('SELECT state FROM breaker_state').all()).toEqual([{ state: 'disabled' }]);
+  });
+
+  it('should keep every audit entry of a burst of manual actions while the store works, and claim no failure', async () => {
+    const { registry, store, logger } = file.boot({ breakers });
+    const payments = registry.get('payments');
+
+    const actions: Array<Promise<void>> = [];
+    for (let i = 0; i < 6_000; i++) {
+      actions.push(payments.trip(`trip ${i}`, 'ops'), payments.reset({ force: true, actor: 'ops' }));
+    }
+    await Promise.all(actions);
+    await store.close();
+
+    const rows = file.reader().prepare('SELECT COUNT(*) AS n FROM audit_log').get();
+    expect(rows).toEqual({ n: 12_000 });
+    expect(logger.error).not.toHaveBeenCalled();
   });
 
   it('should be attached to one registry only', () => {

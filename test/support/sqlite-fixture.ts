@@ -22,6 +22,7 @@ export interface BootOptions {
   breakers?: Record<string, BreakerOptions>;
   defaults?: BreakerOptions;
   flushInterval?: number;
+  maxKeysPerBreaker?: number;
 }
 
 /** One "process" of an app: a registry and the sqlite store it was attached to. */
@@ -49,7 +50,7 @@ export function useSqliteFile(clock: FakeClock) {
   return {
     path,
     boot(
-      { breakers = {}, defaults, flushInterval }: BootOptions = {},
+      { breakers = {}, defaults, flushInterval, maxKeysPerBreaker }: BootOptions = {},
       options?: Partial<SqliteStoreOptions>,
     ): Booted {
       const logger = { warn: jest.fn(), error: jest.fn() };
@@ -64,7 +65,13 @@ export function useSqliteFile(clock: FakeClock) {
         () => Driver,
       );
       open.push(store);
-      const registry = new BreakerRegistry({ breakers, defaults, clock, auditLog: store.auditLog });
+      const registry = new BreakerRegistry({
+        breakers,
+        defaults,
+        clock,
+        maxKeysPerBreaker,
+        auditLog: store.auditLog,
+      });
       store.attach(registry);
       return { store, registry, logger, db: db as Database.Database };
     },

@@ -1,0 +1,100 @@
+import type Database from 'better-sqlite3';
+import { CircuitState } from '../../src/core/circuit-state';
+import { FakeClock, failing, nextTurn, useSqliteFile } from '../support/sqlite-fixture';
+
+const keyedRows = (db: Database.Database): number =>
+  (db.prepare(`SELECT COUNT(*) AS n FROM breaker_state WHERE name LIKE 'hosts#%'`).get() as { n: number }).n;
+
+/** Counts the rows the store inserts or updates in breaker_state, with a trigger in the file itself. */
+function countStateWrites(db: Database.Database): () => number {
+  db.exec(`
+    CREATE TABLE state_writes (n INTEGER NOT NULL);
+    INSERT INTO state_writes VALUES (0);
+    CREATE TRIGGER count_inserts AFTER INSERT ON breaker_state BEGIN UPDATE state_writes SET n = n + 1; END;
+    CREATE TRIGGER count_updates AFTER UPDATE ON breaker_state BEGIN UPDATE state_writes SET n = n + 1; END;
+  `);
+  const read = db.prepare<[], { n: number }>('SELECT n FROM state_writes');
+  return () => (read.get() as { n: number }).n;
+}
+
+describe('SqliteStore bounds on per-key breakers', () => {
+  const clock = new FakeClock();
+  const file = useSqliteFile(clock);
+  const breakers = { hosts: { failureThreshold: 1, openDuration: 60_000 }, payments: {} };
+
+  /** Opens the per-key breakers of `keys` by one failure each, a turn and a millisecond apart. */
+  async function openKeys(registry: ReturnType<typeof file.boot>['registry'], keys: string[]): Promise<void> {
+    for (const key of keys) {
+      clock.advance(1);
+      await registry
+        .get('hosts', key)
+        .execute(failing)
+        .catch(() => undefined);
+      await nextTurn();
+    }
+  }
+
+  const keys = (from: number, to: number) => Array.from({ length: to - from }, (_, i) => `k${from + i}`);
+
+  it('keeps at most twice maxKeysPerBreaker rows per name however many keys come and go: the kept ones and the last evicted', async () => {
+    const { registry, store } = file.boot({ breakers, maxKeysPerBreaker: 20 });
+
+    await openKeys(registry, keys(0, 500));
+    await store.flush();
+
+    const reader = file.reader();
+    expect(keyedRows(reader)).toBe(40);
+    await store.close();
+    const next = file.boot({ breakers, maxKeysPerBreaker: 20 });
+    expect(next.registry.get('hosts', 'k499').state).toBe(CircuitState.OPEN);
+    expect(next.registry.get('hosts', 'k460').state).toBe(CircuitState.OPEN);
+    expect(next.registry.get('hosts', 'k459').state).toBe(CircuitState.CLOSED);
+  });
+
+  it('brings an evicted open per-key breaker back open while its row is kept', async () => {
+    const { registry } = file.boot({ breakers, maxKeysPerBreaker: 5 });
+    await openKeys(registry, ['victim', ...keys(0, 5)]);
+    expect(registry.has('hosts', 'victim')).toBe(false);
+
+    expect(registry.get('hosts', 'victim').state).toBe(CircuitState.OPEN);
+  });
+
+  it('trims a file from before the bound to the newest rows, twice maxKeysPerBreaker per name, at start-up', async () => {
+    const first = file.boot({ breakers, maxKeysPerBreaker: 1_000 });
+    await openKeys(first.registry, keys(0, 300));
+    await first.store.close();
+
+    const { registry } = file.boot({ breakers, maxKeysPerBreaker: 10 });
+
+    expect(keyedRows(file.reader())).toBe(20);
+    expect(registry.get('hosts', 'k299').state).toBe(CircuitState.OPEN);
+    expect(registry.get('hosts', 'k280').state).toBe(CircuitState.OPEN);
+    expect(registry.get('hosts', 'k279').state).toBe(CircuitState.CLOSED);
+  });
+
+  it('holds no more than maxKeysPerBreaker states of evicted breakers while writes fail, and writes only those on recovery', async () => {
+    const { registry, store, logger } = file.boot({ breakers, maxKeysPerBreaker: 20 });
+    const reader = file.reader();
+    const writes = countStateWrites(reader);
+    reader.exec('BEGIN IMMEDIATE');
+    await openKeys(registry, keys(0, 2_000));
+    expect(logger.error).toHaveBeenCalledTimes(1);
+
+    reader.exec('COMMIT');
+    await store.flush();
+
+    expect(writes()).toBeLessThanOrEqual(2 * 20 + 2);
+    expect(keyedRows(reader)).toBe(40);
+    expect(logger.warn).toHaveBeenCalledWith(expect.stringMatching(/writes succeed again/));
+  });
+
+  it('keeps the rows of named breakers whatever per-key breakers do', async () => {
+    const { registry, store } = file.boot({ breakers, maxKeysPerBreaker: 3 });
+    await registry.get('payments').trip('incident', 'alice');
+
+    await openKeys(registry, keys(0, 50));
+    await store.close();
+
+    expect(file.boot({ breakers }).registry.get('payments').state).toBe(CircuitState.FORCED_OPEN);
+  });
+});
