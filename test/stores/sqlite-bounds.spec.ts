@@ -72,7 +72,7 @@ describe('SqliteStore bounds on per-key breakers', () => {
     expect(registry.get('hosts', 'k279').state).toBe(CircuitState.CLOSED);
   });
 
-  it('holds no more than maxKeysPerBreaker states of evicted breakers while writes fail, and writes only those on recovery', async () => {
+  it('holds no more than twice maxKeysPerBreaker states of evicted breakers while writes fail, and writes only those on recovery', async () => {
     const { registry, store, logger } = file.boot({ breakers, maxKeysPerBreaker: 20 });
     const reader = file.reader();
     const writes = countStateWrites(reader);
