@@ -10,6 +10,7 @@ import {
 } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
 import { catchError, type Observable } from 'rxjs';
+import type { BreakerKeyInput } from '../core/breaker-key';
 import { isBreakerOpenError, isBreakerTimeoutError } from '../core/errors';
 import { BreakerRegistry } from '../core/registry';
 import { type BreakerHttpReply, setReplyHeaders } from './breaker-http-reply';
@@ -32,7 +33,8 @@ import { SKIP_BREAKER_METADATA } from './resilience.constants';
  * exception filters see them.
  * The response streams through (SSE included); the call's outcome is recorded when it ends.
  *
- * Subclass it and override {@link breakerName} to name breakers differently.
+ * Subclass it and override {@link breakerName} to name breakers differently, and
+ * {@link breakerKey} to give each route one breaker per host, tenant, … taken from the request.
  * @publicApi
  */
 @Injectable()
@@ -64,7 +66,10 @@ export class CircuitBreakerInterceptor implements NestInterceptor {
     ) {
       return next.handle();
     }
-    const calls = observeThroughBreaker(this.registry.get(this.breakerName(context)), () => next.handle());
+    const name = this.breakerName(context);
+    const key = this.breakerKey(context);
+    const breaker = key === undefined ? this.registry.get(name) : this.registry.get(name, key);
+    const calls = observeThroughBreaker(breaker, () => next.handle());
     if (context.getType() !== 'http') return calls;
     return calls.pipe(
       catchError((error: unknown) => {
@@ -73,9 +78,29 @@ export class CircuitBreakerInterceptor implements NestInterceptor {
     );
   }
 
-  /** The breaker a route runs through: `Controller.handler`. */
+  /**
+   * The breaker a route runs through: `Controller.handler`.
+   *
+   * Build names from code only (the class, the handler, its metadata), never from the request
+   * (its URL, headers or user): named breakers are never evicted, so names from requests grow
+   * the registry without bound until `maxBreakers` refuses new ones. Values from requests
+   * belong in {@link breakerKey}.
+   */
   protected breakerName(context: ExecutionContext): string {
     return `${context.getClass().name}.${context.getHandler().name}`;
+  }
+
+  /**
+   * The key of the route's per-key breaker under {@link breakerName}, e.g. the tenant of the
+   * request: undefined (the default) for one breaker per route. Per-key breakers are bounded by
+   * `maxKeysPerBreaker`, so a key may come from the request.
+   * @example
+   * protected override breakerKey(context: ExecutionContext) {
+   *   return context.switchToHttp().getRequest().headers['x-tenant'] ?? 'none';
+   * }
+   */
+  protected breakerKey(_context: ExecutionContext): BreakerKeyInput | undefined {
+    return undefined;
   }
 
   /**

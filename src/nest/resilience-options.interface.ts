@@ -52,8 +52,17 @@ export interface ResilienceModuleOptions {
   store?: StoreOptions;
   /** Prometheus metrics; `false` turns them off. */
   metrics?: MetricsOptions | false;
-  /** Most per-key breakers kept under one name (`@CircuitBreaker(name, { key })`). @default 1000 */
+  /**
+   * Most per-key breakers kept under one name (`@CircuitBreaker(name, { key })`); beyond it
+   * the least recently used idle one (a closed one first) is evicted. @default 1000
+   */
   maxKeysPerBreaker?: number;
+  /**
+   * Most named breakers, configured ones included. Named breakers are never evicted, so a new
+   * name beyond it fails the call with `TooManyBreakersError`: breaker names must come from
+   * code or configuration, never from request input (use a key for that). @default 10000
+   */
+  maxBreakers?: number;
   /** How long shutdown waits for in-flight protected calls. @default 10_000 */
   shutdownTimeout?: number;
 }

@@ -32,6 +32,7 @@ async function createRegistry(
       defaults: options.defaults,
       breakers: options.breakers,
       maxKeysPerBreaker: options.maxKeysPerBreaker,
+      maxBreakers: options.maxBreakers,
       auditLog: store.auditLog,
     });
     store.attach(registry);

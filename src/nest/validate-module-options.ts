@@ -7,6 +7,7 @@ const KNOWN: ReadonlySet<string> = new Set<keyof ResilienceModuleOptions>([
   'store',
   'metrics',
   'maxKeysPerBreaker',
+  'maxBreakers',
   'shutdownTimeout',
 ]);
 

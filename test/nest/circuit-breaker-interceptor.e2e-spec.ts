@@ -3,6 +3,7 @@ import {
   Catch,
   Controller,
   type ExceptionFilter,
+  type ExecutionContext,
   Get,
   HttpException,
   Inject,
@@ -61,12 +62,47 @@ class InventoryController {
   }
 }
 
+/** One breaker per tenant on each route, the tenant from a request header. */
+@Injectable()
+class TenantInterceptor extends CircuitBreakerInterceptor {
+  protected override breakerKey(context: ExecutionContext): string {
+    const tenant = context.switchToHttp().getRequest<{ headers: Record<string, string> }>().headers[
+      'x-tenant'
+    ];
+    return tenant ?? 'none';
+  }
+}
+
+@UseInterceptors(TenantInterceptor)
+@Controller('statements')
+class StatementsController {
+  @Get()
+  list(): string[] {
+    throw new Error('statements DB down');
+  }
+}
+
 describe('CircuitBreakerInterceptor', () => {
   let t: TestApp;
   beforeEach(async () => {
     t = await createApp(
-      { controllers: [OrdersController, InventoryController] },
+      { controllers: [OrdersController, InventoryController, StatementsController] },
       { defaults: { failureThreshold: 1 } },
+    );
+  });
+
+  it('should give each key from breakerKey(context) its own per-key breaker of the route', async () => {
+    await t.http().get('/statements').set('x-tenant', 'acme').expect(500);
+    await t.http().get('/statements').set('x-tenant', 'acme').expect(503);
+    await t.http().get('/statements').set('x-tenant', 'StatementsController.list').expect(500);
+
+    expect(t.breaker('StatementsController.list', 'acme').state).toBe('open');
+    expect(t.registry.has('StatementsController.list')).toBe(false);
+    expect(t.registry.all().map((b) => b.name)).toEqual(
+      expect.arrayContaining([
+        'StatementsController.list#acme',
+        'StatementsController.list#StatementsController.list',
+      ]),
     );
   });
 

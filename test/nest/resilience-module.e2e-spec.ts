@@ -305,6 +305,15 @@ describe('shutdown', () => {
     await expect(compiling).rejects.toMatchObject({ key: 'shutdownTimeout', value: -1 });
   });
 
+  it('should bound named breakers by maxBreakers, configured ones included', async () => {
+    const t = await createApp({}, { maxBreakers: 2, breakers: { payments: {} } });
+    t.registry.get('llm');
+
+    expect(() => t.registry.get('/users/42')).toThrow(
+      expect.objectContaining({ code: 'TOO_MANY_BREAKERS', limit: 2 }),
+    );
+  });
+
   it('should leave the decorated methods of a closed app unprotected again', async () => {
     jest.spyOn(Logger.prototype, 'warn').mockImplementation(() => undefined);
     const t = await createApp({ imports: [PaymentsModule] });
