@@ -1,6 +1,6 @@
 import { apiError, connectionError } from './cli-errors';
 
-/** How long the CLI waits for the admin API before giving up. */
+/** How long the CLI waits for the admin API's whole answer before giving up. */
 const REQUEST_TIMEOUT_MS = 10_000;
 
 export interface AdminClientOptions {
@@ -8,6 +8,8 @@ export interface AdminClientOptions {
   url: string;
   token: string | undefined;
   fetch: typeof fetch;
+  /** @default 10_000 */
+  timeoutMs?: number;
 }
 
 /**
@@ -16,9 +18,11 @@ export interface AdminClientOptions {
  */
 export class AdminClient {
   private readonly base: string;
+  private readonly timeoutMs: number;
 
   constructor(private readonly options: AdminClientOptions) {
     this.base = options.url.replace(/\/+$/, '');
+    this.timeoutMs = options.timeoutMs ?? REQUEST_TIMEOUT_MS;
   }
 
   get<T>(path: string): Promise<T> {
@@ -39,12 +43,17 @@ export class AdminClient {
         method,
         headers,
         body: body === undefined ? undefined : JSON.stringify(body),
-        signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
+        signal: AbortSignal.timeout(this.timeoutMs),
       });
     } catch (error) {
       throw connectionError(this.unreachable(error));
     }
-    const text = await response.text();
+    let text: string;
+    try {
+      text = await response.text();
+    } catch (error) {
+      throw connectionError(this.cutOff(error));
+    }
     if (!response.ok) throw apiError(this.refusal(response.status, text));
     try {
       return JSON.parse(text) as T;
@@ -54,13 +63,16 @@ export class AdminClient {
   }
 
   private unreachable(error: unknown): string {
-    // A DOMException, which is not an Error in every realm: check its name only.
-    if ((error as { name?: unknown }).name === 'TimeoutError') {
-      return `No answer from ${this.base} within ${REQUEST_TIMEOUT_MS / 1000} s.`;
+    if (isTimeout(error)) return `No answer from ${this.base} within ${this.timeoutMs / 1000} s.`;
+    return `Cannot connect to ${this.base} (${whyFailed(error)}). Is the app running, and is --url (or NEST_RESILIENCE_URL) right?`;
+  }
+
+  /** The server sent its headers, then stalled or broke the connection before the body ended. */
+  private cutOff(error: unknown): string {
+    if (isTimeout(error)) {
+      return `${this.base} started to answer, then sent nothing more within ${this.timeoutMs / 1000} s.`;
     }
-    const cause = (error as { cause?: { code?: unknown; message?: unknown } }).cause;
-    const why = cause?.code ?? cause?.message ?? (error as Error).message;
-    return `Cannot connect to ${this.base} (${String(why)}). Is the app running, and is --url (or NEST_RESILIENCE_URL) right?`;
+    return `The answer from ${this.base} was cut off (${whyFailed(error)}). Is the app restarting, or a proxy in between?`;
   }
 
   private refusal(status: number, text: string): string {
@@ -81,6 +93,17 @@ export class AdminClient {
         return message;
     }
   }
+}
+
+/** A DOMException, which is not an Error in every realm: its name tells. */
+function isTimeout(error: unknown): boolean {
+  return (error as { name?: unknown } | null)?.name === 'TimeoutError';
+}
+
+/** The lowest-level reason fetch gives: a system error code (ECONNREFUSED) or a message. */
+function whyFailed(error: unknown): string {
+  const cause = (error as { cause?: { code?: unknown; message?: unknown } } | null)?.cause;
+  return String(cause?.code ?? cause?.message ?? (error as { message?: unknown } | null)?.message ?? error);
 }
 
 /** What an error answer says: the `message` of a Nest error body (a string or a list), else its text. */

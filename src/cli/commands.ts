@@ -1,5 +1,6 @@
 import type { AuditEntry } from '../core/audit-log';
 import type { BreakerSnapshot } from '../core/breaker-snapshot';
+import { escapeUnprintable } from '../core/printable';
 import type { AdminClient } from './admin-client';
 import { usageError } from './cli-errors';
 import { formatAudit, formatDetail, formatStatus } from './format';
@@ -49,7 +50,8 @@ async function control(
 ): Promise<CommandResult> {
   const [name] = context.args;
   const snapshot = await context.client.post<BreakerSnapshot>(breakerPath(name, action), body);
-  return { data: snapshot, text: `Breaker "${snapshot.name}" ${done}: now ${snapshot.state}.\n` };
+  const text = `Breaker "${escapeUnprintable(snapshot.name)}" ${done}: now ${escapeUnprintable(snapshot.state)}.\n`;
+  return { data: snapshot, text };
 }
 
 /** Every command, in the order `--help` lists them. */

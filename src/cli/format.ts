@@ -1,5 +1,6 @@
 import type { AuditEntry } from '../core/audit-log';
 import type { BreakerSnapshot } from '../core/breaker-snapshot';
+import { escapeUnprintable } from '../core/printable';
 
 interface Column<T> {
   header: string;
@@ -8,9 +9,13 @@ interface Column<T> {
   right?: boolean;
 }
 
-/** Rows as aligned text columns under their headers, two spaces apart. */
+/**
+ * Rows as aligned text columns under their headers, two spaces apart. Every cell is escaped:
+ * names, reasons and actors come from requests and operators, and a control character in one
+ * could clear the terminal or forge a row.
+ */
 function table<T>(columns: Array<Column<T>>, rows: readonly T[]): string {
-  const cells = rows.map((row) => columns.map((column) => column.value(row)));
+  const cells = rows.map((row) => columns.map((column) => escapeUnprintable(String(column.value(row)))));
   const widths = columns.map((column, i) =>
     Math.max(column.header.length, ...cells.map((line) => line[i].length)),
   );
@@ -90,7 +95,8 @@ export function formatDetail(b: BreakerSnapshot, now: number): string {
     ['critical', b.critical ? 'yes' : 'no'],
   ];
   const width = Math.max(...fields.map(([label]) => label.length));
-  return `${b.name}\n${fields.map(([label, value]) => `  ${label.padEnd(width)}  ${value}`).join('\n')}\n`;
+  const lines = fields.map(([label, value]) => `  ${label.padEnd(width)}  ${escapeUnprintable(value)}`);
+  return `${escapeUnprintable(b.name)}\n${lines.join('\n')}\n`;
 }
 
 /** `audit`: newest first, as the API returns them. */

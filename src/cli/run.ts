@@ -1,3 +1,4 @@
+import { escapeUnprintable, escapeUnprintableJson } from '../core/printable';
 import { AdminClient } from './admin-client';
 import { CliError, ExitCode, usageError } from './cli-errors';
 import { COMMANDS, type Command } from './commands';
@@ -13,6 +14,8 @@ export interface CliIo {
   stdout: { write(text: string): unknown };
   stderr: { write(text: string): unknown };
   env: Record<string, string | undefined>;
+  /** How long to wait for the admin API's whole answer. @default 10_000 */
+  timeoutMs?: number;
 }
 
 /**
@@ -35,6 +38,7 @@ export async function run(argv: readonly string[], io: CliIo): Promise<number> {
       url: adminUrl(parsed.values.url ?? io.env.NEST_RESILIENCE_URL ?? DEFAULT_URL),
       token: parsed.values.token ?? io.env.NEST_RESILIENCE_TOKEN,
       fetch: io.fetch,
+      timeoutMs: io.timeoutMs,
     });
     const result = await command.execute({
       client,
@@ -43,11 +47,14 @@ export async function run(argv: readonly string[], io: CliIo): Promise<number> {
       force: parsed.flags.force === true,
       now: Date.now(),
     });
-    io.stdout.write(parsed.flags.json ? `${JSON.stringify(result.data, null, 2)}\n` : result.text);
+    io.stdout.write(
+      parsed.flags.json ? `${escapeUnprintableJson(JSON.stringify(result.data, null, 2))}\n` : result.text,
+    );
     return ExitCode.OK;
   } catch (error) {
     if (!(error instanceof CliError)) throw error;
-    io.stderr.write(`${PROGRAM}: ${error.message}\n`);
+    // One line, whatever the server or the command line put in it.
+    io.stderr.write(`${PROGRAM}: ${escapeUnprintable(error.message)}\n`);
     if (error.exitCode === ExitCode.USAGE) io.stderr.write(`Run "${PROGRAM} --help" for usage.\n`);
     return error.exitCode;
   }

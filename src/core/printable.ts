@@ -24,8 +24,12 @@ const ESCAPED_SHORT: Readonly<Record<string, string>> = Object.fromEntries(
   Object.entries(SHORT_ESCAPES).map(([character, escape]) => [escape[1], character]),
 );
 
+function unicodeEscape(character: string): string {
+  return `\\u${character.charCodeAt(0).toString(16).padStart(4, '0')}`;
+}
+
 function escapeOne(character: string): string {
-  return SHORT_ESCAPES[character] ?? `\\u${character.charCodeAt(0).toString(16).padStart(4, '0')}`;
+  return SHORT_ESCAPES[character] ?? unicodeEscape(character);
 }
 
 /** Whether `text` holds a character {@link escapeUnprintable} would escape. */
@@ -48,6 +52,17 @@ export function escapeUnprintable(text: string): string {
  */
 export function escapeReversibly(text: string): string {
   return text.replace(UNPRINTABLE_OR_BACKSLASH, escapeOne);
+}
+
+/**
+ * JSON text (as `JSON.stringify` writes it) safe to print: it leaves DEL, C1 controls, line
+ * separators and bidirectional marks raw inside strings, and they become `\u` escapes, which
+ * JSON reads back as the same characters. Its own newlines (indentation) stay.
+ */
+export function escapeUnprintableJson(json: string): string {
+  return json.replace(UNPRINTABLE_CHARACTERS, (character) =>
+    character === '\n' ? character : unicodeEscape(character),
+  );
 }
 
 /** The inverse of {@link escapeReversibly}; undefined when `escaped` is not one of its results. */

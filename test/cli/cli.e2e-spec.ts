@@ -1,6 +1,8 @@
-import { createServer } from 'node:net';
+import { createServer as createHttpServer, type Server } from 'node:http';
+import { createServer, type AddressInfo, type Socket } from 'node:net';
 import type { INestApplication } from '@nestjs/common';
 import { run } from '../../src/cli/run';
+import { BreakerRegistry } from '../../src/core/registry';
 import { runCli as cli } from './cli-runner';
 import { ADMIN_TOKEN, baseUrl, closeApp, createAdminApp } from '../admin/admin-app.fixture';
 
@@ -12,6 +14,10 @@ async function unusedPort(): Promise<number> {
   await new Promise((resolve) => server.close(resolve));
   return port;
 }
+
+/** What a terminal would act on; newlines only where the CLI itself ends lines. */
+// eslint-disable-next-line no-control-regex -- it looks for control characters
+const UNPRINTABLE_BUT_NEWLINE = /[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e]/;
 
 describe('nest-resilience CLI against a running app', () => {
   let app: INestApplication;
@@ -162,6 +168,97 @@ describe('nest-resilience CLI against a running app', () => {
       `nest-resilience: Cannot connect to ${url} (ECONNREFUSED). ` +
         'Is the app running, and is --url (or NEST_RESILIENCE_URL) right?\n',
     );
+  });
+
+  it('escapes control characters in names, reasons and actors, so nothing reaches the terminal raw or forges a row', async () => {
+    const key = 'evil\u001b[2J\u001b]0;owned\u0007\nforged-row  closed\u009b31m';
+    const name = app.get(BreakerRegistry).get('llm', key).name;
+    const reason = 'looks fine\r\u001b[1A\u001b[2Kapproved by security\u202e';
+    await cli(['trip', name, '--reason', reason], env);
+
+    const outputs = [
+      await cli(['status'], env),
+      await cli(['status', name], env),
+      await cli(['audit'], env),
+      await cli(['audit', name, '--json'], env),
+      await cli(['trip', name, '--reason', 'again'], env),
+    ];
+
+    for (const { code, stdout, stderr } of outputs) {
+      expect({ code, stderr }).toEqual({ code: 0, stderr: '' });
+      expect(stdout).not.toMatch(UNPRINTABLE_BUT_NEWLINE);
+    }
+    const [status, detail, audit, json] = outputs.map((o) => o.stdout);
+    expect(status.trimEnd().split('\n')).toHaveLength(1 + 3);
+    expect(status).toContain('llm#evil\\u001b[2J\\u001b]0;owned\\u0007\\nforged-row  closed\\u009b31m');
+    expect(detail.split('\n')[0]).toBe(name);
+    expect(audit).toContain('looks fine\\r\\u001b[1A\\u001b[2Kapproved by security\\u202e');
+    expect(JSON.parse(json)[0]).toMatchObject({ breaker: name, reason });
+  });
+
+  it('puts an error message from the server on one escaped line', async () => {
+    const { code, stderr } = await cli(['status', 'nope\u001b[2J\nforged'], env);
+
+    expect(code).toBe(1);
+    expect(stderr).toBe('nest-resilience: Unknown circuit breaker "nope\\u001b[2J\\nforged"\n');
+  });
+
+  describe('when the server sends its headers and then misbehaves', () => {
+    let server: Server;
+    let url: string;
+    /** What the server does once it has sent the headers and part of the body. */
+    let misbehave: (socket: Socket) => void;
+
+    beforeAll(async () => {
+      server = createHttpServer((request, response) => {
+        response.writeHead(200, { 'content-type': 'application/json', 'content-length': '1000' });
+        // Once the headers and the start of the body are on their way, the server misbehaves.
+        response.write('[{"name":"payments",', () => misbehave(request.socket));
+      });
+      await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+      url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/resilience`;
+    });
+
+    afterAll(async () => {
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+    });
+
+    const runAgainst = async () => {
+      let stdout = '';
+      let stderr = '';
+      const code = await run(['status', '--url', url], {
+        fetch,
+        env: {},
+        timeoutMs: 2_000,
+        stdout: { write: (text: string) => (stdout += text) },
+        stderr: { write: (text: string) => (stderr += text) },
+      });
+      return { code, stdout, stderr };
+    };
+
+    it('exits 3 with one line naming the URL when the body stalls', async () => {
+      misbehave = () => undefined;
+
+      expect(await runAgainst()).toEqual({
+        code: 3,
+        stdout: '',
+        stderr: `nest-resilience: ${url} started to answer, then sent nothing more within 2 s.\n`,
+      });
+    });
+
+    it('exits 3 with one line naming the URL when the connection is reset mid-body', async () => {
+      misbehave = (socket) => socket.destroy();
+
+      const { code, stdout, stderr } = await runAgainst();
+
+      expect({ code, stdout }).toEqual({ code: 3, stdout: '' });
+      expect(stderr).toMatch(
+        new RegExp(
+          `^nest-resilience: The answer from ${url.replace(/\./g, '\\.')} was cut off \\(.+\\)\\. Is the app restarting, or a proxy in between\\?\\n$`,
+        ),
+      );
+    });
   });
 
   describe('when something other than the admin API answers', () => {
