@@ -8,7 +8,7 @@ export interface BreakerOpenResponseBody {
   statusCode: 503;
   error: 'Service Unavailable';
   message: string;
-  /** The breaker that rejected the call (`name:key` for a per-key breaker). */
+  /** The breaker that rejected the call (`name#key` for a per-key breaker). */
   breaker: string;
   /** How long until the breaker may let a call through. */
   retryAfterMs: number;

@@ -8,7 +8,7 @@ export interface BreakerTimeoutResponseBody {
   statusCode: 504;
   error: 'Gateway Timeout';
   message: string;
-  /** The breaker whose `timeout` elapsed (`name:key` for a per-key breaker). */
+  /** The breaker whose `timeout` elapsed (`name#key` for a per-key breaker). */
   breaker: string;
   /** The breaker's `timeout`, in ms. */
   timeoutMs: number;

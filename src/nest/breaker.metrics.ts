@@ -129,31 +129,14 @@ export class BreakerMetrics implements OnModuleInit, OnModuleDestroy {
           }) as MetricOf<D>,
         collect,
       );
-    const eachSeries = (collect: (series: BreakerSeries) => void) => () => this.series.forEach(collect);
-    const eachSummary = (collect: (summary: KeyedSeries) => void) => () => this.keyed.forEach(collect);
-    const metrics = {
-      info: promMetric(
-        BREAKER_METRICS.info,
-        eachSeries((series) => series.collectInfo()),
-      ),
-      state: promMetric(
-        BREAKER_METRICS.state,
-        eachSeries((series) => series.collectState()),
-      ),
-      calls: promMetric(
-        BREAKER_METRICS.calls,
-        eachSeries((series) => series.flushCounts()),
-      ),
-      rejected: promMetric(
-        BREAKER_METRICS.rejected,
-        eachSeries((series) => series.flushCounts()),
-      ),
-      transitions: promMetric(BREAKER_METRICS.transitions),
-      failureRate: promMetric(
-        BREAKER_METRICS.failureRate,
-        eachSeries((series) => series.collectFailureRate()),
-      ),
-    };
+    /** A scrape-time contribution that calls `method` of every breaker's series (or summary). */
+    const eachSeries = (method: ScrapeStep<BreakerSeries>) => () => this.series.forEach((s) => s[method]());
+    const eachSummary = (method: ScrapeStep<KeyedSeries>) => () => this.keyed.forEach((k) => k[method]());
+    // Leased in BREAKER_METRICS order, which is the order a scrape lists them in.
+    const info = promMetric(BREAKER_METRICS.info, eachSeries('collectInfo'));
+    const state = promMetric(BREAKER_METRICS.state, eachSeries('collectState'));
+    const calls = promMetric(BREAKER_METRICS.calls, eachSeries('flushCounts'));
+    const rejected = promMetric(BREAKER_METRICS.rejected, eachSeries('flushCounts'));
     lease<BufferedHistogram, () => Iterable<HistogramSeries>>(
       BREAKER_METRICS.callDuration,
       (name, owners) => {
@@ -167,19 +150,15 @@ export class BreakerMetrics implements OnModuleInit, OnModuleDestroy {
       () => this.durationSeries(),
     );
     return {
-      ...metrics,
-      keys: promMetric(
-        BREAKER_METRICS.keys,
-        eachSummary((summary) => summary.collectKeys()),
-      ),
-      keyedCalls: promMetric(
-        BREAKER_METRICS.keyedCalls,
-        eachSummary((summary) => summary.flushCounts()),
-      ),
-      keyedRejected: promMetric(
-        BREAKER_METRICS.keyedRejected,
-        eachSummary((summary) => summary.flushCounts()),
-      ),
+      info,
+      state,
+      calls,
+      rejected,
+      transitions: promMetric(BREAKER_METRICS.transitions),
+      failureRate: promMetric(BREAKER_METRICS.failureRate, eachSeries('collectFailureRate')),
+      keys: promMetric(BREAKER_METRICS.keys, eachSummary('collectKeys')),
+      keyedCalls: promMetric(BREAKER_METRICS.keyedCalls, eachSummary('flushCounts')),
+      keyedRejected: promMetric(BREAKER_METRICS.keyedRejected, eachSummary('flushCounts')),
       keyedTransitions: promMetric(BREAKER_METRICS.keyedTransitions),
     };
   }
@@ -189,6 +168,9 @@ export class BreakerMetrics implements OnModuleInit, OnModuleDestroy {
     for (const series of this.series.values()) yield* series.durations;
   }
 }
+
+/** The methods of `T` a scrape calls: they take nothing and return nothing. */
+type ScrapeStep<T> = { [K in keyof T]: T[K] extends () => void ? K : never }[keyof T];
 
 /** The definition of a series family prom-client's own classes publish. */
 type PromMetricDefinition = BreakerMetricDefinition & { readonly type: 'counter' | 'gauge' };

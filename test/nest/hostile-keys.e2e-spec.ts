@@ -2,12 +2,10 @@ import {
   Controller,
   Get,
   Headers,
-  Module,
   Param,
   ServiceUnavailableException,
   type INestApplication,
 } from '@nestjs/common';
-import { HealthCheck, HealthCheckService, TerminusModule } from '@nestjs/terminus';
 import { Test } from '@nestjs/testing';
 import { PrometheusModule } from '@willsoto/nestjs-prometheus';
 import { join } from 'node:path';
@@ -16,7 +14,7 @@ import request from 'supertest';
 import { BreakerRegistry } from '../../src/core/registry';
 import { CircuitBreaker } from '../../src/nest/circuit-breaker.decorator';
 import { ResilienceModule } from '../../src/nest/resilience.module';
-import { BreakerHealthIndicator } from '../../src/terminus/breaker.health';
+import { HealthModule } from '../terminus/health-app.fixture';
 import { useTempDir } from '../support/temp-dir';
 import { Scrape } from './metrics-scrape';
 
@@ -37,27 +35,6 @@ class ProxyController {
     return `proxied to ${host}`;
   }
 }
-
-@Controller('health')
-class HealthController {
-  constructor(
-    private readonly health: HealthCheckService,
-    private readonly breakers: BreakerHealthIndicator,
-  ) {}
-
-  @Get('ready')
-  @HealthCheck()
-  ready() {
-    return this.health.check([() => this.breakers.isHealthy()]);
-  }
-}
-
-@Module({
-  imports: [TerminusModule.forRoot({ logger: false })],
-  controllers: [HealthController],
-  providers: [BreakerHealthIndicator],
-})
-class HealthModule {}
 
 describe('A key from a request never reaches another breaker', () => {
   const dir = useTempDir();

@@ -1,21 +1,9 @@
 import type Database from 'better-sqlite3';
 import { CircuitState } from '../../src/core/circuit-state';
-import { FakeClock, failing, nextTurn, useSqliteFile } from '../support/sqlite-fixture';
+import { FakeClock, countStateWrites, failing, nextTurn, useSqliteFile } from '../support/sqlite-fixture';
 
 const keyedRows = (db: Database.Database): number =>
   (db.prepare(`SELECT COUNT(*) AS n FROM breaker_state WHERE name LIKE 'hosts#%'`).get() as { n: number }).n;
-
-/** Counts the rows the store inserts or updates in breaker_state, with a trigger in the file itself. */
-function countStateWrites(db: Database.Database): () => number {
-  db.exec(`
-    CREATE TABLE state_writes (n INTEGER NOT NULL);
-    INSERT INTO state_writes VALUES (0);
-    CREATE TRIGGER count_inserts AFTER INSERT ON breaker_state BEGIN UPDATE state_writes SET n = n + 1; END;
-    CREATE TRIGGER count_updates AFTER UPDATE ON breaker_state BEGIN UPDATE state_writes SET n = n + 1; END;
-  `);
-  const read = db.prepare<[], { n: number }>('SELECT n FROM state_writes');
-  return () => (read.get() as { n: number }).n;
-}
 
 describe('SqliteStore bounds on per-key breakers', () => {
   const clock = new FakeClock();

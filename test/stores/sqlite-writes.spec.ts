@@ -1,19 +1,14 @@
 import type Database from 'better-sqlite3';
 import { copyFileSync, renameSync, unlinkSync } from 'node:fs';
 import { CircuitState } from '../../src/core/circuit-state';
-import { FakeClock, failing, nextTurn, succeeding, useSqliteFile } from '../support/sqlite-fixture';
-
-/** Counts the rows the store writes to breaker_state, with a trigger in the file itself. */
-function countStateWrites(db: Database.Database): () => number {
-  db.exec(`
-    CREATE TABLE state_writes (n INTEGER NOT NULL);
-    INSERT INTO state_writes VALUES (0);
-    CREATE TRIGGER count_inserts AFTER INSERT ON breaker_state BEGIN UPDATE state_writes SET n = n + 1; END;
-    CREATE TRIGGER count_updates AFTER UPDATE ON breaker_state BEGIN UPDATE state_writes SET n = n + 1; END;
-  `);
-  const read = db.prepare<[], { n: number }>('SELECT n FROM state_writes');
-  return () => (read.get() as { n: number }).n;
-}
+import {
+  FakeClock,
+  countStateWrites,
+  failing,
+  nextTurn,
+  succeeding,
+  useSqliteFile,
+} from '../support/sqlite-fixture';
 
 /** Makes every write of the store fail, as a broken disk would, until the returned switch is called. */
 function breakWrites(db: Database.Database): () => void {

@@ -91,3 +91,15 @@ export const failing = (): never => {
   throw new Error('downstream failed');
 };
 export const succeeding = (): string => 'ok';
+
+/** Counts the rows the store writes to breaker_state, with a trigger in the file itself. */
+export function countStateWrites(db: Database.Database): () => number {
+  db.exec(`
+    CREATE TABLE state_writes (n INTEGER NOT NULL);
+    INSERT INTO state_writes VALUES (0);
+    CREATE TRIGGER count_inserts AFTER INSERT ON breaker_state BEGIN UPDATE state_writes SET n = n + 1; END;
+    CREATE TRIGGER count_updates AFTER UPDATE ON breaker_state BEGIN UPDATE state_writes SET n = n + 1; END;
+  `);
+  const read = db.prepare<[], { n: number }>('SELECT n FROM state_writes');
+  return () => (read.get() as { n: number }).n;
+}
