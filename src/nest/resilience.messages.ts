@@ -34,6 +34,10 @@ export const HISTOGRAM_INTERNALS_CHANGED =
   'publish circuit_breaker_call_duration_seconds; install prom-client 15, or set the ResilienceModule option ' +
   'metrics: false';
 
+export const NO_REGISTRY_FOR_HEALTH =
+  'BreakerHealthIndicator found no ResilienceModule in this app, so it reports no circuit breakers; ' +
+  'import ResilienceModule.forRoot() (global by default) in the app module to report them';
+
 export const BREAKERS_UNREADABLE = (error: unknown): string =>
   `could not read the circuit breakers: ${String(error)}`;
 

@@ -3,6 +3,7 @@ import { HealthIndicatorService } from '@nestjs/terminus';
 import type { BreakerOptions } from '../../src/core/breaker-options';
 import { BreakerRegistry } from '../../src/core/registry';
 import { BreakerHealthIndicator } from '../../src/terminus/breaker.health';
+import { DEGRADED_STATUS } from '../support/peers';
 
 let now = 1_700_000_000_000;
 const clock = { now: () => now };
@@ -83,7 +84,7 @@ describe('BreakerHealthIndicator', () => {
           payments: closed,
           llm: { state: 'open', failureRate: 1, nextAttemptAt: now + 30_000, critical: false },
         },
-        status: 'degraded',
+        status: DEGRADED_STATUS,
       },
     });
   });
@@ -122,7 +123,7 @@ describe('BreakerHealthIndicator', () => {
     now += 30_000;
 
     expect(indicator.isHealthy().circuit_breakers).toMatchObject({
-      status: 'degraded',
+      status: DEGRADED_STATUS,
       open: 0,
       half_open: 1,
       breakers: { payments: { state: 'half_open', nextAttemptAt: null } },
@@ -134,7 +135,7 @@ describe('BreakerHealthIndicator', () => {
     await registry.get('payments').disable();
 
     expect(indicator.isHealthy().circuit_breakers).toMatchObject({
-      status: 'degraded',
+      status: DEGRADED_STATUS,
       disabled: 1,
       closed: 0,
     });
