@@ -211,7 +211,7 @@ describe('several apps in one process', () => {
 
     await first.breaker('payments').trip();
 
-    await first.http().get('/charge').expect(500);
+    await first.http().get('/charge').expect(503);
     await second.http().get('/charge').expect(200, 'charged');
     expect(second.breaker('payments').snapshot().calls).toBe(1);
     await first.close();
