@@ -1,29 +1,7 @@
-import { Controller, Get, Logger, Module, type INestApplication } from '@nestjs/common';
-import { HealthCheck, HealthCheckService, TerminusModule } from '@nestjs/terminus';
+import { Logger, type INestApplication } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import request from 'supertest';
-import { BreakerHealthIndicator } from 'nest-resilience/terminus';
-
-@Controller('health')
-class HealthController {
-  constructor(
-    private readonly health: HealthCheckService,
-    private readonly breakers: BreakerHealthIndicator,
-  ) {}
-
-  @Get('ready')
-  @HealthCheck()
-  ready() {
-    return this.health.check([() => this.breakers.isHealthy()]);
-  }
-}
-
-@Module({
-  imports: [TerminusModule.forRoot({ logger: false })],
-  controllers: [HealthController],
-  providers: [BreakerHealthIndicator],
-})
-class HealthModule {}
+import { HealthModule, NO_BREAKERS } from './health-app.fixture';
 
 /** An app's existing test that builds its health module alone, without ResilienceModule. */
 describe('BreakerHealthIndicator in a module built without ResilienceModule', () => {
@@ -44,16 +22,7 @@ describe('BreakerHealthIndicator in a module built without ResilienceModule', ()
     await request(app.getHttpServer()).get('/health/ready').expect(200);
 
     expect(first.body.status).toBe('ok');
-    expect(first.body.info.circuit_breakers).toEqual({
-      total: 0,
-      closed: 0,
-      open: 0,
-      half_open: 0,
-      forced_open: 0,
-      disabled: 0,
-      breakers: {},
-      status: 'up',
-    });
+    expect(first.body.info.circuit_breakers).toEqual({ ...NO_BREAKERS, status: 'up' });
     const warnings = warn.mock.calls.filter(([message]) =>
       String(message).includes('BreakerHealthIndicator'),
     );

@@ -1,41 +1,11 @@
-import { Controller, Get, Module, type INestApplication } from '@nestjs/common';
-import { HealthCheck, HealthCheckService, TerminusModule } from '@nestjs/terminus';
+import type { INestApplication } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import { register } from 'prom-client';
 import request from 'supertest';
-import { BreakerHealthIndicator } from 'nest-resilience/terminus';
 import { BreakerRegistry } from '../../src/core/registry';
 import { ResilienceModule } from '../../src/nest/resilience.module';
 import { DEGRADED_CHECK_STATUS, DEGRADED_STATUS } from '../support/peers';
-
-@Controller('health')
-class HealthController {
-  constructor(
-    private readonly health: HealthCheckService,
-    private readonly breakers: BreakerHealthIndicator,
-  ) {}
-
-  /** Liveness: in-process only, so an open breaker never gets the pod restarted. */
-  @Get('live')
-  @HealthCheck()
-  live() {
-    return this.health.check([]);
-  }
-
-  /** Readiness: the breakers decide whether the pod takes traffic. */
-  @Get('ready')
-  @HealthCheck()
-  ready() {
-    return this.health.check([() => this.breakers.isHealthy()]);
-  }
-}
-
-@Module({
-  imports: [TerminusModule.forRoot({ logger: false })],
-  controllers: [HealthController],
-  providers: [BreakerHealthIndicator],
-})
-class HealthModule {}
+import { HealthModule } from './health-app.fixture';
 
 const NOW = 1_700_000_000_000;
 let now = NOW;

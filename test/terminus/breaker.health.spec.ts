@@ -4,6 +4,7 @@ import type { BreakerOptions } from '../../src/core/breaker-options';
 import { BreakerRegistry } from '../../src/core/registry';
 import { BreakerHealthIndicator } from '../../src/terminus/breaker.health';
 import { DEGRADED_STATUS } from '../support/peers';
+import { NO_BREAKERS } from './health-app.fixture';
 
 let now = 1_700_000_000_000;
 const clock = { now: () => now };
@@ -45,18 +46,7 @@ describe('BreakerHealthIndicator', () => {
   it('is up with no breakers at all', () => {
     const { indicator } = indicatorFor({});
 
-    expect(indicator.isHealthy()).toEqual({
-      circuit_breakers: {
-        total: 0,
-        closed: 0,
-        open: 0,
-        half_open: 0,
-        forced_open: 0,
-        disabled: 0,
-        breakers: {},
-        status: 'up',
-      },
-    });
+    expect(indicator.isHealthy()).toEqual({ circuit_breakers: { ...NO_BREAKERS, status: 'up' } });
   });
 
   it('reports under the key it is given', () => {
