@@ -1,5 +1,10 @@
-/** @type {import('jest').Config} */
-module.exports = {
+const { existsSync } = require('node:fs');
+const { join } = require('node:path');
+
+/** The peers the repository installs: Nest 12, Terminus 12, reflect-metadata 0.2, better-sqlite3 12. */
+const nest12 = {
+  displayName: 'nest12',
+  rootDir: __dirname,
   testEnvironment: 'node',
   roots: ['<rootDir>/test', '<rootDir>/sample-app'],
   testMatch: ['**/*.spec.ts', '**/*.e2e-spec.ts'],
@@ -27,4 +32,59 @@ module.exports = {
     '/node_modules/(?!(@nestjs|file-type|strtok3|token-types|uint8array-extras|@tokenizer|@borewit|@standard-schema)/)',
   ],
   modulePathIgnorePatterns: ['<rootDir>/dist', '<rootDir>/sample-app/dist'],
+  globals: {
+    EXPECTED_PEERS: {
+      '@nestjs/core': '12',
+      '@nestjs/terminus': '12',
+      '@willsoto/nestjs-prometheus': '6.1',
+      'reflect-metadata': '0.2',
+      'better-sqlite3': '12',
+    },
+  },
 };
+
+/**
+ * The oldest peers the package accepts, from `compat/nest11` (Nest 11, Terminus 11,
+ * @willsoto/nestjs-prometheus for Nest 11, reflect-metadata 0.1, better-sqlite3 11): every test
+ * that runs a Nest app, the indicator, or the sqlite store runs against them too. Every
+ * `@nestjs/*` import, the library's own included, resolves there; rxjs and prom-client are the
+ * root's, as in an app that has one copy of each.
+ */
+const compat = join(__dirname, 'compat', 'nest11', 'node_modules');
+if (!existsSync(join(compat, '@nestjs', 'core'))) {
+  throw new Error(
+    'compat/nest11 is not installed, so the tests against Nest 11 cannot run: run `node scripts/install-compat.js` once (npm test does it)',
+  );
+}
+const nest11 = {
+  ...nest12,
+  displayName: 'nest11',
+  testMatch: [
+    '<rootDir>/test/{compat,nest,terminus,admin}/**/*.{spec,e2e-spec}.ts',
+    '<rootDir>/test/stores/sqlite-*.ts',
+    '<rootDir>/sample-app/**/*.e2e-spec.ts',
+  ],
+  // Tests that only start child processes would run against the root's peers anyway.
+  testPathIgnorePatterns: ['/node_modules/', '/sqlite-crash\\.spec\\.ts$'],
+  moduleNameMapper: {
+    ...nest12.moduleNameMapper,
+    '^@nestjs/(.*)$': `${compat}/@nestjs/$1`,
+    '^@willsoto/nestjs-prometheus$': `${compat}/@willsoto/nestjs-prometheus`,
+    '^reflect-metadata$': `${compat}/reflect-metadata`,
+    '^better-sqlite3$': `${compat}/better-sqlite3`,
+  },
+  // Nest 11 is CommonJS: nothing in node_modules needs compiling.
+  transformIgnorePatterns: ['/node_modules/'],
+  globals: {
+    EXPECTED_PEERS: {
+      '@nestjs/core': '11',
+      '@nestjs/terminus': '11',
+      '@willsoto/nestjs-prometheus': '6.0',
+      'reflect-metadata': '0.1',
+      'better-sqlite3': '11',
+    },
+  },
+};
+
+/** @type {import('jest').Config} */
+module.exports = { projects: [nest12, nest11] };

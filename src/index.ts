@@ -25,8 +25,9 @@ export type {
 export { RESILIENCE_OPTIONS } from './nest/resilience.constants';
 export { CircuitBreaker, type CircuitBreakerOptions } from './nest/circuit-breaker.decorator';
 export { CircuitBreakerInterceptor } from './nest/circuit-breaker.interceptor';
-export { BreakerOpenFilter, type BreakerOpenResponseBody } from './nest/breaker-open.filter';
-export { BreakerTimeoutFilter, type BreakerTimeoutResponseBody } from './nest/breaker-timeout.filter';
+export type { BreakerOpenResponseBody, BreakerTimeoutResponseBody } from './nest/error-mapping/error-answers';
+export { BreakerOpenFilter } from './nest/error-mapping/breaker-open.filter';
+export { BreakerTimeoutFilter } from './nest/error-mapping/breaker-timeout.filter';
 export { getBreakerSignal } from './nest/breaker-call';
 export { createAdminController } from './nest/admin/resilience-admin.controller';
 export {

@@ -4,6 +4,7 @@ import { register } from 'prom-client';
 import request from 'supertest';
 import { AppModule } from '../src/app.module';
 import type { SampleConfig } from '../src/sample-config';
+import { DEGRADED_CHECK_STATUS } from '../../test/support/peers';
 
 // Long enough for the "open" checks below to run inside one open period on a busy machine.
 const OPEN_MS = 1_000;
@@ -68,7 +69,7 @@ describe('sample app walkthrough', () => {
 
   it('reports the open breaker as degraded on /health/ready', async () => {
     const ready = await http.get('/health/ready').expect(200);
-    expect(ready.body.status).toBe('degraded');
+    expect(ready.body.status).toBe(DEGRADED_CHECK_STATUS);
     expect(ready.body.details.circuit_breakers.breakers.downstream).toMatchObject({ state: 'open' });
   });
 

@@ -17,7 +17,7 @@ export interface StateChangeEvent {
   manual: boolean;
   /** Who did it, for manual actions. */
   actor: string | null;
-  /** Failure rate in the window when it happened. */
+  /** Failure rate in the window once the change is made: 0 on closing, as the window starts afresh. */
   failureRate: number;
   at: number;
 }

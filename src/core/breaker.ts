@@ -347,8 +347,6 @@ export class Breaker {
     pending?: Promise<unknown>[],
   ): void {
     const from = this.phase.state;
-    const t = this.totals(now);
-    const failureRate = t.calls === 0 ? 0 : t.failures / t.calls;
     this.phase = next;
     this.version++;
     if (next.state === CircuitState.CLOSED) {
@@ -356,6 +354,9 @@ export class Breaker {
       this.openDuration = this.options.openDuration;
     }
     if (from !== next.state && this.events !== null) {
+      // Read after a close has emptied the window, so a closing never reports the rate that opened it.
+      const t = this.totals(now);
+      const failureRate = t.calls === 0 ? 0 : t.failures / t.calls;
       this.events.emit(
         'stateChange',
         { breaker: this.name, from, to: next.state, reason, manual, actor, failureRate, at: now },

@@ -12,8 +12,8 @@ const REJECTING: ReadonlySet<string> = new Set([CircuitState.OPEN, CircuitState.
 /**
  * Writes one line through Nest's `Logger` (context `CircuitBreaker`) on every state change of
  * every breaker: a warning when a breaker starts rejecting calls (OPEN, FORCED_OPEN), a log
- * line otherwise. The event itself (breaker, from, to, reason, failureRate, manual, actor)
- * goes along as structured params. Nothing is logged per call.
+ * line otherwise. The line names the breaker, both states, the reason, the actor of a manual
+ * change and the failure rate. Nothing is logged per call.
  */
 @Injectable()
 export class BreakerStateLogger implements OnModuleInit, OnApplicationShutdown {
@@ -48,9 +48,8 @@ export class BreakerStateLogger implements OnModuleInit, OnApplicationShutdown {
   }
 
   private write(event: StateChangeEvent): void {
-    const { breaker, from, to, reason, failureRate, manual, actor } = event;
-    const params = { breaker, from, to, reason, failureRate, manual, actor };
-    if (REJECTING.has(to)) this.logger.warn(messages.STATE_CHANGE(event), params);
-    else this.logger.log(messages.STATE_CHANGE(event), params);
+    // The message alone: Nest's console logger prints every extra param on lines of its own.
+    if (REJECTING.has(event.to)) this.logger.warn(messages.STATE_CHANGE(event));
+    else this.logger.log(messages.STATE_CHANGE(event));
   }
 }

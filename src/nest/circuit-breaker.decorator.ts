@@ -1,4 +1,4 @@
-import { Logger, UseFilters } from '@nestjs/common';
+import { Logger } from '@nestjs/common';
 import { PATH_METADATA } from '@nestjs/common/constants.js';
 import { MetadataScanner } from '@nestjs/core';
 import { defer, isObservable, lastValueFrom, type Observable } from 'rxjs';
@@ -6,8 +6,6 @@ import type { Breaker } from '../core/breaker';
 import { toBreakerKey, type BreakerKeyInput } from '../core/breaker-key';
 import { InvalidBreakerOptionsError } from '../core/errors';
 import type { BreakerRegistry } from '../core/registry';
-import { BreakerOpenFilter } from './breaker-open.filter';
-import { BreakerTimeoutFilter } from './breaker-timeout.filter';
 import { callThroughBreaker, observeThroughBreaker, type Recover } from './breaker-call';
 import { CIRCUIT_BREAKER_METADATA, LOG_CONTEXT } from './resilience.constants';
 import * as messages from './resilience.messages';
@@ -50,9 +48,6 @@ export interface CircuitBreakerMetadata {
 
 type Method = (...args: unknown[]) => unknown;
 
-/** Answers a route's rejections (503) and timeouts (504) that no fallback served. */
-const useBreakerFilters = UseFilters(BreakerOpenFilter, BreakerTimeoutFilter);
-
 const logger = new Logger(LOG_CONTEXT);
 const warnedOnce = new Set<string>();
 
@@ -74,9 +69,9 @@ function warnOnce(id: string, message: () => string): void {
  * On a controller class: every route handler gets its own breaker, `Controller.handler`, or
  * with a name all of them share that breaker. Handlers with their own `@CircuitBreaker` keep it.
  *
- * When the breaker rejects a route's call the app answers 503 with `Retry-After` (see
- * {@link BreakerOpenFilter}), and when the call outlasts the breaker's `timeout` it answers
- * 504 (see {@link BreakerTimeoutFilter}), unless a fallback serves it. Where no
+ * When the breaker rejects a call that no fallback serves, the error escapes the route (its
+ * own or one that called the method) and `ResilienceModule` answers 503 with `Retry-After`; a
+ * call that outlasts the breaker's `timeout` answers 504 (see the module's `mapErrors`). Where no
  * `ResilienceModule` is initialised (a unit test that builds the class alone) the method runs
  * unprotected and a warning is logged once per breaker.
  *
@@ -97,7 +92,6 @@ export function CircuitBreaker(
     }
     const method = key as string | symbol;
     wrapMethod(target, method, descriptor, name ?? `${ownerName(target)}.${String(method)}`, options);
-    useBreakerFilters(target, method, descriptor);
   };
 }
 
@@ -138,7 +132,6 @@ function protectRoutes(
     wrapMethod(prototype, key, descriptor, name ?? `${controller.name}.${key}`, options);
     Object.defineProperty(prototype, key, descriptor);
   }
-  useBreakerFilters(controller);
 }
 
 /**

@@ -1,22 +1,17 @@
 import {
   type CallHandler,
   type ExecutionContext,
-  HttpException,
   Inject,
   Injectable,
   mixin,
   type NestInterceptor,
   type Type,
 } from '@nestjs/common';
-import { HttpAdapterHost } from '@nestjs/core';
 import { catchError, type Observable } from 'rxjs';
 import type { BreakerKeyInput } from '../core/breaker-key';
-import { isBreakerOpenError, isBreakerTimeoutError } from '../core/errors';
 import { BreakerRegistry } from '../core/registry';
-import { type BreakerHttpReply, setReplyHeaders } from './breaker-http-reply';
-import { breakerOpenReply, type BreakerOpenResponseBody } from './breaker-open.filter';
-import { breakerTimeoutReply, type BreakerTimeoutResponseBody } from './breaker-timeout.filter';
 import { observeThroughBreaker } from './breaker-call';
+import { ResilienceErrorMapper } from './error-mapping/resilience-error.mapper';
 import { getCircuitBreakerMetadata } from './circuit-breaker.decorator';
 import { SKIP_BREAKER_METADATA } from './resilience.constants';
 
@@ -29,8 +24,9 @@ import { SKIP_BREAKER_METADATA } from './resilience.constants';
  * `{ provide: APP_INTERCEPTOR, useClass: CircuitBreakerInterceptor }`. Handlers (or
  * controllers) decorated with `@CircuitBreaker` are left to their decorator, so no call is
  * counted twice. A rejected HTTP call answers 503 with `Retry-After` and one that outlasts
- * the breaker's `timeout` 504, as with the decorator, but as an `HttpException`: the app's own
- * exception filters see them.
+ * the breaker's `timeout` 504, thrown as Nest's `HttpException`s (unless the module's
+ * `mapErrors` is `false`): the app's own exception filters see them. It maps them itself, so
+ * they answer the same wherever it sits among the app's global interceptors.
  * The response streams through (SSE included); the call's outcome is recorded when it ends.
  *
  * Subclass it and override {@link breakerName} to name breakers differently, and
@@ -41,7 +37,7 @@ import { SKIP_BREAKER_METADATA } from './resilience.constants';
 export class CircuitBreakerInterceptor implements NestInterceptor {
   constructor(
     @Inject(BreakerRegistry) protected readonly registry: BreakerRegistry,
-    @Inject(HttpAdapterHost) protected readonly adapterHost: HttpAdapterHost,
+    @Inject(ResilienceErrorMapper) protected readonly errors: ResilienceErrorMapper,
   ) {}
 
   /**
@@ -69,11 +65,9 @@ export class CircuitBreakerInterceptor implements NestInterceptor {
     const name = this.breakerName(context);
     const key = this.breakerKey(context);
     const breaker = key === undefined ? this.registry.get(name) : this.registry.get(name, key);
-    const calls = observeThroughBreaker(breaker, () => next.handle());
-    if (context.getType() !== 'http') return calls;
-    return calls.pipe(
+    return observeThroughBreaker(breaker, () => next.handle()).pipe(
       catchError((error: unknown) => {
-        throw this.toHttpError(context, error);
+        throw this.errors.map(context, error);
       }),
     );
   }
@@ -102,24 +96,4 @@ export class CircuitBreakerInterceptor implements NestInterceptor {
   protected breakerKey(_context: ExecutionContext): BreakerKeyInput | undefined {
     return undefined;
   }
-
-  /**
-   * A rejection or a timeout as the `HttpException` (503 or 504) that `BreakerOpenFilter` or
-   * `BreakerTimeoutFilter` would answer with, its headers set; any other error as it is.
-   */
-  private toHttpError(context: ExecutionContext, error: unknown): unknown {
-    const reply = breakerReply(error);
-    if (reply === undefined) return error;
-    setReplyHeaders(this.adapterHost, context.switchToHttp().getResponse(), reply);
-    return new HttpException(reply.body, reply.status, { cause: error });
-  }
-}
-
-/** The reply that stands for `error` when it is a rejection or a timeout. */
-function breakerReply(
-  error: unknown,
-): BreakerHttpReply<BreakerOpenResponseBody | BreakerTimeoutResponseBody> | undefined {
-  if (isBreakerOpenError(error)) return breakerOpenReply(error);
-  if (isBreakerTimeoutError(error)) return breakerTimeoutReply(error);
-  return undefined;
 }

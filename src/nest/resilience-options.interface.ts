@@ -33,8 +33,13 @@ export interface AdminOptions {
   path?: string;
   /** Guard protecting every admin route; the actor recorded is `request.user` as its guard set it. */
   guard?: Type<CanActivate>;
-  /** A bearer token the routes require (checked in constant time); given with `guard`, both must pass. */
-  token?: string;
+  /**
+   * A bearer token the routes require (checked in constant time); given with `guard`, both must
+   * pass. A function is called once when the app starts (so a token that `ConfigModule` loads
+   * from `.env` is there whatever the order of `imports`). A `token` key whose value is empty or
+   * unset locks the routes: 401 on every request, and one warning at boot.
+   */
+  token?: string | (() => string | undefined);
   /** Mount the routes with neither guard nor token. Never do this outside a sandbox. @default false */
   insecure?: boolean;
 }

@@ -18,6 +18,10 @@ export const STATE_CHANGE = (e: StateChangeEvent): string =>
   `Circuit breaker "${e.breaker}" ${e.from} -> ${e.to} (${e.reason}` +
   `${e.actor === null ? '' : ` by ${e.actor}`}, failure rate ${formatRate(e.failureRate)})`;
 
+export const INVALID_MAP_ERRORS = (value: unknown): string =>
+  `ResilienceModule: mapErrors = ${String(value)} is invalid; expected true (map resilience errors to 503/504 answers, ` +
+  'the default) or false (leave them to your exception filters)';
+
 export const SHUTDOWN_TIMED_OUT = (calls: number, ms: number): string =>
   `${calls} protected call(s) still running after shutdownTimeout (${ms} ms); shutting down anyway`;
 
@@ -28,6 +32,10 @@ export const PROM_CLIENT_MISSING =
 export const INVALID_METRICS_PREFIX = (prefix: string): string =>
   `Invalid ResilienceModule option metrics.prefix = ${JSON.stringify(prefix)}; ` +
   'expected letters, digits, "_" or ":", not starting with a digit';
+
+export const NO_REGISTRY_FOR_HEALTH =
+  'BreakerHealthIndicator found no ResilienceModule in this app, so it reports no circuit breakers; ' +
+  'import ResilienceModule.forRoot() (global by default) in the app module to report them';
 
 export const BREAKERS_UNREADABLE = (error: unknown): string =>
   `could not read the circuit breakers: ${String(error)}`;

@@ -1,5 +1,7 @@
 import { ConfigurableModuleBuilder, type ConfigurableModuleOptionsFactory } from '@nestjs/common';
 import { createAdminController } from './admin/resilience-admin.controller';
+import { errorMappingProviders } from './error-mapping/error-mapping.providers';
+import { ResilienceErrorMapper } from './error-mapping/resilience-error.mapper';
 import type { AdminOptions, ResilienceModuleOptions } from './resilience-options.interface';
 import { RESILIENCE_OPTIONS } from './resilience.constants';
 
@@ -16,6 +18,15 @@ export interface ResilienceModuleExtras {
    * resolve. Mounted by the admin wiring of the module definition.
    */
   admin?: AdminOptions;
+  /**
+   * Maps a resilience error that escapes any handler to its context's answer before any
+   * exception filter sees it: on HTTP, `BreakerOpenError` becomes Nest's
+   * `ServiceUnavailableException` (503, `Retry-After`) and `BreakerTimeoutError` its
+   * `GatewayTimeoutException` (504), with the bodies `BreakerOpenResponseBody` and
+   * `BreakerTimeoutResponseBody`. `false` leaves every such error to the app's own filters,
+   * `CircuitBreakerInterceptor`'s included. @default true
+   */
+  mapErrors?: boolean;
 }
 
 /**
@@ -32,12 +43,17 @@ export const { ConfigurableModuleClass, OPTIONS_TYPE, ASYNC_OPTIONS_TYPE } =
     .setClassMethodName('forRoot')
     .setFactoryMethodName('createResilienceOptions')
     // `admin` is listed (undefined) so that forRoot strips it from the options value as well.
-    .setExtras<ResilienceModuleExtras>({ isGlobal: true, admin: undefined }, (definition, extras) => ({
-      ...definition,
-      global: extras.isGlobal,
-      // Built here, at forRoot()/forRootAsync() time, so unprotected admin routes fail the definition.
-      ...(extras.admin !== undefined && { controllers: [createAdminController(extras.admin)] }),
-    }))
+    .setExtras<ResilienceModuleExtras>(
+      { isGlobal: true, admin: undefined, mapErrors: true },
+      (definition, extras) => ({
+        ...definition,
+        global: extras.isGlobal,
+        providers: [...(definition.providers ?? []), ...errorMappingProviders(extras.mapErrors)],
+        exports: [...(definition.exports ?? []), ResilienceErrorMapper],
+        // Built here, at forRoot()/forRootAsync() time, so unprotected admin routes fail the definition.
+        ...(extras.admin !== undefined && { controllers: [createAdminController(extras.admin)] }),
+      }),
+    )
     .build();
 
 /** The argument of `ResilienceModule.forRoot()`. @publicApi */

@@ -1,10 +1,10 @@
-import { Injectable, Logger } from '@nestjs/common';
+import { Inject, Injectable, Logger, Optional } from '@nestjs/common';
 import { HealthIndicatorService, type HealthIndicatorResult } from '@nestjs/terminus';
 import type { Breaker } from '../core/breaker';
 import { CircuitState } from '../core/circuit-state';
 import { BreakerRegistry } from '../core/registry';
 import { LOG_CONTEXT } from '../nest/resilience.constants';
-import { BREAKERS_UNREADABLE } from '../nest/resilience.messages';
+import { BREAKERS_UNREADABLE, NO_REGISTRY_FOR_HEALTH } from '../nest/resilience.messages';
 
 /**
  * One breaker as the health check reports it.
@@ -67,6 +67,11 @@ const FAILING: ReadonlySet<CircuitState> = new Set([CircuitState.OPEN, CircuitSt
  * unprotected, which an operator should see; a disabled critical breaker is degraded too).
  * A per-key breaker is never what makes it `down`: keys come from requests, and one host or
  * tenant failing must not take the instance out of the load balancer.
+ * Terminus 11 has no `degraded` status: there those cases report `up` (HTTP 200) with the same
+ * details, whose counts (`closed` below `total`) still show which breakers are not closed.
+ *
+ * In an app (or a test module) without `ResilienceModule` it reports no breakers and logs one
+ * warning, so adding it never breaks a module that builds the health check alone.
  * @example
  * ```ts
  * @Get('ready')
@@ -82,9 +87,11 @@ export class BreakerHealthIndicator {
   private readonly logger = new Logger(LOG_CONTEXT);
 
   constructor(
-    private readonly healthIndicatorService: HealthIndicatorService,
-    private readonly registry: BreakerRegistry,
-  ) {}
+    @Inject(HealthIndicatorService) private readonly healthIndicatorService: HealthIndicatorService,
+    @Optional() @Inject(BreakerRegistry) private readonly registry?: BreakerRegistry,
+  ) {
+    if (registry === undefined) this.logger.warn(NO_REGISTRY_FOR_HEALTH);
+  }
 
   /**
    * Reports every breaker as it is now. Never throws: Terminus 12 answers 500 to an
@@ -98,7 +105,7 @@ export class BreakerHealthIndicator {
     const indicator = this.healthIndicatorService.check(key);
     let report: ReturnType<typeof readBreakers>;
     try {
-      report = readBreakers(this.registry.all(), perKey);
+      report = readBreakers(this.registry?.all() ?? [], perKey);
     } catch (error) {
       const message = BREAKERS_UNREADABLE(error);
       this.logger.error(message, error instanceof Error ? error.stack : undefined);
@@ -106,8 +113,14 @@ export class BreakerHealthIndicator {
     }
     const { details, criticalFailing } = report;
     if (criticalFailing) return indicator.down(details);
-    return details.closed === details.total ? indicator.up(details) : indicator.degraded(details);
+    const allClosed = details.closed === details.total;
+    return allClosed || !canReportDegraded(indicator) ? indicator.up(details) : indicator.degraded(details);
   }
+}
+
+/** Whether Terminus has a `degraded` status: 12 does; 11 has only `up` and `down`. */
+function canReportDegraded(session: object): boolean {
+  return typeof (session as { degraded?: unknown }).degraded === 'function';
 }
 
 /** Reads every breaker once: the snapshot applies a due OPEN -> HALF_OPEN first. */

@@ -3,6 +3,7 @@ import {
   type ExecutionContext,
   type INestApplication,
   Injectable,
+  Logger,
   Module,
 } from '@nestjs/common';
 import { APP_INTERCEPTOR } from '@nestjs/core';
@@ -22,6 +23,7 @@ describe('Admin API', () => {
   afterEach(async () => {
     await closeApp(app);
     app = undefined;
+    jest.restoreAllMocks();
   });
 
   describe('with a token', () => {
@@ -326,10 +328,32 @@ describe('Admin API', () => {
       expect(() => ResilienceModule.forRootAsync({ useFactory: () => ({}), admin: {} })).toThrow(advice);
     });
 
-    it('when the token is empty', () => {
-      expect(() => ResilienceModule.forRoot({ admin: { token: '' } })).toThrow(
-        'admin.token is invalid; expected a non-empty string',
+    it('when the token is neither a string nor a function', () => {
+      expect(() => ResilienceModule.forRoot({ admin: { token: 42 as unknown as string } })).toThrow(
+        'admin.token is invalid; expected a string, or a function returning one',
       );
+    });
+  });
+
+  // `admin: { token: process.env.ADMIN_TOKEN }` in an app whose tests or CI do not set it.
+  describe.each([
+    ['unset', undefined],
+    ['empty', ''],
+    ['a function returning nothing', () => undefined],
+  ])('with a token key that is %s', (_, token) => {
+    it('boots, answers 401 on every admin request, and warns once at boot', async () => {
+      const warn = jest.spyOn(Logger.prototype, 'warn').mockImplementation(() => undefined);
+      app = await createAdminApp({ token });
+      const http = request(app.getHttpServer());
+
+      for (const headers of [{}, auth, { Authorization: 'Bearer ' }]) {
+        const response = await http.get('/resilience/breakers').set(headers).expect(401);
+        expect(response.body.message).toBe('The admin API is locked: no admin token is configured');
+      }
+      await http.post('/resilience/breakers/payments/trip').set(auth).send({ reason: 'x' }).expect(401);
+
+      const locked = warn.mock.calls.filter(([message]) => String(message).includes('are locked'));
+      expect(locked).toEqual([[expect.stringContaining('admin.token is empty or unset')]]);
     });
   });
 });

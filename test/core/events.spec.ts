@@ -64,6 +64,23 @@ describe('Breaker events', () => {
       ]);
     });
 
+    it('reports the failure rate each change leaves: the opening rate, then 0 once closed afresh', async () => {
+      const clock = fakeClock();
+      const breaker = breakerOn(clock, { failureThreshold: 3, openDuration: 1_000 });
+      const changes = record(breaker, 'stateChange');
+
+      await succeed(breaker);
+      await fail(breaker, 3);
+      clock.advance(1_000);
+      await succeed(breaker);
+
+      expect(changes.map(({ to, failureRate }) => ({ to, failureRate }))).toEqual([
+        { to: 'open', failureRate: 3 / 4 },
+        { to: 'half_open', failureRate: 3 / 4 },
+        { to: 'closed', failureRate: 0 },
+      ]);
+    });
+
     it('marks a manual change as manual, with its reason and actor', async () => {
       const breaker = breakerOn(fakeClock(), { resetCooldown: 0 });
       const changes = record(breaker, 'stateChange');

@@ -17,8 +17,8 @@ import { APP_FILTER, REQUEST, Reflector } from '@nestjs/core';
 import { HealthCheck } from '@nestjs/terminus';
 // Observable is imported as a value: the decorator reads the declared return type from design:returntype.
 import { isObservable, lastValueFrom, Observable, of, toArray } from 'rxjs';
-import { BreakerOpenFilter } from '../../src/nest/breaker-open.filter';
-import { BreakerTimeoutFilter } from '../../src/nest/breaker-timeout.filter';
+import { BreakerOpenFilter } from '../../src/nest/error-mapping/breaker-open.filter';
+import { BreakerTimeoutFilter } from '../../src/nest/error-mapping/breaker-timeout.filter';
 import { CircuitBreaker } from '../../src/nest/circuit-breaker.decorator';
 import { closeAllApps, createApp, type TestApp } from './nest-app.fixture';
 import { outlastTimeout } from './slow-call.fixture';
@@ -490,16 +490,24 @@ describe('inherited methods and REQUEST scope', () => {
     expect(t.breaker('scoped').snapshot().calls).toBe(2);
   });
 
-  it('should leave a provider-level rejection reaching an undecorated route to the app (500)', async () => {
+  it('should answer 503 when a provider-level rejection reaches an undecorated route', async () => {
     await t.breaker('inventory').trip();
-    await t.http().get('/misc/stock/abc').expect(500);
+    const response = await t.http().get('/misc/stock/abc').expect(503);
+    expect(response.body.breaker).toBe('inventory');
   });
 
-  it('should map it to 503 when the app registers BreakerOpenFilter globally', async () => {
-    const app = await createApp({
-      controllers: [MiscController],
-      providers: [InventoryClient, RequestScopedClient, { provide: APP_FILTER, useClass: BreakerOpenFilter }],
-    });
+  it('should still answer 503 through BreakerOpenFilter registered globally with mapErrors off', async () => {
+    const app = await createApp(
+      {
+        controllers: [MiscController],
+        providers: [
+          InventoryClient,
+          RequestScopedClient,
+          { provide: APP_FILTER, useClass: BreakerOpenFilter },
+        ],
+      },
+      { mapErrors: false },
+    );
     await app.breaker('scoped').trip();
     const response = await app.http().get('/misc/who').expect(503);
     expect(response.body.breaker).toBe('scoped');
@@ -583,7 +591,7 @@ describe('504 on timeouts', () => {
     await t.http().get('/timeouts/slow-with-fallback').expect(200, 'cached (BreakerTimeoutError)');
   });
 
-  it('should map a provider timeout and rejection on an undecorated route to 504 and 503 with both APP_FILTERs', async () => {
+  it('should map a provider timeout and rejection on an undecorated route to 504 and 503 with both APP_FILTERs and mapErrors off', async () => {
     const app = await createApp(
       {
         controllers: [TimeoutsController],
@@ -593,7 +601,7 @@ describe('504 on timeouts', () => {
           { provide: APP_FILTER, useClass: BreakerTimeoutFilter },
         ],
       },
-      timeouts,
+      { ...timeouts, mapErrors: false },
     );
 
     const timedOut = await app.http().get('/timeouts/report').expect(504);

@@ -13,7 +13,7 @@ import { PrometheusModule } from '@willsoto/nestjs-prometheus';
 import { Registry, register } from 'prom-client';
 import request from 'supertest';
 import { BreakerRegistry } from '../../src/core/registry';
-import { BreakerOpenFilter } from '../../src/nest/breaker-open.filter';
+import { BreakerOpenFilter } from '../../src/nest/error-mapping/breaker-open.filter';
 import { CircuitBreaker } from '../../src/nest/circuit-breaker.decorator';
 import type { ResilienceModuleOptions } from '../../src/nest/resilience-options.interface';
 import { ResilienceModule } from '../../src/nest/resilience.module';

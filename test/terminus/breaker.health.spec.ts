@@ -3,6 +3,8 @@ import { HealthIndicatorService } from '@nestjs/terminus';
 import type { BreakerOptions } from '../../src/core/breaker-options';
 import { BreakerRegistry } from '../../src/core/registry';
 import { BreakerHealthIndicator } from '../../src/terminus/breaker.health';
+import { DEGRADED_STATUS } from '../support/peers';
+import { NO_BREAKERS } from './health-app.fixture';
 
 let now = 1_700_000_000_000;
 const clock = { now: () => now };
@@ -45,19 +47,7 @@ describe('BreakerHealthIndicator', () => {
   it('is up with no breakers at all', () => {
     const { indicator } = indicatorFor({});
 
-    expect(indicator.isHealthy()).toEqual({
-      circuit_breakers: {
-        total: 0,
-        closed: 0,
-        open: 0,
-        half_open: 0,
-        forced_open: 0,
-        disabled: 0,
-        breakers: {},
-        keys: {},
-        status: 'up',
-      },
-    });
+    expect(indicator.isHealthy()).toEqual({ circuit_breakers: { ...NO_BREAKERS, status: 'up' } });
   });
 
   it('reports under the key it is given', () => {
@@ -86,7 +76,7 @@ describe('BreakerHealthIndicator', () => {
           llm: { state: 'open', failureRate: 1, nextAttemptAt: now + 30_000, critical: false },
         },
         keys: {},
-        status: 'degraded',
+        status: DEGRADED_STATUS,
       },
     });
   });
@@ -127,7 +117,7 @@ describe('BreakerHealthIndicator', () => {
 
     expect(indicator.isHealthy().circuit_breakers).toMatchObject({
       keys: {},
-      status: 'degraded',
+      status: DEGRADED_STATUS,
       open: 0,
       half_open: 1,
       breakers: { payments: { state: 'half_open', nextAttemptAt: null } },
@@ -140,7 +130,7 @@ describe('BreakerHealthIndicator', () => {
 
     expect(indicator.isHealthy().circuit_breakers).toMatchObject({
       keys: {},
-      status: 'degraded',
+      status: DEGRADED_STATUS,
       disabled: 1,
       closed: 0,
     });
@@ -163,7 +153,7 @@ describe('BreakerHealthIndicator', () => {
 
       const report = large.indicator.isHealthy().circuit_breakers;
 
-      expect(report).toMatchObject({ total: 1_001, closed: 991, open: 10, status: 'degraded' });
+      expect(report).toMatchObject({ total: 1_001, closed: 991, open: 10, status: DEGRADED_STATUS });
       expect(Object.keys(report.breakers)).toEqual(['hosts']);
       expect(report.keys).toEqual({
         hosts: { total: 1_000, closed: 990, open: 10, half_open: 0, forced_open: 0, disabled: 0 },
@@ -194,7 +184,7 @@ describe('BreakerHealthIndicator', () => {
       for (const perKey of [false, true]) {
         const report = indicator.isHealthy('circuit_breakers', { perKey }).circuit_breakers;
 
-        expect(report.status).toBe('degraded');
+        expect(report.status).toBe(DEGRADED_STATUS);
         expect(report.breakers['hosts:internal']).toEqual({ ...closed, critical: true });
         expect(report).toMatchObject({ total: 3, closed: 2, open: 1 });
       }

@@ -24,10 +24,22 @@ class HealthController {
   }
 }
 
-/** What an app adds to serve `/health/live` and `/health/ready` (the breakers' indicator). */
+/** An app's health module as Terminus lays it out: the indicator beside `TerminusModule`. */
 @Module({
   imports: [TerminusModule.forRoot({ logger: false })],
   controllers: [HealthController],
   providers: [BreakerHealthIndicator],
 })
 export class HealthModule {}
+
+/** The indicator's details when there are no breakers at all. */
+export const NO_BREAKERS = {
+  total: 0,
+  closed: 0,
+  open: 0,
+  half_open: 0,
+  forced_open: 0,
+  disabled: 0,
+  breakers: {},
+  keys: {},
+} as const;

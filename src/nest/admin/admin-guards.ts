@@ -6,20 +6,23 @@ import { ADMIN_UNPROTECTED, INVALID_ADMIN_OPTION } from './admin.messages';
 /**
  * The guards that protect the admin routes: the app's guard, then the token guard, each
  * when given (both must pass when both are). Throws when there would be none and the
- * options do not say `insecure: true`, so unprotected routes are never an accident.
+ * options do not say `insecure: true`, so unprotected routes are never an accident; a `token`
+ * key whose value is empty or unset counts as given and locks the routes.
  */
 export function adminGuards(options: AdminOptions, path: string): Array<Type<CanActivate> | CanActivate> {
   const { guard, token, insecure = false } = options;
   if (guard !== undefined && typeof guard !== 'function') {
     throw new Error(INVALID_ADMIN_OPTION('guard', 'a guard class (implementing CanActivate)'));
   }
-  if (token !== undefined && (typeof token !== 'string' || token === '')) {
-    throw new Error(INVALID_ADMIN_OPTION('token', 'a non-empty string'));
+  if (token !== undefined && typeof token !== 'string' && typeof token !== 'function') {
+    throw new Error(INVALID_ADMIN_OPTION('token', 'a string, or a function returning one'));
   }
   if (typeof insecure !== 'boolean') throw new Error(INVALID_ADMIN_OPTION('insecure', 'true or false'));
   const guards: Array<Type<CanActivate> | CanActivate> = [];
   if (guard !== undefined) guards.push(guard);
-  if (token !== undefined) guards.push(new AdminTokenGuard(token));
+  // A `token` key stands for a token even when its value is unset (`process.env.ADMIN_TOKEN` in
+  // a test): the routes are then locked, not refused, so the app still boots.
+  if (Object.hasOwn(options, 'token')) guards.push(new AdminTokenGuard(token));
   if (guards.length === 0 && !insecure) throw new Error(ADMIN_UNPROTECTED(path));
   return guards;
 }

@@ -1,6 +1,6 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { type CanActivate, type ExecutionContext, UnauthorizedException } from '@nestjs/common';
-import { MISSING_TOKEN, WRONG_TOKEN } from './admin.messages';
+import { ADMIN_LOCKED_REQUEST, INVALID_ADMIN_OPTION, MISSING_TOKEN, WRONG_TOKEN } from './admin.messages';
 
 /** Requests this guard let in; a WeakSet so nothing is written onto the request itself. */
 const authenticatedByToken = new WeakSet<object>();
@@ -10,23 +10,44 @@ export function isTokenAuthenticated(request: object): boolean {
   return authenticatedByToken.has(request);
 }
 
+/** Where the admin token comes from: the value itself, or a function read once the app starts. */
+export type AdminTokenSource = string | undefined | (() => string | undefined);
+
 /**
  * Admits a request whose `Authorization` header is `Bearer <token>`. Both sides are hashed
  * before the constant-time comparison, so neither the token's content nor its length leaks
- * through timing. Missing or wrong credentials answer 401.
+ * through timing. Missing or wrong credentials answer 401. An empty or unset token locks the
+ * routes (401 on every request) rather than leaving them open.
  */
 export class AdminTokenGuard implements CanActivate {
-  private readonly expected: Buffer;
+  /** The token's digest once read; `null` when there is none and the routes are locked. */
+  private expected: Buffer | null | undefined;
 
-  constructor(token: string) {
-    this.expected = digest(token);
+  constructor(private readonly source: AdminTokenSource) {}
+
+  /**
+   * Reads the token: a function is called now, when the app starts, so a token that
+   * `ConfigModule.forRoot()` loads from a `.env` file is there whatever the order of `imports`.
+   * @returns false when there is no token, so the routes are locked.
+   * @throws when the function gives something other than a string
+   */
+  load(): boolean {
+    const token = typeof this.source === 'function' ? this.source() : this.source;
+    if (token !== undefined && typeof token !== 'string') {
+      throw new Error(INVALID_ADMIN_OPTION('token', 'a string, or a function returning one'));
+    }
+    this.expected = token === undefined || token === '' ? null : digest(token);
+    return this.expected !== null;
   }
 
   canActivate(context: ExecutionContext): boolean {
+    if (this.expected === undefined) this.load();
+    if (this.expected === null) throw new UnauthorizedException(ADMIN_LOCKED_REQUEST);
     const request = context.switchToHttp().getRequest<{ headers: Record<string, unknown> }>();
     const given = bearerToken(request.headers.authorization);
     if (given === undefined) throw new UnauthorizedException(MISSING_TOKEN);
-    if (!timingSafeEqual(digest(given), this.expected)) throw new UnauthorizedException(WRONG_TOKEN);
+    if (!timingSafeEqual(digest(given), this.expected as Buffer))
+      throw new UnauthorizedException(WRONG_TOKEN);
     authenticatedByToken.add(request);
     return true;
   }

@@ -7,6 +7,14 @@ export const ADMIN_INSECURE = (path: string): string =>
   `Admin routes at ${path} are mounted WITHOUT protection (admin.insecure: true): anyone who can reach ` +
   `this app can trip, reset and disable its circuit breakers.`;
 
+export const ADMIN_LOCKED = (path: string): string =>
+  `Admin routes at ${path} are locked (401 on every request): admin.token is empty or unset. ` +
+  `Set the token (e.g. ADMIN_TOKEN) to open them. If ConfigModule.forRoot() loads it from a .env file, ` +
+  `list ConfigModule.forRoot() before ResilienceModule in imports, or give the token as a function, ` +
+  `admin: { token: () => process.env.ADMIN_TOKEN }, which is read when the app starts.`;
+
+export const ADMIN_LOCKED_REQUEST = 'The admin API is locked: no admin token is configured';
+
 export const INVALID_ADMIN_OPTION = (key: string, expected: string): string =>
   `ResilienceModule: admin.${key} is invalid; expected ${expected}`;
 

@@ -25,7 +25,8 @@ import type { AdminOptions } from '../resilience-options.interface';
 import { AdminActor } from './admin-actor.decorator';
 import { adminGuards } from './admin-guards';
 import { readBody, readBreakerFilter, readFlag, readLimit, readReason } from './admin-request';
-import { ADMIN_INSECURE, INVALID_ADMIN_OPTION, UNKNOWN_BREAKER } from './admin.messages';
+import { AdminTokenGuard } from './admin-token.guard';
+import { ADMIN_INSECURE, ADMIN_LOCKED, INVALID_ADMIN_OPTION, UNKNOWN_BREAKER } from './admin.messages';
 
 /** Route prefix of the admin API when `admin.path` is not given. */
 const DEFAULT_ADMIN_PATH = '/resilience';
@@ -50,7 +51,11 @@ export function createAdminController(options: AdminOptions): Type<unknown> {
   @SetMetadata(SKIP_BREAKER_METADATA, true)
   class ResilienceAdminController {
     constructor(@Inject(BreakerRegistry) private readonly registry: BreakerRegistry) {
-      if (guards.length === 0) new Logger('ResilienceModule').warn(ADMIN_INSECURE(path));
+      const logger = new Logger('ResilienceModule');
+      if (guards.length === 0) logger.warn(ADMIN_INSECURE(path));
+      // The app is starting: a token given as a function (or an unset one) is read now, once.
+      for (const guard of guards)
+        if (guard instanceof AdminTokenGuard && !guard.load()) logger.warn(ADMIN_LOCKED(path));
     }
 
     @Get('breakers')

@@ -1,0 +1,47 @@
+import {
+  type ArgumentsHost,
+  GatewayTimeoutException,
+  HttpException,
+  type HttpExceptionOptions,
+  HttpStatus,
+  ServiceUnavailableException,
+} from '@nestjs/common';
+import type { HttpAdapterHost } from '@nestjs/core';
+import type { ErrorAnswer } from './error-answers';
+
+/** Nest's own exception for each status, so an app's filters recognise it as they would their own. */
+const EXCEPTIONS: Partial<
+  Record<number, new (body: object, options?: HttpExceptionOptions) => HttpException>
+> = {
+  [HttpStatus.SERVICE_UNAVAILABLE]: ServiceUnavailableException,
+  [HttpStatus.GATEWAY_TIMEOUT]: GatewayTimeoutException,
+};
+
+/**
+ * `answer` as the `HttpException` an HTTP route throws, its `Retry-After` already set on the
+ * response: an exception filter that writes only status and body (any app's catch-all) keeps it.
+ */
+export function httpExceptionFor(
+  adapterHost: HttpAdapterHost,
+  host: ArgumentsHost,
+  answer: ErrorAnswer,
+  cause: unknown,
+): HttpException {
+  setAnswerHeaders(adapterHost, host.switchToHttp().getResponse(), answer);
+  const Exception = EXCEPTIONS[answer.status];
+  return Exception === undefined
+    ? new HttpException(answer.body, answer.status, { cause })
+    : new Exception(answer.body, { cause });
+}
+
+/** Sets the headers `answer` asks for (`Retry-After`) on an HTTP response. */
+export function setAnswerHeaders(
+  adapterHost: HttpAdapterHost,
+  response: unknown,
+  { retryAfterMs }: ErrorAnswer,
+): void {
+  if (retryAfterMs === undefined) return;
+  // Whole seconds, rounded up, at least 1.
+  const seconds = String(Math.max(1, Math.ceil(retryAfterMs / 1000)));
+  adapterHost.httpAdapter.setHeader(response, 'Retry-After', seconds);
+}

@@ -1,0 +1,35 @@
+import type { ArgumentsHost } from '@nestjs/common';
+import type { HttpAdapterHost } from '@nestjs/core';
+import { answerFor, type ErrorAnswer } from './error-answers';
+import { httpExceptionFor } from './http-answer';
+
+/** Builds what a handler of one context type throws in place of a resilience error. */
+type ContextMapping = (
+  adapterHost: HttpAdapterHost,
+  host: ArgumentsHost,
+  answer: ErrorAnswer,
+  error: unknown,
+) => unknown;
+
+/** The contexts whose handlers get a mapped error, by `host.getType()`; RPC and GraphQL join here. */
+const CONTEXTS: ReadonlyMap<string, ContextMapping> = new Map([['http', httpExceptionFor]]);
+
+/**
+ * Turns a resilience error that escapes a handler into the answer its context expects (on
+ * HTTP: Nest's `ServiceUnavailableException` with `Retry-After`, `GatewayTimeoutException`),
+ * before any exception filter sees it. Any other error, an error of a context without a
+ * mapping, and every error once the module's `mapErrors` is `false`, come back unchanged.
+ */
+export class ResilienceErrorMapper {
+  constructor(
+    private readonly adapterHost: HttpAdapterHost,
+    /** The module's `mapErrors` setting. */
+    private readonly enabled: boolean,
+  ) {}
+
+  map(host: ArgumentsHost, error: unknown): unknown {
+    const toContext = this.enabled ? CONTEXTS.get(host.getType()) : undefined;
+    const answer = toContext && answerFor(error);
+    return answer ? toContext(this.adapterHost, host, answer, error) : error;
+  }
+}

@@ -1,0 +1,241 @@
+import {
+  type ArgumentsHost,
+  Catch,
+  Controller,
+  type ExceptionFilter,
+  Get,
+  HttpException,
+  HttpStatus,
+  Inject,
+  Injectable,
+  type INestApplication,
+  type LoggerService,
+  UseInterceptors,
+} from '@nestjs/common';
+import { APP_FILTER, HttpAdapterHost } from '@nestjs/core';
+import { Test } from '@nestjs/testing';
+import request from 'supertest';
+import { BreakerRegistry } from '../../src/core/registry';
+import { CircuitBreaker } from '../../src/nest/circuit-breaker.decorator';
+import { CircuitBreakerInterceptor } from '../../src/nest/circuit-breaker.interceptor';
+import type { ResilienceModuleRootOptions } from '../../src/nest/resilience.module-definition';
+import { ResilienceModule } from '../../src/nest/resilience.module';
+import { outlastTimeout } from './slow-call.fixture';
+
+/** A provider method behind a breaker, called from plain routes: the README's first example. */
+@Injectable()
+class PaymentsClient {
+  @CircuitBreaker('payments')
+  async quote(): Promise<string> {
+    return 'quote';
+  }
+
+  @CircuitBreaker('reports')
+  async report(): Promise<string> {
+    return outlastTimeout();
+  }
+}
+
+@Controller()
+class ShopController {
+  constructor(@Inject(PaymentsClient) private readonly payments: PaymentsClient) {}
+
+  @Get('quote')
+  quote(): Promise<string> {
+    return this.payments.quote();
+  }
+
+  @Get('report')
+  report(): Promise<string> {
+    return this.payments.report();
+  }
+
+  @CircuitBreaker('checkout')
+  @Get('checkout')
+  async checkout(): Promise<string> {
+    return 'checked out';
+  }
+
+  @Get('not-found')
+  notFound(): never {
+    throw new HttpException('no such thing', HttpStatus.NOT_FOUND);
+  }
+}
+
+@UseInterceptors(CircuitBreakerInterceptor.for('orders'))
+@Controller('orders')
+class OrdersController {
+  @Get()
+  list(): string {
+    return 'orders';
+  }
+}
+
+/**
+ * An app's own catch-all filter, as the Nest docs write it: the status of an `HttpException`,
+ * 500 for anything else, and a body of its own.
+ */
+@Catch()
+class AllExceptionsFilter implements ExceptionFilter {
+  constructor(@Inject(HttpAdapterHost) private readonly adapterHost: HttpAdapterHost) {}
+
+  catch(exception: unknown, host: ArgumentsHost): void {
+    const status =
+      exception instanceof HttpException ? exception.getStatus() : HttpStatus.INTERNAL_SERVER_ERROR;
+    const body = {
+      statusCode: status,
+      caughtBy: 'AllExceptionsFilter',
+      detail: exception instanceof HttpException ? exception.getResponse() : String(exception),
+    };
+    this.adapterHost.httpAdapter.reply(host.switchToHttp().getResponse(), body, status);
+  }
+}
+
+/** Keeps what the app logs at error level (Nest's ExceptionsHandler logs unknown errors with their stack). */
+class ErrorLog implements LoggerService {
+  readonly errors: unknown[][] = [];
+  log(): void {}
+  warn(): void {}
+  error(...args: unknown[]): void {
+    this.errors.push(args);
+  }
+}
+
+let app: INestApplication | undefined;
+let errorLog: ErrorLog;
+
+afterEach(async () => {
+  await app?.close();
+  app = undefined;
+});
+
+async function startApp({
+  globalFilter = false,
+  ...options
+}: ResilienceModuleRootOptions & { globalFilter?: boolean } = {}): Promise<{
+  http: () => ReturnType<typeof request>;
+  registry: BreakerRegistry;
+}> {
+  const moduleRef = await Test.createTestingModule({
+    imports: [ResilienceModule.forRoot({ metrics: false, defaults: { timeout: 20 }, ...options })],
+    controllers: [ShopController, OrdersController],
+    providers: [
+      PaymentsClient,
+      ...(globalFilter ? [{ provide: APP_FILTER, useClass: AllExceptionsFilter }] : []),
+    ],
+  }).compile();
+  errorLog = new ErrorLog();
+  const started = moduleRef.createNestApplication({ logger: errorLog });
+  app = started;
+  await started.init();
+  return { http: () => request(started.getHttpServer()), registry: started.get(BreakerRegistry) };
+}
+
+const openBody = (breaker: string) => ({
+  statusCode: 503,
+  error: 'Service Unavailable',
+  message: `Circuit breaker "${breaker}" is forced_open and does not permit further calls`,
+  breaker,
+  retryAfterMs: 30_000,
+});
+
+describe('resilience errors escaping a route, in an app without exception filters', () => {
+  it('answers 503 with Retry-After for a rejection from a decorated provider method, and logs no error', async () => {
+    const { http, registry } = await startApp();
+    await registry.get('payments').trip();
+
+    const response = await http().get('/quote').expect(503);
+
+    expect(response.headers['retry-after']).toBe('30');
+    expect(response.body).toEqual(openBody('payments'));
+    expect(errorLog.errors).toEqual([]);
+  });
+
+  it('answers 504 without Retry-After for a provider call that outlasts its timeout', async () => {
+    const { http } = await startApp();
+
+    const response = await http().get('/report').expect(504);
+
+    expect(response.headers['retry-after']).toBeUndefined();
+    expect(response.body).toEqual({
+      statusCode: 504,
+      error: 'Gateway Timeout',
+      message: 'Circuit breaker "reports": call timed out after 20 ms',
+      breaker: 'reports',
+      timeoutMs: 20,
+    });
+    expect(errorLog.errors).toEqual([]);
+  });
+
+  it('leaves every other error as it was', async () => {
+    const { http } = await startApp();
+    const response = await http().get('/not-found').expect(404);
+    expect(response.body).toEqual({ statusCode: 404, message: 'no such thing' });
+  });
+});
+
+describe('resilience errors escaping a route, in an app with its own catch-all @Catch() filter', () => {
+  it.each([
+    ['a decorated provider method called from a plain route', '/quote', 'payments'],
+    ['a decorated route handler', '/checkout', 'checkout'],
+    ['a route behind CircuitBreakerInterceptor', '/orders', 'orders'],
+  ])(
+    'hands the filter a 503 ServiceUnavailableException, Retry-After set, for %s',
+    async (_, path, breaker) => {
+      const { http, registry } = await startApp({ globalFilter: true });
+      await registry.get(breaker).trip();
+
+      const response = await http().get(path).expect(503);
+
+      expect(response.headers['retry-after']).toBe('30');
+      expect(response.body).toEqual({
+        statusCode: 503,
+        caughtBy: 'AllExceptionsFilter',
+        detail: openBody(breaker),
+      });
+      expect(errorLog.errors).toEqual([]);
+    },
+  );
+
+  it('hands the filter a 504 GatewayTimeoutException for a timeout', async () => {
+    const { http } = await startApp({ globalFilter: true });
+
+    const response = await http().get('/report').expect(504);
+
+    expect(response.body).toMatchObject({ statusCode: 504, detail: { breaker: 'reports', timeoutMs: 20 } });
+  });
+
+  it('with mapErrors: false, hands the filter the resilience error itself, wherever it was thrown', async () => {
+    const { http, registry } = await startApp({ globalFilter: true, mapErrors: false });
+    for (const breaker of ['payments', 'checkout', 'orders']) await registry.get(breaker).trip();
+
+    for (const path of ['/quote', '/checkout', '/orders']) {
+      const response = await http().get(path).expect(500);
+      expect(response.headers['retry-after']).toBeUndefined();
+      expect(response.body.detail).toMatch(/^BreakerOpenError: Circuit breaker/);
+    }
+  });
+});
+
+describe('the mapErrors setting', () => {
+  it('refuses a value that is not a boolean, naming the setting', () => {
+    expect(() => ResilienceModule.forRoot({ mapErrors: 'no' as unknown as boolean })).toThrow(
+      'ResilienceModule: mapErrors = no is invalid; expected true',
+    );
+  });
+
+  it('sits next to useFactory in forRootAsync', async () => {
+    const moduleRef = await Test.createTestingModule({
+      imports: [
+        ResilienceModule.forRootAsync({ useFactory: () => ({ metrics: false as const }), mapErrors: false }),
+      ],
+      controllers: [ShopController],
+      providers: [PaymentsClient],
+    }).compile();
+    app = moduleRef.createNestApplication({ logger: false });
+    await app.init();
+    await app.get(BreakerRegistry).get('payments').trip();
+
+    await request(app.getHttpServer()).get('/quote').expect(500);
+  });
+});
