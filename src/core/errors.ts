@@ -24,21 +24,22 @@ export abstract class ResilienceError extends Error {
  * @publicApi
  */
 export class BreakerOpenError extends ResilienceError {
-  readonly code = 'BREAKER_OPEN' as const;
-  override readonly name = 'BreakerOpenError';
+  declare readonly code: 'BREAKER_OPEN';
+  /** Name of the breaker that rejected the call. */
+  declare readonly breaker: string;
+  /** The state that rejected it: `open`, `half_open` (no free trial slot) or `forced_open`. */
+  declare readonly state: CircuitState;
+  /** How long until a call may be let through again (a hint for `Retry-After`). */
+  declare readonly retryAfterMs: number;
 
-  constructor(
-    /** Name of the breaker that rejected the call. */
-    readonly breaker: string,
-    /** The state that rejected it: `open`, `half_open` (no free trial slot) or `forced_open`. */
-    readonly state: CircuitState,
-    /** How long until a call may be let through again (a hint for `Retry-After`). */
-    readonly retryAfterMs: number,
-  ) {
+  constructor(breaker: string, state: CircuitState, retryAfterMs: number) {
     const limit = Error.stackTraceLimit;
     Error.stackTraceLimit = 0;
-    super(messages.BREAKER_OPEN(breaker, state));
+    super();
     Error.stackTraceLimit = limit;
+    // The stack Error captured (no frames) gives way to the one every BreakerOpenError has.
+    delete (this as { stack?: string }).stack;
+    fillBreakerOpenError(this, breaker, state, retryAfterMs);
   }
 
   /**
@@ -47,19 +48,30 @@ export class BreakerOpenError extends ResilienceError {
    * are set on an object of this class without running it.
    */
   static fast(breaker: string, state: CircuitState, retryAfterMs: number): BreakerOpenError {
-    const error = Object.create(BreakerOpenError.prototype) as {
-      -readonly [K in keyof BreakerOpenError]: BreakerOpenError[K];
-    };
-    error.message = messages.BREAKER_OPEN(breaker, state);
-    error.breaker = breaker;
-    error.state = state;
-    error.retryAfterMs = retryAfterMs;
-    error.code = 'BREAKER_OPEN';
-    error.isResilienceError = true;
-    error.name = 'BreakerOpenError';
-    error.stack = `BreakerOpenError: ${error.message}`;
-    return error as BreakerOpenError;
+    return fillBreakerOpenError(Object.create(BreakerOpenError.prototype), breaker, state, retryAfterMs);
   }
+}
+
+/**
+ * Every field of a {@link BreakerOpenError}, however the object was made: the same values in
+ * the same order, so both serialise alike.
+ */
+function fillBreakerOpenError(
+  target: BreakerOpenError,
+  breaker: string,
+  state: CircuitState,
+  retryAfterMs: number,
+): BreakerOpenError {
+  const error = target as { -readonly [K in keyof BreakerOpenError]: BreakerOpenError[K] };
+  error.isResilienceError = true;
+  error.message = messages.BREAKER_OPEN(breaker, state);
+  error.breaker = breaker;
+  error.state = state;
+  error.retryAfterMs = retryAfterMs;
+  error.code = 'BREAKER_OPEN';
+  error.name = 'BreakerOpenError';
+  error.stack = `BreakerOpenError: ${error.message}`;
+  return target;
 }
 
 /**
