@@ -185,35 +185,38 @@ export class Breaker {
    * Takes effect at once; the promise settles once listeners (a store) have it.
    */
   trip(reason = 'manual trip', actor: string | null = null): Promise<void> {
-    return this.control('trip', reason, actor, (now) => {
-      if (this.phase.state === CircuitState.FORCED_OPEN) return;
+    return this.control('trip', actor, (now) => {
+      if (this.phase.state === CircuitState.FORCED_OPEN) return { reason };
       this.noteOpening(now);
-      return new ForcedOpenState(this);
+      return { reason, next: new ForcedOpenState(this) };
     });
   }
 
   /**
    * Closes the breaker by hand and starts a fresh window.
    * @throws {ResetCooldownError} (as a rejected promise) within `resetCooldown` of the last
-   * opening, unless `force` is set.
+   * opening (as of now: an opening the clock made due counts), unless `force` is set.
    */
   reset({ reason = 'manual reset', actor = null, force = false }: ResetOptions = {}): Promise<void> {
-    const now = this.clock.now();
-    const left = this.lastOpenedAt === null ? 0 : this.lastOpenedAt + this.options.resetCooldown - now;
-    if (!force && left > 0) {
+    let refused: ResetCooldownError | undefined;
+    const done = this.control('reset', actor, (now) => {
+      const left = this.lastOpenedAt === null ? 0 : this.lastOpenedAt + this.options.resetCooldown - now;
+      if (force || left <= 0) return { reason, next: new ClosedState(this) };
       // A refused reset is still a manual action: the audit log shows who tried and why it was refused.
-      const error = new ResetCooldownError(this.name, left);
-      return this.control('reset', `refused by resetCooldown: ${reason}`, actor, () => undefined).then(() => {
-        throw error;
-      });
-    }
-    return this.control('reset', reason, actor, () => new ClosedState(this));
+      refused = new ResetCooldownError(this.name, left);
+      return { reason: `refused by resetCooldown: ${reason}` };
+    });
+    return refused === undefined
+      ? done
+      : done.then(() => {
+          throw refused;
+        });
   }
 
   /** Switches the breaker off (DISABLED): calls pass straight through and nothing opens it. */
   disable(reason = 'manual disable', actor: string | null = null): Promise<void> {
-    return this.control('disable', reason, actor, () =>
-      this.phase.state === CircuitState.DISABLED ? undefined : new DisabledState(this),
+    return this.control('disable', actor, () =>
+      this.phase.state === CircuitState.DISABLED ? { reason } : { reason, next: new DisabledState(this) },
     );
   }
 
@@ -349,17 +352,21 @@ export class Breaker {
     }
   }
 
+  /**
+   * The one way a manual action is carried out: transitions the clock made due come first, so
+   * `decide` sees the state as of now; then its state (if any) is installed and the action
+   * reported.
+   */
   private control(
     action: ControlAction,
-    reason: string,
     actor: string | null,
-    nextState: (now: number) => BreakerStateBase | undefined,
+    decide: (now: number) => { reason: string; next?: BreakerStateBase },
   ): Promise<void> {
     const now = this.clock.now();
     this.phase.refresh(now);
     const from = this.phase.state;
     const pending: Promise<unknown>[] = [];
-    const next = nextState(now);
+    const { reason, next } = decide(now);
     if (next) this.moveTo(next, reason, now, true, actor, pending);
     this.events?.emit(
       'control',
