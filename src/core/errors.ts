@@ -108,7 +108,14 @@ export class ResetCooldownError extends ResilienceError {
 }
 
 /**
- * A breaker option (or module option) has a bad value.
+ * Which options object a bad option sits in: a breaker's own options (`breaker`), the
+ * module's `defaults`, the module options themselves, or one of their nested objects.
+ * @publicApi
+ */
+export type OptionScope = 'breaker' | 'defaults' | 'module' | 'registry' | 'store' | 'metrics' | 'admin';
+
+/**
+ * An option has a bad value or an unknown key: a breaker's, or one of the module's.
  * @publicApi
  */
 export class InvalidBreakerOptionsError extends ResilienceError {
@@ -116,14 +123,17 @@ export class InvalidBreakerOptionsError extends ResilienceError {
   override readonly name = 'InvalidBreakerOptionsError';
 
   constructor(
-    readonly breaker: string,
-    /** The option at fault, e.g. `window.size`. */
+    /** The breaker whose options are at fault; `undefined` for an option of another `scope`. */
+    readonly breaker: string | undefined,
+    /** The option at fault as written from the options object's root, e.g. `window.size` or `store.path`. */
     readonly key: string,
     readonly value: unknown,
     /** What was expected instead, in words. */
     readonly expected: string,
+    /** Which options object it sits in. */
+    readonly scope: OptionScope = 'breaker',
   ) {
-    super(messages.INVALID_OPTION(breaker, key, value, expected));
+    super(messages.INVALID_OPTION(scope, breaker, key, value, expected));
   }
 }
 

@@ -31,4 +31,5 @@ export {
   isBreakerOpenError,
   isBreakerTimeoutError,
   type ResilienceErrorCode,
+  type OptionScope,
 } from './errors';

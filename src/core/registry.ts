@@ -5,6 +5,8 @@ import { CircuitState } from './circuit-state';
 import type { Clock } from './clock';
 import { InvalidBreakerOptionsError } from './errors';
 import { EventEmitter } from './event-emitter';
+import { checkOptions } from './option-table';
+import { MAX_KEYS_RULE, REGISTRY_OPTIONS } from './registry-option-table';
 import { resolveBreakerOptions } from './resolve-options';
 
 /** @publicApi */
@@ -48,27 +50,12 @@ export class BreakerRegistry {
 
   /** @throws {InvalidBreakerOptionsError} when any configured breaker has a bad option. */
   constructor(private readonly options: BreakerRegistryOptions = {}) {
+    checkOptions({ scope: 'registry' }, REGISTRY_OPTIONS, options);
     this.defaults = options.defaults ?? {};
-    resolveBreakerOptions('(defaults)', {}, this.defaults);
+    resolveBreakerOptions(undefined, {}, this.defaults);
     const breakers = options.breakers ?? {};
-    if (typeof breakers !== 'object' || breakers === null || Array.isArray(breakers)) {
-      throw new InvalidBreakerOptionsError(
-        '(registry)',
-        'breakers',
-        breakers,
-        'an object of breaker name -> options',
-      );
-    }
     this.configured = breakers;
-    this.maxKeys = options.maxKeysPerBreaker ?? 1000;
-    if (!Number.isInteger(this.maxKeys) || this.maxKeys < 1) {
-      throw new InvalidBreakerOptionsError(
-        '(registry)',
-        'maxKeysPerBreaker',
-        this.maxKeys,
-        'an integer >= 1',
-      );
-    }
+    this.maxKeys = options.maxKeysPerBreaker ?? (MAX_KEYS_RULE.default as number);
     this.auditLog = options.auditLog ?? new MemoryAuditLog();
     for (const name of Object.keys(breakers)) this.get(name);
   }
@@ -183,6 +170,6 @@ function pick(e: {
 
 function assertName(name: unknown): asserts name is string {
   if (typeof name !== 'string' || name.length === 0) {
-    throw new InvalidBreakerOptionsError(String(name), 'name', name, 'a non-empty string');
+    throw new InvalidBreakerOptionsError(String(name), 'name', name, 'a non-empty string', 'breaker');
   }
 }

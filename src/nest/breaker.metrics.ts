@@ -14,11 +14,9 @@ import {
 } from './metric-names';
 import type { ResilienceModuleOptions } from './resilience-options.interface';
 import { LOG_CONTEXT, RESILIENCE_OPTIONS } from './resilience.constants';
-import { INVALID_METRICS_PREFIX, PROM_CLIENT_MISSING } from './resilience.messages';
+import { PROM_CLIENT_MISSING } from './resilience.messages';
+import { checkMetricsOptions, METRICS_OPTIONS } from './resilience-options.table';
 import { leaseMetric, type LibraryMetric, type MetricLease } from './shared-metric';
-
-/** What Prometheus accepts at the start of a metric name. */
-const METRIC_NAME_PREFIX = /^([a-zA-Z_:][a-zA-Z0-9_:]*)?$/;
 
 /** The metric objects the series of every breaker live in. */
 interface BreakerMetricSet {
@@ -64,8 +62,8 @@ export class BreakerMetrics implements OnModuleInit, OnModuleDestroy {
   onModuleInit(): void {
     const settings = this.options.metrics;
     if (settings === false) return;
-    const prefix = settings?.prefix ?? '';
-    if (!METRIC_NAME_PREFIX.test(prefix)) throw new Error(INVALID_METRICS_PREFIX(prefix));
+    if (settings !== undefined) checkMetricsOptions(settings);
+    const prefix = settings?.prefix ?? (METRICS_OPTIONS.prefix.default as string);
     const prom = loadPromClient();
     if (prom === undefined) {
       this.logger.log(PROM_CLIENT_MISSING);

@@ -25,10 +25,6 @@ export const PROM_CLIENT_MISSING =
   'prom-client is not installed, so circuit breaker metrics are off; ' +
   'install it to turn them on, or set the ResilienceModule option metrics: false to silence this line';
 
-export const INVALID_METRICS_PREFIX = (prefix: string): string =>
-  `Invalid ResilienceModule option metrics.prefix = ${JSON.stringify(prefix)}; ` +
-  'expected letters, digits, "_" or ":", not starting with a digit';
-
 export const HISTOGRAM_INTERNALS_CHANGED =
   'This prom-client version keeps histogram series differently from prom-client 15, so nest-resilience cannot ' +
   'publish circuit_breaker_call_duration_seconds; install prom-client 15, or set the ResilienceModule option ' +

@@ -11,14 +11,12 @@ import {
   type SqliteDriver,
 } from './sqlite-database';
 import type { StoreLogger } from './store-logger';
+import { checkStoreOptions, flushIntervalOf } from './store-option-table';
 import type { StoreOptions } from './store-options';
 import * as messages from './store-messages';
 
 /** Options of the sqlite store. @publicApi */
 export type SqliteStoreOptions = Extract<StoreOptions, { type: 'sqlite' }>;
-
-/** setInterval cannot wait longer than this; a larger delay fires at once. */
-const MAX_TIMER_MS = 2 ** 31 - 1;
 
 interface StateRow {
   name: string;
@@ -80,9 +78,9 @@ export class SqliteStore implements BreakerStore {
     private readonly logger: StoreLogger,
     driver: () => SqliteDriver = loadSqliteDriver,
   ) {
-    validateSqliteOptions(options);
+    checkStoreOptions(options);
     this.path = options.path;
-    this.flushInterval = options.flushInterval ?? 5_000;
+    this.flushInterval = flushIntervalOf(options);
     this.db = openSqliteDatabase(this.path, driver());
     this.upsert = this.db.prepare<StateRow>(
       `INSERT INTO breaker_state (name, state, opened_at, open_duration, trip_count, rejected, window_json, saved_at)
@@ -212,27 +210,6 @@ export class SqliteStore implements BreakerStore {
     this.leaving.splice(0, left);
     if (this.failing) this.logger.warn(messages.SQLITE_WRITE_RECOVERED(this.path));
     this.failing = false;
-  }
-}
-
-function validateSqliteOptions(options: SqliteStoreOptions): void {
-  const { path, flushInterval } = options;
-  if (typeof path !== 'string' || path.trim() === '') {
-    throw new Error(
-      messages.INVALID_STORE_OPTION('store.path', path, 'the path of the SQLite file, a non-empty string'),
-    );
-  }
-  if (
-    flushInterval !== undefined &&
-    !(typeof flushInterval === 'number' && flushInterval > 0 && flushInterval <= MAX_TIMER_MS)
-  ) {
-    throw new Error(
-      messages.INVALID_STORE_OPTION(
-        'store.flushInterval',
-        flushInterval,
-        `a number of ms > 0 and <= ${MAX_TIMER_MS}`,
-      ),
-    );
   }
 }
 

@@ -7,9 +7,6 @@ export const ADMIN_INSECURE = (path: string): string =>
   `Admin routes at ${path} are mounted WITHOUT protection (admin.insecure: true): anyone who can reach ` +
   `this app can trip, reset and disable its circuit breakers.`;
 
-export const INVALID_ADMIN_OPTION = (key: string, expected: string): string =>
-  `ResilienceModule: admin.${key} is invalid; expected ${expected}`;
-
 export const UNKNOWN_BREAKER = (name: string): string => `Unknown circuit breaker "${name}"`;
 
 export const INVALID_FIELD = (field: string, expected: string): string => `${field}: expected ${expected}`;
