@@ -5,7 +5,7 @@
  * After every command the breaker's snapshot must read as the model's.
  *
  * A failure prints the shrunk sequence and how to replay it:
- *   FC_SEED=<seed> FC_PATH=<path> npx jest test/model -t <store>
+ *   FC_SEED=<seed> FC_PATH=<path> FC_REPLAY_PATH=<replayPath> npx jest test/model -t <store>
  * FC_RUNS=<n> runs more (or fewer) sequences per store.
  * A new store plugs in as one more entry of STORES (see ./stores-under-test.ts).
  */
@@ -202,7 +202,7 @@ const commands = fc.commands(
     fc.constant(disable),
     fc.constant(restart),
   ],
-  { maxCommands: 40 },
+  { maxCommands: 40, replayPath: process.env.FC_REPLAY_PATH },
 );
 
 const configs: fc.Arbitrary<ModelConfig> = fc
@@ -239,9 +239,13 @@ async function check(
     ...(env.FC_SEED !== undefined && { seed: Number(env.FC_SEED), path: env.FC_PATH, endOnFailure: true }),
   });
   if (details.failed) {
+    // fast-check prints the commands' own replay path in the counterexample, as /*replayPath="…"*/.
+    const replayPath = /replayPath="([^"]*)"/.exec(String(details.counterexample?.[1]))?.[1] ?? '';
     throw new Error(
       `${fc.defaultReportMessage(details)}\n\nReplay: FC_SEED=${details.seed} ` +
-        `FC_PATH=${details.counterexamplePath ?? ''} npx jest test/model -t ${store}`,
+        `FC_PATH=${details.counterexamplePath ?? ''} FC_REPLAY_PATH='${replayPath}' npx jest test/model -t ${store}` +
+        `\n\n${(details.errorInstance as Error | undefined)?.message ?? ''}`,
+      { cause: details.errorInstance },
     );
   }
 }
