@@ -250,10 +250,12 @@ export class Breaker {
 
   /**
    * Brings back a state a store kept, without events. OPEN keeps the open time that was
-   * left; HALF_OPEN comes back OPEN for a fresh open period (its trials died with the
-   * process); counts older than the window are dropped.
+   * left; HALF_OPEN comes back OPEN for a fresh open period from now (its trials died with the
+   * process; `openedAt` moves to now, `tripCount` stays); counts older than the window are
+   * dropped.
+   * @returns whether the breaker now differs from the record (a store writes it back).
    */
-  restoreState(record: BreakerStateRecord): void {
+  restoreState(record: BreakerStateRecord): boolean {
     const now = this.clock.now();
     const o = this.options;
     this.tripCount = record.tripCount;
@@ -266,6 +268,9 @@ export class Breaker {
         this.phase = new OpenState(this, (record.openedAt ?? now) + this.openDuration);
         break;
       case CircuitState.HALF_OPEN:
+        // Reopened as of now (not a trip): openedAt + openDuration then says when the fresh period ends,
+        // so a record of this state brings the same period back after another restart.
+        this.lastOpenedAt = now;
         this.phase = new OpenState(this, now + this.openDuration);
         break;
       case CircuitState.FORCED_OPEN:
@@ -278,6 +283,7 @@ export class Breaker {
         this.phase = new ClosedState(this);
     }
     this.version++;
+    return this.phase.state !== record.state;
   }
 
   /** @internal For the states: records one outcome in the window. */

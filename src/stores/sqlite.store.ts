@@ -133,10 +133,11 @@ export class SqliteStore implements BreakerStore {
   }
 
   private track(breaker: Breaker): void {
-    this.restore(breaker);
+    const changed = this.restore(breaker);
     const tracked: Tracked = {
       breaker,
-      written: breaker.version,
+      // A breaker that came back other than its row says (HALF_OPEN reopened) is written back.
+      written: changed ? breaker.version - 1 : breaker.version,
       unsubscribe: breaker.on('stateChange', () => {
         this.urgent.add(tracked);
         return this.requestWrite();
@@ -145,12 +146,14 @@ export class SqliteStore implements BreakerStore {
     this.tracked.set(breaker.name, tracked);
   }
 
-  private restore(breaker: Breaker): void {
+  /** @returns whether the breaker came back other than its row says. */
+  private restore(breaker: Breaker): boolean {
     try {
       const row = this.select.get(breaker.name);
-      if (row) breaker.restoreState(toRecord(row));
+      return row !== undefined && breaker.restoreState(toRecord(row));
     } catch (error) {
       this.logger.warn(messages.SQLITE_READ_FAILED(this.path, breaker.name, messages.reasonOf(error)));
+      return false;
     }
   }
 

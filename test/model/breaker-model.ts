@@ -152,9 +152,11 @@ export class BreakerModel {
     this.openDuration = Math.min(Math.max(this.openDuration, c.openDuration), c.openDurationMax);
     this.trials = [];
     this.inFlight = 0;
+    // OPEN keeps the open time that was left; HALF_OPEN reopens as of now for a fresh period.
     if (this.state === 'open') this.until = (this.lastOpenedAt ?? now) + this.openDuration;
     if (this.state === 'half_open') {
       this.state = 'open';
+      this.lastOpenedAt = now;
       this.until = now + this.openDuration;
     }
     this.epoch++;
