@@ -45,10 +45,12 @@ export interface Admission {
 export abstract class BreakerStateBase implements Admission {
   abstract readonly state: CircuitState;
 
-  /** A state is the admission of the calls it lets through itself (all but HALF_OPEN's trials). */
-  readonly phase: BreakerStateBase = this;
-
   constructor(protected readonly host: StateHost) {}
+
+  /** A state is the admission of the calls it lets through itself (all but HALF_OPEN's trials). */
+  get phase(): BreakerStateBase {
+    return this;
+  }
 
   /**
    * Admits a call (what its outcome goes to) or says why not. May move the breaker on first

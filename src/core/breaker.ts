@@ -87,8 +87,6 @@ export class Breaker {
    * call without reading the clock, which is most of its cost on the success path.
    */
   private timed: boolean;
-  /** A success that took at least this long is slow (never, without `slowCallDuration`). */
-  private readonly slowAfter: number;
   /**
    * Handlers for the untimed calls of a CLOSED state, made once per state, not per call; while
    * they belong to the state in force, `execute()` takes its short way. Null once calls are timed.
@@ -109,7 +107,6 @@ export class Breaker {
     this.options = resolveBreakerOptions(name, options, deps.defaults);
     this.clock = deps.clock ?? systemClock;
     this.timed = this.options.slowCallDuration !== undefined;
-    this.slowAfter = this.options.slowCallDuration ?? Infinity;
     this.openDuration = this.options.openDuration;
     this.phase = new ClosedState(this);
   }
@@ -528,7 +525,7 @@ export class Breaker {
       if (failed && !counted) admission.onIgnored();
       else {
         if (failed) admission.onFailure(weight, at);
-        else admission.onSuccess(durationMs >= this.slowAfter, at);
+        else admission.onSuccess(durationMs >= (this.options.slowCallDuration ?? Infinity), at);
         this.version++;
       }
     }
