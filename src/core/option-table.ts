@@ -100,8 +100,7 @@ export function isPlainObject(value: unknown): value is Record<string, unknown> 
 export const rules = {
   /** A number of ms in (0, MAX_TIMER_MS]: every duration can be waited on by a timer and added to a date. */
   duration: (min = 0, exclusive = true): Pick<OptionRule<number>, 'check' | 'expected'> => ({
-    check: (v) =>
-      typeof v === 'number' && (exclusive ? v > min : v >= min) && v <= MAX_TIMER_MS && !Number.isNaN(v),
+    check: (v) => typeof v === 'number' && (exclusive ? v > min : v >= min) && v <= MAX_TIMER_MS,
     expected: `a duration in ms ${exclusive ? '>' : '>='} ${min} and <= ${MAX_TIMER_MS} (about 24.8 days)`,
   }),
   positive: {
