@@ -6,10 +6,10 @@ import { PRESETS } from './presets';
  * The shortest time window: 10 buckets of 1 ms. A bucket narrower than that makes the bucket
  * number of a date lose its precision (a window of 0.001 ms made the first call loop forever).
  */
-export const MIN_TIME_WINDOW_MS = 10;
+const MIN_TIME_WINDOW_MS = 10;
 
 /** The largest count window: its ring costs 9 bytes per slot, allocated on the first call. */
-export const MAX_COUNT_WINDOW_SIZE = 1_000_000;
+const MAX_COUNT_WINDOW_SIZE = 1_000_000;
 
 const duration = rules.duration();
 

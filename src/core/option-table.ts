@@ -1,7 +1,7 @@
 import { InvalidBreakerOptionsError, type OptionScope } from './errors';
 
 /** The longest a Node timer can wait: `setTimeout` fires at once (with a warning) beyond it. */
-export const MAX_TIMER_MS = 2 ** 31 - 1;
+const MAX_TIMER_MS = 2 ** 31 - 1;
 
 /** What one option's value must be, and its value when it is absent. */
 export interface OptionRule<T> {
