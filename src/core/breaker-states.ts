@@ -9,14 +9,31 @@ const EPSILON = 1e-9;
 /** The breaker as its states see it: they decide, it carries the transition out. */
 export interface StateHost {
   readonly options: ResolvedBreakerOptions;
-  /** Records one outcome in the window; returns its totals after it. */
-  record(now: number, failed: boolean, weight: number, slow: boolean): Readonly<WindowTotals>;
-  /** Opens the breaker; `afterTrial` grows the open duration by `openBackoff`. */
-  enterOpen(reason: string, now: number, afterTrial: boolean): void;
-  enterClosed(reason: string, now: number): void;
+  /** Records one outcome, dated `at`, in the window; returns its totals after it. */
+  record(at: number, failed: boolean, weight: number, slow: boolean): Readonly<WindowTotals>;
+  /**
+   * Opens the breaker, as of `at` (default: now); `afterTrial` grows the open duration by
+   * `openBackoff`.
+   */
+  enterOpen(reason: string, afterTrial: boolean, at?: number): void;
+  enterClosed(reason: string): void;
   enterHalfOpen(now: number): void;
   /** The state in force now (a transition may have replaced the caller). */
   currentState(): BreakerStateBase;
+}
+
+/**
+ * What a call's outcome is reported to: the state that admitted it, or the trial slot it
+ * holds. The breaker works out what the outcome means (slow or not, its weight) first.
+ */
+export interface Admission {
+  /** The state the call was admitted under: its outcome counts only while that state is in force. */
+  readonly phase: BreakerStateBase;
+  /** `at`: when it ended, exactly for a timed call, by the clock's coarse reading otherwise. */
+  onSuccess(slow: boolean, at: number): void;
+  onFailure(weight: number, at: number): void;
+  /** An error `isFailure` does not count: it decides nothing. */
+  onIgnored(): void;
 }
 
 /**
@@ -25,13 +42,21 @@ export interface StateHost {
  * installs a new object, so an outcome can tell whether the state it was admitted
  * under is still the one in force.
  */
-export abstract class BreakerStateBase {
+export abstract class BreakerStateBase implements Admission {
   abstract readonly state: CircuitState;
 
   constructor(protected readonly host: StateHost) {}
 
-  /** Admits a call (null) or says why not. May move the breaker on first (a due trial). */
-  abstract admit(now: number): RejectionReason | null;
+  /** A state is the admission of the calls it lets through itself (all but HALF_OPEN's trials). */
+  get phase(): BreakerStateBase {
+    return this;
+  }
+
+  /**
+   * Admits a call (what its outcome goes to) or says why not. May move the breaker on first
+   * (a due trial).
+   */
+  abstract admit(now: number): Admission | RejectionReason;
 
   /** Milliseconds until a call may be admitted, for a rejection. */
   retryAfter(_now: number): number {
@@ -41,11 +66,11 @@ export abstract class BreakerStateBase {
   /** Carries out transitions the clock alone makes due. */
   refresh(_now: number): void {}
 
-  onSuccess(_now: number, _durationMs: number, _startedAt: number): void {}
+  onSuccess(_slow: boolean, _at: number): void {}
 
-  onFailure(_now: number, _weight: number, _startedAt: number): void {}
+  onFailure(_weight: number, _at: number): void {}
 
-  onIgnored(_startedAt: number): void {}
+  onIgnored(): void {}
 
   /** Epoch ms the next trial is admitted, where that applies. */
   nextAttemptAt(): number | null {
@@ -57,26 +82,24 @@ export abstract class BreakerStateBase {
 export class ClosedState extends BreakerStateBase {
   readonly state = CircuitState.CLOSED;
 
-  admit(): null {
-    return null;
+  admit(): Admission {
+    return this;
   }
 
-  override onSuccess(now: number, durationMs: number): void {
+  override onSuccess(slow: boolean, at: number): void {
     const o = this.host.options;
-    const slowAfter = o.slowCallDuration;
-    const totals = this.host.record(now, false, 0, slowAfter !== undefined && durationMs >= slowAfter);
+    const totals = this.host.record(at, false, 0, slow);
     // A success adds no failure: only a rate can open on it (it may bring the calls up to minimumCalls).
-    if (o.failureRateThreshold !== undefined || o.slowCallRateThreshold !== undefined)
-      this.judge(now, totals);
+    if (o.failureRateThreshold !== undefined || o.slowCallRateThreshold !== undefined) this.judge(totals);
   }
 
-  override onFailure(now: number, weight: number): void {
-    this.judge(now, this.host.record(now, true, weight, false));
+  override onFailure(weight: number, at: number): void {
+    this.judge(this.host.record(at, true, weight, false));
   }
 
-  private judge(now: number, totals: Readonly<WindowTotals>): void {
+  private judge(totals: Readonly<WindowTotals>): void {
     const reason = this.openingReason(totals);
-    if (reason !== null) this.host.enterOpen(reason, now, false);
+    if (reason !== null) this.host.enterOpen(reason, false);
   }
 
   private openingReason(t: Readonly<WindowTotals>): string | null {
@@ -105,7 +128,7 @@ export class OpenState extends BreakerStateBase {
     super(host);
   }
 
-  admit(now: number): RejectionReason | null {
+  admit(now: number): Admission | RejectionReason {
     if (!this.due(now)) return 'open';
     this.host.enterHalfOpen(now);
     return this.host.currentState().admit(now);
@@ -128,6 +151,26 @@ export class OpenState extends BreakerStateBase {
   }
 }
 
+/** One trial call of a HALF_OPEN state: the slot it holds until its outcome frees it. */
+class Trial implements Admission {
+  constructor(
+    readonly phase: HalfOpenState,
+    readonly startedAt: number,
+  ) {}
+
+  onSuccess(slow: boolean): void {
+    this.phase.trialSucceeded(this, slow);
+  }
+
+  onFailure(): void {
+    this.phase.trialFailed(this);
+  }
+
+  onIgnored(): void {
+    this.phase.release(this);
+  }
+}
+
 /**
  * Up to `halfOpenMaxCalls` trials run at once; extra callers are rejected, never queued.
  * `halfOpenMaxCalls` successes in a row close the breaker; the first failed trial (or one
@@ -135,60 +178,59 @@ export class OpenState extends BreakerStateBase {
  */
 export class HalfOpenState extends BreakerStateBase {
   readonly state = CircuitState.HALF_OPEN;
-  /** Start times of the trials in flight, oldest first. */
-  private readonly trials: number[] = [];
+  /** The trials in flight, oldest first. */
+  private readonly trials: Trial[] = [];
   private successes = 0;
 
-  admit(now: number): RejectionReason | null {
+  admit(now: number): Admission | RejectionReason {
     if (this.overdue(now)) {
       this.reopenOverdue(now);
       return this.host.currentState().admit(now);
     }
     if (this.trials.length >= this.host.options.halfOpenMaxCalls) return 'half_open_full';
-    this.trials.push(now);
-    return null;
+    const trial = new Trial(this, now);
+    this.trials.push(trial);
+    return trial;
   }
 
   override retryAfter(now: number): number {
-    return this.trials.length === 0 ? 0 : this.trials[0] + this.host.options.halfOpenMaxWait - now;
+    return this.trials.length === 0 ? 0 : this.trials[0].startedAt + this.host.options.halfOpenMaxWait - now;
   }
 
   override refresh(now: number): void {
     if (this.overdue(now)) this.reopenOverdue(now);
   }
 
+  /** A slow trial (with a slow-call rate set) fails like any other. */
+  trialSucceeded(trial: Trial, slow: boolean): void {
+    this.release(trial);
+    if (slow) this.host.enterOpen('trial_slow', true);
+    else if (++this.successes >= this.host.options.halfOpenMaxCalls)
+      this.host.enterClosed('trials_succeeded');
+  }
+
+  trialFailed(trial: Trial): void {
+    this.release(trial);
+    this.host.enterOpen('trial_failed', true);
+  }
+
+  release(trial: Trial): void {
+    const i = this.trials.indexOf(trial);
+    if (i !== -1) this.trials.splice(i, 1);
+  }
+
   /** Reopens as of the moment the oldest trial overran, then catches up with the clock. */
   private reopenOverdue(now: number): void {
-    this.host.enterOpen('half_open_max_wait', this.trials[0] + this.host.options.halfOpenMaxWait, true);
+    this.host.enterOpen(
+      'half_open_max_wait',
+      true,
+      this.trials[0].startedAt + this.host.options.halfOpenMaxWait,
+    );
     this.host.currentState().refresh(now);
   }
 
-  override onSuccess(now: number, durationMs: number, startedAt: number): void {
-    this.release(startedAt);
-    const o = this.host.options;
-    if (o.slowCallRateThreshold !== undefined && durationMs >= (o.slowCallDuration as number)) {
-      this.host.enterOpen('trial_slow', now, true);
-    } else if (++this.successes >= o.halfOpenMaxCalls) {
-      this.host.enterClosed('trials_succeeded', now);
-    }
-  }
-
-  override onFailure(now: number, _weight: number, startedAt: number): void {
-    this.release(startedAt);
-    this.host.enterOpen('trial_failed', now, true);
-  }
-
-  override onIgnored(startedAt: number): void {
-    this.release(startedAt);
-  }
-
   private overdue(now: number): boolean {
-    return this.trials.length > 0 && now - this.trials[0] >= this.host.options.halfOpenMaxWait;
-  }
-
-  private release(startedAt: number): void {
-    const i = this.trials.indexOf(startedAt);
-    if (i !== -1) this.trials.splice(i, 1);
+    return this.trials.length > 0 && now - this.trials[0].startedAt >= this.host.options.halfOpenMaxWait;
   }
 }
 
@@ -209,7 +251,7 @@ export class ForcedOpenState extends BreakerStateBase {
 export class DisabledState extends BreakerStateBase {
   readonly state = CircuitState.DISABLED;
 
-  admit(): null {
-    return null;
+  admit(): Admission {
+    return this;
   }
 }

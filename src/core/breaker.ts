@@ -9,6 +9,7 @@ import type {
 } from './breaker-events';
 import type { BreakerSnapshot, BreakerStateRecord } from './breaker-snapshot';
 import {
+  type Admission,
   BreakerStateBase,
   ClosedState,
   DisabledState,
@@ -149,10 +150,10 @@ export class Breaker {
     try {
       result = fn(NEVER_ABORTED);
     } catch (error) {
-      return this.failedAtOnce(settler.phase, NaN, error);
+      return this.failedAtOnce(settler.phase, undefined, error);
     }
     if (result instanceof Promise) return result.then(settler.success, settler.failure) as Promise<T>;
-    return this.settleResult(result, settler.phase, NaN);
+    return this.settleResult(result, settler.phase, undefined);
   }
 
   /** Subscribes to an event; returns the function that unsubscribes. */
@@ -194,35 +195,38 @@ export class Breaker {
    * Takes effect at once; the promise settles once listeners (a store) have it.
    */
   trip(reason = 'manual trip', actor: string | null = null): Promise<void> {
-    return this.control('trip', reason, actor, (now) => {
-      if (this.phase.state === CircuitState.FORCED_OPEN) return;
+    return this.control('trip', actor, (now) => {
+      if (this.phase.state === CircuitState.FORCED_OPEN) return { reason };
       this.noteOpening(now);
-      return new ForcedOpenState(this);
+      return { reason, next: new ForcedOpenState(this) };
     });
   }
 
   /**
    * Closes the breaker by hand and starts a fresh window.
    * @throws {ResetCooldownError} (as a rejected promise) within `resetCooldown` of the last
-   * opening, unless `force` is set.
+   * opening (as of now: an opening the clock made due counts), unless `force` is set.
    */
   reset({ reason = 'manual reset', actor = null, force = false }: ResetOptions = {}): Promise<void> {
-    const now = this.clock.now();
-    const left = this.lastOpenedAt === null ? 0 : this.lastOpenedAt + this.options.resetCooldown - now;
-    if (!force && left > 0) {
+    let refused: ResetCooldownError | undefined;
+    const done = this.control('reset', actor, (now) => {
+      const left = this.lastOpenedAt === null ? 0 : this.lastOpenedAt + this.options.resetCooldown - now;
+      if (force || left <= 0) return { reason, next: new ClosedState(this) };
       // A refused reset is still a manual action: the audit log shows who tried and why it was refused.
-      const error = new ResetCooldownError(this.name, left);
-      return this.control('reset', `refused by resetCooldown: ${reason}`, actor, () => undefined).then(() => {
-        throw error;
-      });
-    }
-    return this.control('reset', reason, actor, () => new ClosedState(this));
+      refused = new ResetCooldownError(this.name, left);
+      return { reason: `refused by resetCooldown: ${reason}` };
+    });
+    return refused === undefined
+      ? done
+      : done.then(() => {
+          throw refused;
+        });
   }
 
   /** Switches the breaker off (DISABLED): calls pass straight through and nothing opens it. */
   disable(reason = 'manual disable', actor: string | null = null): Promise<void> {
-    return this.control('disable', reason, actor, () =>
-      this.phase.state === CircuitState.DISABLED ? undefined : new DisabledState(this),
+    return this.control('disable', actor, () =>
+      this.phase.state === CircuitState.DISABLED ? { reason } : { reason, next: new DisabledState(this) },
     );
   }
 
@@ -256,10 +260,12 @@ export class Breaker {
 
   /**
    * Brings back a state a store kept, without events. OPEN keeps the open time that was
-   * left; HALF_OPEN comes back OPEN for a fresh open period (its trials died with the
-   * process); counts older than the window are dropped.
+   * left; HALF_OPEN comes back OPEN for a fresh open period from now (its trials died with the
+   * process; `openedAt` moves to now, `tripCount` stays); counts older than the window are
+   * dropped.
+   * @returns whether the breaker now differs from the record (a store writes it back).
    */
-  restoreState(record: BreakerStateRecord): void {
+  restoreState(record: BreakerStateRecord): boolean {
     const now = this.clock.now();
     const o = this.options;
     this.tripCount = record.tripCount;
@@ -272,6 +278,9 @@ export class Breaker {
         this.phase = new OpenState(this, (record.openedAt ?? now) + this.openDuration);
         break;
       case CircuitState.HALF_OPEN:
+        // Reopened as of now (not a trip): openedAt + openDuration then says when the fresh period ends,
+        // so a record of this state brings the same period back after another restart.
+        this.lastOpenedAt = now;
         this.phase = new OpenState(this, now + this.openDuration);
         break;
       case CircuitState.FORCED_OPEN:
@@ -284,33 +293,28 @@ export class Breaker {
         this.phase = new ClosedState(this);
     }
     this.version++;
+    return this.phase.state !== record.state;
   }
 
-  /**
-   * @internal For the states: records one outcome in the window. An outcome nobody timed
-   * (NaN) falls in a time window's bucket by the clock's coarse reading.
-   */
-  record(now: number, failed: boolean, weight: number, slow: boolean): Readonly<WindowTotals> {
-    if (now !== now && this.options.window.type === 'time') now = this.coarseNow();
-    return this.ownWindow().record(now, failed, weight, slow);
+  /** @internal For the states: records one outcome in the window. */
+  record(at: number, failed: boolean, weight: number, slow: boolean): Readonly<WindowTotals> {
+    return this.ownWindow().record(at, failed, weight, slow);
   }
 
   /** @internal For the states: opens the breaker; after a failed trial the open duration grows. */
-  enterOpen(reason: string, now: number, afterTrial: boolean): void {
-    // An outcome recorded without the clock (NaN: a count window, nothing timed) opens at the real time.
-    if (now !== now) now = this.clock.now();
+  enterOpen(reason: string, afterTrial: boolean, at = this.clock.now()): void {
     if (afterTrial)
       this.openDuration = Math.min(
         this.openDuration * this.options.openBackoff,
         this.options.openDurationMax,
       );
-    this.noteOpening(now);
-    this.moveTo(new OpenState(this, now + this.openDuration), reason, now);
+    this.noteOpening(at);
+    this.moveTo(new OpenState(this, at + this.openDuration), reason, at);
   }
 
   /** @internal For the states. */
-  enterClosed(reason: string, now: number): void {
-    this.moveTo(new ClosedState(this), reason, now);
+  enterClosed(reason: string): void {
+    this.moveTo(new ClosedState(this), reason, this.clock.now());
   }
 
   /** @internal For the states. */
@@ -365,17 +369,21 @@ export class Breaker {
     }
   }
 
+  /**
+   * The one way a manual action is carried out: transitions the clock made due come first, so
+   * `decide` sees the state as of now; then its state (if any) is installed and the action
+   * reported.
+   */
   private control(
     action: ControlAction,
-    reason: string,
     actor: string | null,
-    nextState: (now: number) => BreakerStateBase | undefined,
+    decide: (now: number) => { reason: string; next?: BreakerStateBase },
   ): Promise<void> {
     const now = this.clock.now();
     this.phase.refresh(now);
     const from = this.phase.state;
     const pending: Promise<unknown>[] = [];
-    const next = nextState(now);
+    const { reason, next } = decide(now);
     if (next) this.moveTo(next, reason, now, true, actor, pending);
     this.events?.emit(
       'control',
@@ -385,73 +393,72 @@ export class Breaker {
     return pending.length === 0 ? Promise.resolve() : Promise.all(pending).then(() => undefined);
   }
 
-  private reject(reason: RejectionReason, startedAt: number): BreakerOpenError {
+  /** The one place a rejection is counted and its error built. */
+  private reject(reason: RejectionReason, now: number): BreakerOpenError {
     this.rejectedCount++;
     this.version++;
     this.events?.emit('rejected', { breaker: this.name, reason });
-    const retryAfterMs = Math.max(0, this.phase.retryAfter(startedAt));
+    const retryAfterMs = Math.max(0, this.phase.retryAfter(now));
     return BreakerOpenError.fast(this.name, this.phase.state, retryAfterMs);
   }
 
-  /** `execute()` for every call but an untimed CLOSED one whose handlers are made. */
+  /**
+   * `execute()` for every call but an untimed CLOSED one whose handlers are made. A call is
+   * timed (its start read from the clock) when it needs a duration or the state needs the time
+   * to admit it; `startedAt` stays undefined otherwise.
+   */
   private admitAndRun<T>(fn: (signal: AbortSignal) => T | PromiseLike<T>): Promise<T> {
-    let phase = this.phase;
-    // NaN marks a call admitted without reading the clock: CLOSED, and nothing needs its duration.
-    let startedAt = NaN;
-    if (this.timed || phase.state !== CircuitState.CLOSED) {
+    let admission: Admission = this.phase;
+    let startedAt: number | undefined;
+    if (this.timed || this.phase.state !== CircuitState.CLOSED) {
       startedAt = this.clock.now();
-      const rejection = phase.admit(startedAt);
-      if (rejection !== null) return rejectSoon(this.reject(rejection, startedAt));
-      // Admission may have moved the breaker on (OPEN -> HALF_OPEN): the call belongs to the state now in force.
-      phase = this.phase;
+      const admitted = this.phase.admit(startedAt);
+      if (typeof admitted === 'string') return rejectSoon(this.reject(admitted, startedAt));
+      admission = admitted;
     } else if (this.options.timeout === false) {
       // The first untimed call of this CLOSED state makes its handlers; it and the next ones take the short way.
-      this.untimed = this.untimedSettler(phase);
+      this.untimed = this.untimedSettler(this.phase);
       return this.execute(fn);
     }
     this.running++;
     if (this.options.timeout !== false)
-      return this.executeWithTimeout(fn, phase, startedAt, this.options.timeout);
+      return this.executeWithTimeout(fn, admission, startedAt, this.options.timeout);
     let result: T | PromiseLike<T>;
     try {
       result = fn(NEVER_ABORTED);
     } catch (error) {
-      return this.failedAtOnce(phase, startedAt, error);
+      return this.failedAtOnce(admission, startedAt, error);
     }
-    return this.settleResult(result, phase, startedAt);
+    return this.settleResult(result, admission, startedAt);
   }
 
   /** A call whose fn threw instead of returning a promise. */
-  private failedAtOnce<T>(phase: BreakerStateBase, startedAt: number, error: unknown): Promise<T> {
-    this.settleError(phase, startedAt, error, false);
+  private failedAtOnce<T>(admission: Admission, startedAt: number | undefined, error: unknown): Promise<T> {
+    this.settle(admission, startedAt, true, error);
     return Promise.reject(error);
   }
 
   /** Settles a call by what fn returned: a promise, another thenable, or a plain value. */
   private settleResult<T>(
     result: T | PromiseLike<T>,
-    phase: BreakerStateBase,
-    startedAt: number,
+    admission: Admission,
+    startedAt: number | undefined,
   ): Promise<T> {
-    if (result instanceof Promise) return this.watch(result as Promise<T>, phase, startedAt);
-    if (isThenable(result)) return this.watch(Promise.resolve(result), phase, startedAt);
-    this.settleSuccess(phase, startedAt);
+    if (result instanceof Promise) return this.watch(result as Promise<T>, admission, startedAt);
+    if (isThenable(result)) return this.watch(Promise.resolve(result), admission, startedAt);
+    this.settle(admission, startedAt, false);
     return Promise.resolve(result);
   }
 
   /** Settles the call when `promise` does; the caller gets a promise of its own, which it may leave unhandled. */
-  private watch<T>(promise: Promise<T>, phase: BreakerStateBase, startedAt: number): Promise<T> {
-    // An untimed call uses its state's handlers while they are made; the closures below settle it otherwise.
-    const settler = this.untimed;
-    if (startedAt !== startedAt && settler?.phase === phase)
-      return promise.then(settler.success, settler.failure) as Promise<T>;
+  private watch<T>(promise: Promise<T>, admission: Admission, startedAt: number | undefined): Promise<T> {
     return promise.then(
       (value) => {
-        this.settleSuccess(phase, startedAt);
+        this.settle(admission, startedAt, false);
         return value;
       },
       (error: unknown) => {
-        this.settleError(phase, startedAt, error, false);
+        this.settle(admission, startedAt, true, error);
         return new Rejection(error);
       },
     );
@@ -459,8 +466,8 @@ export class Breaker {
 
   private executeWithTimeout<T>(
     fn: (signal: AbortSignal) => T | PromiseLike<T>,
-    phase: BreakerStateBase,
-    startedAt: number,
+    admission: Admission,
+    startedAt: number | undefined,
     timeoutMs: number,
   ): Promise<T> {
     const controller = new AbortController();
@@ -470,100 +477,95 @@ export class Breaker {
         settled = true;
         const error = new BreakerTimeoutError(this.name, timeoutMs);
         controller.abort(error);
-        this.settleError(phase, startedAt, error, true);
+        this.settle(admission, startedAt, true, error, true);
         reject(error);
       }, timeoutMs);
-      const finish = (error: unknown, value?: T, failed = false) => {
+      const finish = (failed: boolean, outcome: unknown) => {
         if (settled) return;
         settled = true;
         clearTimeout(timer);
-        if (failed) {
-          this.settleError(phase, startedAt, error, false);
-          reject(error);
-        } else {
-          this.settleSuccess(phase, startedAt);
-          resolve(value as T);
-        }
+        this.settle(admission, startedAt, failed, outcome);
+        if (failed) reject(outcome);
+        else resolve(outcome as T);
       };
       try {
         Promise.resolve(fn(controller.signal)).then(
-          (value) => finish(undefined, value),
-          (error: unknown) => finish(error, undefined, true),
+          (value) => finish(false, value),
+          (error: unknown) => finish(true, error),
         );
       } catch (error) {
-        finish(error, undefined, true);
+        finish(true, error);
       }
     });
   }
 
-  private coarseNow(): number {
-    return this.clock.coarseNow === undefined ? this.clock.now() : this.clock.coarseNow();
-  }
-
-  /**
-   * Handlers that settle untimed calls admitted under `phase`. Bound to the state, so a late
-   * result still finds out its state has ended.
-   */
+  /** Handlers that settle untimed calls admitted under `phase`, made once per CLOSED state, not per call. */
   private untimedSettler(phase: BreakerStateBase): UntimedSettler {
     return {
       phase,
-      // settleSuccess() without what an untimed success never needs (clock, events): the hot path.
       success: (value) => {
-        this.running--;
-        if (phase === this.phase) {
-          phase.onSuccess(NaN, NaN, NaN);
-          this.version++;
-        }
+        this.settle(phase, undefined, false);
         return value;
       },
       failure: (error) => {
-        this.settleError(phase, NaN, error, false);
+        this.settle(phase, undefined, true, error);
         return new Rejection(error);
       },
     };
   }
 
   /**
-   * When a timed call ended. An untimed one stays NaN: no duration is wanted, a time window
-   * buckets the outcome by the coarse clock, and an opening reads the exact time itself.
+   * The one place a call ends. A timed call is dated by the clock, may be slow, and its events
+   * carry its duration; an untimed one (CLOSED, and nobody wants its duration) is dated by the
+   * clock's coarse reading, for a time window's bucket. The state hears what the outcome means
+   * (slow or not, its weight), if it is still the state the call was admitted under.
    */
-  private endOf(startedAt: number): number {
-    return startedAt === startedAt ? this.clock.now() : startedAt;
+  private settle(
+    admission: Admission,
+    startedAt: number | undefined,
+    failed: boolean,
+    error?: unknown,
+    timedOut = false,
+  ): void {
+    this.running--;
+    const timed = startedAt !== undefined;
+    const at = timed ? this.clock.now() : this.coarseNow();
+    // A transition the clock made due meanwhile (an overdue trial) comes first: the call may now be late.
+    if (timed) this.phase.refresh(at);
+    const durationMs = timed ? at - startedAt : 0;
+    const counted = failed && this.countsAsFailure(error);
+    const weight = counted ? this.weigh(error) : 0;
+    if (admission.phase === this.phase) {
+      if (failed && !counted) admission.onIgnored();
+      else {
+        if (failed) admission.onFailure(weight, at);
+        else admission.onSuccess(durationMs >= (this.options.slowCallDuration ?? Infinity), at);
+        this.version++;
+      }
+    }
+    // Only timed calls carry a duration: listeners that came after an untimed call started miss it.
+    if (timed && this.events !== null) this.emitCall(failed, counted, weight, durationMs, error, timedOut);
   }
 
-  private settleSuccess(phase: BreakerStateBase, startedAt: number): void {
-    this.running--;
-    const now = this.endOf(startedAt);
-    const durationMs = now - startedAt;
-    if (now === now) this.phase.refresh(now);
-    if (phase === this.phase) {
-      phase.onSuccess(now, durationMs, startedAt);
-      this.version++;
-    }
-    if (startedAt === startedAt) this.events?.emit('success', { breaker: this.name, durationMs });
+  private emitCall(
+    failed: boolean,
+    counted: boolean,
+    weight: number,
+    durationMs: number,
+    error: unknown,
+    timedOut: boolean,
+  ): void {
+    const events = this.events as EventEmitter<BreakerEventMap>;
+    const breaker = this.name;
+    if (!failed) events.emit('success', { breaker, durationMs });
+    else if (!counted) events.emit('ignored', { breaker, durationMs, error });
+    else if (timedOut)
+      events.emit('timeout', { breaker, durationMs, timeoutMs: this.options.timeout as number });
+    else events.emit('failure', { breaker, durationMs, error, weight });
   }
 
-  private settleError(phase: BreakerStateBase, startedAt: number, error: unknown, timedOut: boolean): void {
-    this.running--;
-    const now = this.endOf(startedAt);
-    const durationMs = now - startedAt;
-    if (now === now) this.phase.refresh(now);
-    const current = phase === this.phase;
-    // Call events go only to listeners that were there when the call started (it carries no duration otherwise).
-    const events = startedAt === startedAt ? this.events : null;
-    if (!this.countsAsFailure(error)) {
-      if (current) phase.onIgnored(startedAt);
-      events?.emit('ignored', { breaker: this.name, durationMs, error });
-      return;
-    }
-    const weight = this.weigh(error);
-    if (current) {
-      phase.onFailure(now, weight, startedAt);
-      this.version++;
-    }
-    if (timedOut)
-      events?.emit('timeout', { breaker: this.name, durationMs, timeoutMs: this.options.timeout as number });
-    else events?.emit('failure', { breaker: this.name, durationMs, error, weight });
+  private coarseNow(): number {
+    return this.clock.coarseNow === undefined ? this.clock.now() : this.clock.coarseNow();
   }
 
   /** A weight that is not a finite number >= 0 counts as a full failure. */

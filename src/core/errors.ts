@@ -29,21 +29,22 @@ export abstract class ResilienceError extends Error {
  * @publicApi
  */
 export class BreakerOpenError extends ResilienceError {
-  readonly code = 'BREAKER_OPEN' as const;
-  override readonly name = 'BreakerOpenError';
+  declare readonly code: 'BREAKER_OPEN';
+  /** Name of the breaker that rejected the call. */
+  declare readonly breaker: string;
+  /** The state that rejected it: `open`, `half_open` (no free trial slot) or `forced_open`. */
+  declare readonly state: CircuitState;
+  /** How long until a call may be let through again (a hint for `Retry-After`). */
+  declare readonly retryAfterMs: number;
 
-  constructor(
-    /** Name of the breaker that rejected the call. */
-    readonly breaker: string,
-    /** The state that rejected it: `open`, `half_open` (no free trial slot) or `forced_open`. */
-    readonly state: CircuitState,
-    /** How long until a call may be let through again (a hint for `Retry-After`). */
-    readonly retryAfterMs: number,
-  ) {
+  constructor(breaker: string, state: CircuitState, retryAfterMs: number) {
     const limit = Error.stackTraceLimit;
     Error.stackTraceLimit = 0;
-    super(messages.BREAKER_OPEN(breaker, state));
+    super();
     Error.stackTraceLimit = limit;
+    // The stack Error captured (no frames) gives way to the one every BreakerOpenError has.
+    delete (this as { stack?: string }).stack;
+    fillBreakerOpenError(this, breaker, state, retryAfterMs);
   }
 
   /**
@@ -52,19 +53,30 @@ export class BreakerOpenError extends ResilienceError {
    * are set on an object of this class without running it.
    */
   static fast(breaker: string, state: CircuitState, retryAfterMs: number): BreakerOpenError {
-    const error = Object.create(BreakerOpenError.prototype) as {
-      -readonly [K in keyof BreakerOpenError]: BreakerOpenError[K];
-    };
-    error.message = messages.BREAKER_OPEN(breaker, state);
-    error.breaker = breaker;
-    error.state = state;
-    error.retryAfterMs = retryAfterMs;
-    error.code = 'BREAKER_OPEN';
-    error.isResilienceError = true;
-    error.name = 'BreakerOpenError';
-    error.stack = `BreakerOpenError: ${error.message}`;
-    return error as BreakerOpenError;
+    return fillBreakerOpenError(Object.create(BreakerOpenError.prototype), breaker, state, retryAfterMs);
   }
+}
+
+/**
+ * Every field of a {@link BreakerOpenError}, however the object was made: the same values in
+ * the same order, so both serialise alike.
+ */
+function fillBreakerOpenError(
+  target: BreakerOpenError,
+  breaker: string,
+  state: CircuitState,
+  retryAfterMs: number,
+): BreakerOpenError {
+  const error = target as { -readonly [K in keyof BreakerOpenError]: BreakerOpenError[K] };
+  error.isResilienceError = true;
+  error.message = messages.BREAKER_OPEN(breaker, state);
+  error.breaker = breaker;
+  error.state = state;
+  error.retryAfterMs = retryAfterMs;
+  error.code = 'BREAKER_OPEN';
+  error.name = 'BreakerOpenError';
+  error.stack = `BreakerOpenError: ${error.message}`;
+  return target;
 }
 
 /**
@@ -101,7 +113,14 @@ export class ResetCooldownError extends ResilienceError {
 }
 
 /**
- * A breaker option (or module option) has a bad value.
+ * Which options object a bad option sits in: a breaker's own options (`breaker`), the
+ * module's `defaults`, the module options themselves, or one of their nested objects.
+ * @publicApi
+ */
+export type OptionScope = 'breaker' | 'defaults' | 'module' | 'registry' | 'store' | 'metrics' | 'admin';
+
+/**
+ * An option has a bad value or an unknown key: a breaker's, or one of the module's.
  * @publicApi
  */
 export class InvalidBreakerOptionsError extends ResilienceError {
@@ -109,14 +128,17 @@ export class InvalidBreakerOptionsError extends ResilienceError {
   override readonly name = 'InvalidBreakerOptionsError';
 
   constructor(
-    readonly breaker: string,
-    /** The option at fault, e.g. `window.size`. */
+    /** The breaker whose options are at fault; `undefined` for an option of another `scope`. */
+    readonly breaker: string | undefined,
+    /** The option at fault as written from the options object's root, e.g. `window.size` or `store.path`. */
     readonly key: string,
     readonly value: unknown,
     /** What was expected instead, in words. */
     readonly expected: string,
+    /** Which options object it sits in. */
+    readonly scope: OptionScope = 'breaker',
   ) {
-    super(messages.INVALID_OPTION(breaker, key, value, expected));
+    super(messages.INVALID_OPTION(scope, breaker, key, value, expected));
   }
 }
 

@@ -34,4 +34,5 @@ export {
   isBreakerOpenError,
   isBreakerTimeoutError,
   type ResilienceErrorCode,
+  type OptionScope,
 } from './errors';

@@ -13,9 +13,14 @@ export const RESET_COOLDOWN = (breaker: string, retryAfterMs: number): string =>
   `Circuit breaker "${breaker}" opened less than its resetCooldown ago; ` +
   `reset again in ${Math.ceil(retryAfterMs / 1000)} s or pass { force: true }`;
 
-/** `breaker` is a breaker's name, or a scope in parentheses such as `(defaults)` or `(module)`. */
-export const INVALID_OPTION = (breaker: string, key: string, value: unknown, expected: string): string =>
-  `Invalid option ${/^\(.*\)$/.test(breaker) ? `in ${breaker.slice(1, -1)}` : `for circuit breaker "${breaker}"`}: ` +
+export const INVALID_OPTION = (
+  scope: string,
+  breaker: string | undefined,
+  key: string,
+  value: unknown,
+  expected: string,
+): string =>
+  `Invalid option ${scope === 'breaker' ? `for circuit breaker "${breaker}"` : `in ${scope}`}: ` +
   `${key} = ${describe(value)}; expected ${expected}`;
 
 export const INVALID_KEY = (breaker: string, value: unknown, expected: string): string =>

@@ -3,9 +3,11 @@ import { Breaker } from './breaker';
 import { assertBreakerName, parseBreakerName, toBreakerKey, type BreakerKeyInput } from './breaker-key';
 import type { BreakerOptions } from './breaker-options';
 import type { Clock } from './clock';
-import { InvalidBreakerOptionsError, TooManyBreakersError } from './errors';
+import { TooManyBreakersError } from './errors';
 import { EventEmitter } from './event-emitter';
 import { KeyedBreakers } from './keyed-breakers';
+import { checkOptions } from './option-table';
+import { MAX_BREAKERS_RULE, MAX_KEYS_RULE, REGISTRY_OPTIONS } from './registry-option-table';
 import { resolveBreakerOptions } from './resolve-options';
 
 /** @publicApi */
@@ -59,20 +61,13 @@ export class BreakerRegistry {
 
   /** @throws {InvalidBreakerOptionsError} when any configured breaker has a bad option. */
   constructor(private readonly options: BreakerRegistryOptions = {}) {
+    checkOptions({ scope: 'registry' }, REGISTRY_OPTIONS, options);
     this.defaults = options.defaults ?? {};
-    resolveBreakerOptions('(defaults)', {}, this.defaults);
+    resolveBreakerOptions(undefined, {}, this.defaults);
     const breakers = options.breakers ?? {};
-    if (typeof breakers !== 'object' || breakers === null || Array.isArray(breakers)) {
-      throw new InvalidBreakerOptionsError(
-        '(registry)',
-        'breakers',
-        breakers,
-        'an object of breaker name -> options',
-      );
-    }
     this.configured = breakers;
-    this.maxKeysPerBreaker = atLeastOne('maxKeysPerBreaker', options.maxKeysPerBreaker ?? 1000);
-    this.maxBreakers = atLeastOne('maxBreakers', options.maxBreakers ?? 10_000);
+    this.maxKeysPerBreaker = options.maxKeysPerBreaker ?? (MAX_KEYS_RULE.default as number);
+    this.maxBreakers = options.maxBreakers ?? (MAX_BREAKERS_RULE.default as number);
     this.auditLog = options.auditLog ?? new MemoryAuditLog();
     for (const name of Object.keys(breakers)) this.get(name);
   }
@@ -203,13 +198,6 @@ function pick(e: {
   at: number;
 }): Omit<AuditEntry, 'action'> {
   return { breaker: e.breaker, from: e.from, to: e.to, reason: e.reason, actor: e.actor, at: e.at };
-}
-
-function atLeastOne(option: string, value: number): number {
-  if (!Number.isInteger(value) || value < 1) {
-    throw new InvalidBreakerOptionsError('(registry)', option, value, 'an integer >= 1');
-  }
-  return value;
 }
 
 /** The key `value` stands for, or undefined when it cannot be one. */

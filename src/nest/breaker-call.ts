@@ -6,23 +6,56 @@ import { isResilienceError } from '../core/errors';
 /** Handles an error the breaker let through or produced; called with the error only. */
 export type Recover = (error: unknown) => unknown;
 
-/** A call running through a breaker, linked to the call it runs inside of. */
+/** A call through a breaker, linked to the call it runs inside of. */
 interface ActiveCall {
   readonly breaker: Breaker;
+  /** Aborted when the breaker's `timeout` ends the call. */
   readonly signal: AbortSignal;
   readonly outer: ActiveCall | undefined;
+  /** Until what the method returned settles. */
+  running: boolean;
 }
 
 /**
  * The breakers the current call path runs through, so that a breaker applied twice on one
  * path (a decorated handler calling a decorated method with the same breaker) counts the
  * call once: the inner application runs the call directly and the outer one records it.
+ * Work the call scheduled (a timer, a promise left running) inherits this context too, and
+ * may run after the call ended: only calls still running count.
  */
 const activeCalls = new AsyncLocalStorage<ActiveCall>();
 
+/** Whether `breaker` already protects a call that is running on this call path. */
 function isActive(call: ActiveCall | undefined, breaker: Breaker): boolean {
-  for (let c = call; c !== undefined; c = c.outer) if (c.breaker === breaker) return true;
+  for (let c = call; c !== undefined; c = c.outer) {
+    if (c.breaker === breaker && c.running && !c.signal.aborted) return true;
+  }
   return false;
+}
+
+/**
+ * Runs `invoke` through `breaker` as a call on this call path. It stops counting as running
+ * (for nesting) when what `invoke` returned settles, or the breaker's timeout ends it,
+ * whatever `invoke` left running in the background.
+ */
+function runActive(breaker: Breaker, outer: ActiveCall | undefined, invoke: () => unknown): Promise<unknown> {
+  return breaker.execute((signal) => {
+    const call: ActiveCall = { breaker, signal, outer, running: true };
+    const end = () => {
+      call.running = false;
+    };
+    let result: unknown;
+    try {
+      result = activeCalls.run(call, invoke);
+    } catch (error) {
+      end();
+      throw error;
+    }
+    // The breaker handles the promise too: this handler adds no second unhandled rejection, nor hides one.
+    if (result instanceof Promise) result.then(end, end);
+    else end();
+    return result;
+  });
 }
 
 /**
@@ -49,7 +82,7 @@ export function callThroughBreaker(
   const outer = activeCalls.getStore();
   const result = isActive(outer, breaker)
     ? new Promise((resolve) => resolve(invoke()))
-    : breaker.execute((signal) => activeCalls.run({ breaker, signal, outer }, invoke));
+    : runActive(breaker, outer, invoke);
   return recover === undefined
     ? result
     : result.catch((error: unknown) => serveFallback(breaker, error, recover));
@@ -71,28 +104,25 @@ export function observeThroughBreaker(
     if (isActive(outer, breaker)) return source().subscribe(subscriber);
     let inner: Subscription | undefined;
     let release: (() => void) | undefined;
-    breaker
-      .execute((signal) =>
-        activeCalls.run(
-          { breaker, signal, outer },
-          () =>
-            new Promise<void>((resolve, reject) => {
-              release = resolve;
-              inner = source().subscribe({
-                next: (value) => subscriber.next(value),
-                error: reject,
-                complete: resolve,
-              });
-            }),
-        ),
-      )
-      .then(
-        () => subscriber.complete(),
-        (error: unknown) => {
-          inner?.unsubscribe();
-          subscriber.error(error);
-        },
-      );
+    runActive(
+      breaker,
+      outer,
+      () =>
+        new Promise<void>((resolve, reject) => {
+          release = resolve;
+          inner = source().subscribe({
+            next: (value) => subscriber.next(value),
+            error: reject,
+            complete: resolve,
+          });
+        }),
+    ).then(
+      () => subscriber.complete(),
+      (error: unknown) => {
+        inner?.unsubscribe();
+        subscriber.error(error);
+      },
+    );
     return () => {
       inner?.unsubscribe();
       release?.();

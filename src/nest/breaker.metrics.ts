@@ -2,7 +2,6 @@ import { Inject, Injectable, Logger, type OnModuleDestroy, type OnModuleInit } f
 import type * as PromClient from 'prom-client';
 import type { Counter, Gauge, Registry } from 'prom-client';
 import type { Breaker } from '../core/breaker';
-import { InvalidBreakerOptionsError } from '../core/errors';
 import { BreakerRegistry } from '../core/registry';
 import { BreakerSeries, type BreakerMetricSet } from './breaker-series';
 import { BufferedHistogram, type HistogramSeries } from './buffered-histogram';
@@ -10,11 +9,9 @@ import { KeyedSeries } from './keyed-series';
 import { BREAKER_METRICS, type BreakerMetricDefinition } from './metric-names';
 import type { ResilienceModuleOptions } from './resilience-options.interface';
 import { LOG_CONTEXT, RESILIENCE_OPTIONS } from './resilience.constants';
-import { INVALID_METRICS_PREFIX, PROM_CLIENT_MISSING } from './resilience.messages';
+import { PROM_CLIENT_MISSING } from './resilience.messages';
+import { checkMetricsOptions, METRICS_OPTIONS } from './resilience-options.table';
 import { leaseMetric, type MetricLease } from './shared-metric';
-
-/** What Prometheus accepts at the start of a metric name. */
-const METRIC_NAME_PREFIX = /^([a-zA-Z_:][a-zA-Z0-9_:]*)?$/;
 
 /**
  * Publishes the Prometheus series of every breaker in the registry, those added later
@@ -53,12 +50,9 @@ export class BreakerMetrics implements OnModuleInit, OnModuleDestroy {
   onModuleInit(): void {
     const settings = this.options.metrics;
     if (settings === false) return;
-    const prefix = settings?.prefix ?? '';
-    if (!METRIC_NAME_PREFIX.test(prefix)) throw new Error(INVALID_METRICS_PREFIX(prefix));
-    const perKey = settings?.perKey ?? false;
-    if (typeof perKey !== 'boolean') {
-      throw new InvalidBreakerOptionsError('(module)', 'metrics.perKey', perKey, 'true or false');
-    }
+    if (settings !== undefined) checkMetricsOptions(settings);
+    const prefix = settings?.prefix ?? (METRICS_OPTIONS.prefix.default as string);
+    const perKey = settings?.perKey ?? (METRICS_OPTIONS.perKey.default as boolean);
     const prom = loadPromClient();
     if (prom === undefined) {
       this.logger.log(PROM_CLIENT_MISSING);

@@ -29,10 +29,6 @@ export const PROM_CLIENT_MISSING =
   'prom-client is not installed, so circuit breaker metrics are off; ' +
   'install it to turn them on, or set the ResilienceModule option metrics: false to silence this line';
 
-export const INVALID_METRICS_PREFIX = (prefix: string): string =>
-  `Invalid ResilienceModule option metrics.prefix = ${JSON.stringify(prefix)}; ` +
-  'expected letters, digits, "_" or ":", not starting with a digit';
-
 export const NO_REGISTRY_FOR_HEALTH =
   'BreakerHealthIndicator found no ResilienceModule in this app, so it reports no circuit breakers; ' +
   'import ResilienceModule.forRoot() (global by default) in the app module to report them';

@@ -12,13 +12,13 @@ import {
   type ResilienceModuleRootOptions,
 } from './resilience.module-definition';
 import type { ResilienceModuleOptions } from './resilience-options.interface';
+import { checkModuleOptions } from './resilience-options.table';
 import { BREAKER_STORE, LOG_CONTEXT, RESILIENCE_OPTIONS } from './resilience.constants';
 import { ResilienceShutdown } from './resilience.shutdown';
-import { validateModuleOptions } from './validate-module-options';
 
 /** The first provider built from the options: it checks them before anything uses them. */
 function createStore(options: ResilienceModuleOptions): BreakerStore {
-  validateModuleOptions(options);
+  checkModuleOptions(options);
   return createBreakerStore(options.store, new Logger(LOG_CONTEXT));
 }
 

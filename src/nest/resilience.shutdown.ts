@@ -5,7 +5,6 @@ import {
   Logger,
   type OnApplicationShutdown,
 } from '@nestjs/common';
-import { InvalidBreakerOptionsError } from '../core/errors';
 import { BreakerRegistry } from '../core/registry';
 import type { BreakerStore } from '../stores/breaker-store';
 import type { ResilienceModuleOptions } from './resilience-options.interface';
@@ -34,14 +33,6 @@ export class ResilienceShutdown implements BeforeApplicationShutdown, OnApplicat
     @Inject(RESILIENCE_OPTIONS) options: ResilienceModuleOptions,
   ) {
     this.timeout = options.shutdownTimeout ?? DEFAULT_SHUTDOWN_TIMEOUT;
-    if (typeof this.timeout !== 'number' || !(this.timeout >= 0)) {
-      throw new InvalidBreakerOptionsError(
-        '(module)',
-        'shutdownTimeout',
-        this.timeout,
-        'a number of ms >= 0',
-      );
-    }
   }
 
   async beforeApplicationShutdown(): Promise<void> {

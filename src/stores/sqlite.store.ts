@@ -14,14 +14,12 @@ import {
   type SqliteDriver,
 } from './sqlite-database';
 import type { StoreLogger } from './store-logger';
+import { checkStoreOptions, flushIntervalOf } from './store-option-table';
 import type { StoreOptions } from './store-options';
 import * as messages from './store-messages';
 
 /** Options of the sqlite store. @publicApi */
 export type SqliteStoreOptions = Extract<StoreOptions, { type: 'sqlite' }>;
-
-/** setInterval cannot wait longer than this; a larger delay fires at once. */
-const MAX_TIMER_MS = 2 ** 31 - 1;
 
 interface StateRow {
   name: string;
@@ -112,9 +110,9 @@ export class SqliteStore implements BreakerStore {
     private readonly logger: StoreLogger,
     driver: () => SqliteDriver = loadSqliteDriver,
   ) {
-    validateSqliteOptions(options);
+    checkStoreOptions(options);
     this.path = options.path;
-    this.flushInterval = options.flushInterval ?? 5_000;
+    this.flushInterval = flushIntervalOf(options);
     this.Driver = driver();
     this.db = openSqliteDatabase(this.path, this.Driver);
     this.file = this.identity();
@@ -182,10 +180,11 @@ export class SqliteStore implements BreakerStore {
   }
 
   private track(breaker: Breaker): void {
-    const persisted = this.restore(breaker);
+    const { persisted, changed } = this.restore(breaker);
     const tracked: Tracked = {
       breaker,
-      written: breaker.version,
+      // A breaker that came back other than its row says (HALF_OPEN reopened) is written back.
+      written: changed ? breaker.version - 1 : breaker.version,
       persisted,
       unsubscribe: breaker.on('stateChange', () => {
         this.urgent.add(tracked);
@@ -202,30 +201,31 @@ export class SqliteStore implements BreakerStore {
 
   /**
    * Brings the breaker back from what its last state was: one not yet written, or its row.
-   * Returns whether the file has a row of it. A row that cannot be read is warned about once,
+   * Returns whether the file has a row of it, and whether the breaker came back other than that
+   * state says (HALF_OPEN reopened), so it is written back. A row that cannot be read is warned about once,
    * not once per breaker, until a read works again.
    */
-  private restore(breaker: Breaker): boolean {
+  private restore(breaker: Breaker): { persisted: boolean; changed: boolean } {
     const { name } = breaker;
     // Coming back before its deletion was written: the row stays.
     const rowKept = this.deleting.delete(name);
     const left = this.leaving.get(name);
     if (left !== undefined) {
       this.leaving.delete(name);
-      breaker.restoreState(left);
+      const changed = breaker.restoreState(left);
       const parked = breaker.perKey && this.keyed.get(breaker.perKey.name)?.parked.get(name);
-      return rowKept || parked === true;
+      return { persisted: rowKept || parked === true, changed };
     }
     try {
       const row = this.statements.select.get(name);
-      if (row) breaker.restoreState(toRecord(row));
+      const changed = row !== undefined && breaker.restoreState(toRecord(row));
       this.readFailing = false;
-      return row !== undefined;
+      return { persisted: row !== undefined, changed };
     } catch (error) {
       if (!this.readFailing)
         this.logger.warn(messages.SQLITE_READ_FAILED(this.path, name, messages.reasonOf(error)));
       this.readFailing = true;
-      return false;
+      return { persisted: false, changed: false };
     }
   }
 
@@ -394,27 +394,6 @@ function prepare(db: SqliteDatabase) {
       `SELECT name FROM breaker_state WHERE instr(name, '${KEY_SEPARATOR}') > 0 ORDER BY saved_at, name`,
     ),
   };
-}
-
-function validateSqliteOptions(options: SqliteStoreOptions): void {
-  const { path, flushInterval } = options;
-  if (typeof path !== 'string' || path.trim() === '') {
-    throw new Error(
-      messages.INVALID_STORE_OPTION('store.path', path, 'the path of the SQLite file, a non-empty string'),
-    );
-  }
-  if (
-    flushInterval !== undefined &&
-    !(typeof flushInterval === 'number' && flushInterval > 0 && flushInterval <= MAX_TIMER_MS)
-  ) {
-    throw new Error(
-      messages.INVALID_STORE_OPTION(
-        'store.flushInterval',
-        flushInterval,
-        `a number of ms > 0 and <= ${MAX_TIMER_MS}`,
-      ),
-    );
-  }
 }
 
 function toRow(record: BreakerStateRecord): StateRow {

@@ -1,6 +1,3 @@
-export const INVALID_STORE_OPTION = (key: string, value: unknown, expected: string): string =>
-  `Invalid store option: ${key} = ${describe(value)}; expected ${expected}`;
-
 export const SQLITE_DRIVER_MISSING = (): string =>
   `The sqlite store needs the optional peer dependency better-sqlite3, which is not installed: ` +
   `run \`npm install better-sqlite3\` (or use store: { type: 'memory' })`;
@@ -46,15 +43,4 @@ export const STORE_ALREADY_ATTACHED = (): string => 'A store can be attached to 
 export function reasonOf(error: unknown): string {
   const message = (error as { message?: unknown } | null | undefined)?.message;
   return typeof message === 'string' ? message : String(error);
-}
-
-function describe(value: unknown): string {
-  if (typeof value === 'string') return JSON.stringify(value);
-  if (typeof value === 'function') return 'a function';
-  if (typeof value !== 'object' || value === null) return String(value);
-  try {
-    return JSON.stringify(value);
-  } catch {
-    return String(value);
-  }
 }

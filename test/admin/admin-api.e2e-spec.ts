@@ -13,6 +13,7 @@ import { BreakerRegistry } from '../../src/core/registry';
 import { createAdminController } from '../../src/nest/admin/resilience-admin.controller';
 import { CircuitBreakerInterceptor } from '../../src/nest/circuit-breaker.interceptor';
 import { ResilienceModule } from '../../src/nest/resilience.module';
+import type { AdminOptions } from '../../src/nest/resilience-options.interface';
 import { ADMIN_TOKEN, HeaderUserGuard, closeApp, createAdminApp } from './admin-app.fixture';
 
 const auth = { Authorization: `Bearer ${ADMIN_TOKEN}` };
@@ -330,8 +331,22 @@ describe('Admin API', () => {
 
     it('when the token is neither a string nor a function', () => {
       expect(() => ResilienceModule.forRoot({ admin: { token: 42 as unknown as string } })).toThrow(
-        'admin.token is invalid; expected a string, or a function returning one',
+        'Invalid option in admin: admin.token = 42; expected a string, or a function returning one',
       );
+    });
+
+    it('when admin has an unknown key, such as a misspelt guard, naming it and the known ones', () => {
+      const admin = { token: ADMIN_TOKEN, gaurd: HeaderUserGuard } as AdminOptions;
+
+      expect(() => ResilienceModule.forRoot({ admin })).toThrow(
+        expect.objectContaining({
+          code: 'INVALID_BREAKER_OPTIONS',
+          scope: 'admin',
+          key: 'admin.gaurd',
+          message: expect.stringContaining('expected no such option; known: path, guard, token, insecure'),
+        }),
+      );
+      expect(() => ResilienceModule.forRootAsync({ useFactory: () => ({}), admin })).toThrow(/admin\.gaurd/);
     });
   });
 

@@ -1,3 +1,4 @@
+import { Breaker } from '../../src/core/breaker';
 import {
   BreakerOpenError,
   BreakerTimeoutError,
@@ -49,6 +50,19 @@ describe('Errors', () => {
     expect(error.stack).not.toContain('    at ');
     expect(Error.stackTraceLimit).toBe(before);
     expect(new Error('other').stack).toContain('    at ');
+  });
+
+  it('BreakerOpenError reads the same whether a breaker or the constructor made it', async () => {
+    const breaker = new Breaker('payments', { failureThreshold: 1, autoRecover: false, openDuration: 1_000 });
+    await breaker.execute(() => Promise.reject(new Error('down'))).catch(() => undefined);
+
+    const made = (await breaker.execute(() => 'never').catch((e: unknown) => e)) as BreakerOpenError;
+    const built = new BreakerOpenError('payments', 'open', 1_000);
+
+    expect(made).toBeInstanceOf(BreakerOpenError);
+    expect(Object.keys(made)).toEqual(Object.keys(built));
+    expect(JSON.stringify(made)).toBe(JSON.stringify(built));
+    expect(made.stack).toBe(built.stack);
   });
 
   it('other errors keep their stack frames', () => {

@@ -130,6 +130,27 @@ describe('Manual control', () => {
       expect(breaker.snapshot()).toMatchObject({ state: 'open', openedAt: T0 });
     });
 
+    it('judges the cooldown by the state as of now: a hung trial reopened the breaker', async () => {
+      const clock = fakeClock();
+      const breaker = breakerOn(clock, {
+        failureThreshold: 1,
+        openDuration: 100,
+        halfOpenMaxWait: 400,
+        resetCooldown: 500,
+      });
+      await openByFailure(breaker);
+      clock.advance(100);
+      void breaker.execute(() => new Promise(() => undefined));
+      clock.advance(450);
+
+      // The trial overran at 500 and the breaker reopened then: 50 ms ago, within the cooldown.
+      expect(await rejectionOf(breaker.reset())).toMatchObject({
+        code: 'RESET_COOLDOWN',
+        retryAfterMs: 450,
+      });
+      expect(breaker.snapshot()).toMatchObject({ state: 'open', openedAt: T0 + 500, tripCount: 2 });
+    });
+
     it('counts the cooldown from trip() too', async () => {
       const clock = fakeClock();
       const breaker = breakerOn(clock, { resetCooldown: 60_000 });

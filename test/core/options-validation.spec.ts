@@ -1,6 +1,6 @@
 import { Breaker } from '../../src/core/breaker';
 import type { BreakerOptions } from '../../src/core/breaker-options';
-import { InvalidBreakerOptionsError } from '../../src/core/errors';
+import { InvalidBreakerOptionsError, type OptionScope } from '../../src/core/errors';
 import { BreakerRegistry } from '../../src/core/registry';
 
 /** The InvalidBreakerOptionsError that `build` throws; fails the test when it throws nothing or something else. */
@@ -14,14 +14,24 @@ function invalid(build: () => unknown): InvalidBreakerOptionsError {
   throw new Error('expected an InvalidBreakerOptionsError');
 }
 
-/** Checks what a user reads: which breaker, which key, and what was expected, in the message too. */
-function expectInvalid(build: () => unknown, breaker: string, key: string, expected: string): void {
+/**
+ * Checks what a user reads: where the option sits (a breaker by name, or a scope such as
+ * `{ scope: 'defaults' }`), which key, and what was expected, in the message too.
+ */
+function expectInvalid(
+  build: () => unknown,
+  where: string | { scope: OptionScope },
+  key: string,
+  expected: string,
+): void {
   const error = invalid(build);
-  expect(error).toMatchObject({ code: 'INVALID_BREAKER_OPTIONS', breaker, key });
+  const site =
+    typeof where === 'string' ? { scope: 'breaker', breaker: where } : { ...where, breaker: undefined };
+  expect(error).toMatchObject({ code: 'INVALID_BREAKER_OPTIONS', key, ...site });
   expect(error.expected).toContain(expected);
-  // A scope such as (defaults) or (registry) reads "in defaults"; a breaker is named in quotes.
-  const scope = /^\((.*)\)$/.exec(breaker);
-  expect(error.message).toContain(scope ? `Invalid option in ${scope[1]}: ` : `circuit breaker "${breaker}"`);
+  expect(error.message).toContain(
+    typeof where === 'string' ? `circuit breaker "${where}"` : `Invalid option in ${where.scope}: `,
+  );
   expect(error.message).toContain(`${key} = `);
   expect(error.message).toContain(`expected ${expected}`);
 }
@@ -82,11 +92,21 @@ describe('Breaker options validation', () => {
   });
 
   it('rejects Infinity', () => {
-    expectInvalid(breaker({ timeout: Infinity }), 'payments', 'timeout', 'a duration in ms > 0, or false');
+    expectInvalid(
+      breaker({ timeout: Infinity }),
+      'payments',
+      'timeout',
+      'a duration in ms > 0 and <= 2147483647 (about 24.8 days), or false',
+    );
   });
 
   it('rejects timeout: true (only false switches it off)', () => {
-    expectInvalid(breaker({ timeout: true }), 'payments', 'timeout', 'a duration in ms > 0, or false');
+    expectInvalid(
+      breaker({ timeout: true }),
+      'payments',
+      'timeout',
+      'a duration in ms > 0 and <= 2147483647 (about 24.8 days), or false',
+    );
   });
 
   it('rejects a ratio above 1', () => {
@@ -130,7 +150,7 @@ describe('Breaker options validation', () => {
       breaker({ window: { type: 'time', ms: 0 } }),
       'payments',
       'window.ms',
-      'a duration in ms > 0',
+      'a duration in ms >= 10',
     );
   });
 
@@ -156,8 +176,8 @@ describe('Breaker options validation', () => {
     expectInvalid(
       breaker({ window: { type: 'time', ms: 1_000, size: 5 } }),
       'payments',
-      'window',
-      "{ type: 'time', ms } with no other key",
+      'window.size',
+      'no such option; known: type, ms',
     );
   });
 
@@ -272,6 +292,70 @@ describe('Breaker options validation', () => {
     expectInvalid(breaker(null), 'payments', '(options)', 'an object');
   });
 
+  describe('bounds of what the runtime can do', () => {
+    it.each([
+      'timeout',
+      'openDuration',
+      'openDurationMax',
+      'halfOpenMaxWait',
+      'slowCallDuration',
+      'resetCooldown',
+    ])('rejects a %s no timer can wait (2^31 ms)', (key) => {
+      const options = { [key]: 2 ** 31, ...(key === 'slowCallDuration' && { slowCallRateThreshold: 0.5 }) };
+      const floor = key === 'resetCooldown' ? '>= 0' : '> 0';
+      expectInvalid(breaker(options), 'payments', key, `a duration in ms ${floor} and <= 2147483647`);
+    });
+
+    it('accepts the longest duration a timer can wait', () => {
+      const longest = 2 ** 31 - 1;
+      expect(new Breaker('payments', { timeout: longest, openDuration: longest }).options).toMatchObject({
+        timeout: longest,
+        openDuration: longest,
+      });
+    });
+
+    it('rejects a count window larger than a million calls', () => {
+      expectInvalid(
+        breaker({ window: { type: 'count', size: 1e10 } }),
+        'payments',
+        'window.size',
+        'an integer >= 1 and <= 1,000,000',
+      );
+      expect(new Breaker('payments', { window: { type: 'count', size: 1_000_000 } }).options.window).toEqual({
+        type: 'count',
+        size: 1_000_000,
+      });
+    });
+
+    it('rejects a time window too short for 1 ms buckets', () => {
+      expectInvalid(
+        breaker({ window: { type: 'time', ms: 0.001 } }),
+        'payments',
+        'window.ms',
+        'a duration in ms >= 10',
+      );
+      expect(new Breaker('payments', { window: { type: 'time', ms: 10 } }).options.window.type).toBe('time');
+    });
+
+    it('rejects maxKeysPerBreaker beyond what a Map holds', () => {
+      expectInvalid(
+        () => new BreakerRegistry({ maxKeysPerBreaker: 2 ** 24 }),
+        { scope: 'registry' },
+        'maxKeysPerBreaker',
+        'an integer >= 1 and <= 16,777,215',
+      );
+    });
+  });
+
+  it('rejects an unknown key of the registry options', () => {
+    expectInvalid(
+      () => new BreakerRegistry({ default: {} } as never),
+      { scope: 'registry' },
+      'default',
+      'no such option; known: defaults, breakers, clock, maxKeysPerBreaker, maxBreakers, auditLog',
+    );
+  });
+
   it('accepts resetCooldown 0 (no cooldown)', () => {
     expect(new Breaker('payments', { resetCooldown: 0 }).options.resetCooldown).toBe(0);
   });
@@ -289,7 +373,7 @@ describe('Breaker options validation', () => {
     it('throws at construction for bad defaults', () => {
       expectInvalid(
         () => new BreakerRegistry({ defaults: { openDuration: -5 } }),
-        '(defaults)',
+        { scope: 'defaults' },
         'openDuration',
         'a duration in ms > 0',
       );
@@ -298,7 +382,7 @@ describe('Breaker options validation', () => {
     it('throws at construction for defaults that are only invalid as a whole', () => {
       expectInvalid(
         () => new BreakerRegistry({ defaults: { openDuration: 1_000, openBackoff: 2 } }),
-        '(defaults)',
+        { scope: 'defaults' },
         'openDurationMax',
         'a cap above openDuration (1000)',
       );
@@ -307,7 +391,7 @@ describe('Breaker options validation', () => {
     it('throws when breakers is not an object', () => {
       expectInvalid(
         () => new BreakerRegistry({ breakers: ['payments'] as unknown as Record<string, BreakerOptions> }),
-        '(registry)',
+        { scope: 'registry' },
         'breakers',
         'an object of breaker name -> options',
       );
@@ -325,7 +409,7 @@ describe('Breaker options validation', () => {
     it.each([0, 2.5, -1, '10', NaN])('throws for maxKeysPerBreaker %p', (maxKeysPerBreaker) => {
       expectInvalid(
         () => new BreakerRegistry({ maxKeysPerBreaker: maxKeysPerBreaker as number }),
-        '(registry)',
+        { scope: 'registry' },
         'maxKeysPerBreaker',
         'an integer >= 1',
       );

@@ -21,6 +21,7 @@ import { BreakerOpenFilter } from '../../src/nest/error-mapping/breaker-open.fil
 import { BreakerTimeoutFilter } from '../../src/nest/error-mapping/breaker-timeout.filter';
 import { CircuitBreaker } from '../../src/nest/circuit-breaker.decorator';
 import { closeAllApps, createApp, type TestApp } from './nest-app.fixture';
+import { deferred } from '../core/breaker-test-kit';
 import { outlastTimeout } from './slow-call.fixture';
 
 afterEach(closeAllApps);
@@ -611,5 +612,46 @@ describe('504 on timeouts', () => {
     await app.breaker('reports').trip();
     const rejected = await app.http().get('/timeouts/report').expect(503);
     expect(rejected.body).toMatchObject({ statusCode: 503, breaker: 'reports' });
+  });
+});
+
+/** Sends a mail and, as fire-and-forget background work, a receipt when the test opens `gate`. */
+@Injectable()
+class MailerClient {
+  sent: string[] = [];
+  gate = deferred<void>();
+  background: Promise<unknown> | undefined;
+
+  @CircuitBreaker('mailer')
+  async send(to: string): Promise<string> {
+    this.sent.push(to);
+    if (to !== 'receipt') this.background = this.gate.promise.then(() => this.send('receipt'));
+    return 'sent';
+  }
+}
+
+@Controller('mail')
+class MailController {
+  constructor(@Inject(MailerClient) private readonly mailer: MailerClient) {}
+
+  @Get(':to')
+  @CircuitBreaker('mailer')
+  send(@Param('to') to: string): Promise<string> {
+    return this.mailer.send(to);
+  }
+}
+
+describe('@CircuitBreaker and work a call leaves running', () => {
+  it('should judge background work that runs after the request as a call of its own', async () => {
+    const t = await createApp({ controllers: [MailController], providers: [MailerClient] });
+    const mailer = t.app.get(MailerClient);
+    await t.http().get('/mail/alice').expect(200, 'sent');
+    await t.breaker('mailer').trip('mail server down');
+
+    mailer.gate.resolve();
+
+    await expect(mailer.background).rejects.toMatchObject({ code: 'BREAKER_OPEN', breaker: 'mailer' });
+    expect(mailer.sent).toEqual(['alice']);
+    expect(t.breaker('mailer').snapshot()).toMatchObject({ calls: 1, rejected: 1 });
   });
 });

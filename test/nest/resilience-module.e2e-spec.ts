@@ -163,9 +163,48 @@ describe('ResilienceModule configuration', () => {
 
     await expect(compiling).rejects.toMatchObject({
       code: 'INVALID_BREAKER_OPTIONS',
+      scope: 'module',
       key: 'breaker',
       message: expect.stringMatching(/^Invalid option in module: breaker = .*known: defaults, breakers,/),
     });
+  });
+
+  it.each<[string, Record<string, unknown>, string, string]>([
+    ['store', { store: { type: 'memory', flushInterval: 100 } }, 'store.flushInterval', 'known: type'],
+    [
+      'store',
+      { store: { type: 'sqlite', path: 'state.db', flushInteval: 100 } },
+      'store.flushInteval',
+      'known: type, path, flushInterval',
+    ],
+    ['metrics', { metrics: { prefx: 'shop_' } }, 'metrics.prefx', 'known: registry, prefix'],
+  ])(
+    'should fail the boot on an unknown key in %s, naming it and the known ones',
+    async (scope, options, key, known) => {
+      const compiling = Test.createTestingModule({
+        imports: [ResilienceModule.forRootAsync({ useFactory: () => options as ResilienceModuleOptions })],
+      }).compile();
+
+      await expect(compiling).rejects.toMatchObject({
+        code: 'INVALID_BREAKER_OPTIONS',
+        scope,
+        key,
+        message: expect.stringContaining(`Invalid option in ${scope}: ${key} = `),
+      });
+      await expect(compiling).rejects.toMatchObject({ message: expect.stringContaining(known) });
+    },
+  );
+
+  it.each<[string, unknown]>([
+    ['shutdownTimeout', Infinity],
+    ['shutdownTimeout', 2 ** 31],
+    ['maxKeysPerBreaker', 2 ** 24],
+  ])('should fail the boot on %s = %p, beyond what the runtime can do', async (key, value) => {
+    const compiling = Test.createTestingModule({
+      imports: [ResilienceModule.forRoot({ [key]: value, metrics: false })],
+    }).compile();
+
+    await expect(compiling).rejects.toMatchObject({ code: 'INVALID_BREAKER_OPTIONS', scope: 'module', key });
   });
 
   it('should fail the boot when a fallback names no method of its class', async () => {

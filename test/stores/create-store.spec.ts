@@ -41,7 +41,7 @@ describe('createBreakerStore', () => {
     [
       'a store that is not an object',
       'sqlite',
-      /store = "sqlite"; expected an object such as \{ type: 'memory' \}/,
+      /store = "sqlite"; expected an object with type: 'memory' or 'sqlite'/,
     ],
     ['an unknown type', { type: 'redis' }, /store\.type = "redis"; expected 'memory' or 'sqlite'/],
     ['a missing type', {}, /store\.type = undefined; expected 'memory' or 'sqlite'/],
@@ -54,7 +54,7 @@ describe('createBreakerStore', () => {
     [
       'a zero flushInterval',
       { type: 'sqlite', path: 'x.db', flushInterval: 0 },
-      /store\.flushInterval = 0; expected a number of ms > 0/,
+      /store\.flushInterval = 0; expected a duration in ms > 0/,
     ],
     [
       'a NaN flushInterval',
@@ -71,8 +71,21 @@ describe('createBreakerStore', () => {
       { type: 'sqlite', path: 'x.db', flushInterval: 2 ** 31 },
       /<= 2147483647/,
     ],
+    [
+      'an unknown key of the sqlite store, such as a misspelt one',
+      { type: 'sqlite', path: 'x.db', flushInteval: 100 },
+      /store\.flushInteval = 100; expected no such option; known: type, path, flushInterval/,
+    ],
+    [
+      'an unknown key of the memory store',
+      { type: 'memory', path: 'x.db' },
+      /store\.path = "x.db"; expected no such option; known: type$/,
+    ],
   ])('should refuse %s, naming the option and what was expected', (_case, options, message) => {
     expect(() => createBreakerStore(options as StoreOptions, logger)).toThrow(message);
+    expect(() => createBreakerStore(options as StoreOptions, logger)).toThrow(
+      expect.objectContaining({ code: 'INVALID_BREAKER_OPTIONS', scope: 'store', breaker: undefined }),
+    );
   });
 
   it('should explain how to install better-sqlite3 when it is missing, and only when sqlite is asked for', () => {

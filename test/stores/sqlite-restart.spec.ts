@@ -53,6 +53,32 @@ describe('SqliteStore across a restart', () => {
     expect(payments.snapshot()).toMatchObject({ state: 'open', nextAttemptAt: clock.t + 30_000 });
   });
 
+  it('should keep that fresh open period across another restart (found by the model check)', async () => {
+    await openPayments();
+    clock.advance(30_000);
+    const first = file.boot({ breakers });
+    expect(first.registry.get('payments').state).toBe(CircuitState.HALF_OPEN);
+    await first.store.close();
+    const second = file.boot({ breakers });
+    const reopenedAt = clock.t;
+    expect(second.registry.get('payments').snapshot()).toMatchObject({
+      state: 'open',
+      openedAt: reopenedAt,
+      nextAttemptAt: reopenedAt + 30_000,
+    });
+    await second.store.close();
+    clock.advance(10_000);
+
+    const payments = file.boot({ breakers }).registry.get('payments');
+
+    expect(payments.snapshot()).toMatchObject({
+      state: 'open',
+      openedAt: reopenedAt,
+      nextAttemptAt: reopenedAt + 30_000,
+      tripCount: 1,
+    });
+  });
+
   it('should keep FORCED_OPEN and DISABLED breakers as they were, however long it was down', async () => {
     const first = file.boot({ breakers: { payments: {}, llm: {} } });
     await first.registry.get('payments').trip('incident 42', 'alice');

@@ -1,23 +1,16 @@
 import type { CanActivate, Type } from '@nestjs/common';
 import type { AdminOptions } from '../resilience-options.interface';
 import { AdminTokenGuard } from './admin-token.guard';
-import { ADMIN_UNPROTECTED, INVALID_ADMIN_OPTION } from './admin.messages';
+import { ADMIN_UNPROTECTED } from './admin.messages';
 
 /**
- * The guards that protect the admin routes: the app's guard, then the token guard, each
- * when given (both must pass when both are). Throws when there would be none and the
+ * The guards that protect the admin routes (of options already checked against their table):
+ * the app's guard, then the token guard, each when given (both must pass when both are). Throws when there would be none and the
  * options do not say `insecure: true`, so unprotected routes are never an accident; a `token`
  * key whose value is empty or unset counts as given and locks the routes.
  */
 export function adminGuards(options: AdminOptions, path: string): Array<Type<CanActivate> | CanActivate> {
   const { guard, token, insecure = false } = options;
-  if (guard !== undefined && typeof guard !== 'function') {
-    throw new Error(INVALID_ADMIN_OPTION('guard', 'a guard class (implementing CanActivate)'));
-  }
-  if (token !== undefined && typeof token !== 'string' && typeof token !== 'function') {
-    throw new Error(INVALID_ADMIN_OPTION('token', 'a string, or a function returning one'));
-  }
-  if (typeof insecure !== 'boolean') throw new Error(INVALID_ADMIN_OPTION('insecure', 'true or false'));
   const guards: Array<Type<CanActivate> | CanActivate> = [];
   if (guard !== undefined) guards.push(guard);
   // A `token` key stands for a token even when its value is unset (`process.env.ADMIN_TOKEN` in

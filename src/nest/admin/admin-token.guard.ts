@@ -1,6 +1,8 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { type CanActivate, type ExecutionContext, UnauthorizedException } from '@nestjs/common';
-import { ADMIN_LOCKED_REQUEST, INVALID_ADMIN_OPTION, MISSING_TOKEN, WRONG_TOKEN } from './admin.messages';
+import { InvalidBreakerOptionsError } from '../../core/errors';
+import { ADMIN_OPTIONS } from './admin-option-table';
+import { ADMIN_LOCKED_REQUEST, MISSING_TOKEN, WRONG_TOKEN } from './admin.messages';
 
 /** Requests this guard let in; a WeakSet so nothing is written onto the request itself. */
 const authenticatedByToken = new WeakSet<object>();
@@ -29,12 +31,18 @@ export class AdminTokenGuard implements CanActivate {
    * Reads the token: a function is called now, when the app starts, so a token that
    * `ConfigModule.forRoot()` loads from a `.env` file is there whatever the order of `imports`.
    * @returns false when there is no token, so the routes are locked.
-   * @throws when the function gives something other than a string
+   * @throws {InvalidBreakerOptionsError} when the function gives something other than a string
    */
   load(): boolean {
     const token = typeof this.source === 'function' ? this.source() : this.source;
     if (token !== undefined && typeof token !== 'string') {
-      throw new Error(INVALID_ADMIN_OPTION('token', 'a string, or a function returning one'));
+      throw new InvalidBreakerOptionsError(
+        undefined,
+        'admin.token',
+        token,
+        ADMIN_OPTIONS.token.expected,
+        'admin',
+      );
     }
     this.expected = token === undefined || token === '' ? null : digest(token);
     return this.expected !== null;

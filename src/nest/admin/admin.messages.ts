@@ -15,9 +15,6 @@ export const ADMIN_LOCKED = (path: string): string =>
 
 export const ADMIN_LOCKED_REQUEST = 'The admin API is locked: no admin token is configured';
 
-export const INVALID_ADMIN_OPTION = (key: string, expected: string): string =>
-  `ResilienceModule: admin.${key} is invalid; expected ${expected}`;
-
 export const UNKNOWN_BREAKER = (name: string): string => `Unknown circuit breaker "${name}"`;
 
 export const INVALID_FIELD = (field: string, expected: string): string => `${field}: expected ${expected}`;

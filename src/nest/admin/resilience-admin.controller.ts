@@ -26,25 +26,21 @@ import { AdminActor } from './admin-actor.decorator';
 import { adminGuards } from './admin-guards';
 import { readBody, readBreakerFilter, readFlag, readLimit, readReason } from './admin-request';
 import { AdminTokenGuard } from './admin-token.guard';
-import { ADMIN_INSECURE, ADMIN_LOCKED, INVALID_ADMIN_OPTION, UNKNOWN_BREAKER } from './admin.messages';
-
-/** Route prefix of the admin API when `admin.path` is not given. */
-const DEFAULT_ADMIN_PATH = '/resilience';
+import { ADMIN_INSECURE, ADMIN_LOCKED, UNKNOWN_BREAKER } from './admin.messages';
+import { ADMIN_OPTIONS, checkAdminOptions } from './admin-option-table';
 
 /**
  * Builds the admin API controller for one app: a fresh class per call, so two apps in one
  * process can mount it under different paths and guards. Throws when the options would
- * leave the routes unprotected without `insecure: true`.
+ * leave the routes unprotected without `insecure: true`, or are bad or unknown.
  *
  * Routes (JSON), under `path`: `GET breakers`, `GET breakers/:name`,
  * `POST breakers/:name/trip` `{ reason }`, `POST breakers/:name/reset` `{ reason?, force? }`,
  * `POST breakers/:name/disable` `{ reason }`, `GET audit?breaker=&limit=`.
  */
 export function createAdminController(options: AdminOptions): Type<unknown> {
-  const path = options.path ?? DEFAULT_ADMIN_PATH;
-  if (typeof path !== 'string' || path.trim() === '') {
-    throw new Error(INVALID_ADMIN_OPTION('path', 'a route prefix such as "/resilience"'));
-  }
+  checkAdminOptions(options);
+  const path = options.path ?? (ADMIN_OPTIONS.path.default as string);
   const guards = adminGuards(options, path);
 
   @Controller(path)
