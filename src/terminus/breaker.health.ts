@@ -1,10 +1,12 @@
-import { Injectable, Logger } from '@nestjs/common';
+import { Inject, Injectable, Logger, Optional } from '@nestjs/common';
 import { HealthIndicatorService, type HealthIndicatorResult } from '@nestjs/terminus';
 import type { Breaker } from '../core/breaker';
 import { CircuitState } from '../core/circuit-state';
 import { BreakerRegistry } from '../core/registry';
-import { LOG_CONTEXT } from '../nest/resilience.constants';
+import { BREAKER_STORE, LOG_CONTEXT } from '../nest/resilience.constants';
 import { BREAKERS_UNREADABLE } from '../nest/resilience.messages';
+import type { BreakerStore } from '../stores/breaker-store';
+import type { StoreStatus } from '../stores/store-status';
 
 /**
  * One breaker as the health check reports it.
@@ -45,6 +47,8 @@ export type BreakerStateCounts = {
 export type BreakersHealthDetails = BreakerStateCounts & {
   breakers: Record<string, BreakerHealth>;
   keys: Record<string, BreakerStateCounts>;
+  /** Where the state lives, its driver, and whether its writes work (absent without the module's store). */
+  store?: StoreStatus;
 };
 
 /** Options of {@link BreakerHealthIndicator.isHealthy}. @publicApi */
@@ -84,6 +88,7 @@ export class BreakerHealthIndicator {
   constructor(
     private readonly healthIndicatorService: HealthIndicatorService,
     private readonly registry: BreakerRegistry,
+    @Optional() @Inject(BREAKER_STORE) private readonly store?: BreakerStore,
   ) {}
 
   /**
@@ -99,6 +104,7 @@ export class BreakerHealthIndicator {
     let report: ReturnType<typeof readBreakers>;
     try {
       report = readBreakers(this.registry.all(), perKey);
+      if (this.store) report.details.store = this.store.status();
     } catch (error) {
       const message = BREAKERS_UNREADABLE(error);
       this.logger.error(message, error instanceof Error ? error.stack : undefined);

@@ -59,6 +59,7 @@ describe('BreakerHealthIndicator in a readiness check', () => {
       disabled: 0,
       breakers: { payments: { ...closed, critical: true }, llm: closed },
       keys: {},
+      store: { type: 'memory', status: 'ok' },
       status: 'up',
     };
     expect(res.body).toEqual({
@@ -89,6 +90,7 @@ describe('BreakerHealthIndicator in a readiness check', () => {
         llm: { state: 'open', failureRate: 1, nextAttemptAt: NOW + 60_000, critical: false },
       },
       keys: {},
+      store: { type: 'memory', status: 'ok' },
       status: 'degraded',
     });
   });
@@ -111,6 +113,7 @@ describe('BreakerHealthIndicator in a readiness check', () => {
         llm: closed,
       },
       keys: {},
+      store: { type: 'memory', status: 'ok' },
       status: 'down',
     });
     expect(down.body.details).toEqual(down.body.error);
@@ -124,6 +127,7 @@ describe('BreakerHealthIndicator in a readiness check', () => {
       half_open: 1,
       breakers: { payments: { state: 'half_open', nextAttemptAt: null } },
       keys: {},
+      store: { type: 'memory', status: 'ok' },
       status: 'degraded',
     });
   });
@@ -137,6 +141,7 @@ describe('BreakerHealthIndicator in a readiness check', () => {
       forced_open: 1,
       breakers: { payments: { state: 'forced_open', nextAttemptAt: null, critical: true } },
       keys: {},
+      store: { type: 'memory', status: 'ok' },
       status: 'down',
     });
     await request(app.getHttpServer()).get('/health/live').expect(200);
