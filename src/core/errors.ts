@@ -44,6 +44,8 @@ export class BreakerOpenError extends ResilienceError {
     Error.stackTraceLimit = 0;
     super(messages.BREAKER_OPEN(breaker, state));
     Error.stackTraceLimit = limit;
+    // Bun (JavaScriptCore) leaves `stack` unset without frames; loggers print it, so it says what V8's does.
+    this.stack ??= `${this.name}: ${this.message}`;
   }
 
   /**
