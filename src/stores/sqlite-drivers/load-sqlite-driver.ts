@@ -1,8 +1,5 @@
-import type BetterSqlite3 from 'better-sqlite3';
 import * as messages from '../store-messages';
-import { betterSqlite3Driver } from './better-sqlite3.driver';
-import { bunSqliteDriver, type BunSqliteModule } from './bun-sqlite.driver';
-import { nodeSqliteDriver, type NodeSqliteModule } from './node-sqlite.driver';
+import { adaptDriver, type DriverDatabase } from './adapt-driver';
 import type { SqliteDriver, SqliteDriverName, SqliteDriverOption } from './sqlite-driver';
 
 /** What choosing a driver needs to know of the process; tests hand in their own. */
@@ -56,16 +53,24 @@ export function loadSqliteDriver(
   }
 }
 
+type DatabaseClass = new (path: string) => DriverDatabase;
+
 /** Each driver from its module; a module that cannot load throws the runtime's own error. */
 const DRIVERS: Record<SqliteDriverName, (runtime: SqliteRuntime) => SqliteDriver> = {
   'better-sqlite3': (runtime) => {
-    const Database = runtime.load('better-sqlite3') as typeof BetterSqlite3;
+    const Database = runtime.load('better-sqlite3') as DatabaseClass;
     // Its native part loads with the first database: one built for another Node fails only there.
     new Database(':memory:').close();
-    return betterSqlite3Driver(Database);
+    return adaptDriver('better-sqlite3', (path) => new Database(path));
   },
-  'node:sqlite': (runtime) => nodeSqliteDriver(withoutSqliteWarning(runtime) as NodeSqliteModule),
-  'bun:sqlite': (runtime) => bunSqliteDriver(runtime.load('bun:sqlite') as BunSqliteModule),
+  'node:sqlite': (runtime) => {
+    const { DatabaseSync } = withoutSqliteWarning(runtime) as { DatabaseSync: DatabaseClass };
+    return adaptDriver('node:sqlite', (path) => new DatabaseSync(path));
+  },
+  'bun:sqlite': (runtime) => {
+    const { Database } = runtime.load('bun:sqlite') as { Database: DatabaseClass };
+    return adaptDriver('bun:sqlite', (path) => new Database(path));
+  },
 };
 
 /** Why the driver named cannot be used, and what to do instead. */
