@@ -81,9 +81,9 @@ function unavailable(driver: SqliteDriverName, runtime: SqliteRuntime, error: un
 }
 
 /**
- * Loads node:sqlite without the `ExperimentalWarning` Node 22 and 24 print when it is first
- * loaded: the app did not choose an experimental feature, the store did. Only that warning,
- * and only while it loads; every other warning passes.
+ * Loads node:sqlite without the `ExperimentalWarning` Node 22 prints when it is first loaded
+ * (Node 24.22 no longer does): the app did not choose an experimental feature, the store did.
+ * Only that warning, and only while it loads; every other warning passes.
  */
 function withoutSqliteWarning(runtime: SqliteRuntime): unknown {
   const emitWarning = process.emitWarning;
