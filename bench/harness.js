@@ -34,9 +34,11 @@ function compileLoop(body, fields, concurrency) {
   return new Function(source)();
 }
 
+/** A full GC: `gc()` under `--expose-gc` (Node, Deno's `--v8-flags=--expose-gc`), `Bun.gc(true)` on Bun. */
 const collectGarbage = () => {
-  if (typeof globalThis.gc !== 'function') throw new Error('run with node --expose-gc');
-  globalThis.gc();
+  if (typeof globalThis.gc === 'function') globalThis.gc();
+  else if (typeof globalThis.Bun?.gc === 'function') globalThis.Bun.gc(true);
+  else throw new Error('run with node --expose-gc');
 };
 
 /**

@@ -5,6 +5,8 @@ export * from './core/index';
 export type { BreakerStore } from './stores/breaker-store';
 export type { StoreOptions } from './stores/store-options';
 export type { StoreLogger } from './stores/store-logger';
+export type { StoreStatus } from './stores/store-status';
+export type { SqliteDriverName, SqliteDriverOption } from './stores/sqlite-drivers/sqlite-driver';
 export { createBreakerStore } from './stores/create-store';
 export { MemoryStore } from './stores/memory.store';
 export { SqliteStore, type SqliteStoreOptions } from './stores/sqlite.store';

@@ -7,8 +7,9 @@ import { DEV_ADMIN_TOKEN, readSampleConfig } from './sample-config';
 async function bootstrap(): Promise<void> {
   const config = readSampleConfig(process.env);
   const app = await NestFactory.create(AppModule.forRoot(config));
-  // SIGTERM/SIGINT close the app: the breaker store is flushed and closed.
-  app.enableShutdownHooks();
+  // SIGTERM/SIGINT close the app: the breaker store is flushed and closed. Named, because with
+  // no list Nest binds every signal, and Deno refuses some of them (SIGILL) at boot.
+  app.enableShutdownHooks(['SIGTERM', 'SIGINT']);
   await app.listen(config.port);
 
   const { port } = app.getHttpServer().address() as AddressInfo;

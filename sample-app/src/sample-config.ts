@@ -1,4 +1,4 @@
-import type { StoreOptions } from 'nest-resilience';
+import type { SqliteDriverOption, StoreOptions } from 'nest-resilience';
 
 /** The admin token used when `ADMIN_TOKEN` is not set: fine on a laptop, never in production. */
 export const DEV_ADMIN_TOKEN = 'dev-admin-token';
@@ -16,7 +16,7 @@ export abstract class SampleConfig {
   abstract readonly failureThreshold: number;
   /** `BREAKER_TIMEOUT_MS`: how long a protected call may take before it counts as a timeout. */
   abstract readonly timeoutMs: number;
-  /** `BREAKER_STORE` (`sqlite` or `memory`) and `BREAKER_DB_PATH`. */
+  /** `BREAKER_STORE` (`sqlite` or `memory`), `BREAKER_DB_PATH` and `BREAKER_SQLITE_DRIVER`. */
   abstract readonly store: StoreOptions;
   /** `ADMIN_TOKEN`: the bearer token of the admin routes. */
   abstract readonly adminToken: string;
@@ -40,7 +40,10 @@ export function readSampleConfig(env: NodeJS.ProcessEnv): SampleConfig {
 function readStore(env: NodeJS.ProcessEnv): StoreOptions {
   const type = env.BREAKER_STORE || 'sqlite';
   if (type === 'memory') return { type };
-  if (type === 'sqlite') return { type, path: env.BREAKER_DB_PATH || './data/breakers.db' };
+  if (type === 'sqlite') {
+    const driver = (env.BREAKER_SQLITE_DRIVER || 'auto') as SqliteDriverOption;
+    return { type, path: env.BREAKER_DB_PATH || './data/breakers.db', driver };
+  }
   throw new Error(`BREAKER_STORE=${type}: expected sqlite or memory`);
 }
 

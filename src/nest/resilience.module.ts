@@ -62,7 +62,8 @@ async function createRegistry(
     BreakerMetrics,
     ResilienceShutdown,
   ],
-  exports: [BreakerRegistry],
+  // The store too, so that the health indicator can report it.
+  exports: [BreakerRegistry, BREAKER_STORE],
 })
 export class ResilienceModule extends ConfigurableModuleClass {
   /** Configures the module with options known up front. */

@@ -1,5 +1,6 @@
 import type { AuditLog } from '../core/audit-log';
 import type { BreakerRegistry } from '../core/registry';
+import type { StoreStatus } from './store-status';
 
 /**
  * Where breaker state lives: the port every store implements (the memory store is the default).
@@ -13,6 +14,8 @@ export interface BreakerStore {
    * breaker it knows (and each one added later) and subscribes to their changes.
    */
   attach(registry: BreakerRegistry): void;
+  /** What it is, and whether it works now (the health details' `store` entry). */
+  status(): StoreStatus;
   /** Writes whatever is pending. */
   flush(): Promise<void>;
   /** Flushes, stops its timers and releases the file or connection. */

@@ -7,7 +7,7 @@ import type { StoreOptions } from './store-options';
 
 /**
  * Builds the store that `options.store` names (memory when absent). Only the sqlite store
- * loads better-sqlite3.
+ * loads a SQLite driver.
  * @throws {InvalidBreakerOptionsError} when the options are bad, naming the option and what was expected.
  */
 export function createBreakerStore(options: StoreOptions | undefined, logger: StoreLogger): BreakerStore {

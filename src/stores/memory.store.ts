@@ -1,5 +1,6 @@
 import { MemoryAuditLog } from '../core/audit-log';
 import type { BreakerStore } from './breaker-store';
+import type { StoreStatus } from './store-status';
 
 /**
  * The default store: state lives in the breakers themselves, the audit log in a bounded
@@ -10,6 +11,10 @@ export class MemoryStore implements BreakerStore {
   readonly auditLog = new MemoryAuditLog();
 
   attach(): void {}
+
+  status(): StoreStatus {
+    return { type: 'memory', status: 'up' };
+  }
 
   async flush(): Promise<void> {}
 

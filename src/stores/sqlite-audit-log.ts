@@ -1,5 +1,5 @@
 import { AUDIT_KINDS, auditKindOf, type AuditEntry, type AuditKind, type AuditLog } from '../core/audit-log';
-import type { SqliteDatabase } from './sqlite-database';
+import type { SqliteConnection } from './sqlite-drivers/sqlite-driver';
 import type { StoreLogger } from './store-logger';
 import * as messages from './store-messages';
 
@@ -57,7 +57,7 @@ export class SqliteAuditLog implements AuditLog {
   private statements!: ReturnType<typeof prepare>;
 
   constructor(
-    db: SqliteDatabase,
+    db: SqliteConnection,
     private readonly path: string,
     private readonly logger: StoreLogger,
     private readonly writer: AuditWriter,
@@ -66,7 +66,7 @@ export class SqliteAuditLog implements AuditLog {
   }
 
   /** Works on `db` from now on: at start-up, and on the new file when the old one was deleted. */
-  use(db: SqliteDatabase): void {
+  use(db: SqliteConnection): void {
     this.statements = prepare(db);
     this.rows = AUDIT_KINDS.map(() => 0);
     for (const { kind, n } of this.statements.countByKind.all()) this.rows[kind] = n;
@@ -136,7 +136,7 @@ export class SqliteAuditLog implements AuditLog {
   }
 }
 
-function prepare(db: SqliteDatabase) {
+function prepare(db: SqliteConnection) {
   const columns = 'breaker, action, from_state, to_state, reason, actor, at';
   return {
     insert: db.prepare<[string, string, string, string, string, string | null, number, number]>(

@@ -1,13 +1,7 @@
 import { mkdirSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import type BetterSqlite3 from 'better-sqlite3';
+import type { SqliteConnection, SqliteDriver } from './sqlite-drivers/sqlite-driver';
 import * as messages from './store-messages';
-
-/** The better-sqlite3 constructor. */
-export type SqliteDriver = typeof BetterSqlite3;
-
-/** An open better-sqlite3 connection. */
-export type SqliteDatabase = BetterSqlite3.Database;
 
 /** Bumped whenever the tables change; a file from a newer version is refused rather than misread. */
 export const SCHEMA_VERSION = 2;
@@ -59,28 +53,6 @@ export interface FileIdentity {
 const OPEN_BUSY_TIMEOUT_MS = 5_000;
 
 /**
- * Loads better-sqlite3, an optional peer: only the sqlite store needs it, so it is required
- * here, when that store is asked for, and never by the package's entry point.
- * @throws when it is not installed (the message says how to install it) or cannot load.
- */
-export function loadSqliteDriver(): SqliteDriver {
-  try {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports -- optional peer, loaded on demand
-    return require('better-sqlite3') as SqliteDriver;
-  } catch (error) {
-    const missing =
-      (error as { code?: unknown }).code === 'MODULE_NOT_FOUND' &&
-      messages.reasonOf(error).includes('better-sqlite3');
-    throw new Error(
-      missing ? messages.SQLITE_DRIVER_MISSING() : messages.SQLITE_DRIVER_BROKEN(messages.reasonOf(error)),
-      {
-        cause: error,
-      },
-    );
-  }
-}
-
-/**
  * Opens (creating when missing, folder included) the store's database in WAL mode and brings
  * its tables up to date.
  *
@@ -90,16 +62,17 @@ export function loadSqliteDriver(): SqliteDriver {
  * After start-up the busy timeout drops to 0: a write never blocks the event loop waiting for
  * another process's lock, it fails and is retried.
  */
-export function openSqliteDatabase(path: string, Driver: SqliteDriver): SqliteDatabase {
-  let db: SqliteDatabase | undefined;
+export function openSqliteDatabase(path: string, driver: SqliteDriver): SqliteConnection {
+  let db: SqliteConnection | undefined;
   try {
     if (path !== ':memory:') mkdirSync(dirname(resolve(path)), { recursive: true });
-    db = new Driver(path, { timeout: OPEN_BUSY_TIMEOUT_MS });
-    db.pragma('journal_mode = WAL');
-    db.pragma('synchronous = NORMAL');
+    db = driver.open(path);
+    db.exec(`PRAGMA busy_timeout = ${OPEN_BUSY_TIMEOUT_MS}`);
+    db.exec('PRAGMA journal_mode = WAL');
+    db.exec('PRAGMA synchronous = NORMAL');
     migrate(db);
     checkIntact(db);
-    db.pragma('busy_timeout = 0');
+    db.exec('PRAGMA busy_timeout = 0');
     return db;
   } catch (error) {
     db?.close();
@@ -113,15 +86,35 @@ export function fileIdentity(path: string): FileIdentity | undefined {
   return stats && { dev: stats.dev, ino: stats.ino };
 }
 
-function migrate(db: SqliteDatabase): void {
-  const version = db.pragma('user_version', { simple: true }) as number;
+/**
+ * Runs `work` in one transaction: committed when it returns, rolled back when it throws.
+ * @throws what `work`, or the commit, threw.
+ */
+export function transaction<T>(db: SqliteConnection, work: () => T): T {
+  db.exec('BEGIN');
+  try {
+    const result = work();
+    db.exec('COMMIT');
+    return result;
+  } catch (error) {
+    try {
+      db.exec('ROLLBACK');
+    } catch {
+      // SQLite already rolled back (some errors do that), or the connection is gone: the error that matters is `error`.
+    }
+    throw error;
+  }
+}
+
+function migrate(db: SqliteConnection): void {
+  const { user_version: version } = db.prepare<[], { user_version: number }>('PRAGMA user_version').get()!;
   if (version > SCHEMA_VERSION) throw new Error(messages.SQLITE_SCHEMA_TOO_NEW(version, SCHEMA_VERSION));
   if (version === SCHEMA_VERSION) return;
-  db.transaction(() => {
+  transaction(db, () => {
     if (version < 1) db.exec(SCHEMA_1);
     db.exec(SCHEMA_2);
-    db.pragma(`user_version = ${SCHEMA_VERSION}`);
-  })();
+    db.exec(`PRAGMA user_version = ${SCHEMA_VERSION}`);
+  });
 }
 
 /**
@@ -129,8 +122,8 @@ function migrate(db: SqliteDatabase): void {
  * breaker restored from it later. `quick_check` reads every page once: the file is small
  * (rows are bounded), so this costs milliseconds.
  */
-function checkIntact(db: SqliteDatabase): void {
-  const result = String(db.pragma('quick_check(1)', { simple: true }));
+function checkIntact(db: SqliteConnection): void {
+  const [{ quick_check: result }] = db.prepare<[], { quick_check: string }>('PRAGMA quick_check(1)').all();
   if (result === 'ok') return;
   // One line: the problem without SQLite's "*** in database main ***" heading.
   const problem = result

@@ -5,14 +5,10 @@ import { CIRCUIT_STATES, type CircuitState } from '../core/circuit-state';
 import type { BreakerRegistry } from '../core/registry';
 import type { BreakerStore } from './breaker-store';
 import { SqliteAuditLog } from './sqlite-audit-log';
-import {
-  fileIdentity,
-  loadSqliteDriver,
-  openSqliteDatabase,
-  type FileIdentity,
-  type SqliteDatabase,
-  type SqliteDriver,
-} from './sqlite-database';
+import { fileIdentity, openSqliteDatabase, transaction, type FileIdentity } from './sqlite-database';
+import { loadSqliteDriver } from './sqlite-drivers/load-sqlite-driver';
+import { type SqliteConnection, type SqliteDriver } from './sqlite-drivers/sqlite-driver';
+import type { StoreStatus } from './store-status';
 import type { StoreLogger } from './store-logger';
 import { checkStoreOptions, flushIntervalOf } from './store-option-table';
 import type { StoreOptions } from './store-options';
@@ -31,6 +27,9 @@ interface StateRow {
   window_json: string;
   saved_at: number;
 }
+
+/** The values of a {@link StateRow}, in the order of its columns. */
+type StateValues = [string, string, number | null, number, number, number, string, number];
 
 /** A breaker the store follows, and the version of it last written. */
 interface Tracked {
@@ -74,8 +73,8 @@ export class SqliteStore implements BreakerStore {
   readonly auditLog: SqliteAuditLog;
   private readonly path: string;
   private readonly flushInterval: number;
-  private readonly Driver: SqliteDriver;
-  private db: SqliteDatabase;
+  private readonly driver: SqliteDriver;
+  private db: SqliteConnection;
   /** The file `db` is, to notice when the path holds another one (or none); undefined in memory. */
   private file: FileIdentity | undefined;
   /** Whether the file was found deleted or replaced and no new one could be opened yet. */
@@ -100,21 +99,23 @@ export class SqliteStore implements BreakerStore {
   private closed = false;
 
   /**
-   * Opens (or creates) the file at once.
-   * @param driver loads better-sqlite3; tests hand in their own to reach the connection.
-   * @throws when an option is bad, better-sqlite3 is not installed, or the file cannot be
-   * opened or is damaged.
+   * Opens (or creates) the file at once, through the driver `options.driver` names, and logs
+   * which one it is.
+   * @param driver replaces `options.driver`; tests hand in their own to reach the connection.
+   * @throws when an option is bad, no driver loads, or the file cannot be opened or is damaged.
    */
   constructor(
     options: SqliteStoreOptions,
     private readonly logger: StoreLogger,
-    driver: () => SqliteDriver = loadSqliteDriver,
+    driver?: SqliteDriver,
   ) {
     checkStoreOptions(options);
     this.path = options.path;
     this.flushInterval = flushIntervalOf(options);
-    this.Driver = driver();
-    this.db = openSqliteDatabase(this.path, this.Driver);
+    const chosen = driver === undefined ? loadSqliteDriver(options.driver) : { driver };
+    this.driver = chosen.driver;
+    this.db = openSqliteDatabase(this.path, this.driver);
+    logger.log?.(messages.SQLITE_OPENED(this.path, this.driver.name, chosen.passedOver));
     this.file = this.identity();
     this.statements = prepare(this.db);
     this.auditLog = new SqliteAuditLog(this.db, this.path, logger, {
@@ -137,6 +138,11 @@ export class SqliteStore implements BreakerStore {
     this.timer = setInterval(() => this.write(this.tracked.values()), this.flushInterval);
     // Persistence must never be the reason a process stays alive.
     this.timer.unref();
+  }
+
+  /** The driver, and whether writes fail now (breakers then keep working from memory). */
+  status(): StoreStatus {
+    return { type: 'sqlite', status: this.failing || this.lost ? 'down' : 'up', driver: this.driver.name };
   }
 
   /** Writes every change not yet written. */
@@ -298,11 +304,11 @@ export class SqliteStore implements BreakerStore {
     }
     const { upsert, remove } = this.statements;
     try {
-      const commitAudit = this.db.transaction(() => {
-        for (const record of records) upsert.run(toRow(record));
+      const commitAudit = transaction(this.db, () => {
+        for (const record of records) upsert.run(...toRow(record));
         for (const name of deleted) remove.run(name);
         return this.auditLog.writePending();
-      })();
+      });
       commitAudit();
     } catch (error) {
       return this.failed(error);
@@ -353,7 +359,7 @@ export class SqliteStore implements BreakerStore {
         // Closed underneath already: nothing to release.
       }
     }
-    this.db = openSqliteDatabase(this.path, this.Driver);
+    this.db = openSqliteDatabase(this.path, this.driver);
     this.lost = false;
     this.file = this.identity();
     this.statements = prepare(this.db);
@@ -377,12 +383,12 @@ export class SqliteStore implements BreakerStore {
   }
 }
 
-function prepare(db: SqliteDatabase) {
+function prepare(db: SqliteConnection) {
   const columns = 'name, state, opened_at, open_duration, trip_count, rejected, window_json, saved_at';
   return {
-    upsert: db.prepare<StateRow>(
+    upsert: db.prepare<StateValues>(
       `INSERT INTO breaker_state (${columns})
-       VALUES (@name, @state, @opened_at, @open_duration, @trip_count, @rejected, @window_json, @saved_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?)
        ON CONFLICT (name) DO UPDATE SET state = excluded.state, opened_at = excluded.opened_at,
          open_duration = excluded.open_duration, trip_count = excluded.trip_count, rejected = excluded.rejected,
          window_json = excluded.window_json, saved_at = excluded.saved_at`,
@@ -396,17 +402,18 @@ function prepare(db: SqliteDatabase) {
   };
 }
 
-function toRow(record: BreakerStateRecord): StateRow {
-  return {
-    name: record.name,
-    state: record.state,
-    opened_at: record.openedAt,
-    open_duration: record.openDuration,
-    trip_count: record.tripCount,
-    rejected: record.rejected,
-    window_json: JSON.stringify(record.window),
-    saved_at: record.savedAt,
-  };
+/** A row's values, in the order of its columns. */
+function toRow(record: BreakerStateRecord): StateValues {
+  return [
+    record.name,
+    record.state,
+    record.openedAt,
+    record.openDuration,
+    record.tripCount,
+    record.rejected,
+    JSON.stringify(record.window),
+    record.savedAt,
+  ];
 }
 
 /** @throws when the row cannot be a breaker's state (written by hand, or by something else). */

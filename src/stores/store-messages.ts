@@ -1,9 +1,31 @@
 export const SQLITE_DRIVER_MISSING = (): string =>
   `The sqlite store needs the optional peer dependency better-sqlite3, which is not installed: ` +
-  `run \`npm install better-sqlite3\` (or use store: { type: 'memory' })`;
+  `run \`npm install better-sqlite3\`, or use the runtime's own driver (driver: 'auto', or ` +
+  `'node:sqlite' on Node >= 22.13 and Deno, 'bun:sqlite' on Bun), or store: { type: 'memory' }`;
 
 export const SQLITE_DRIVER_BROKEN = (reason: string): string =>
   `The sqlite store could not load better-sqlite3: ${reason}`;
+
+export const SQLITE_BUILT_IN_MISSING = (driver: string, runtime: string, reason: string): string =>
+  `The sqlite store's driver ${driver} is not built into ${runtime} (${reason}): ` +
+  (driver === 'bun:sqlite' ? 'it exists only on Bun' : 'it is built into Node >= 22.13 and Deno 2.2+') +
+  `; install better-sqlite3 (\`npm install better-sqlite3\`) or leave driver at 'auto'`;
+
+export const SQLITE_NO_DRIVER = (
+  runtime: string,
+  betterSqlite3: string,
+  builtIn: string,
+  reason: string,
+): string =>
+  `The sqlite store found no SQLite driver on ${runtime}: better-sqlite3 ${betterSqlite3}, and ${builtIn} ` +
+  `is not built in (${reason}). Either install better-sqlite3 (\`npm install better-sqlite3\`), or run ` +
+  `on a Node that has node:sqlite (>= 22.13), on Bun or on Deno`;
+
+export const SQLITE_OPENED = (path: string, driver: string, passedOver: string | undefined): string =>
+  `SQLite store "${path}" open through ${driver}` +
+  (passedOver === undefined
+    ? ''
+    : ` (better-sqlite3 is installed but did not load: ${passedOver.replace(/\s*\n\s*/g, ' ')})`);
 
 export const SQLITE_OPEN_FAILED = (path: string, reason: string): string =>
   `The sqlite store could not open "${path}": ${reason}`;

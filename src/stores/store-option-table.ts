@@ -1,4 +1,5 @@
 import { checkVariant, rules, type OptionTable } from '../core/option-table';
+import { SQLITE_DRIVER_OPTIONS } from './sqlite-drivers/sqlite-driver';
 import type { StoreOptions } from './store-options';
 
 type SqliteOptions = Extract<StoreOptions, { type: 'sqlite' }>;
@@ -11,6 +12,11 @@ const SQLITE: OptionTable<SqliteOptions> = {
   type: { check: (v) => v === 'sqlite', expected: "'sqlite'", required: true },
   path: { ...rules.nonEmptyString('the path of the SQLite file, a non-empty string'), required: true },
   flushInterval: { ...rules.duration(), default: 5_000 },
+  driver: {
+    check: (v) => (SQLITE_DRIVER_OPTIONS as readonly unknown[]).includes(v),
+    expected: `one of ${SQLITE_DRIVER_OPTIONS.map((d) => `'${d}'`).join(', ')}`,
+    default: 'auto',
+  },
 };
 
 /** The store options of each `type`: one table per store (a new store adds one). */

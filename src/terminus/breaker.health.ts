@@ -3,8 +3,10 @@ import { HealthIndicatorService, type HealthIndicatorResult } from '@nestjs/term
 import type { Breaker } from '../core/breaker';
 import { CircuitState } from '../core/circuit-state';
 import { BreakerRegistry } from '../core/registry';
-import { LOG_CONTEXT } from '../nest/resilience.constants';
+import { BREAKER_STORE, LOG_CONTEXT } from '../nest/resilience.constants';
 import { BREAKERS_UNREADABLE, NO_REGISTRY_FOR_HEALTH } from '../nest/resilience.messages';
+import type { BreakerStore } from '../stores/breaker-store';
+import type { StoreStatus } from '../stores/store-status';
 
 /**
  * One breaker as the health check reports it.
@@ -45,6 +47,8 @@ export type BreakerStateCounts = {
 export type BreakersHealthDetails = BreakerStateCounts & {
   breakers: Record<string, BreakerHealth>;
   keys: Record<string, BreakerStateCounts>;
+  /** Where the state lives, its driver, and whether its writes work (absent without the module's store). */
+  store?: StoreStatus;
 };
 
 /** Options of {@link BreakerHealthIndicator.isHealthy}. @publicApi */
@@ -89,6 +93,7 @@ export class BreakerHealthIndicator {
   constructor(
     @Inject(HealthIndicatorService) private readonly healthIndicatorService: HealthIndicatorService,
     @Optional() @Inject(BreakerRegistry) private readonly registry?: BreakerRegistry,
+    @Optional() @Inject(BREAKER_STORE) private readonly store?: BreakerStore,
   ) {
     if (registry === undefined) this.logger.warn(NO_REGISTRY_FOR_HEALTH);
   }
@@ -106,6 +111,7 @@ export class BreakerHealthIndicator {
     let report: ReturnType<typeof readBreakers>;
     try {
       report = readBreakers(this.registry?.all() ?? [], perKey);
+      if (this.store) report.details.store = this.store.status();
     } catch (error) {
       const message = BREAKERS_UNREADABLE(error);
       this.logger.error(message, error instanceof Error ? error.stack : undefined);
@@ -113,8 +119,9 @@ export class BreakerHealthIndicator {
     }
     const { details, criticalFailing } = report;
     if (criticalFailing) return indicator.down(details);
-    const allClosed = details.closed === details.total;
-    return allClosed || !canReportDegraded(indicator) ? indicator.up(details) : indicator.degraded(details);
+    // A store that is down never takes the instance out: breakers keep deciding from memory.
+    const allWell = details.closed === details.total && details.store?.status !== 'down';
+    return allWell || !canReportDegraded(indicator) ? indicator.up(details) : indicator.degraded(details);
   }
 }
 

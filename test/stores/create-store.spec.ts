@@ -1,30 +1,13 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { createBreakerStore } from '../../src/stores/create-store';
+import { MemoryStore } from '../../src/stores/memory.store';
 import type { StoreOptions } from '../../src/stores/store-options';
 import { useTempDir } from '../support/temp-dir';
-
-type CreateStore = typeof import('../../src/stores/create-store').createBreakerStore;
 
 describe('createBreakerStore', () => {
   const dir = useTempDir();
   const logger = { warn: jest.fn(), error: jest.fn() };
-  let createBreakerStore: CreateStore;
-  let MemoryStore: typeof import('../../src/stores/memory.store').MemoryStore;
-
-  /** Loads the module fresh, as a process where better-sqlite3 loads as `factory` says. */
-  function loadWith(factory?: () => unknown): void {
-    jest.resetModules();
-    if (factory) jest.doMock('better-sqlite3', factory);
-    else jest.dontMock('better-sqlite3');
-    ({ createBreakerStore } = jest.requireActual<typeof import('../../src/stores/create-store')>(
-      '../../src/stores/create-store',
-    ));
-    ({ MemoryStore } = jest.requireActual<typeof import('../../src/stores/memory.store')>(
-      '../../src/stores/memory.store',
-    ));
-  }
-
-  beforeEach(() => loadWith());
 
   it('should build the memory store by default', () => {
     expect(createBreakerStore(undefined, logger)).toBeInstanceOf(MemoryStore);
@@ -74,38 +57,22 @@ describe('createBreakerStore', () => {
     [
       'an unknown key of the sqlite store, such as a misspelt one',
       { type: 'sqlite', path: 'x.db', flushInteval: 100 },
-      /store\.flushInteval = 100; expected no such option; known: type, path, flushInterval/,
+      /store\.flushInteval = 100; expected no such option; known: type, path, flushInterval, driver/,
     ],
     [
       'an unknown key of the memory store',
       { type: 'memory', path: 'x.db' },
       /store\.path = "x.db"; expected no such option; known: type$/,
     ],
+    [
+      'an unknown driver',
+      { type: 'sqlite', path: 'x.db', driver: 'sqlite3' },
+      /store\.driver = "sqlite3"; expected one of 'auto', 'better-sqlite3', 'node:sqlite', 'bun:sqlite'/,
+    ],
   ])('should refuse %s, naming the option and what was expected', (_case, options, message) => {
     expect(() => createBreakerStore(options as StoreOptions, logger)).toThrow(message);
     expect(() => createBreakerStore(options as StoreOptions, logger)).toThrow(
       expect.objectContaining({ code: 'INVALID_BREAKER_OPTIONS', scope: 'store', breaker: undefined }),
-    );
-  });
-
-  it('should explain how to install better-sqlite3 when it is missing, and only when sqlite is asked for', () => {
-    loadWith(() => {
-      throw Object.assign(new Error("Cannot find module 'better-sqlite3'"), { code: 'MODULE_NOT_FOUND' });
-    });
-
-    expect(createBreakerStore({ type: 'memory' }, logger)).toBeInstanceOf(MemoryStore);
-    expect(() => createBreakerStore({ type: 'sqlite', path: join(dir(), 'state.db') }, logger)).toThrow(
-      'The sqlite store needs the optional peer dependency better-sqlite3, which is not installed: run `npm install better-sqlite3`',
-    );
-  });
-
-  it('should pass on why better-sqlite3 failed to load when it is installed but broken', () => {
-    loadWith(() => {
-      throw new Error('Could not locate the bindings file');
-    });
-
-    expect(() => createBreakerStore({ type: 'sqlite', path: join(dir(), 'state.db') }, logger)).toThrow(
-      'The sqlite store could not load better-sqlite3: Could not locate the bindings file',
     );
   });
 

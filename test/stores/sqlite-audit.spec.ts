@@ -1,9 +1,15 @@
 import type { AuditEntry } from '../../src/core/audit-log';
-import { FakeClock, failing, succeeding, useSqliteFile } from '../support/sqlite-fixture';
+import {
+  FakeClock,
+  SQLITE_TEST_DRIVERS,
+  failing,
+  succeeding,
+  useSqliteFile,
+} from '../support/sqlite-fixture';
 
-describe('SqliteStore audit log', () => {
+describe.each(SQLITE_TEST_DRIVERS)('SqliteStore audit log on %s', (driver) => {
   const clock = new FakeClock();
-  const file = useSqliteFile(clock);
+  const file = useSqliteFile(clock, driver);
   const breakers = {
     payments: { failureThreshold: 2, openDuration: 10_000, resetCooldown: 60_000 },
     llm: {},

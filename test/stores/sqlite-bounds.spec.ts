@@ -1,13 +1,20 @@
-import type Database from 'better-sqlite3';
 import { CircuitState } from '../../src/core/circuit-state';
-import { FakeClock, countStateWrites, failing, nextTurn, useSqliteFile } from '../support/sqlite-fixture';
+import type { SqliteConnection } from '../../src/stores/sqlite-drivers/sqlite-driver';
+import {
+  FakeClock,
+  SQLITE_TEST_DRIVERS,
+  countStateWrites,
+  failing,
+  nextTurn,
+  useSqliteFile,
+} from '../support/sqlite-fixture';
 
-const keyedRows = (db: Database.Database): number =>
-  (db.prepare(`SELECT COUNT(*) AS n FROM breaker_state WHERE name LIKE 'hosts#%'`).get() as { n: number }).n;
+const keyedRows = (db: SqliteConnection): number =>
+  db.prepare<[], { n: number }>(`SELECT COUNT(*) AS n FROM breaker_state WHERE name LIKE 'hosts#%'`).get()!.n;
 
-describe('SqliteStore bounds on per-key breakers', () => {
+describe.each(SQLITE_TEST_DRIVERS)('SqliteStore bounds on per-key breakers on %s', (driver) => {
   const clock = new FakeClock();
-  const file = useSqliteFile(clock);
+  const file = useSqliteFile(clock, driver);
   const breakers = { hosts: { failureThreshold: 1, openDuration: 60_000 }, payments: {} };
 
   /** Opens the per-key breakers of `keys` by one failure each, a turn and a millisecond apart. */

@@ -1,4 +1,3 @@
-import Database from 'better-sqlite3';
 import type { ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import type { AuditEntry } from '../../src/core/audit-log';
@@ -6,11 +5,12 @@ import { CIRCUIT_STATES } from '../../src/core/circuit-state';
 import { BreakerRegistry } from '../../src/core/registry';
 import { SqliteStore } from '../../src/stores/sqlite.store';
 import { killHard, readLines, spawnTs } from '../support/child-process';
+import { SQLITE_TEST_DRIVERS, sqliteDriver } from '../support/sqlite-fixture';
 import { useTempDir } from '../support/temp-dir';
 
 const CHILD = join(__dirname, '../support/sqlite-crash-child.ts');
 
-describe('SqliteStore under kill -9', () => {
+describe.each(SQLITE_TEST_DRIVERS)('SqliteStore under kill -9 on %s', (driver) => {
   const dir = useTempDir();
   let child: ChildProcess | undefined;
 
@@ -20,15 +20,15 @@ describe('SqliteStore under kill -9', () => {
 
   it('should leave an intact file that holds every transition reported before the kill', async () => {
     const path = join(dir(), 'crash.db');
-    child = spawnTs(CHILD, [path]);
+    child = spawnTs(CHILD, [path, driver]);
     // Somewhere in the middle of the traffic: the child writes continuously (5 ms flushes, a transition every few calls).
     const lines = await readLines(child, 300 + Math.floor(Math.random() * 1_500));
     await killHard(child);
     const reported = lines.map((line) => JSON.parse(line) as AuditEntry);
 
-    const db = new Database(path, { readonly: true });
+    const db = sqliteDriver(driver).open(path);
     try {
-      expect(db.pragma('integrity_check', { simple: true })).toBe('ok');
+      expect(db.prepare('PRAGMA integrity_check').all()).toEqual([{ integrity_check: 'ok' }]);
       const stored = new Map<string, number>();
       for (const row of db
         .prepare('SELECT breaker, action, from_state, to_state, reason, actor, at FROM audit_log')
@@ -56,8 +56,8 @@ describe('SqliteStore under kill -9', () => {
       db.close();
     }
 
-    const logger = { warn: jest.fn(), error: jest.fn() };
-    const store = new SqliteStore({ type: 'sqlite', path }, logger);
+    const logger = { log: jest.fn(), warn: jest.fn(), error: jest.fn() };
+    const store = new SqliteStore({ type: 'sqlite', path, driver }, logger);
     const registry = new BreakerRegistry({ breakers: { payments: {} }, auditLog: store.auditLog });
     store.attach(registry);
     await registry.get('payments').trip('after the crash');

@@ -1,11 +1,17 @@
 import { closeSync, openSync, writeSync } from 'node:fs';
 import { CircuitState } from '../../src/core/circuit-state';
 import { isBreakerOpenError } from '../../src/core/errors';
-import { FakeClock, failing, succeeding, useSqliteFile } from '../support/sqlite-fixture';
+import {
+  FakeClock,
+  SQLITE_TEST_DRIVERS,
+  failing,
+  succeeding,
+  useSqliteFile,
+} from '../support/sqlite-fixture';
 
-describe('SqliteStore across a restart', () => {
+describe.each(SQLITE_TEST_DRIVERS)('SqliteStore across a restart on %s', (driver) => {
   const clock = new FakeClock();
-  const file = useSqliteFile(clock);
+  const file = useSqliteFile(clock, driver);
   const breakers = { payments: { failureThreshold: 2, openDuration: 30_000 } };
 
   async function openPayments(): Promise<void> {
@@ -231,7 +237,7 @@ describe('SqliteStore across a restart', () => {
 
   it('should refuse a file written by a newer schema', async () => {
     await openPayments();
-    file.reader().pragma('user_version = 99');
+    file.reader().exec('PRAGMA user_version = 99');
 
     expect(() => file.boot({ breakers })).toThrow(
       /could not open ".*breakers\.db".*newer nest-resilience \(schema version 99/,

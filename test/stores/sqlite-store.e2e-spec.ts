@@ -1,5 +1,4 @@
 import { Controller, Get, Param } from '@nestjs/common';
-import Database from 'better-sqlite3';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { BreakerRegistry } from '../../src/core/registry';
@@ -7,7 +6,9 @@ import { CircuitBreaker } from '../../src/nest/circuit-breaker.decorator';
 import type { ResilienceModuleRootOptions } from '../../src/nest/resilience.module-definition';
 import { SqliteStore } from '../../src/stores/sqlite.store';
 import { closeAllApps, createApp } from '../nest/nest-app.fixture';
+import { HealthModule } from '../terminus/health-app.fixture';
 import { killHard, readLines, spawnTs } from '../support/child-process';
+import { SQLITE_TEST_DRIVERS, sqliteDriver } from '../support/sqlite-fixture';
 import { useTempDir } from '../support/temp-dir';
 
 @Controller('quotes')
@@ -20,10 +21,10 @@ class QuotesController {
   }
 }
 
-describe('ResilienceModule with the sqlite store', () => {
+describe.each(SQLITE_TEST_DRIVERS)('ResilienceModule with the sqlite store on %s', (driver) => {
   const dir = useTempDir();
   const options = (): ResilienceModuleRootOptions => ({
-    store: { type: 'sqlite', path: join(dir(), 'breakers.db') },
+    store: { type: 'sqlite', path: join(dir(), 'breakers.db'), driver },
     breakers: { payments: { failureThreshold: 2, openDuration: 60_000 } },
   });
 
@@ -57,6 +58,15 @@ describe('ResilienceModule with the sqlite store', () => {
     ]);
   });
 
+  it('should name its driver in the health details', async () => {
+    const app = await createApp({ controllers: [QuotesController], imports: [HealthModule] }, options());
+    await app.registry.get('payments').trip('incident 42', 'alice');
+
+    const response = await app.http().get('/health/ready').expect(200);
+
+    expect(response.body.details.circuit_breakers.store).toEqual({ type: 'sqlite', status: 'up', driver });
+  });
+
   it('should keep a breaker tripped by hand in one app tripped in the next', async () => {
     const first = await createApp({ controllers: [QuotesController] }, options());
     await first.registry.get('payments').trip('incident 42', 'alice');
@@ -70,7 +80,7 @@ describe('ResilienceModule with the sqlite store', () => {
 
   it('should let an in-flight call finish on shutdown, then flush and close the file, and let the process exit', async () => {
     const path = join(dir(), 'shutdown.db');
-    const child = spawnTs(join(__dirname, '../support/nest-shutdown-child.ts'), [path]);
+    const child = spawnTs(join(__dirname, '../support/nest-shutdown-child.ts'), [path, driver]);
     const exited = new Promise((resolve) => {
       child.once('exit', resolve);
       setTimeout(() => resolve('still running after 10 s'), 10_000).unref();
@@ -90,13 +100,13 @@ describe('ResilienceModule with the sqlite store', () => {
     }
 
     expect(existsSync(`${path}-wal`)).toBe(false);
-    const db = new Database(path, { readonly: true });
+    const db = sqliteDriver(driver).open(path);
     const { state } = db
       .prepare<[string], { state: string }>('SELECT state FROM breaker_state WHERE name = ?')
       .get('payments')!;
     db.close();
     expect(state).toBe('closed');
-    const store = new SqliteStore({ type: 'sqlite', path }, { warn: jest.fn(), error: jest.fn() });
+    const store = new SqliteStore({ type: 'sqlite', path, driver }, { warn: jest.fn(), error: jest.fn() });
     const registry = new BreakerRegistry({ breakers: { payments: {} }, auditLog: store.auditLog });
     store.attach(registry);
     await store.close();

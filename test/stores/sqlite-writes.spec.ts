@@ -1,8 +1,9 @@
-import type Database from 'better-sqlite3';
-import { copyFileSync, renameSync, unlinkSync } from 'node:fs';
+import { copyFileSync, existsSync, renameSync, unlinkSync } from 'node:fs';
 import { CircuitState } from '../../src/core/circuit-state';
+import type { SqliteConnection, SqliteDriverName } from '../../src/stores/sqlite-drivers/sqlite-driver';
 import {
   FakeClock,
+  SQLITE_TEST_DRIVERS,
   countStateWrites,
   failing,
   nextTurn,
@@ -11,7 +12,7 @@ import {
 } from '../support/sqlite-fixture';
 
 /** Makes every write of the store fail, as a broken disk would, until the returned switch is called. */
-function breakWrites(db: Database.Database): () => void {
+function breakWrites(db: SqliteConnection): () => void {
   db.exec(`
     CREATE TABLE outage (active INTEGER NOT NULL);
     INSERT INTO outage VALUES (1);
@@ -23,9 +24,16 @@ function breakWrites(db: Database.Database): () => void {
   return () => db.exec('UPDATE outage SET active = 0');
 }
 
-describe('SqliteStore writes', () => {
+/** What each driver says of a connection closed underneath the store. */
+const CLOSED_BY_DRIVER: Record<SqliteDriverName, string> = {
+  'better-sqlite3': 'The database connection is not open',
+  'node:sqlite': 'database is not open',
+  'bun:sqlite': 'Database has closed',
+};
+
+describe.each(SQLITE_TEST_DRIVERS)('SqliteStore writes on %s', (driver) => {
   const clock = new FakeClock();
-  const file = useSqliteFile(clock);
+  const file = useSqliteFile(clock, driver);
   const breakers = { payments: { failureThreshold: 3, openDuration: 30_000 } };
 
   afterEach(() => jest.useRealTimers());
@@ -58,7 +66,9 @@ describe('SqliteStore writes', () => {
 
     await nextTurn();
     expect(writes()).toBe(1);
-    expect(reader.prepare('SELECT state FROM breaker_state WHERE name = ?').get('payments')).toEqual({
+    expect(
+      reader.prepare<[string]>('SELECT state FROM breaker_state WHERE name = ?').get('payments'),
+    ).toEqual({
       state: 'open',
     });
   });
@@ -119,9 +129,12 @@ describe('SqliteStore writes', () => {
       ),
     );
     expect((await registry.audit('payments')).map((e) => e.to)).toEqual(['forced_open', 'open']);
+    expect(store.status()).toEqual({ type: 'sqlite', status: 'down', driver });
 
     repair();
     await store.flush();
+
+    expect(store.status()).toEqual({ type: 'sqlite', status: 'up', driver });
 
     expect(logger.warn).toHaveBeenCalledWith(expect.stringMatching(/writes succeed again/));
     expect(reader.prepare('SELECT state FROM breaker_state').all()).toEqual([{ state: 'forced_open' }]);
@@ -158,7 +171,9 @@ describe('SqliteStore writes', () => {
 
     expect(payments.state).toBe(CircuitState.FORCED_OPEN);
     expect(logger.error).toHaveBeenCalledTimes(1);
-    expect(logger.error).toHaveBeenCalledWith(expect.stringMatching(/connection is not open/));
+    expect(logger.error).toHaveBeenCalledWith(
+      expect.stringContaining(`writing breaker state failed (${CLOSED_BY_DRIVER[driver]})`),
+    );
   });
 
   it('should write what is pending on close, then stop following the breakers', async () => {
@@ -176,6 +191,15 @@ describe('SqliteStore writes', () => {
       window_json: expect.stringContaining('"type":"time"'),
     });
     expect(reader.prepare('SELECT COUNT(*) AS n FROM audit_log').get()).toEqual({ n: 0 });
+  });
+
+  it('should leave no write-ahead log behind once closed: the file alone holds everything', async () => {
+    const { registry, store } = file.boot({ breakers });
+    await registry.get('payments').trip('incident 42', 'alice');
+
+    await store.close();
+
+    expect(existsSync(`${file.path()}-wal`)).toBe(false);
   });
 
   it('should notice a file deleted while in use, say so once, and write every breaker into a new file there', async () => {
@@ -232,6 +256,12 @@ describe('SqliteStore writes', () => {
     const rows = file.reader().prepare('SELECT COUNT(*) AS n FROM audit_log').get();
     expect(rows).toEqual({ n: 12_000 });
     expect(logger.error).not.toHaveBeenCalled();
+  });
+
+  it('should say at start-up which file it opened, and through which driver', () => {
+    const { logger } = file.boot({ breakers });
+
+    expect(logger.log).toHaveBeenCalledWith(`SQLite store "${file.path()}" open through ${driver}`);
   });
 
   it('should be attached to one registry only', () => {

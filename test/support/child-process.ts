@@ -4,9 +4,13 @@ import { createInterface } from 'node:readline';
 
 const REGISTER = join(__dirname, 'swc-register.js');
 
-/** Runs a TypeScript file from the sources in a fresh `node` process (no build needed). */
+/**
+ * Runs a TypeScript file from the sources in a fresh process of this runtime (no build needed):
+ * Node compiles it through @swc/core, Bun runs TypeScript itself.
+ */
 export function spawnTs(script: string, args: string[] = []): ChildProcess {
-  return spawn(process.execPath, ['--require', REGISTER, script, ...args], {
+  const loader = process.versions.bun === undefined ? ['--require', REGISTER] : [];
+  return spawn(process.execPath, [...loader, script, ...args], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
 }

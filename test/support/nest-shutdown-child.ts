@@ -2,7 +2,7 @@
  * Child process of the shutdown test: a Nest app on the sqlite store closes while a protected
  * call is in flight. It prints (one JSON line each) when closing starts, the response of the
  * call, and when `app.close()` resolved; then it must exit by itself, with nothing left running.
- * Usage: node --require ./swc-register.js nest-shutdown-child.ts <file>
+ * Usage: node --require ./swc-register.js nest-shutdown-child.ts <file> <driver>
  */
 import 'reflect-metadata';
 import { Controller, Get, Module } from '@nestjs/common';
@@ -11,6 +11,7 @@ import { request } from 'node:http';
 import { BreakerRegistry } from '../../src/core/registry';
 import { CircuitBreaker } from '../../src/nest/circuit-breaker.decorator';
 import { ResilienceModule } from '../../src/nest/resilience.module';
+import type { SqliteDriverName } from '../../src/stores/sqlite-drivers/sqlite-driver';
 
 let started!: () => void;
 const callStarted = new Promise<void>((resolve) => (started = resolve));
@@ -32,7 +33,7 @@ class QuotesController {
   imports: [
     ResilienceModule.forRoot({
       metrics: false,
-      store: { type: 'sqlite', path: process.argv[2] },
+      store: { type: 'sqlite', path: process.argv[2], driver: process.argv[3] as SqliteDriverName },
       breakers: { payments: {} },
     }),
   ],

@@ -2,10 +2,11 @@
  * Child process of the kill -9 test: drives traffic, transitions and manual actions through a
  * registry backed by the sqlite store, and prints each audit entry (one JSON line) only once
  * the store has confirmed it: after a manual action's promise settled, or after `flush()`.
- * Usage: node --require ./swc-register.js sqlite-crash-child.ts <file>
+ * Usage: node --require ./swc-register.js sqlite-crash-child.ts <file> <driver>
  */
 import type { AuditEntry } from '../../src/core/audit-log';
 import { BreakerRegistry } from '../../src/core/registry';
+import type { SqliteDriverName } from '../../src/stores/sqlite-drivers/sqlite-driver';
 import { SqliteStore } from '../../src/stores/sqlite.store';
 
 const fail = (message: string): never => {
@@ -13,7 +14,7 @@ const fail = (message: string): never => {
   process.exit(2);
 };
 const store = new SqliteStore(
-  { type: 'sqlite', path: process.argv[2], flushInterval: 5 },
+  { type: 'sqlite', path: process.argv[2], driver: process.argv[3] as SqliteDriverName, flushInterval: 5 },
   { warn: fail, error: fail },
 );
 const registry = new BreakerRegistry({

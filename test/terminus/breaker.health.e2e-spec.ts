@@ -60,6 +60,7 @@ describe('BreakerHealthIndicator in a readiness check', () => {
       disabled: 0,
       breakers: { payments: { ...closed, critical: true }, llm: closed },
       keys: {},
+      store: { type: 'memory', status: 'up' },
       status: 'up',
     };
     expect(res.body).toEqual({
@@ -91,6 +92,7 @@ describe('BreakerHealthIndicator in a readiness check', () => {
         llm: { state: 'open', failureRate: 1, nextAttemptAt: NOW + 60_000, critical: false },
       },
       keys: {},
+      store: { type: 'memory', status: 'up' },
       status: DEGRADED_STATUS,
     });
   });
@@ -113,6 +115,7 @@ describe('BreakerHealthIndicator in a readiness check', () => {
         llm: closed,
       },
       keys: {},
+      store: { type: 'memory', status: 'up' },
       status: 'down',
     });
     expect(down.body.details).toEqual(down.body.error);
@@ -126,6 +129,7 @@ describe('BreakerHealthIndicator in a readiness check', () => {
       half_open: 1,
       breakers: { payments: { state: 'half_open', nextAttemptAt: null } },
       keys: {},
+      store: { type: 'memory', status: 'up' },
       status: DEGRADED_STATUS,
     });
   });
@@ -139,6 +143,7 @@ describe('BreakerHealthIndicator in a readiness check', () => {
       forced_open: 1,
       breakers: { payments: { state: 'forced_open', nextAttemptAt: null, critical: true } },
       keys: {},
+      store: { type: 'memory', status: 'up' },
       status: 'down',
     });
     await request(app.getHttpServer()).get('/health/live').expect(200);

@@ -26,6 +26,18 @@ const closed = { state: 'closed', failureRate: 0, nextAttemptAt: null, critical:
 afterEach(() => jest.restoreAllMocks());
 
 describe('BreakerHealthIndicator', () => {
+  it('is degraded, never down, while its store is down, and shows the store', () => {
+    const registry = new BreakerRegistry({ clock, breakers: { payments: { critical: true } } });
+    const store = { status: () => ({ type: 'sqlite', status: 'down', driver: 'node:sqlite' }) };
+    const indicator = new BreakerHealthIndicator(new HealthIndicatorService(), registry, store as never);
+
+    expect(indicator.isHealthy().circuit_breakers).toMatchObject({
+      closed: 1,
+      store: { type: 'sqlite', status: 'down', driver: 'node:sqlite' },
+      status: DEGRADED_STATUS,
+    });
+  });
+
   it('is up with every breaker closed, and counts breakers by state', () => {
     const { indicator } = indicatorFor({ payments: {}, llm: {} });
 
