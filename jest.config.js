@@ -86,5 +86,10 @@ const nest11 = {
   },
 };
 
-/** @type {import('jest').Config} */
-module.exports = { projects: [nest12, nest11] };
+/**
+ * Every suite boots Nest apps from source, and the heap a worker keeps grows with each: past
+ * ~500 MB, the sample app's liveness check (a 512 MB heap limit) reads the test worker's heap
+ * and answers 503. A worker holding more than this after a suite is replaced by a fresh one.
+ * @type {import('jest').Config}
+ */
+module.exports = { projects: [nest12, nest11], workerIdleMemoryLimit: '384MB' };

@@ -27,7 +27,11 @@ export type {
 export { RESILIENCE_OPTIONS } from './nest/resilience.constants';
 export { CircuitBreaker, type CircuitBreakerOptions } from './nest/circuit-breaker.decorator';
 export { CircuitBreakerInterceptor } from './nest/circuit-breaker.interceptor';
-export type { BreakerOpenResponseBody, BreakerTimeoutResponseBody } from './nest/error-mapping/error-answers';
+export type {
+  BreakerOpenResponseBody,
+  BreakerTimeoutResponseBody,
+  InvalidBreakerKeyResponseBody,
+} from './nest/error-mapping/error-answers';
 export { BreakerOpenFilter } from './nest/error-mapping/breaker-open.filter';
 export { BreakerTimeoutFilter } from './nest/error-mapping/breaker-timeout.filter';
 export { getBreakerSignal } from './nest/breaker-call';

@@ -31,7 +31,7 @@ export interface BreakerRegistryOptions {
    * @default 10000
    */
   maxBreakers?: number;
-  /** @default a {@link MemoryAuditLog} of 1,000 entries */
+  /** @default a {@link MemoryAuditLog}: the newest 1,000 entries of each kind */
   auditLog?: AuditLog;
 }
 

@@ -71,7 +71,8 @@ function warnOnce(id: string, message: () => string): void {
  *
  * When the breaker rejects a call that no fallback serves, the error escapes the route (its
  * own or one that called the method) and `ResilienceModule` answers 503 with `Retry-After`; a
- * call that outlasts the breaker's `timeout` answers 504 (see the module's `mapErrors`). Where no
+ * call that outlasts the breaker's `timeout` answers 504, and a call whose `key` function gives
+ * no valid key 400 (see the module's `mapErrors`). Where no
  * `ResilienceModule` is initialised (a unit test that builds the class alone) the method runs
  * unprotected and a warning is logged once per breaker.
  *

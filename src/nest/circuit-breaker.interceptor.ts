@@ -7,7 +7,8 @@ import {
   type NestInterceptor,
   type Type,
 } from '@nestjs/common';
-import { catchError, type Observable } from 'rxjs';
+import { catchError, defer, type Observable } from 'rxjs';
+import type { Breaker } from '../core/breaker';
 import type { BreakerKeyInput } from '../core/breaker-key';
 import { BreakerRegistry } from '../core/registry';
 import { observeThroughBreaker } from './breaker-call';
@@ -23,8 +24,9 @@ import { SKIP_BREAKER_METADATA } from './resilience.constants';
  * Use it with `@UseInterceptors()` on a controller or a handler, or for the whole app with
  * `{ provide: APP_INTERCEPTOR, useClass: CircuitBreakerInterceptor }`. Handlers (or
  * controllers) decorated with `@CircuitBreaker` are left to their decorator, so no call is
- * counted twice. A rejected HTTP call answers 503 with `Retry-After` and one that outlasts
- * the breaker's `timeout` 504, thrown as Nest's `HttpException`s (unless the module's
+ * counted twice. A rejected HTTP call answers 503 with `Retry-After`, one that outlasts the
+ * breaker's `timeout` 504, and a key from {@link breakerKey} that the breaker refuses 400,
+ * thrown as Nest's `HttpException`s (unless the module's
  * `mapErrors` is `false`): the app's own exception filters see them. It maps them itself, so
  * they answer the same wherever it sits among the app's global interceptors.
  * The response streams through (SSE included); the call's outcome is recorded when it ends.
@@ -62,14 +64,18 @@ export class CircuitBreakerInterceptor implements NestInterceptor {
     ) {
       return next.handle();
     }
-    const name = this.breakerName(context);
-    const key = this.breakerKey(context);
-    const breaker = key === undefined ? this.registry.get(name) : this.registry.get(name, key);
-    return observeThroughBreaker(breaker, () => next.handle()).pipe(
+    // Deferred, so a key the breaker refuses (InvalidBreakerKeyError) is mapped like any other error.
+    return defer(() => observeThroughBreaker(this.breakerFor(context), () => next.handle())).pipe(
       catchError((error: unknown) => {
         throw this.errors.map(context, error);
       }),
     );
+  }
+
+  private breakerFor(context: ExecutionContext): Breaker {
+    const name = this.breakerName(context);
+    const key = this.breakerKey(context);
+    return key === undefined ? this.registry.get(name) : this.registry.get(name, key);
   }
 
   /**
@@ -87,7 +93,9 @@ export class CircuitBreakerInterceptor implements NestInterceptor {
   /**
    * The key of the route's per-key breaker under {@link breakerName}, e.g. the tenant of the
    * request: undefined (the default) for one breaker per route. Per-key breakers are bounded by
-   * `maxKeysPerBreaker`, so a key may come from the request.
+   * `maxKeysPerBreaker`, so a key may come from the request. A key the breaker cannot have (not
+   * a string or a number, or longer than `MAX_KEY_LENGTH`) fails the request with
+   * `InvalidBreakerKeyError`, which answers 400.
    * @example
    * protected override breakerKey(context: ExecutionContext) {
    *   return context.switchToHttp().getRequest().headers['x-tenant'] ?? 'none';

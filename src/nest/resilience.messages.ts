@@ -19,7 +19,7 @@ export const STATE_CHANGE = (e: StateChangeEvent): string =>
   `${e.actor === null ? '' : ` by ${e.actor}`}, failure rate ${formatRate(e.failureRate)})`;
 
 export const INVALID_MAP_ERRORS = (value: unknown): string =>
-  `ResilienceModule: mapErrors = ${String(value)} is invalid; expected true (map resilience errors to 503/504 answers, ` +
+  `ResilienceModule: mapErrors = ${String(value)} is invalid; expected true (map resilience errors to 503/504/400 answers, ` +
   'the default) or false (leave them to your exception filters)';
 
 export const SHUTDOWN_TIMED_OUT = (calls: number, ms: number): string =>

@@ -22,8 +22,10 @@ export interface ResilienceModuleExtras {
    * Maps a resilience error that escapes any handler to its context's answer before any
    * exception filter sees it: on HTTP, `BreakerOpenError` becomes Nest's
    * `ServiceUnavailableException` (503, `Retry-After`) and `BreakerTimeoutError` its
-   * `GatewayTimeoutException` (504), with the bodies `BreakerOpenResponseBody` and
-   * `BreakerTimeoutResponseBody`. `false` leaves every such error to the app's own filters,
+   * `GatewayTimeoutException` (504), and `InvalidBreakerKeyError` (a key from the request
+   * that a per-key breaker cannot have) its `BadRequestException` (400), with the bodies
+   * `BreakerOpenResponseBody`, `BreakerTimeoutResponseBody` and
+   * `InvalidBreakerKeyResponseBody`. `false` leaves every such error to the app's own filters,
    * `CircuitBreakerInterceptor`'s included. @default true
    */
   mapErrors?: boolean;

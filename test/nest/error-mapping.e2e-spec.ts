@@ -3,16 +3,19 @@ import {
   Catch,
   Controller,
   type ExceptionFilter,
+  type ExecutionContext,
   Get,
+  Headers,
   HttpException,
   HttpStatus,
   Inject,
   Injectable,
   type INestApplication,
   type LoggerService,
+  Param,
   UseInterceptors,
 } from '@nestjs/common';
-import { APP_FILTER, HttpAdapterHost } from '@nestjs/core';
+import { APP_FILTER, APP_INTERCEPTOR, HttpAdapterHost } from '@nestjs/core';
 import { Test } from '@nestjs/testing';
 import request from 'supertest';
 import { BreakerRegistry } from '../../src/core/registry';
@@ -71,6 +74,39 @@ class OrdersController {
   }
 }
 
+/** Per-key breakers whose keys come from requests: a path segment, a header. */
+@Injectable()
+class HostsClient {
+  @CircuitBreaker('hosts', { key: (host: string) => host })
+  async fetch(host: string): Promise<string> {
+    return `fetched ${host}`;
+  }
+}
+
+@Controller('hosts')
+class HostsController {
+  constructor(@Inject(HostsClient) private readonly hosts: HostsClient) {}
+
+  @Get(':host')
+  fetch(@Param('host') host: string): Promise<string> {
+    return this.hosts.fetch(host);
+  }
+
+  @CircuitBreaker('tenants', { key: (tenant: string | undefined) => tenant as string })
+  @Get()
+  async forTenant(@Headers('x-tenant') tenant: string | undefined): Promise<string> {
+    return `hosts of ${tenant}`;
+  }
+}
+
+/** One breaker per tenant for every route of the app, the tenant from a header. */
+@Injectable()
+class TenantInterceptor extends CircuitBreakerInterceptor {
+  protected override breakerKey(context: ExecutionContext): string | undefined {
+    return context.switchToHttp().getRequest<{ headers: Record<string, string> }>().headers['x-tenant'];
+  }
+}
+
 /**
  * An app's own catch-all filter, as the Nest docs write it: the status of an `HttpException`,
  * 500 for anything else, and a body of its own.
@@ -111,17 +147,20 @@ afterEach(async () => {
 
 async function startApp({
   globalFilter = false,
+  tenantInterceptor = false,
   ...options
-}: ResilienceModuleRootOptions & { globalFilter?: boolean } = {}): Promise<{
+}: ResilienceModuleRootOptions & { globalFilter?: boolean; tenantInterceptor?: boolean } = {}): Promise<{
   http: () => ReturnType<typeof request>;
   registry: BreakerRegistry;
 }> {
   const moduleRef = await Test.createTestingModule({
     imports: [ResilienceModule.forRoot({ metrics: false, defaults: { timeout: 20 }, ...options })],
-    controllers: [ShopController, OrdersController],
+    controllers: [ShopController, OrdersController, HostsController],
     providers: [
       PaymentsClient,
+      HostsClient,
       ...(globalFilter ? [{ provide: APP_FILTER, useClass: AllExceptionsFilter }] : []),
+      ...(tenantInterceptor ? [{ provide: APP_INTERCEPTOR, useClass: TenantInterceptor }] : []),
     ],
   }).compile();
   errorLog = new ErrorLog();
@@ -171,6 +210,58 @@ describe('resilience errors escaping a route, in an app without exception filter
     const { http } = await startApp();
     const response = await http().get('/not-found').expect(404);
     expect(response.body).toEqual({ statusCode: 404, message: 'no such thing' });
+  });
+});
+
+describe('a per-key breaker refusing the key a request brought', () => {
+  const longHost = 'h'.repeat(300);
+  const keyBody = (breaker: string, key: string) => ({
+    statusCode: 400,
+    error: 'Bad Request',
+    message: `Invalid key for circuit breaker "${breaker}": ${key}; expected a string or a number, at most 256 characters long`,
+    breaker,
+    expected: 'a string or a number, at most 256 characters long',
+  });
+
+  it('answers 400 naming the breaker and the key, from a decorated provider method, and logs no error', async () => {
+    const { http, registry } = await startApp();
+
+    const response = await http().get(`/hosts/${longHost}`).expect(400);
+
+    expect(response.body).toEqual(keyBody('hosts', 'a string of 300 characters'));
+    expect(response.headers['retry-after']).toBeUndefined();
+    expect(registry.all().filter((b) => b.perKey !== undefined)).toEqual([]);
+    expect(errorLog.errors).toEqual([]);
+  });
+
+  it('answers 400 from a decorated route handler whose key the request left out', async () => {
+    const { http } = await startApp();
+
+    const response = await http().get('/hosts').expect(400);
+
+    expect(response.body).toEqual(keyBody('tenants', 'a value of type undefined'));
+    await http().get('/hosts').set('x-tenant', 'acme').expect(200, 'hosts of acme');
+  });
+
+  it('answers 400 from an app-wide CircuitBreakerInterceptor whose breakerKey() read the request', async () => {
+    const { http } = await startApp({ tenantInterceptor: true });
+
+    const response = await http().get('/quote').set('x-tenant', 't'.repeat(257)).expect(400);
+
+    expect(response.body).toEqual(keyBody('ShopController.quote', 'a string of 257 characters'));
+    expect(errorLog.errors).toEqual([]);
+  });
+
+  it("hands the app's catch-all filter a 400 BadRequestException", async () => {
+    const { http } = await startApp({ globalFilter: true });
+
+    const response = await http().get(`/hosts/${longHost}`).expect(400);
+
+    expect(response.body).toEqual({
+      statusCode: 400,
+      caughtBy: 'AllExceptionsFilter',
+      detail: keyBody('hosts', 'a string of 300 characters'),
+    });
   });
 });
 

@@ -44,7 +44,7 @@ describe('the published package', () => {
       const t = require('nest-resilience/terminus');
       const names = ['Breaker', 'BreakerRegistry', 'CircuitState', 'BreakerOpenError', 'BreakerTimeoutError',
         'ResetCooldownError', 'InvalidBreakerOptionsError', 'ResilienceError', 'ResilienceModule', 'CircuitBreaker',
-        'CircuitBreakerInterceptor'];
+        'CircuitBreakerInterceptor', 'InvalidBreakerKeyError', 'TooManyBreakersError'];
       const missing = names.filter((n) => m[n] === undefined);
       if (t.BreakerHealthIndicator === undefined) missing.push('terminus.BreakerHealthIndicator');
       process.stdout.write(JSON.stringify({ missing, open: m.CircuitState.OPEN }));

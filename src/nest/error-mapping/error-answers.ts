@@ -1,5 +1,10 @@
 import { HttpStatus } from '@nestjs/common';
-import { type BreakerOpenError, type BreakerTimeoutError, isResilienceError } from '../../core/errors';
+import {
+  type BreakerOpenError,
+  type BreakerTimeoutError,
+  type InvalidBreakerKeyError,
+  isResilienceError,
+} from '../../core/errors';
 
 /** The JSON body of a 503 answered for a breaker that rejected the call. @publicApi */
 export interface BreakerOpenResponseBody {
@@ -24,6 +29,22 @@ export interface BreakerTimeoutResponseBody {
 }
 
 /**
+ * The JSON body of a 400 answered for a key a per-key breaker cannot have (not a string or a
+ * number, or longer than `MAX_KEY_LENGTH`): keys come from requests, so the request is at fault.
+ * @publicApi
+ */
+export interface InvalidBreakerKeyResponseBody {
+  statusCode: 400;
+  error: 'Bad Request';
+  /** Names the breaker, describes the key (never echoing a long one) and says what was expected. */
+  message: string;
+  /** The name the per-key breaker would be kept under. */
+  breaker: string;
+  /** What a key must be, in words. */
+  expected: string;
+}
+
+/**
  * What a resilience error stands for when it escapes a handler, whatever the context: the
  * status it maps to, the body, and how long a retry should wait. Each context (HTTP today)
  * turns it into its own kind of answer.
@@ -39,6 +60,7 @@ export interface ErrorAnswer {
 interface AnsweredErrors {
   BREAKER_OPEN: BreakerOpenError;
   BREAKER_TIMEOUT: BreakerTimeoutError;
+  INVALID_BREAKER_KEY: InvalidBreakerKeyError;
 }
 
 /** The one table of answers, by error `code`; each new kind of rejection adds its row here. */
@@ -64,6 +86,16 @@ const ANSWERS: { readonly [Code in keyof AnsweredErrors]: (error: AnsweredErrors
       breaker: error.breaker,
       timeoutMs: error.timeoutMs,
     } satisfies BreakerTimeoutResponseBody,
+  }),
+  INVALID_BREAKER_KEY: (error) => ({
+    status: HttpStatus.BAD_REQUEST,
+    body: {
+      statusCode: HttpStatus.BAD_REQUEST,
+      error: 'Bad Request',
+      message: error.message,
+      breaker: error.breaker,
+      expected: error.expected,
+    } satisfies InvalidBreakerKeyResponseBody,
   }),
 };
 

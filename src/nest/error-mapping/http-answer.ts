@@ -1,5 +1,6 @@
 import {
   type ArgumentsHost,
+  BadRequestException,
   GatewayTimeoutException,
   HttpException,
   type HttpExceptionOptions,
@@ -13,6 +14,7 @@ import type { ErrorAnswer } from './error-answers';
 const EXCEPTIONS: Partial<
   Record<number, new (body: object, options?: HttpExceptionOptions) => HttpException>
 > = {
+  [HttpStatus.BAD_REQUEST]: BadRequestException,
   [HttpStatus.SERVICE_UNAVAILABLE]: ServiceUnavailableException,
   [HttpStatus.GATEWAY_TIMEOUT]: GatewayTimeoutException,
 };
