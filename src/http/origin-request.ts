@@ -1,0 +1,36 @@
+import type { Breaker } from '../core/breaker';
+import { FailedResponseError, isFailureStatus, noteCallerAbort } from './http-failure';
+
+/**
+ * Sends one request through its origin's breaker: while the breaker is OPEN it fails at once
+ * with `BreakerOpenError` and `send` is never called (no connection is opened). `send` gets a
+ * signal that aborts on the caller's own `signal` and on the breaker's `timeout`. A response
+ * whose status counts as a failure is counted as one and still returned unchanged; an error
+ * is counted (unless the caller aborted) and thrown unchanged.
+ */
+export function sendThroughBreaker<R extends { status: number }>(
+  breaker: Breaker,
+  signal: AbortSignal | undefined,
+  send: (signal: AbortSignal) => Promise<R>,
+): Promise<R> {
+  return breaker
+    .execute((breakerSignal) =>
+      send(signal === undefined ? breakerSignal : AbortSignal.any([signal, breakerSignal])).then(
+        (response) => {
+          if (isFailureStatus(response.status)) throw new FailedResponseError(response, breaker.name);
+          return response;
+        },
+        (error: unknown) => {
+          if (signal?.aborted) noteCallerAbort(error);
+          throw error;
+        },
+      ),
+    )
+    .catch(unwrapResponse) as Promise<R>;
+}
+
+/** The response a failure stood for goes back to the caller; any other error is thrown as it is. */
+function unwrapResponse(error: unknown): unknown {
+  if (error instanceof FailedResponseError) return error.response;
+  throw error;
+}
