@@ -39,6 +39,10 @@ const nest12 = {
       '@willsoto/nestjs-prometheus': '6.1',
       'reflect-metadata': '0.2',
       'better-sqlite3': '12',
+      '@nestjs/microservices': '12',
+      '@nestjs/axios': '12',
+      '@nestjs/graphql': '14',
+      '@nestjs/apollo': '14',
     },
   },
 };
@@ -61,6 +65,7 @@ const nest11 = {
   displayName: 'nest11',
   testMatch: [
     '<rootDir>/test/{compat,nest,terminus,admin}/**/*.{spec,e2e-spec}.ts',
+    '<rootDir>/test/{http,microservices,graphql,opentelemetry}/**/*.e2e-spec.ts',
     '<rootDir>/test/stores/sqlite-*.ts',
     '<rootDir>/sample-app/**/*.e2e-spec.ts',
   ],
@@ -82,6 +87,10 @@ const nest11 = {
       '@willsoto/nestjs-prometheus': '6.0',
       'reflect-metadata': '0.1',
       'better-sqlite3': '11',
+      '@nestjs/microservices': '11',
+      '@nestjs/axios': '4',
+      '@nestjs/graphql': '13',
+      '@nestjs/apollo': '13',
     },
   },
 };
