@@ -5,6 +5,7 @@ import { lastValueFrom } from 'rxjs';
 import { CircuitState } from '../../src/core/circuit-state';
 import { isResilienceError } from '../../src/core/errors';
 import { BreakerRegistry } from '../../src/core/registry';
+import { createResilientFetch } from '../../src/http/resilient-fetch';
 import { ResilienceModule } from '../../src/nest/resilience.module';
 import { closeAllApps, createApp } from '../nest/nest-app.fixture';
 import { startUpstream, type Upstream } from '../support/upstream-server';
@@ -175,7 +176,6 @@ describe('ResilienceModule http: outgoing requests per origin, with no code per 
 
   it('lets createResilientFetch(registry) share the module’s origin breakers', async () => {
     const { registry } = await createApp({}, { http: { defaults: { failureThreshold: 7 } } });
-    const { createResilientFetch } = await import('../../src/http/resilient-fetch');
 
     await (await createResilientFetch(registry)(upstream.origin)).text();
 
