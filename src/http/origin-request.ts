@@ -1,4 +1,5 @@
 import type { Breaker } from '../core/breaker';
+import { traceCall, traceError } from '../tracing/call-tracing';
 import { FailedResponseError, isFailureStatus, noteCallerAbort } from './http-failure';
 
 /**
@@ -13,6 +14,7 @@ export function sendThroughBreaker<R extends { status: number }>(
   signal: AbortSignal | undefined,
   send: (signal: AbortSignal) => Promise<R>,
 ): Promise<R> {
+  const span = traceCall(breaker);
   return breaker
     .execute((breakerSignal) =>
       send(signal === undefined ? breakerSignal : AbortSignal.any([signal, breakerSignal])).then(
@@ -26,11 +28,10 @@ export function sendThroughBreaker<R extends { status: number }>(
         },
       ),
     )
-    .catch(unwrapResponse) as Promise<R>;
-}
-
-/** The response a failure stood for goes back to the caller; any other error is thrown as it is. */
-function unwrapResponse(error: unknown): unknown {
-  if (error instanceof FailedResponseError) return error.response;
-  throw error;
+    .catch((error: unknown) => {
+      // The response a failure stood for goes back to the caller; any other error is thrown as it is.
+      if (error instanceof FailedResponseError) return error.response;
+      if (span !== undefined) traceError(span, error);
+      throw error;
+    }) as Promise<R>;
 }

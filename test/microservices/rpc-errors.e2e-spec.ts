@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Controller, Inject, type INestMicroservice } from '@nestjs/common';
 import {
+  type ClientOptions,
   type ClientProxy,
   ClientProxyFactory,
   MessagePattern,
@@ -66,7 +67,7 @@ describe.each(Object.keys(TRANSPORTS))(
       }).compile();
       server = moduleRef.createNestMicroservice<MicroserviceOptions>({ ...transport, logger: false });
       await server.listen();
-      client = ClientProxyFactory.create(transport as never);
+      client = ClientProxyFactory.create(transport as ClientOptions);
       await client.connect();
     });
 
