@@ -96,4 +96,10 @@ const nest11 = {
 };
 
 /** @type {import('jest').Config} */
-module.exports = { projects: [nest12, nest11] };
+module.exports = {
+  projects: [nest12, nest11],
+  // A worker is replaced once its heap passes this after a test file: suites that load Apollo,
+  // microservices and the like would otherwise grow one worker's heap past what the sample
+  // app's liveness check (512 MB of heap) accepts.
+  workerIdleMemoryLimit: '384MB',
+};

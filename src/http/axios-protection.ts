@@ -58,7 +58,9 @@ export async function protectAxiosInstance(
     // A signal that is not an AbortSignal (an old polyfill) cannot be combined with the breaker's: it stays.
     if (own !== undefined && !(own instanceof AbortSignal))
       return sendThroughBreaker(breaker, undefined, () => send(config));
-    return sendThroughBreaker(breaker, own, (signal) => send({ ...config, signal }));
+    return sendThroughBreaker(breaker, own, (signal) =>
+      send(signal === own ? config : { ...config, signal }),
+    );
   };
   instance.defaults.adapter = protectedAdapter;
   return () => {

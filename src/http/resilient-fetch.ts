@@ -66,6 +66,8 @@ function protectFetch(base: () => Fetch, origins: OriginBreakers): Fetch {
     const breaker = origins.forUrl(request === undefined ? (input as string | URL) : request.url);
     if (breaker === undefined) return base()(input, init);
     const signal = init?.signal ?? request?.signal ?? undefined;
-    return sendThroughBreaker(breaker, signal, (combined) => base()(input, { ...init, signal: combined }));
+    return sendThroughBreaker(breaker, signal, (combined) =>
+      base()(input, combined === signal ? init : { ...init, signal: combined }),
+    );
   };
 }

@@ -173,6 +173,26 @@ describe('createResilientFetch: one breaker per origin, real upstreams', () => {
     }
   });
 
+  it('sends a request as written when its breaker has no timeout (no shared signal collects listeners)', async () => {
+    const sent: Array<RequestInit | undefined> = [];
+    const original = globalThis.fetch;
+    globalThis.fetch = (async (_input: unknown, init?: RequestInit) => {
+      sent.push(init);
+      return new Response('ok');
+    }) as typeof fetch;
+    try {
+      const fetch = createResilientFetch(new BreakerRegistry(), { defaults: { timeout: false } });
+      const init = { method: 'GET' };
+      await fetch(`${healthy.origin}/x`, init);
+      await fetch(`${healthy.origin}/x`);
+
+      expect(sent).toEqual([init, undefined]);
+      expect(sent[0]).toBe(init);
+    } finally {
+      globalThis.fetch = original;
+    }
+  });
+
   it('leaves URLs that are not http(s) to fetch, unguarded', async () => {
     const registry = new BreakerRegistry();
     const fetch = createResilientFetch(registry);
