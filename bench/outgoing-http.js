@@ -93,7 +93,7 @@ function origins() {
   const { originBreakersOf } = require('../dist/http/origin-breakers');
   const count = 1_000;
   const urls = Array.from({ length: count }, (_, i) => `https://host-${i}.example.com/path?q=${i}`);
-  global.gc?.();
+  globalThis.gc?.();
   const before = process.memoryUsage().heapUsed;
   const breakers = originBreakersOf(new BreakerRegistry());
   let started = process.hrtime.bigint();
@@ -101,7 +101,7 @@ function origins() {
   const firstNs = Number(process.hrtime.bigint() - started) / count;
   // Each breaker as after one request: it has recorded one outcome.
   for (const url of urls) void breakers.forUrl(url).execute(() => 1);
-  global.gc?.();
+  globalThis.gc?.();
   const perBreaker = (process.memoryUsage().heapUsed - before) / count;
   started = process.hrtime.bigint();
   for (let round = 0; round < 10; round++) for (const url of urls) breakers.forUrl(url);
@@ -114,7 +114,7 @@ function origins() {
 }
 
 async function main() {
-  if (global.gc === undefined) console.warn('run with --expose-gc for steady heap figures');
+  if (globalThis.gc === undefined) console.warn('run with --expose-gc for steady heap figures');
   const { BreakerRegistry } = require('../dist/core/registry');
   const { createResilientFetch } = require('../dist/http/resilient-fetch');
   const upstream = await startUpstream();
