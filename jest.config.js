@@ -39,6 +39,10 @@ const nest12 = {
       '@willsoto/nestjs-prometheus': '6.1',
       'reflect-metadata': '0.2',
       'better-sqlite3': '12',
+      '@nestjs/microservices': '12',
+      '@nestjs/axios': '12',
+      '@nestjs/graphql': '14',
+      '@nestjs/apollo': '14',
     },
   },
 };
@@ -61,6 +65,7 @@ const nest11 = {
   displayName: 'nest11',
   testMatch: [
     '<rootDir>/test/{compat,nest,terminus,admin}/**/*.{spec,e2e-spec}.ts',
+    '<rootDir>/test/{http,microservices,graphql,opentelemetry}/**/*.e2e-spec.ts',
     '<rootDir>/test/stores/sqlite-*.ts',
     '<rootDir>/sample-app/**/*.e2e-spec.ts',
   ],
@@ -82,14 +87,19 @@ const nest11 = {
       '@willsoto/nestjs-prometheus': '6.0',
       'reflect-metadata': '0.1',
       'better-sqlite3': '11',
+      '@nestjs/microservices': '11',
+      '@nestjs/axios': '4',
+      '@nestjs/graphql': '13',
+      '@nestjs/apollo': '13',
     },
   },
 };
 
-/**
- * Every suite boots Nest apps from source, and the heap a worker keeps grows with each: past
- * ~500 MB, the sample app's liveness check (a 512 MB heap limit) reads the test worker's heap
- * and answers 503. A worker holding more than this after a suite is replaced by a fresh one.
- * @type {import('jest').Config}
- */
-module.exports = { projects: [nest12, nest11], workerIdleMemoryLimit: '384MB' };
+/** @type {import('jest').Config} */
+module.exports = {
+  projects: [nest12, nest11],
+  // A worker is replaced once its heap passes this after a test file: suites that load Apollo,
+  // microservices and the like would otherwise grow one worker's heap past what the sample
+  // app's liveness check (512 MB of heap) accepts.
+  workerIdleMemoryLimit: '384MB',
+};

@@ -42,3 +42,8 @@ export {
   type CallOutcome,
   type BreakerMetricDefinition,
 } from './nest/metric-names';
+
+// Outgoing HTTP: one breaker per origin.
+export { createResilientFetch } from './http/resilient-fetch';
+export { FailedResponseError } from './http/http-failure';
+export type { OutgoingHttpOptions, ResilientFetchOptions } from './http/http-options';

@@ -1,3 +1,4 @@
+import { HttpModule } from '@nestjs/axios';
 import { type DynamicModule, Module } from '@nestjs/common';
 import { TerminusModule } from '@nestjs/terminus';
 import { PrometheusModule } from '@willsoto/nestjs-prometheus';
@@ -7,6 +8,7 @@ import { DownstreamClient } from './downstream/downstream.client';
 import { DownstreamController } from './downstream/downstream.controller';
 import { DownstreamModeState } from './downstream/downstream-mode';
 import { HealthController } from './health/health.controller';
+import { PartnerQuotesController } from './partners/partner-quotes.controller';
 import { QuoteService } from './quotes/quote.service';
 import { QuotesController } from './quotes/quotes.controller';
 import { SampleConfig } from './sample-config';
@@ -25,6 +27,7 @@ export class AppModule {
       imports: [
         configModule,
         TerminusModule,
+        HttpModule,
         PrometheusModule.register(),
         ResilienceModule.forRootAsync({
           imports: [configModule],
@@ -41,12 +44,14 @@ export class AppModule {
               'downstream-direct': { preset: 'http', critical: true },
             },
             store: settings.store,
+            // Every HttpService request goes through the breaker of its origin: no code per call.
+            http: { axios: true },
           }),
           // Static, unlike the options above: Nest mounts controllers before factories run.
           admin: { path: ADMIN_PATH, token: config.adminToken },
         }),
       ],
-      controllers: [DownstreamController, QuotesController, HealthController],
+      controllers: [DownstreamController, QuotesController, PartnerQuotesController, HealthController],
       providers: [DownstreamModeState, DownstreamClient, QuoteService, BreakerHealthIndicator],
     };
   }

@@ -1,3 +1,4 @@
+import type { AddressInfo } from 'node:net';
 import type { INestApplication } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import { register } from 'prom-client';
@@ -144,6 +145,18 @@ describe('sample app walkthrough', () => {
     expect(reset.body).toMatchObject({ state: 'closed' });
     const fresh = await http.get('/quotes/42').expect(200);
     expect(fresh.body.stale).toBe(false);
+  });
+
+  it('protects a plain HttpService call by its origin: 503 once the downstream’s origin breaker opens', async () => {
+    await setMode('fail');
+    await http.get('/partner/quotes/7').expect(500);
+    await http.get('/partner/quotes/7').expect(500);
+
+    const rejected = await http.get('/partner/quotes/7').expect(503);
+
+    const { port } = app.getHttpServer().address() as AddressInfo;
+    expect(rejected.body).toMatchObject({ breaker: `http:http://127.0.0.1:${port}` });
+    expect(rejected.headers['retry-after']).toBeDefined();
   });
 });
 

@@ -4,7 +4,7 @@ import { isBreakerTimeoutError } from './errors';
  * The HTTP status an error carries, read the way Nest's `HttpException` (`getStatus()`) and
  * most HTTP clients (`status`, `statusCode`, `response.status`) expose it, without importing them.
  */
-function httpStatus(error: unknown): number | undefined {
+export function httpStatus(error: unknown): number | undefined {
   if (typeof error !== 'object' || error === null) return undefined;
   const e = error as {
     getStatus?: unknown;

@@ -117,7 +117,8 @@ export class ResetCooldownError extends ResilienceError {
  * module's `defaults`, the module options themselves, or one of their nested objects.
  * @publicApi
  */
-export type OptionScope = 'breaker' | 'defaults' | 'module' | 'registry' | 'store' | 'metrics' | 'admin';
+export type OptionScope =
+  'breaker' | 'defaults' | 'module' | 'registry' | 'store' | 'metrics' | 'admin' | 'http';
 
 /**
  * An option has a bad value or an unknown key: a breaker's, or one of the module's.

@@ -36,3 +36,4 @@ export {
   type ResilienceErrorCode,
   type OptionScope,
 } from './errors';
+export { BreakerGroup, type BreakerGroupOptions } from './breaker-group';

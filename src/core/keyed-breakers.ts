@@ -1,12 +1,6 @@
 import type { Breaker } from './breaker';
 import { CircuitState } from './circuit-state';
-
-/**
- * How many breakers with a call in flight one eviction passes over in each order (moving each
- * to the most recent end, since it is in use) before it gives up: eviction stays O(1) even
- * when every kept breaker is busy.
- */
-const BUSY_SKIPS = 8;
+import { evictFrom, moveToEnd } from './lru-order';
 
 /**
  * The per-key breakers kept under one name, by key, least recently used first, in two orders:
@@ -67,29 +61,4 @@ export class KeyedBreakers {
   evict(keep: string): Breaker | undefined {
     return evictFrom(this.closed, keep) ?? evictFrom(this.others, keep);
   }
-}
-
-function moveToEnd(order: Map<string, Breaker>, key: string): Breaker | undefined {
-  const breaker = order.get(key);
-  if (breaker !== undefined) {
-    order.delete(key);
-    order.set(key, breaker);
-  }
-  return breaker;
-}
-
-function evictFrom(order: Map<string, Breaker>, keep: string): Breaker | undefined {
-  let skipped = 0;
-  for (const [key, breaker] of order) {
-    if (key === keep) continue;
-    if (breaker.inFlight === 0) {
-      order.delete(key);
-      return breaker;
-    }
-    if (++skipped > BUSY_SKIPS) return undefined;
-    // At the end it comes round again in this loop; `skipped` bounds that.
-    order.delete(key);
-    order.set(key, breaker);
-  }
-  return undefined;
 }

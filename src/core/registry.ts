@@ -1,9 +1,10 @@
 import { MemoryAuditLog, type AuditEntry, type AuditLog } from './audit-log';
 import { Breaker } from './breaker';
+import { BreakerGroup, type BreakerGroupOptions } from './breaker-group';
 import { assertBreakerName, parseBreakerName, toBreakerKey, type BreakerKeyInput } from './breaker-key';
 import type { BreakerOptions } from './breaker-options';
 import type { Clock } from './clock';
-import { TooManyBreakersError } from './errors';
+import { InvalidBreakerOptionsError, TooManyBreakersError } from './errors';
 import { EventEmitter } from './event-emitter';
 import { KeyedBreakers } from './keyed-breakers';
 import { checkOptions } from './option-table';
@@ -52,6 +53,9 @@ export class BreakerRegistry {
   readonly maxKeysPerBreaker: number;
   private readonly named = new Map<string, Breaker>();
   private readonly keyed = new Map<string, KeyedBreakers>();
+  private readonly groups: BreakerGroup[] = [];
+  /** Named breakers kept in a group, which `maxBreakers` does not count. */
+  private grouped = 0;
   private readonly unsubscribe = new WeakMap<Breaker, () => void>();
   private readonly events = new EventEmitter<RegistryEvents>();
   private readonly defaults: BreakerOptions;
@@ -110,10 +114,26 @@ export class BreakerRegistry {
   remove(name: string, key?: BreakerKeyInput): boolean {
     const breaker = this.lookUp(name, key);
     if (breaker === undefined) return false;
-    if (breaker.perKey === undefined) this.named.delete(name);
+    if (breaker.perKey === undefined) this.forgetNamed(breaker);
     else this.keyed.get(name)?.delete(breaker.perKey.key);
     this.dropped(breaker);
     return true;
+  }
+
+  /**
+   * Makes the names `options.owns` accepts a group of named breakers: created on demand with
+   * the group's options, not counted by `maxBreakers`, and bounded by `options.max` (see
+   * {@link BreakerGroup}). Configured names always stay plain named breakers.
+   * @throws {InvalidBreakerOptionsError} when a breaker of a name the group owns exists already
+   * (configured, or created from `defaults`).
+   */
+  defineGroup(options: BreakerGroupOptions): BreakerGroup {
+    for (const name of this.named.keys()) {
+      if (options.owns(name)) throw new InvalidBreakerOptionsError(name, 'name', name, options.conflictHint);
+    }
+    const group = new BreakerGroup(options, { ...options.base, ...this.defaults }, (name) => this.get(name));
+    this.groups.push(group);
+    return group;
   }
 
   /** `added` fires when a breaker is created, `removed` when one is removed or evicted. */
@@ -134,11 +154,33 @@ export class BreakerRegistry {
 
   private addNamed(name: string): Breaker {
     assertBreakerName(name);
-    if (this.named.size >= this.maxBreakers) throw new TooManyBreakersError(name, this.maxBreakers);
-    const breaker = this.create(name);
+    const group = Object.hasOwn(this.configured, name)
+      ? undefined
+      : this.groups.find((g) => g.options.owns(name));
+    if (group === undefined && this.named.size - this.grouped >= this.maxBreakers) {
+      throw new TooManyBreakersError(name, this.maxBreakers);
+    }
+    const breaker = this.create(name, undefined, group);
     this.named.set(name, breaker);
+    if (group !== undefined) {
+      group.add(name, breaker);
+      this.grouped++;
+    }
     this.events.emit('added', breaker);
+    while (group !== undefined && group.size > group.options.max) {
+      const evicted = group.evict(name);
+      if (evicted === undefined) break;
+      this.named.delete(evicted.name);
+      this.grouped--;
+      this.dropped(evicted);
+    }
     return breaker;
+  }
+
+  /** Takes a named breaker out of the registry (and out of its group). */
+  private forgetNamed(breaker: Breaker): void {
+    this.named.delete(breaker.name);
+    if (this.groups.some((group) => group.delete(breaker.name))) this.grouped--;
   }
 
   private addKeyed(name: string, key: string): Breaker {
@@ -159,15 +201,18 @@ export class BreakerRegistry {
     return breaker;
   }
 
-  /** A new breaker of `name`, or the per-key one of `key` under it, kept in `group`. */
-  private create(name: string, keyed?: { key: string; group: KeyedBreakers }): Breaker {
+  /**
+   * A new breaker of `name`, or the per-key one of `key` under it (kept in `keyed.group`), or a
+   * member of `group` with the group's options.
+   */
+  private create(name: string, keyed?: { key: string; group: KeyedBreakers }, group?: BreakerGroup): Breaker {
     const key = keyed?.key;
     const breaker = new Breaker(
       name,
-      Object.hasOwn(this.configured, name) ? this.configured[name] : undefined,
+      Object.hasOwn(this.configured, name) ? this.configured[name] : group?.options.optionsFor?.(name),
       {
         clock: this.options.clock,
-        defaults: this.defaults,
+        defaults: group?.defaults ?? this.defaults,
         key,
       },
     );

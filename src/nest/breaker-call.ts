@@ -1,7 +1,8 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
-import { catchError, from, isObservable, Observable, type Subscription } from 'rxjs';
+import { catchError, defer, from, isObservable, Observable, type Subscription } from 'rxjs';
 import type { Breaker } from '../core/breaker';
 import { isResilienceError } from '../core/errors';
+import { traceCall, traceError, traceFallback, type TracedSpan } from '../tracing/call-tracing';
 
 /** Handles an error the breaker let through or produced; called with the error only. */
 export type Recover = (error: unknown) => unknown;
@@ -80,12 +81,14 @@ export function callThroughBreaker(
   recover?: Recover,
 ): Promise<unknown> {
   const outer = activeCalls.getStore();
-  const result = isActive(outer, breaker)
-    ? new Promise((resolve) => resolve(invoke()))
-    : runActive(breaker, outer, invoke);
+  // A nested application runs the call directly: the outer one records and traces it.
+  const nested = isActive(outer, breaker);
+  const span = nested ? undefined : traceCall(breaker);
+  let result = nested ? new Promise((resolve) => resolve(invoke())) : runActive(breaker, outer, invoke);
+  if (span !== undefined) result = result.catch((error: unknown) => traced(span, error));
   return recover === undefined
     ? result
-    : result.catch((error: unknown) => serveFallback(breaker, error, recover));
+    : result.catch((error: unknown) => serveFallback(breaker, error, recover, span));
 }
 
 /**
@@ -99,47 +102,59 @@ export function observeThroughBreaker(
   source: () => Observable<unknown>,
   recover?: Recover,
 ): Observable<unknown> {
-  const guarded = new Observable<unknown>((subscriber) => {
-    const outer = activeCalls.getStore();
-    if (isActive(outer, breaker)) return source().subscribe(subscriber);
-    let inner: Subscription | undefined;
-    let release: (() => void) | undefined;
-    runActive(
-      breaker,
-      outer,
-      () =>
-        new Promise<void>((resolve, reject) => {
-          release = resolve;
-          inner = source().subscribe({
-            next: (value) => subscriber.next(value),
-            error: reject,
-            complete: resolve,
-          });
-        }),
-    ).then(
-      () => subscriber.complete(),
-      (error: unknown) => {
+  return defer(() => {
+    let span: TracedSpan | undefined;
+    const guarded = new Observable<unknown>((subscriber) => {
+      const outer = activeCalls.getStore();
+      if (isActive(outer, breaker)) return source().subscribe(subscriber);
+      span = traceCall(breaker);
+      let inner: Subscription | undefined;
+      let release: (() => void) | undefined;
+      runActive(
+        breaker,
+        outer,
+        () =>
+          new Promise<void>((resolve, reject) => {
+            release = resolve;
+            inner = source().subscribe({
+              next: (value) => subscriber.next(value),
+              error: reject,
+              complete: resolve,
+            });
+          }),
+      ).then(
+        () => subscriber.complete(),
+        (error: unknown) => {
+          inner?.unsubscribe();
+          if (span !== undefined) traceError(span, error);
+          subscriber.error(error);
+        },
+      );
+      return () => {
         inner?.unsubscribe();
-        subscriber.error(error);
-      },
+        release?.();
+      };
+    });
+    if (recover === undefined) return guarded;
+    return guarded.pipe(
+      catchError((error: unknown) => {
+        const served = serveFallback(breaker, error, recover, span);
+        return isObservable(served) ? served : from(Promise.resolve(served));
+      }),
     );
-    return () => {
-      inner?.unsubscribe();
-      release?.();
-    };
   });
-  if (recover === undefined) return guarded;
-  return guarded.pipe(
-    catchError((error: unknown) => {
-      const served = serveFallback(breaker, error, recover);
-      return isObservable(served) ? served : from(Promise.resolve(served));
-    }),
-  );
+}
+
+/** Adds the event `error` stands for to `span`, and throws it on. */
+function traced(span: TracedSpan, error: unknown): never {
+  traceError(span, error);
+  throw error;
 }
 
 /** Serves `error` with the fallback when a fallback should serve it; rethrows it otherwise. */
-function serveFallback(breaker: Breaker, error: unknown, recover: Recover): unknown {
+function serveFallback(breaker: Breaker, error: unknown, recover: Recover, span?: TracedSpan): unknown {
   if (!servedByFallback(breaker, error)) throw error;
+  if (span !== undefined) traceFallback(span, breaker, error);
   return recover(error);
 }
 

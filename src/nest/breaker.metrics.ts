@@ -2,6 +2,7 @@ import { Inject, Injectable, Logger, type OnModuleDestroy, type OnModuleInit } f
 import type * as PromClient from 'prom-client';
 import type { Counter, Gauge, Registry } from 'prom-client';
 import type { Breaker } from '../core/breaker';
+import { requireOptional } from '../core/optional-peer';
 import { BreakerRegistry } from '../core/registry';
 import { BreakerSeries, type BreakerMetricSet } from './breaker-series';
 import { BufferedHistogram, type HistogramSeries } from './buffered-histogram';
@@ -53,7 +54,7 @@ export class BreakerMetrics implements OnModuleInit, OnModuleDestroy {
     if (settings !== undefined) checkMetricsOptions(settings);
     const prefix = settings?.prefix ?? (METRICS_OPTIONS.prefix.default as string);
     const perKey = settings?.perKey ?? (METRICS_OPTIONS.perKey.default as boolean);
-    const prom = loadPromClient();
+    const prom = requireOptional<typeof PromClient>('prom-client');
     if (prom === undefined) {
       this.logger.log(PROM_CLIENT_MISSING);
       return;
@@ -190,22 +191,5 @@ function createMetric(
       return new prom.Counter(config);
     case 'gauge':
       return new prom.Gauge(config);
-  }
-}
-
-/** prom-client is an optional peer: it is loaded only when metrics are on, and only if installed. */
-function loadPromClient(): typeof PromClient | undefined {
-  try {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports -- a static import would make the optional peer mandatory
-    return require('prom-client') as typeof PromClient;
-  } catch (error) {
-    // Only prom-client itself missing means "not installed"; anything else is a broken install and must surface.
-    if (
-      (error as NodeJS.ErrnoException).code === 'MODULE_NOT_FOUND' &&
-      String(error).includes("'prom-client'")
-    ) {
-      return undefined;
-    }
-    throw error;
   }
 }

@@ -1,6 +1,7 @@
 import type { CanActivate, Type } from '@nestjs/common';
 import type { Registry } from 'prom-client';
 import type { BreakerOptions } from '../core/breaker-options';
+import type { OutgoingHttpOptions } from '../http/http-options';
 import type { StoreOptions } from '../stores/store-options';
 
 /**
@@ -71,4 +72,10 @@ export interface ResilienceModuleOptions {
   maxBreakers?: number;
   /** How long shutdown waits for in-flight protected calls. @default 10_000 */
   shutdownTimeout?: number;
+  /**
+   * Outgoing HTTP without code per call: one breaker per origin (`http:<origin>`) for the
+   * global `fetch` (`fetch: true`), every `HttpService` of `@nestjs/axios` (`axios: true`) and
+   * `createResilientFetch(registry)`. @default off
+   */
+  http?: OutgoingHttpOptions;
 }

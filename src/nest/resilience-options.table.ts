@@ -1,5 +1,6 @@
 import { checkOptions, isPlainObject, rules, type OptionTable } from '../core/option-table';
 import { MAX_BREAKERS_RULE, MAX_KEYS_RULE } from '../core/registry-option-table';
+import { checkHttpOptions, HTTP_OPTIONS } from '../http/http-option-table';
 import { checkStoreOptions } from '../stores/store-option-table';
 import { DEFAULT_SHUTDOWN_TIMEOUT } from './resilience.constants';
 import type { MetricsOptions, ResilienceModuleOptions } from './resilience-options.interface';
@@ -47,6 +48,12 @@ export const MODULE_OPTIONS: OptionTable<ResilienceModuleOptions> = {
   maxKeysPerBreaker: MAX_KEYS_RULE,
   maxBreakers: MAX_BREAKERS_RULE,
   shutdownTimeout: { ...rules.duration(0, false), default: DEFAULT_SHUTDOWN_TIMEOUT },
+  http: {
+    check: () => true,
+    expected: '{ fetch?, axios?, defaults?, origins?, maxOrigins? }',
+    defaultIs: 'off',
+    inner: (http) => checkHttpOptions(HTTP_OPTIONS, http),
+  },
 };
 
 /**

@@ -1,11 +1,13 @@
 import { type DynamicModule, Logger, Module } from '@nestjs/common';
 import { DiscoveryModule } from '@nestjs/core';
 import { BreakerRegistry } from '../core/registry';
+import { originBreakersOf } from '../http/origin-breakers';
 import type { BreakerStore } from '../stores/breaker-store';
 import { createBreakerStore } from '../stores/create-store';
 import { BreakerMetrics } from './breaker.metrics';
 import { BreakerStateLogger } from './breaker-state.logger';
 import { CircuitBreakerExplorer } from './circuit-breaker.explorer';
+import { OutgoingHttpProtection } from './outgoing-http.protection';
 import {
   ConfigurableModuleClass,
   type ResilienceModuleAsyncOptions,
@@ -35,6 +37,7 @@ async function createRegistry(
       maxBreakers: options.maxBreakers,
       auditLog: store.auditLog,
     });
+    if (options.http !== undefined) originBreakersOf(registry, options.http);
     store.attach(registry);
     return registry;
   } catch (error) {
@@ -61,6 +64,7 @@ async function createRegistry(
     BreakerStateLogger,
     BreakerMetrics,
     ResilienceShutdown,
+    OutgoingHttpProtection,
   ],
   // The store too, so that the health indicator can report it.
   exports: [BreakerRegistry, BREAKER_STORE],

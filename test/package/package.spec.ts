@@ -10,7 +10,7 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { basename, join, resolve } from 'node:path';
 
 const root = resolve(__dirname, '../..');
 const tsc = join(root, 'node_modules', 'typescript', 'bin', 'tsc');
@@ -38,6 +38,23 @@ describe('the published package', () => {
 
   afterAll(() => consumer && rmSync(consumer, { recursive: true, force: true }));
 
+  /** A consumer whose node_modules holds the root's packages but those named (or scopes) in `left out`. */
+  function consumerWithout(leftOut: string[]): string {
+    const folder = mkdtempSync(join(tmpdir(), 'nest-resilience-bare-'));
+    const link = (from: string, to: string) => {
+      mkdirSync(to, { recursive: true });
+      for (const entry of readdirSync(from)) {
+        const name = `${from === join(root, 'node_modules') ? '' : `${basename(from)}/`}${entry}`;
+        if (entry.startsWith('.') || leftOut.includes(name)) continue;
+        if (entry.startsWith('@')) link(join(from, entry), join(to, entry));
+        else symlinkSync(join(from, entry), join(to, entry));
+      }
+    };
+    link(join(root, 'node_modules'), join(folder, 'node_modules'));
+    symlinkSync(root, join(folder, 'node_modules', 'nest-resilience'));
+    return folder;
+  }
+
   it('loads with require() and exposes the contract names', () => {
     const script = `
       const m = require('nest-resilience');
@@ -53,6 +70,59 @@ describe('the published package', () => {
       execFileSync(process.execPath, ['-e', script], { cwd: consumer, encoding: 'utf8' }),
     );
     expect(out).toEqual({ missing: [], open: 'open' });
+  });
+
+  it('boots an HTTP app with outgoing HTTP on, where no optional transport peer is installed', async () => {
+    const bare = consumerWithout([
+      '@nestjs/microservices',
+      '@nestjs/axios',
+      '@nestjs/graphql',
+      '@nestjs/apollo',
+      'axios',
+      'graphql',
+      '@apollo',
+      '@opentelemetry',
+      'ioredis',
+      '@nats-io',
+    ]);
+    try {
+      const script = `
+        require('reflect-metadata');
+        const { Controller, Get, Inject, Module } = require('@nestjs/common');
+        const { NestFactory } = require('@nestjs/core');
+        const { BreakerRegistry, ResilienceModule } = require('nest-resilience');
+        const absent = ['@nestjs/microservices', '@nestjs/axios', 'axios', 'graphql', '@opentelemetry/api']
+          .filter((name) => { try { require.resolve(name); return false; } catch { return true; } });
+        class Quotes {
+          constructor(registry) { this.registry = registry; }
+          quote() { return this.registry.get('quotes').execute(() => { throw new Error('down'); }); }
+        }
+        Inject(BreakerRegistry)(Quotes, undefined, 0);
+        Get('quote')(Quotes.prototype, 'quote', Object.getOwnPropertyDescriptor(Quotes.prototype, 'quote'));
+        Controller()(Quotes);
+        class App {}
+        Module({
+          imports: [ResilienceModule.forRoot({ metrics: false, http: { fetch: true, axios: true },
+            breakers: { quotes: { failureThreshold: 1 } } })],
+          controllers: [Quotes],
+        })(App);
+        (async () => {
+          const app = await NestFactory.create(App, { logger: false });
+          await app.listen(0, '127.0.0.1');
+          const url = (await app.getUrl()) + '/quote';
+          const statuses = [(await fetch(url)).status, (await fetch(url)).status];
+          await app.close();
+          process.stdout.write(JSON.stringify({ absent, statuses }));
+        })();
+      `;
+      const out = JSON.parse(execFileSync(process.execPath, ['-e', script], { cwd: bare, encoding: 'utf8' }));
+      expect(out).toEqual({
+        absent: ['@nestjs/microservices', '@nestjs/axios', 'axios', 'graphql', '@opentelemetry/api'],
+        statuses: [500, 503],
+      });
+    } finally {
+      rmSync(bare, { recursive: true, force: true });
+    }
   });
 
   it('serves the core as nest-resilience/core without loading any Nest code', () => {

@@ -1,6 +1,6 @@
-import { BadGatewayException, HttpException, Injectable, ServiceUnavailableException } from '@nestjs/common';
+import { BadGatewayException, HttpException, Injectable } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
-import type { AddressInfo } from 'node:net';
+import { downstreamUrl } from './downstream-url';
 import type { Quote } from './quote';
 
 /**
@@ -17,7 +17,7 @@ export class DownstreamClient {
    * call the breaker timed out stops instead of running on unseen.
    */
   async getQuote(id: string, signal?: AbortSignal): Promise<Quote> {
-    const url = `${this.baseUrl()}/downstream/quote/${encodeURIComponent(id)}`;
+    const url = `${downstreamUrl(this.adapterHost)}/downstream/quote/${encodeURIComponent(id)}`;
     let response: Response;
     try {
       response = await fetch(url, { signal });
@@ -30,15 +30,5 @@ export class DownstreamClient {
     const message = `The downstream answered ${response.status}`;
     if (response.status < 500) throw new HttpException(message, response.status);
     throw new BadGatewayException(message);
-  }
-
-  /**
-   * The simulated downstream is served by this same app, so its URL is the app's own
-   * address, known once it listens (whatever `PORT` was, 0 included).
-   */
-  private baseUrl(): string {
-    const address = this.adapterHost.httpAdapter.getHttpServer().address() as AddressInfo | null;
-    if (address === null) throw new ServiceUnavailableException('The app is not listening yet');
-    return `http://127.0.0.1:${address.port}`;
   }
 }

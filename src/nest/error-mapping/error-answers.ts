@@ -45,13 +45,34 @@ export interface InvalidBreakerKeyResponseBody {
 }
 
 /**
+ * What a resilience error says, whatever the transport: the error an RPC client receives
+ * (`RpcException`), and the fields of a GraphQL error's `extensions` besides its `code`.
+ * A rejection carries `retryAfterMs`; a timeout carries `timeoutMs` instead.
+ * @publicApi
+ */
+export interface ResilienceErrorDetails {
+  /** The error's `code`, e.g. `BREAKER_OPEN`. */
+  code: string;
+  message: string;
+  /** The breaker at fault (`name#key` for a per-key breaker), for a breaker's error. */
+  breaker?: string;
+  /** The policy at fault, for a policy's error. */
+  policy?: string;
+  /** How long until a call may go through again. */
+  retryAfterMs?: number;
+  /** The timeout that elapsed, in ms. */
+  timeoutMs?: number;
+}
+
+/**
  * What a resilience error stands for when it escapes a handler, whatever the context: the
- * status it maps to, the body, and how long a retry should wait. Each context (HTTP today)
- * turns it into its own kind of answer.
+ * HTTP status it maps to, the HTTP body, the details other transports send, and how long a
+ * retry should wait. Each context turns it into its own kind of answer.
  */
 export interface ErrorAnswer {
   readonly status: HttpStatus;
   readonly body: object;
+  readonly details: ResilienceErrorDetails;
   /** ms until a retry may succeed (HTTP: `Retry-After`); absent when the next call may go through at once. */
   readonly retryAfterMs?: number;
 }
@@ -63,32 +84,32 @@ interface AnsweredErrors {
   INVALID_BREAKER_KEY: InvalidBreakerKeyError;
 }
 
-/** The one table of answers, by error `code`; each new kind of rejection adds its row here. */
+/**
+ * The one table of answers, by error `code`; each new kind of rejection adds its row here and
+ * every context (HTTP, RPC, GraphQL) answers it.
+ */
 const ANSWERS: { readonly [Code in keyof AnsweredErrors]: (error: AnsweredErrors[Code]) => ErrorAnswer } = {
-  BREAKER_OPEN: (error) => ({
-    status: HttpStatus.SERVICE_UNAVAILABLE,
-    body: {
-      statusCode: HttpStatus.SERVICE_UNAVAILABLE,
-      error: 'Service Unavailable',
+  BREAKER_OPEN: (error) =>
+    answer(HttpStatus.SERVICE_UNAVAILABLE, 'Service Unavailable', {
+      code: error.code,
       message: error.message,
       breaker: error.breaker,
       retryAfterMs: error.retryAfterMs,
-    } satisfies BreakerOpenResponseBody,
-    retryAfterMs: error.retryAfterMs,
-  }),
+    }),
   // No retryAfterMs: the breaker may well let the next call through.
-  BREAKER_TIMEOUT: (error) => ({
-    status: HttpStatus.GATEWAY_TIMEOUT,
-    body: {
-      statusCode: HttpStatus.GATEWAY_TIMEOUT,
-      error: 'Gateway Timeout',
+  BREAKER_TIMEOUT: (error) =>
+    answer(HttpStatus.GATEWAY_TIMEOUT, 'Gateway Timeout', {
+      code: error.code,
       message: error.message,
       breaker: error.breaker,
       timeoutMs: error.timeoutMs,
-    } satisfies BreakerTimeoutResponseBody,
-  }),
+    }),
   INVALID_BREAKER_KEY: (error) => ({
-    status: HttpStatus.BAD_REQUEST,
+    ...answer(HttpStatus.BAD_REQUEST, 'Bad Request', {
+      code: error.code,
+      message: error.message,
+      breaker: error.breaker,
+    }),
     body: {
       statusCode: HttpStatus.BAD_REQUEST,
       error: 'Bad Request',
@@ -98,6 +119,16 @@ const ANSWERS: { readonly [Code in keyof AnsweredErrors]: (error: AnsweredErrors
     } satisfies InvalidBreakerKeyResponseBody,
   }),
 };
+
+/**
+ * An answer whose HTTP body is `{ statusCode, error, ...details }` without the code (the
+ * `BreakerOpenResponseBody` and `BreakerTimeoutResponseBody` of a breaker's errors).
+ */
+function answer(status: HttpStatus, reason: string, details: ResilienceErrorDetails): ErrorAnswer {
+  const body: Record<string, unknown> = { statusCode: status, error: reason, ...details };
+  delete body.code;
+  return { status, body, details, retryAfterMs: details.retryAfterMs };
+}
 
 /** The answer for `error` when it is a resilience error that has one (by `code`, so any copy of the package matches). */
 export function answerFor(error: unknown): ErrorAnswer | undefined {

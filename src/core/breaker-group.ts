@@ -1,0 +1,66 @@
+import type { Breaker } from './breaker';
+import type { BreakerOptions } from './breaker-options';
+import { evictFrom, moveToEnd } from './lru-order';
+
+/**
+ * What makes a group of named breakers: which names belong to it, their options, and how many
+ * it keeps.
+ * @publicApi
+ */
+export interface BreakerGroupOptions {
+  /** Whether a name belongs to the group (asked once per new name, never per call). */
+  readonly owns: (name: string) => boolean;
+  /** Most breakers the group keeps; beyond it the least recently used idle one is removed. */
+  readonly max: number;
+  /** Options under the registry's `defaults`: the group's own base, as a preset is. */
+  readonly base?: BreakerOptions;
+  /** A member's own options, above the registry's `defaults`. */
+  readonly optionsFor?: (name: string) => BreakerOptions | undefined;
+  /** What to do instead, said when a configured or existing breaker already has a name the group owns. */
+  readonly conflictHint: string;
+}
+
+/**
+ * Named breakers the registry creates on demand for the names a group owns (`http:<origin>`,
+ * one per origin), kept apart from the configured ones: they do not count toward
+ * `maxBreakers`, and beyond the group's `max` the least recently used one with no call in
+ * flight is removed, whatever its state. `registry.get(name)`, `find()` and `all()` see them
+ * as any named breaker; `get()` here also marks the breaker as just used.
+ * @publicApi
+ */
+export class BreakerGroup {
+  /** The members, least recently used first. */
+  private readonly order = new Map<string, Breaker>();
+
+  /** @internal Made by `BreakerRegistry.defineGroup()`. */
+  constructor(
+    readonly options: BreakerGroupOptions,
+    /** The registry's defaults over the group's base: the defaults layer of every member. */
+    readonly defaults: BreakerOptions,
+    private readonly create: (name: string) => Breaker,
+  ) {}
+
+  get size(): number {
+    return this.order.size;
+  }
+
+  /** The member of that name, now the most recently used; created (through the registry) when new. */
+  get(name: string): Breaker {
+    return moveToEnd(this.order, name) ?? this.create(name);
+  }
+
+  /** @internal */
+  add(name: string, breaker: Breaker): void {
+    this.order.set(name, breaker);
+  }
+
+  /** @internal True when it was a member. */
+  delete(name: string): boolean {
+    return this.order.delete(name);
+  }
+
+  /** @internal The least recently used idle member other than `keep`, taken out; undefined when none. */
+  evict(keep: string): Breaker | undefined {
+    return evictFrom(this.order, keep);
+  }
+}

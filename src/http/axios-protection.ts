@@ -1,0 +1,99 @@
+import type { OriginBreakers } from './origin-breakers';
+import { noteCallerAbort } from './http-failure';
+import { sendThroughBreaker } from './origin-request';
+
+/** What is used of an Axios instance, typed here so that axios stays an optional peer. */
+export interface AxiosInstanceLike {
+  defaults: { adapter?: unknown };
+  interceptors: { request: object };
+}
+
+/** What an Axios adapter is given: only the fields read here. */
+interface AdapterConfig {
+  url?: string;
+  baseURL?: string;
+  signal?: unknown;
+}
+
+type Adapter = (config: AdapterConfig) => Promise<{ status: number }>;
+
+/** `axios.getAdapter` of the copy of axios that made an instance. */
+type GetAdapter = (adapters: unknown, config: AdapterConfig) => Adapter;
+
+interface AxiosModule extends AxiosInstanceLike {
+  getAdapter: GetAdapter;
+}
+
+/** Instances protected now, so that none is protected twice, whichever app asks. */
+const protectedInstances = new WeakSet<object>();
+
+/**
+ * Puts the origin breakers in front of the adapter of `instance` (the function that sends a
+ * request, after interceptors and transforms): each request goes through the breaker of its
+ * origin, errors and responses reach the caller unchanged. Returns the function that takes the
+ * protection off again; undefined when the instance is protected already. A request that sets
+ * an `adapter` of its own goes around the protection.
+ * @throws {Error} when no copy of axios that can be loaded made `instance`.
+ */
+export async function protectAxiosInstance(
+  instance: AxiosInstanceLike,
+  origins: OriginBreakers,
+): Promise<(() => void) | undefined> {
+  if (protectedInstances.has(instance)) return undefined;
+  const getAdapter = await adapterResolverOf(instance);
+  if (protectedInstances.has(instance)) return undefined;
+  protectedInstances.add(instance);
+  const original = instance.defaults.adapter;
+  const protectedAdapter: Adapter = (config) => {
+    const adapter = getAdapter(original, config);
+    const breaker = origins.forUrl(urlOf(config));
+    if (breaker === undefined) return adapter(config);
+    const send = (sent: AdapterConfig) =>
+      adapter(sent).catch((error: unknown) => {
+        // A cancel token's cancellation is the caller's doing too.
+        if ((error as { __CANCEL__?: unknown } | null)?.__CANCEL__ === true) noteCallerAbort(error);
+        throw error;
+      });
+    const own = config.signal ?? undefined;
+    // A signal that is not an AbortSignal (an old polyfill) cannot be combined with the breaker's: it stays.
+    if (own !== undefined && !(own instanceof AbortSignal))
+      return sendThroughBreaker(breaker, undefined, () => send(config));
+    return sendThroughBreaker(breaker, own, (signal) =>
+      send(signal === own ? config : { ...config, signal }),
+    );
+  };
+  instance.defaults.adapter = protectedAdapter;
+  return () => {
+    protectedInstances.delete(instance);
+    if (instance.defaults.adapter === protectedAdapter) instance.defaults.adapter = original;
+  };
+}
+
+/** The URL a request goes to: its `url`, against its `baseURL` when relative. */
+function urlOf(config: AdapterConfig): string {
+  if (config.baseURL === undefined) return config.url ?? '';
+  try {
+    return new URL(config.url ?? '', config.baseURL).href;
+  } catch {
+    return '';
+  }
+}
+
+/**
+ * The `getAdapter` of the copy of axios that made `instance`, so that adapters (and the
+ * errors they throw) are that copy's: axios ships a CommonJS and an ESM build, and an ESM
+ * `@nestjs/axios` uses the ESM one. A copy made the instance when its interceptor class did.
+ */
+async function adapterResolverOf(instance: AxiosInstanceLike): Promise<GetAdapter> {
+  const sameCopy = (axios: AxiosModule) =>
+    axios.interceptors.request.constructor === instance.interceptors.request.constructor;
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- axios is an optional peer, loaded only when used
+  const commonJs = require('axios') as AxiosModule;
+  if (sameCopy(commonJs)) return commonJs.getAdapter;
+  const esm = ((await import('axios')) as unknown as { default: AxiosModule }).default;
+  if (sameCopy(esm)) return esm.getAdapter;
+  throw new Error(
+    'nest-resilience cannot protect an HttpService: its Axios instance comes from a copy of axios other than ' +
+      'the one this app resolves ("axios"); install one copy of axios, or set http.axios to false',
+  );
+}

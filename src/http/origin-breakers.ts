@@ -1,0 +1,84 @@
+import type { Breaker } from '../core/breaker';
+import type { BreakerGroup } from '../core/breaker-group';
+import type { BreakerOptions } from '../core/breaker-options';
+import { InvalidBreakerOptionsError } from '../core/errors';
+import type { BreakerRegistry } from '../core/registry';
+import { resolveBreakerOptions } from '../core/resolve-options';
+import { isTransientHttpFailure } from './http-failure';
+import { RESILIENT_FETCH_OPTIONS } from './http-option-table';
+import type { ResilientFetchOptions } from './http-options';
+import { isOriginBreakerName, ORIGIN_BREAKER_PREFIX, originOf } from './origin';
+
+const CONFLICT_HINT =
+  'a name outside http:<origin>, which outgoing HTTP protection creates on demand and evicts beyond ' +
+  'http.maxOrigins: set an origin’s options in http.origins';
+
+/**
+ * The breakers of one registry's outgoing HTTP requests: one per origin, named
+ * `http:<origin>`, a group of the registry bounded by `maxOrigins`. Every protected client of
+ * the registry (the global `fetch`, each `HttpService`, each `createResilientFetch()`) shares them.
+ */
+export class OriginBreakers {
+  private readonly group: BreakerGroup;
+
+  /**
+   * `source` has been checked against its table (the module's, or `createResilientFetch()`'s).
+   * @throws {InvalidBreakerOptionsError} when origin options do not fit together, or a breaker
+   * named `http:<origin>` exists already.
+   */
+  constructor(
+    registry: BreakerRegistry,
+    /** As given: what a later `createResilientFetch()` with options is compared with. */
+    readonly source: ResilientFetchOptions,
+  ) {
+    // Preset 'http' < module defaults (their preset aside) < http.defaults < the origin's own.
+    const shared: BreakerOptions = { preset: 'http', ...source.defaults };
+    const own = new Map<string, BreakerOptions>();
+    for (const [origin, options] of Object.entries(source.origins ?? {})) {
+      own.set(ORIGIN_BREAKER_PREFIX + origin, { ...shared, ...options });
+    }
+    this.group = registry.defineGroup({
+      owns: isOriginBreakerName,
+      max: source.maxOrigins ?? (RESILIENT_FETCH_OPTIONS.maxOrigins.default as number),
+      base: { isFailure: isTransientHttpFailure },
+      optionsFor: (name) => own.get(name) ?? shared,
+      conflictHint: CONFLICT_HINT,
+    });
+    // Resolved now, so that options that do not fit together fail the boot, not a request.
+    resolveBreakerOptions(undefined, shared, this.group.defaults);
+    for (const [name, options] of own) resolveBreakerOptions(name, options, this.group.defaults);
+  }
+
+  /** The breaker of the origin `url` goes to, now its most recently used; undefined when none guards it. */
+  forUrl(url: string | URL): Breaker | undefined {
+    const origin = originOf(url);
+    return origin === undefined ? undefined : this.group.get(ORIGIN_BREAKER_PREFIX + origin);
+  }
+}
+
+const byRegistry = new WeakMap<BreakerRegistry, OriginBreakers>();
+
+/**
+ * The origin breakers of `registry`, made from `options` the first time. Later callers share
+ * them: they pass no options, or the very same object.
+ * @throws {InvalidBreakerOptionsError} when they exist already with other options.
+ */
+export function originBreakersOf(registry: BreakerRegistry, options?: ResilientFetchOptions): OriginBreakers {
+  const existing = byRegistry.get(registry);
+  if (existing === undefined) {
+    const made = new OriginBreakers(registry, options ?? {});
+    byRegistry.set(registry, made);
+    return made;
+  }
+  if (options !== undefined && options !== existing.source) {
+    throw new InvalidBreakerOptionsError(
+      undefined,
+      '(options)',
+      options,
+      'none: this registry’s origin breakers are configured already (by the module’s http option or an ' +
+        'earlier createResilientFetch()) and every protected client shares them',
+      'http',
+    );
+  }
+  return existing;
+}

@@ -1,0 +1,73 @@
+import type { BreakerRegistry } from '../core/registry';
+import { checkHttpOptions, RESILIENT_FETCH_OPTIONS } from './http-option-table';
+import type { ResilientFetchOptions } from './http-options';
+import { originBreakersOf, type OriginBreakers } from './origin-breakers';
+import { sendThroughBreaker } from './origin-request';
+
+type Fetch = typeof globalThis.fetch;
+
+/** The fetch each protected global fetch of ours stands in front of. */
+const underlying = new WeakMap<Fetch, Fetch>();
+
+/**
+ * A `fetch` whose every request goes through the breaker of its origin (`http:<origin>` in
+ * `registry`), without touching the global `fetch`:
+ * - a response with status 5xx, 408 or 429, or a network error, counts as a failure; the
+ *   caller still gets that response (or error) unchanged;
+ * - while the origin's breaker is OPEN a request fails at once with `BreakerOpenError` and
+ *   opens no connection;
+ * - the request's own `signal` and the breaker's `timeout` both abort it (a timeout fails it
+ *   with `BreakerTimeoutError`); an abort by the caller is never the origin's fault.
+ *
+ * `options` configure the registry's origin breakers the first time they are needed; without
+ * them the module's `http` settings apply (or the defaults). Every protected client of one
+ * registry shares its origin breakers. Requests go to the global `fetch` as it is when they are
+ * sent (a test's fetch mock included), never through a protection the module installed.
+ * @throws {InvalidBreakerOptionsError} (scope `http`) for bad options, or options that differ
+ * from the ones the registry's origin breakers were made with.
+ * @example
+ * const fetch = createResilientFetch(registry, { origins: { 'https://api.example.com': { timeout: 5_000 } } });
+ * const response = await fetch('https://api.example.com/quotes');
+ * @publicApi
+ */
+export function createResilientFetch(registry: BreakerRegistry, options?: ResilientFetchOptions): Fetch {
+  if (options !== undefined) checkHttpOptions(RESILIENT_FETCH_OPTIONS, options);
+  return protectFetch(plainGlobalFetch, originBreakersOf(registry, options));
+}
+
+/**
+ * Protects the global `fetch` with `origins` until the function it returns is called, which
+ * puts the original back (or, when something replaced the global `fetch` since, lets requests
+ * through this protection unguarded).
+ */
+export function protectGlobalFetch(origins: OriginBreakers): () => void {
+  const original = globalThis.fetch;
+  const guarded = protectFetch(() => original, origins);
+  let active = true;
+  const installed: Fetch = (input, init) => (active ? guarded(input, init) : original(input, init));
+  underlying.set(installed, original);
+  globalThis.fetch = installed;
+  return () => {
+    active = false;
+    if (globalThis.fetch === installed) globalThis.fetch = original;
+  };
+}
+
+/** The global fetch without the protections of ours in front of it. */
+function plainGlobalFetch(): Fetch {
+  let fetch = globalThis.fetch;
+  for (let inner = underlying.get(fetch); inner !== undefined; inner = underlying.get(fetch)) fetch = inner;
+  return fetch;
+}
+
+function protectFetch(base: () => Fetch, origins: OriginBreakers): Fetch {
+  return function resilientFetch(input, init) {
+    const request = typeof input === 'string' || input instanceof URL ? undefined : input;
+    const breaker = origins.forUrl(request === undefined ? (input as string | URL) : request.url);
+    if (breaker === undefined) return base()(input, init);
+    const signal = init?.signal ?? request?.signal ?? undefined;
+    return sendThroughBreaker(breaker, signal, (combined) =>
+      base()(input, combined === signal ? init : { ...init, signal: combined }),
+    );
+  };
+}

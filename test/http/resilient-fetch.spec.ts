@@ -1,0 +1,246 @@
+import { CircuitState } from '../../src/core/circuit-state';
+import { isResilienceError } from '../../src/core/errors';
+import { BreakerRegistry } from '../../src/core/registry';
+import { createResilientFetch } from '../../src/http/resilient-fetch';
+import { refusingOrigin, startUpstream, type Upstream } from '../support/upstream-server';
+
+/** Reads the body, so the connection goes back to the pool. */
+async function statusOf(response: Response): Promise<number> {
+  await response.text();
+  return response.status;
+}
+
+describe('createResilientFetch: one breaker per origin, real upstreams', () => {
+  let failing: Upstream;
+  let healthy: Upstream;
+
+  beforeEach(async () => {
+    [failing, healthy] = await Promise.all([startUpstream(), startUpstream()]);
+  });
+  afterEach(() => Promise.all([failing.close(), healthy.close()]));
+
+  it('opens the failing origin only, and while OPEN sends it nothing', async () => {
+    const registry = new BreakerRegistry();
+    const fetch = createResilientFetch(registry, { defaults: { failureThreshold: 3 } });
+    failing.answer(503);
+
+    for (let i = 0; i < 3; i++) {
+      const response = await fetch(`${failing.origin}/quote`);
+      // The failure still reaches the caller as the response it is.
+      expect(response.status).toBe(503);
+      expect(await response.text()).toBe('status 503');
+    }
+    const breaker = registry.get(`http:${failing.origin}`);
+    expect(breaker.state).toBe(CircuitState.OPEN);
+
+    const seen = { connections: failing.connections, requests: failing.requests };
+    for (let i = 0; i < 5; i++) {
+      const rejection = await fetch(`${failing.origin}/quote`).catch((error: unknown) => error);
+      expect(isResilienceError(rejection, 'BREAKER_OPEN')).toBe(true);
+      expect(rejection).toMatchObject({ breaker: `http:${failing.origin}` });
+    }
+    expect({ connections: failing.connections, requests: failing.requests }).toEqual(seen);
+
+    expect(await statusOf(await fetch(`${healthy.origin}/quote`))).toBe(200);
+    expect(registry.get(`http:${healthy.origin}`).state).toBe(CircuitState.CLOSED);
+  });
+
+  it('counts 408 and 429 as failures, and not 404', async () => {
+    const registry = new BreakerRegistry();
+    const fetch = createResilientFetch(registry);
+    const breaker = () => registry.get(`http:${failing.origin}`);
+
+    failing.answer(404);
+    expect(await statusOf(await fetch(failing.origin))).toBe(404);
+    expect(breaker().snapshot()).toMatchObject({ failures: 0, successes: 1 });
+
+    failing.answer(408);
+    expect(await statusOf(await fetch(failing.origin))).toBe(408);
+    failing.answer(429);
+    expect(await statusOf(await fetch(failing.origin))).toBe(429);
+    expect(breaker().snapshot()).toMatchObject({ failures: 2, successes: 1 });
+  });
+
+  it('counts a refused connection and throws fetch’s own error', async () => {
+    const registry = new BreakerRegistry();
+    const fetch = createResilientFetch(registry);
+    const origin = await refusingOrigin();
+
+    const error = await fetch(`${origin}/x`).catch((e: unknown) => e);
+
+    // Jest's realm has its own TypeError: compare by name.
+    expect(error).toMatchObject({ name: 'TypeError', message: 'fetch failed' });
+    expect(isResilienceError(error)).toBe(false);
+    expect(registry.get(`http:${origin}`).snapshot().failures).toBe(1);
+  });
+
+  it('applies an origin’s own options over http defaults, over module defaults', async () => {
+    const registry = new BreakerRegistry({ defaults: { openDuration: 5_000, failureThreshold: 9 } });
+    const fetch = createResilientFetch(registry, {
+      defaults: { failureThreshold: 4 },
+      origins: { [failing.origin]: { failureThreshold: 1, critical: true } },
+    });
+    failing.answer(500);
+
+    await statusOf(await fetch(failing.origin));
+    await statusOf(await fetch(healthy.origin));
+
+    const own = registry.get(`http:${failing.origin}`).options;
+    expect(own).toMatchObject({ failureThreshold: 1, critical: true, openDuration: 5_000, preset: 'http' });
+    expect(registry.get(`http:${failing.origin}`).state).toBe(CircuitState.OPEN);
+    const shared = registry.get(`http:${healthy.origin}`).options;
+    // Preset 'http' gives the timeout; the module's defaults and http.defaults come above it.
+    expect(shared).toMatchObject({
+      failureThreshold: 4,
+      openDuration: 5_000,
+      timeout: 30_000,
+      critical: false,
+    });
+  });
+
+  it('aborts a request on its own signal without counting it, and on the breaker’s timeout', async () => {
+    const registry = new BreakerRegistry();
+    const fetch = createResilientFetch(registry, { defaults: { timeout: 200 } });
+    failing.answer('hang');
+    const breaker = () => registry.get(`http:${failing.origin}`);
+
+    const controller = new AbortController();
+    const aborted = fetch(failing.origin, { signal: controller.signal }).catch((e: unknown) => e);
+    await failing.received(1);
+    controller.abort();
+    expect(await aborted).toMatchObject({ name: 'AbortError' });
+    expect(breaker().snapshot()).toMatchObject({ failures: 0, successes: 0 });
+
+    const timedOut = await fetch(failing.origin).catch((e: unknown) => e);
+    expect(isResilienceError(timedOut, 'BREAKER_TIMEOUT')).toBe(true);
+    // A timeout weighs half a failure by default.
+    expect(breaker().snapshot().failures).toBe(0.5);
+  });
+
+  it('keeps its origin breakers named, listed, and out of the maxBreakers count', async () => {
+    const registry = new BreakerRegistry({ maxBreakers: 1, breakers: { payments: {} } });
+    const fetch = createResilientFetch(registry);
+
+    await statusOf(await fetch(`${failing.origin}/a`));
+    await statusOf(await fetch(`${healthy.origin}/b`));
+
+    expect(registry.all().map((b) => b.name)).toEqual([
+      'payments',
+      `http:${failing.origin}`,
+      `http:${healthy.origin}`,
+    ]);
+    expect(registry.find(`http:${healthy.origin}`)).toBe(registry.get(`http:${healthy.origin}`));
+    expect(() => registry.get('another')).toThrow(/maxBreakers \(1\)/);
+  });
+
+  it('drops the least recently used origin beyond maxOrigins, whatever its state', async () => {
+    const third = await startUpstream();
+    try {
+      const registry = new BreakerRegistry();
+      const fetch = createResilientFetch(registry, { maxOrigins: 2, defaults: { failureThreshold: 1 } });
+      failing.answer(503);
+      await statusOf(await fetch(failing.origin)); // opens http:<failing>
+      await statusOf(await fetch(healthy.origin));
+      await statusOf(await fetch(failing.origin).catch(() => new Response(null, { status: 599 })));
+
+      await statusOf(await fetch(third.origin));
+
+      // http:<failing> was used last (even though it rejected), so http:<healthy> went.
+      expect(registry.all().map((b) => b.name)).toEqual([`http:${failing.origin}`, `http:${third.origin}`]);
+      expect(registry.get(`http:${failing.origin}`).state).toBe(CircuitState.OPEN);
+    } finally {
+      await third.close();
+    }
+  });
+
+  it('never drops an origin with a request in flight', async () => {
+    const third = await startUpstream();
+    try {
+      const registry = new BreakerRegistry();
+      const fetch = createResilientFetch(registry, { maxOrigins: 1 });
+      failing.answer('hang');
+      const hanging = fetch(failing.origin).catch(() => undefined);
+      await failing.received(1);
+
+      await statusOf(await fetch(third.origin));
+
+      expect(registry.all().map((b) => b.name)).toEqual([`http:${failing.origin}`, `http:${third.origin}`]);
+      await failing.close();
+      await hanging;
+      failing = await startUpstream();
+    } finally {
+      await third.close();
+    }
+  });
+
+  it('sends a request as written when its breaker has no timeout (no shared signal collects listeners)', async () => {
+    const sent: Array<RequestInit | undefined> = [];
+    const original = globalThis.fetch;
+    globalThis.fetch = (async (_input: unknown, init?: RequestInit) => {
+      sent.push(init);
+      return new Response('ok');
+    }) as typeof fetch;
+    try {
+      const fetch = createResilientFetch(new BreakerRegistry(), { defaults: { timeout: false } });
+      const init = { method: 'GET' };
+      await fetch(`${healthy.origin}/x`, init);
+      await fetch(`${healthy.origin}/x`);
+
+      expect(sent).toEqual([init, undefined]);
+      expect(sent[0]).toBe(init);
+    } finally {
+      globalThis.fetch = original;
+    }
+  });
+
+  it('leaves URLs that are not http(s) to fetch, unguarded', async () => {
+    const registry = new BreakerRegistry();
+    const fetch = createResilientFetch(registry);
+
+    const response = await fetch('data:text/plain,hello');
+
+    expect(await response.text()).toBe('hello');
+    expect(registry.all()).toEqual([]);
+  });
+
+  it('shares the registry’s origin breakers, and refuses other options for them', () => {
+    const registry = new BreakerRegistry();
+    const options = { maxOrigins: 5 };
+    createResilientFetch(registry, options);
+
+    expect(() => createResilientFetch(registry)).not.toThrow();
+    expect(() => createResilientFetch(registry, options)).not.toThrow();
+    expect(() => createResilientFetch(registry, { maxOrigins: 6 })).toThrow(
+      /Invalid option in http: \(options\) = \{"maxOrigins":6\}; expected none: this registry’s origin breakers are configured already/,
+    );
+  });
+
+  it.each([
+    [{ maxOrigins: 0 }, /http\.maxOrigins = 0; expected an integer >= 1/],
+    [
+      { origins: { 'https://api.example.com/': {} } },
+      /http\.origins = "https:\/\/api\.example\.com\/"; expected origins as URL\.origin writes them/,
+    ],
+    [
+      { origins: { 'https://api.example.com': { timeout: -1 } } },
+      /http\.origins\.https:\/\/api\.example\.com\.timeout = -1/,
+    ],
+    [
+      { defaults: { failureThreshold: 'five' } },
+      /http\.defaults\.failureThreshold = "five"; expected a number > 0/,
+    ],
+    [{ fetch: true }, /http\.fetch = true; expected no such option; known: defaults, origins, maxOrigins/],
+  ])('refuses bad options %j naming the key', (options, message) => {
+    expect(() => createResilientFetch(new BreakerRegistry(), options as never)).toThrow(message);
+  });
+
+  it('refuses to take over a breaker already named http:<origin>', () => {
+    const registry = new BreakerRegistry({
+      breakers: { 'http:https://api.example.com': {}, 'http:legacy': {} },
+    });
+
+    expect(() => createResilientFetch(registry)).toThrow(
+      /circuit breaker "http:https:\/\/api\.example\.com": name = .*set an origin’s options in http\.origins/,
+    );
+  });
+});

@@ -1,0 +1,69 @@
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+/** A real HTTP server on 127.0.0.1 that counts what reaches it. */
+export interface Upstream {
+  /** `http://127.0.0.1:<port>`, as `URL.origin` writes it. */
+  readonly origin: string;
+  /** TCP connections accepted so far. */
+  readonly connections: number;
+  /** Requests received so far. */
+  readonly requests: number;
+  /** Resolves once `count` requests in all have been received. */
+  received(count: number): Promise<void>;
+  /** Status of the next answers (200 at first); `hang` answers never. */
+  answer(status: number | 'hang'): void;
+  close(): Promise<void>;
+}
+
+/**
+ * Starts an upstream. It answers `status` with the body `status <n>`, or holds the request
+ * open when told to hang (closing the upstream ends such requests).
+ */
+export async function startUpstream(): Promise<Upstream> {
+  let connections = 0;
+  let requests = 0;
+  let status: number | 'hang' = 200;
+  const waiters: Array<{ count: number; resolve: () => void }> = [];
+  const server = createServer((request: IncomingMessage, response: ServerResponse) => {
+    requests++;
+    for (const waiter of waiters.filter((w) => w.count <= requests)) {
+      waiters.splice(waiters.indexOf(waiter), 1);
+      waiter.resolve();
+    }
+    request.resume();
+    if (status === 'hang') return;
+    response.writeHead(status, { 'content-type': 'text/plain' }).end(`status ${status}`);
+  });
+  server.on('connection', () => connections++);
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    origin: `http://127.0.0.1:${port}`,
+    get connections() {
+      return connections;
+    },
+    get requests() {
+      return requests;
+    },
+    received: (count) =>
+      new Promise<void>((resolve) => (count <= requests ? resolve() : waiters.push({ count, resolve }))),
+    answer(next) {
+      status = next;
+    },
+    close: () =>
+      new Promise<void>((resolve, reject) => {
+        server.close((error) => (error ? reject(error) : resolve()));
+        server.closeAllConnections();
+      }),
+  };
+}
+
+/** An origin on 127.0.0.1 where nothing listens: connecting is refused. */
+export async function refusingOrigin(): Promise<string> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return `http://127.0.0.1:${port}`;
+}
