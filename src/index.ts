@@ -24,13 +24,14 @@ export type {
   MetricsOptions,
   AdminOptions,
 } from './nest/resilience-options.interface';
-export { RESILIENCE_OPTIONS } from './nest/resilience.constants';
+export { LOAD_SAMPLER, RESILIENCE_OPTIONS } from './nest/resilience.constants';
 export { CircuitBreaker, type CircuitBreakerOptions } from './nest/circuit-breaker.decorator';
 export { CircuitBreakerInterceptor } from './nest/circuit-breaker.interceptor';
 export type {
   BreakerOpenResponseBody,
   BreakerTimeoutResponseBody,
   InvalidBreakerKeyResponseBody,
+  LoadShedResponseBody,
 } from './nest/error-mapping/error-answers';
 export { BreakerOpenFilter } from './nest/error-mapping/breaker-open.filter';
 export { BreakerTimeoutFilter } from './nest/error-mapping/breaker-timeout.filter';

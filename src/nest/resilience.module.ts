@@ -1,5 +1,7 @@
 import { type DynamicModule, Logger, Module } from '@nestjs/common';
 import { DiscoveryModule } from '@nestjs/core';
+import { EventLoopSampler } from '../core/event-loop-sampler';
+import type { LoadSampler } from '../core/load-sampler';
 import { BreakerRegistry } from '../core/registry';
 import { originBreakersOf } from '../http/origin-breakers';
 import type { BreakerStore } from '../stores/breaker-store';
@@ -15,7 +17,7 @@ import {
 } from './resilience.module-definition';
 import type { ResilienceModuleOptions } from './resilience-options.interface';
 import { checkModuleOptions } from './resilience-options.table';
-import { BREAKER_STORE, LOG_CONTEXT, RESILIENCE_OPTIONS } from './resilience.constants';
+import { BREAKER_STORE, LOAD_SAMPLER, LOG_CONTEXT, RESILIENCE_OPTIONS } from './resilience.constants';
 import { ResilienceShutdown } from './resilience.shutdown';
 
 /** The first provider built from the options: it checks them before anything uses them. */
@@ -28,6 +30,7 @@ function createStore(options: ResilienceModuleOptions): BreakerStore {
 async function createRegistry(
   options: ResilienceModuleOptions,
   store: BreakerStore,
+  loadSampler: LoadSampler,
 ): Promise<BreakerRegistry> {
   try {
     const registry = new BreakerRegistry({
@@ -36,6 +39,7 @@ async function createRegistry(
       maxKeysPerBreaker: options.maxKeysPerBreaker,
       maxBreakers: options.maxBreakers,
       auditLog: store.auditLog,
+      loadSampler,
     });
     if (options.http !== undefined) originBreakersOf(registry, options.http);
     store.attach(registry);
@@ -59,7 +63,12 @@ async function createRegistry(
   imports: [DiscoveryModule],
   providers: [
     { provide: BREAKER_STORE, useFactory: createStore, inject: [RESILIENCE_OPTIONS] },
-    { provide: BreakerRegistry, useFactory: createRegistry, inject: [RESILIENCE_OPTIONS, BREAKER_STORE] },
+    { provide: LOAD_SAMPLER, useFactory: () => new EventLoopSampler() },
+    {
+      provide: BreakerRegistry,
+      useFactory: createRegistry,
+      inject: [RESILIENCE_OPTIONS, BREAKER_STORE, LOAD_SAMPLER],
+    },
     CircuitBreakerExplorer,
     BreakerStateLogger,
     BreakerMetrics,
