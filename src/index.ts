@@ -26,6 +26,13 @@ export type {
 } from './nest/resilience-options.interface';
 export { LOAD_SAMPLER, RESILIENCE_OPTIONS } from './nest/resilience.constants';
 export { CircuitBreaker, type CircuitBreakerOptions } from './nest/circuit-breaker.decorator';
+export { DeadLetters, type Replayer, type ReplayOutcome } from './nest/dead-letters/dead-letters.service';
+export {
+  DeadLetterArgumentsError,
+  DeadLetterNotFoundError,
+  NoReplayerError,
+  ReplayInProgressError,
+} from './nest/dead-letters/dead-letter-errors';
 export { CircuitBreakerInterceptor } from './nest/circuit-breaker.interceptor';
 export type {
   BreakerOpenResponseBody,

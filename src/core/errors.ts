@@ -9,7 +9,11 @@ export type ResilienceErrorCode =
   | 'INVALID_BREAKER_OPTIONS'
   | 'INVALID_BREAKER_KEY'
   | 'TOO_MANY_BREAKERS'
-  | 'LOAD_SHED';
+  | 'LOAD_SHED'
+  | 'DEAD_LETTER_ARGUMENTS'
+  | 'DEAD_LETTER_NOT_FOUND'
+  | 'NO_REPLAYER'
+  | 'REPLAY_IN_PROGRESS';
 
 /**
  * Base class of every error the library throws. Check `code` (or use

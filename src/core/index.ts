@@ -31,6 +31,13 @@ export type {
 } from './breaker-events';
 export { MemoryAuditLog, type AuditEntry, type AuditLog } from './audit-log';
 export {
+  MemoryDeadLetters,
+  type DeadLetter,
+  type DeadLetterError,
+  type DeadLetterStore,
+  type NewDeadLetter,
+} from './dead-letter-store';
+export {
   ResilienceError,
   BreakerOpenError,
   BreakerTimeoutError,

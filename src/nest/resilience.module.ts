@@ -9,6 +9,7 @@ import { createBreakerStore } from '../stores/create-store';
 import { BreakerMetrics } from './breaker.metrics';
 import { BreakerStateLogger } from './breaker-state.logger';
 import { CircuitBreakerExplorer } from './circuit-breaker.explorer';
+import { DeadLetters } from './dead-letters/dead-letters.service';
 import { OutgoingHttpProtection } from './outgoing-http.protection';
 import {
   ConfigurableModuleClass,
@@ -74,9 +75,10 @@ async function createRegistry(
     BreakerMetrics,
     ResilienceShutdown,
     OutgoingHttpProtection,
+    DeadLetters,
   ],
   // The store too, so that the health indicator can report it.
-  exports: [BreakerRegistry, BREAKER_STORE],
+  exports: [BreakerRegistry, BREAKER_STORE, DeadLetters],
 })
 export class ResilienceModule extends ConfigurableModuleClass {
   /** Configures the module with options known up front. */
