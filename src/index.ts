@@ -44,6 +44,7 @@ export { BreakerOpenFilter } from './nest/error-mapping/breaker-open.filter';
 export { BreakerTimeoutFilter } from './nest/error-mapping/breaker-timeout.filter';
 export { getBreakerSignal } from './nest/breaker-call';
 export { createAdminController } from './nest/admin/resilience-admin.controller';
+export type { ReplaySucceededBody } from './nest/admin/dead-letter-answers';
 export {
   BREAKER_METRICS,
   CALL_DURATION_BUCKETS,
