@@ -109,9 +109,7 @@ describe.each(SQLITE_TEST_DRIVERS)('SqliteDeadLetters on %s', (driver) => {
     const first = file.boot({ breakers: { payments: {} } });
     await first.registry.get('payments').trip('incident');
     await first.store.close();
-    const reader = file.reader();
-    reader.exec('DROP TABLE dead_letters; DELETE FROM sqlite_sequence; PRAGMA user_version = 2');
-    reader.close();
+    file.reader().exec('DROP TABLE dead_letters; DELETE FROM sqlite_sequence; PRAGMA user_version = 2');
 
     const second = file.boot({ breakers: { payments: {} } });
     expect(second.registry.get('payments').state).toBe('forced_open');
