@@ -24,18 +24,27 @@ export type {
   MetricsOptions,
   AdminOptions,
 } from './nest/resilience-options.interface';
-export { RESILIENCE_OPTIONS } from './nest/resilience.constants';
+export { LOAD_SAMPLER, RESILIENCE_OPTIONS } from './nest/resilience.constants';
 export { CircuitBreaker, type CircuitBreakerOptions } from './nest/circuit-breaker.decorator';
+export { DeadLetters, type Replayer, type ReplayOutcome } from './nest/dead-letters/dead-letters.service';
+export {
+  DeadLetterArgumentsError,
+  DeadLetterNotFoundError,
+  NoReplayerError,
+  ReplayInProgressError,
+} from './nest/dead-letters/dead-letter-errors';
 export { CircuitBreakerInterceptor } from './nest/circuit-breaker.interceptor';
 export type {
   BreakerOpenResponseBody,
   BreakerTimeoutResponseBody,
   InvalidBreakerKeyResponseBody,
+  LoadShedResponseBody,
 } from './nest/error-mapping/error-answers';
 export { BreakerOpenFilter } from './nest/error-mapping/breaker-open.filter';
 export { BreakerTimeoutFilter } from './nest/error-mapping/breaker-timeout.filter';
 export { getBreakerSignal } from './nest/breaker-call';
 export { createAdminController } from './nest/admin/resilience-admin.controller';
+export type { ReplaySucceededBody } from './nest/admin/dead-letter-answers';
 export {
   BREAKER_METRICS,
   CALL_DURATION_BUCKETS,

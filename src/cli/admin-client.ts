@@ -33,6 +33,10 @@ export class AdminClient {
     return this.request<T>('POST', path, body);
   }
 
+  delete<T>(path: string): Promise<T> {
+    return this.request<T>('DELETE', path);
+  }
+
   private async request<T>(method: string, path: string, body?: Record<string, unknown>): Promise<T> {
     const headers: Record<string, string> = { accept: 'application/json' };
     if (body !== undefined) headers['content-type'] = 'application/json';
@@ -76,19 +80,20 @@ export class AdminClient {
   }
 
   private refusal(status: number, text: string): string {
-    const { message = `HTTP ${status}`, breaker } = errorBody(text);
+    const { message = `HTTP ${status}`, breaker, id } = errorBody(text);
     switch (status) {
       case 401:
         return `${message}. Pass --token <token> or set NEST_RESILIENCE_TOKEN.`;
       case 403:
         return `${message}: the admin guard refused these credentials.`;
       case 404:
-        // The admin API names the breaker it did not find; any other 404 means a wrong URL.
-        return breaker === undefined
+        // The admin API names the breaker or dead letter it did not find; any other 404 means a wrong URL.
+        return breaker === undefined && id === undefined
           ? `No admin API at ${this.base} (${message}). Check --url and that the app mounts the admin routes.`
           : message;
       case 409:
-        return `${message} (with this CLI: --force)`;
+        // A breaker's conflict is its reset cooldown; a dead letter's is not one --force overrides.
+        return breaker === undefined ? message : `${message} (with this CLI: --force)`;
       default:
         return message;
     }
@@ -107,8 +112,8 @@ function whyFailed(error: unknown): string {
 }
 
 /** What an error answer says: the `message` of a Nest error body (a string or a list), else its text. */
-function errorBody(text: string): { message: string | undefined; breaker: unknown } {
-  let body: { message?: unknown; breaker?: unknown } | null | undefined;
+function errorBody(text: string): { message: string | undefined; breaker: unknown; id: unknown } {
+  let body: { message?: unknown; breaker?: unknown; id?: unknown } | null | undefined;
   try {
     body = JSON.parse(text);
   } catch {
@@ -121,5 +126,5 @@ function errorBody(text: string): { message: string | undefined; breaker: unknow
       : Array.isArray(raw)
         ? raw.join('; ')
         : text.trim().slice(0, 200) || undefined;
-  return { message, breaker: body?.breaker };
+  return { message, breaker: body?.breaker, id: body?.id };
 }

@@ -1,9 +1,10 @@
 import type { AuditEntry } from '../core/audit-log';
 import type { BreakerSnapshot } from '../core/breaker-snapshot';
+import type { DeadLetter } from '../core/dead-letter-store';
 import { escapeUnprintable } from '../core/printable';
 import type { AdminClient } from './admin-client';
 import { usageError } from './cli-errors';
-import { formatAudit, formatDetail, formatStatus } from './format';
+import { formatAudit, formatDeadLetters, formatDetail, formatStatus } from './format';
 import type { OptionName, ParsedArgs } from './parse-args';
 
 export interface CommandContext {
@@ -26,6 +27,8 @@ export interface Command {
   summary: string;
   /** Positional arguments: at least, at most. */
   arity: [number, number];
+  /** What the first positional argument is, for the error when it is missing. @default 'a breaker name' */
+  needs?: string;
   /** Options this command accepts besides the global ones. */
   options: readonly OptionName[];
   execute(context: CommandContext): Promise<CommandResult>;
@@ -52,6 +55,42 @@ async function control(
   const snapshot = await context.client.post<BreakerSnapshot>(breakerPath(name, action), body);
   const text = `Breaker "${escapeUnprintable(snapshot.name)}" ${done}: now ${escapeUnprintable(snapshot.state)}.\n`;
   return { data: snapshot, text };
+}
+
+const DEAD_LETTER_SUBCOMMANDS = 'list, replay <id> or purge';
+
+/** `dead-letters list | replay <id> | purge`: one command, its subcommand the first argument. */
+async function deadLetters({ client, args: [sub, id], values }: CommandContext): Promise<CommandResult> {
+  const policy = values.policy === undefined ? '' : `policy=${encodeURIComponent(values.policy)}`;
+  if (sub === 'replay') {
+    if (id === undefined || values.policy !== undefined || values.limit !== undefined) {
+      throw usageError('dead-letters replay takes one dead letter id, and no --policy or --limit');
+    }
+    // A failed replay answers 502 with its error: the client turns it into exit code 1.
+    const done = await client.post<{ id: string; policy: string }>(
+      `/dead-letters/${encodeURIComponent(id)}/replay`,
+      {},
+    );
+    const text = `Dead letter "${escapeUnprintable(done.id)}" replayed through policy "${escapeUnprintable(done.policy)}": succeeded, removed.\n`;
+    return { data: done, text };
+  }
+  if (id !== undefined) throw usageError(`dead-letters ${sub} takes no id`);
+  if (sub === 'list') {
+    const limit = values.limit === undefined ? '' : `limit=${encodeURIComponent(values.limit)}`;
+    const search = [policy, limit].filter((p) => p !== '').join('&');
+    const letters = await client.get<DeadLetter[]>(
+      search === '' ? '/dead-letters' : `/dead-letters?${search}`,
+    );
+    return { data: letters, text: formatDeadLetters(letters) };
+  }
+  if (sub === 'purge') {
+    if (values.limit !== undefined) throw usageError('dead-letters purge does not take --limit');
+    const done = await client.delete<{ purged: number }>(
+      policy === '' ? '/dead-letters' : `/dead-letters?${policy}`,
+    );
+    return { data: done, text: `Purged ${done.purged} dead letter(s).\n` };
+  }
+  throw usageError(`unknown dead-letters subcommand "${sub}"; expected ${DEAD_LETTER_SUBCOMMANDS}`);
 }
 
 /** Every command, in the order `--help` lists them. */
@@ -111,5 +150,13 @@ export const COMMANDS: Record<string, Command> = {
       const entries = await client.get<AuditEntry[]>(search === '' ? '/audit' : `/audit?${search}`);
       return { data: entries, text: formatAudit(entries) };
     },
+  },
+  'dead-letters': {
+    synopsis: 'list [--policy <name>] [--limit <n>] | replay <id> | purge [--policy <name>]',
+    summary: 'List the calls policies gave up on, replay one through its policy, or purge them',
+    arity: [1, 2],
+    needs: `a subcommand: ${DEAD_LETTER_SUBCOMMANDS}`,
+    options: ['policy', 'limit'],
+    execute: deadLetters,
   },
 };

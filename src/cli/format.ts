@@ -1,5 +1,6 @@
 import type { AuditEntry } from '../core/audit-log';
 import type { BreakerSnapshot } from '../core/breaker-snapshot';
+import type { DeadLetter } from '../core/dead-letter-store';
 import { escapeUnprintable } from '../core/printable';
 
 interface Column<T> {
@@ -113,4 +114,27 @@ export function formatAudit(entries: readonly AuditEntry[]): string {
     ],
     entries,
   );
+}
+
+/** Longest arguments shown in the `dead-letters list` table; `--json` shows them whole. */
+const ARGS_SHOWN = 60;
+
+/** `dead-letters list`: newest first, as the API returns them. */
+export function formatDeadLetters(letters: readonly DeadLetter[]): string {
+  if (letters.length === 0) return 'No dead letters.\n';
+  return table<DeadLetter>(
+    [
+      { header: 'ID', value: (l) => l.id, right: true },
+      { header: 'TIME', value: (l) => timestamp(l.at) },
+      { header: 'POLICY', value: (l) => l.policy },
+      { header: 'ATTEMPTS', value: (l) => String(l.attempts), right: true },
+      { header: 'ERROR', value: (l) => `${l.error.code ?? l.error.name}: ${l.error.message}` },
+      { header: 'ARGS', value: (l) => shorten(JSON.stringify(l.args)) },
+    ],
+    letters,
+  );
+}
+
+function shorten(text: string): string {
+  return text.length <= ARGS_SHOWN ? text : `${text.slice(0, ARGS_SHOWN - 1)}…`;
 }

@@ -1,7 +1,7 @@
 import { usageError } from './cli-errors';
 
 /** Options that take a value (`--reason text` or `--reason=text`). */
-const VALUE_OPTIONS = ['url', 'token', 'reason', 'limit'] as const;
+const VALUE_OPTIONS = ['url', 'token', 'reason', 'limit', 'policy'] as const;
 /** Options that are on when present. */
 const FLAG_OPTIONS = ['force', 'json', 'help'] as const;
 

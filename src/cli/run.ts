@@ -68,7 +68,7 @@ function commandFor({ command: name = '', args, values, flags }: ParsedArgs): Co
   }
   const [min, max] = command.arity;
   const synopsis = `${name} ${command.synopsis}`;
-  if (args.length < min) throw usageError(`${name} needs a breaker name: ${synopsis}`);
+  if (args.length < min) throw usageError(`${name} needs ${command.needs ?? 'a breaker name'}: ${synopsis}`);
   if (args.length > max) throw usageError(`${name} takes at most ${max} argument(s): ${synopsis}`);
   const given = [...Object.keys(values), ...Object.keys(flags)] as OptionName[];
   const stray = given.find((option) => !GLOBAL_OPTIONS.includes(option) && !command.options.includes(option));

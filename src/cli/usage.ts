@@ -34,5 +34,7 @@ Examples:
   ${PROGRAM} trip payments --reason "provider incident #4711"
   ${PROGRAM} reset payments --force --reason "provider fixed"
   ${PROGRAM} audit payments --limit 20 --json
+  ${PROGRAM} dead-letters list --policy payments
+  ${PROGRAM} dead-letters replay 42
 `;
 }

@@ -1,7 +1,7 @@
 import type { CircuitState } from './circuit-state';
 
-/** Why a call was rejected. @publicApi */
-export type RejectionReason = 'open' | 'half_open_full' | 'forced_open';
+/** Why a call was rejected (`load_shed`: by the breaker's `loadShed`, in any state). @publicApi */
+export type RejectionReason = 'open' | 'half_open_full' | 'forced_open' | 'load_shed';
 
 /** A manual action on a breaker. @publicApi */
 export type ControlAction = 'trip' | 'reset' | 'disable';

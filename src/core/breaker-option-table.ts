@@ -1,5 +1,12 @@
-import type { BreakerOptions, WindowOptions } from './breaker-options';
-import { checkOptions, checkVariant, rules, type OptionSite, type OptionTable } from './option-table';
+import type { BreakerOptions, LoadShedOptions, WindowOptions } from './breaker-options';
+import {
+  checkOptions,
+  checkVariant,
+  isPlainObject,
+  rules,
+  type OptionSite,
+  type OptionTable,
+} from './option-table';
 import { PRESETS } from './presets';
 
 /**
@@ -24,6 +31,12 @@ const TIME_WINDOW: OptionTable<TimeWindow> = {
 const COUNT_WINDOW: OptionTable<CountWindow> = {
   type: { check: (v) => v === 'count', expected: "'count'", required: true },
   size: { ...rules.integer(1, MAX_COUNT_WINDOW_SIZE), required: true },
+};
+
+/** `loadShed`: when a breaker sheds calls. */
+export const LOAD_SHED_OPTIONS: OptionTable<LoadShedOptions> = {
+  utilization: { ...rules.ratio, default: 0.85 },
+  inFlight: { ...rules.integer(0), default: 100 },
 };
 
 /** A breaker's options: what each must be, and its default (README "Options" follows this table). */
@@ -59,6 +72,14 @@ export const BREAKER_OPTIONS: OptionTable<BreakerOptions> = {
   },
   resetCooldown: { ...rules.duration(0, false), default: 60_000 },
   critical: { ...rules.boolean, default: false },
+  loadShed: {
+    check: (v) => v === false || isPlainObject(v),
+    expected: '{ utilization?, inFlight? } or false',
+    default: false,
+    inner: (loadShed, key, site) => {
+      if (loadShed !== false) checkOptions(site, LOAD_SHED_OPTIONS, loadShed, `${key}.`);
+    },
+  },
   preset: rules.oneOf(Object.keys(PRESETS)),
 };
 

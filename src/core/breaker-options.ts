@@ -11,6 +11,25 @@ export type PresetName = 'http' | 'llm' | 'database' | 'notification' | 'cache';
 export type WindowOptions = { type: 'time'; ms: number } | { type: 'count'; size: number };
 
 /**
+ * When a breaker sheds calls: the event loop is busier than `utilization` and more than
+ * `inFlight` calls already run through the breaker.
+ * @publicApi
+ */
+export interface LoadShedOptions {
+  /**
+   * Event-loop utilisation (0..1], sampled every 500 ms, above which calls may be shed.
+   * @default 0.85
+   */
+  utilization?: number;
+  /**
+   * Calls already running through this breaker (the new one not counted) above which calls
+   * may be shed.
+   * @default 100
+   */
+  inFlight?: number;
+}
+
+/**
  * How a breaker behaves. Every field is optional; the defaults are given per field.
  * @publicApi
  */
@@ -87,6 +106,12 @@ export interface BreakerOptions {
    * @default false
    */
   critical?: boolean;
+  /**
+   * Refuse calls with `LoadShedError` (never counted as failures) while the process is
+   * overloaded; `false` never sheds.
+   * @default false
+   */
+  loadShed?: LoadShedOptions | false;
   /** Named defaults for a kind of dependency, applied below `defaults` and own options. */
   preset?: PresetName;
 }
@@ -110,5 +135,6 @@ export interface ResolvedBreakerOptions {
   readonly timeout: number | false;
   readonly resetCooldown: number;
   readonly critical: boolean;
+  readonly loadShed: Readonly<Required<LoadShedOptions>> | false;
   readonly preset: PresetName | undefined;
 }

@@ -20,8 +20,10 @@ import {
 import { CircuitState } from './circuit-state';
 import { systemClock, type Clock } from './clock';
 import { CountWindow } from './count-window';
-import { BreakerOpenError, BreakerTimeoutError, ResetCooldownError } from './errors';
+import { BreakerOpenError, BreakerTimeoutError, LoadShedError, ResetCooldownError } from './errors';
+import { sharedEventLoopSampler } from './event-loop-sampler';
 import { EventEmitter, type ListenerErrorHandler } from './event-emitter';
+import type { LoadSampler } from './load-sampler';
 import { resolveBreakerOptions } from './resolve-options';
 import type { SlidingWindow, WindowTotals } from './sliding-window';
 import { TimeWindow } from './time-window';
@@ -39,6 +41,11 @@ export interface BreakerDeps {
    * `name#key` (see {@link keyedBreakerName}). The registry sets it for `get(name, key)`.
    */
   key?: string;
+  /**
+   * Where `loadShed` reads the load. The module gives every breaker of an app the same one.
+   * @default one event-loop sampler per process
+   */
+  loadSampler?: LoadSampler;
 }
 
 /** Options of a manual `reset()`. @publicApi */
@@ -107,6 +114,8 @@ export class Breaker {
   private tripCount = 0;
   private rejectedCount = 0;
   private running = 0;
+  /** What `loadShed` compares, with the sampler it reads; null when the breaker never sheds. */
+  private readonly shedding: Shedding | null;
 
   /** @throws {InvalidBreakerOptionsError} when an option is bad. */
   constructor(
@@ -122,6 +131,9 @@ export class Breaker {
     this.timed = this.options.slowCallDuration !== undefined;
     this.openDuration = this.options.openDuration;
     this.phase = new ClosedState(this);
+    const { loadShed } = this.options;
+    this.shedding =
+      loadShed === false ? null : { ...loadShed, sampler: deps.loadSampler ?? sharedEventLoopSampler() };
   }
 
   /** The state as of now: an OPEN breaker whose open period has passed reads HALF_OPEN. */
@@ -402,12 +414,26 @@ export class Breaker {
     return BreakerOpenError.fast(this.name, this.phase.state, retryAfterMs);
   }
 
+  /** A call `loadShed` refused: a rejection like the states', counted and reported as one. */
+  private shed(utilization: number): LoadShedError {
+    this.rejectedCount++;
+    this.version++;
+    this.events?.emit('rejected', { breaker: this.name, reason: 'load_shed' });
+    return new LoadShedError(this.name, utilization, this.running);
+  }
+
   /**
    * `execute()` for every call but an untimed CLOSED one whose handlers are made. A call is
    * timed (its start read from the clock) when it needs a duration or the state needs the time
    * to admit it; `startedAt` stays undefined otherwise.
    */
   private admitAndRun<T>(fn: (signal: AbortSignal) => T | PromiseLike<T>): Promise<T> {
+    // Shedding comes before the state: a shed call takes no trial slot and reaches no window.
+    const shedding = this.shedding;
+    if (shedding !== null && this.running > shedding.inFlight) {
+      const utilization = shedding.sampler.utilization();
+      if (utilization > shedding.utilization) return rejectSoon(this.shed(utilization));
+    }
     let admission: Admission = this.phase;
     let startedAt: number | undefined;
     if (this.timed || this.phase.state !== CircuitState.CLOSED) {
@@ -415,8 +441,9 @@ export class Breaker {
       const admitted = this.phase.admit(startedAt);
       if (typeof admitted === 'string') return rejectSoon(this.reject(admitted, startedAt));
       admission = admitted;
-    } else if (this.options.timeout === false) {
-      // The first untimed call of this CLOSED state makes its handlers; it and the next ones take the short way.
+    } else if (this.options.timeout === false && shedding === null) {
+      // The first untimed call of this CLOSED state makes its handlers; it and the next ones take the short way
+      // (which a shedding breaker never takes: its check lives here).
       this.untimed = this.untimedSettler(this.phase);
       return this.execute(fn);
     }
@@ -578,6 +605,12 @@ export class Breaker {
     }
     return typeof weight === 'number' && Number.isFinite(weight) && weight >= 0 ? weight : 1;
   }
+}
+
+interface Shedding {
+  readonly utilization: number;
+  readonly inFlight: number;
+  readonly sampler: LoadSampler;
 }
 
 interface UntimedSettler {

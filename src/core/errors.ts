@@ -8,7 +8,12 @@ export type ResilienceErrorCode =
   | 'RESET_COOLDOWN'
   | 'INVALID_BREAKER_OPTIONS'
   | 'INVALID_BREAKER_KEY'
-  | 'TOO_MANY_BREAKERS';
+  | 'TOO_MANY_BREAKERS'
+  | 'LOAD_SHED'
+  | 'DEAD_LETTER_ARGUMENTS'
+  | 'DEAD_LETTER_NOT_FOUND'
+  | 'NO_REPLAYER'
+  | 'REPLAY_IN_PROGRESS';
 
 /**
  * Base class of every error the library throws. Check `code` (or use
@@ -112,6 +117,37 @@ export class ResetCooldownError extends ResilienceError {
   }
 }
 
+/** How long a shed call's caller is told to wait: the load is sampled every 500 ms. */
+export const LOAD_SHED_RETRY_AFTER_MS = 1000;
+
+/**
+ * The breaker's `loadShed` refused the call: the event loop was busier than `utilization` and
+ * more than `inFlight` calls were running through the breaker. The call never ran, and the
+ * breaker does not count it as a failure. Built without stack frames, like a rejection:
+ * shedding happens under load, where a stack costs most.
+ * @publicApi
+ */
+export class LoadShedError extends ResilienceError {
+  readonly code = 'LOAD_SHED' as const;
+  override readonly name = 'LoadShedError';
+  /** How long until a call may go through (a hint for `Retry-After`). */
+  readonly retryAfterMs = LOAD_SHED_RETRY_AFTER_MS;
+
+  constructor(
+    /** Name of the breaker that shed the call. */
+    readonly breaker: string,
+    /** The event loop's utilisation sampled when the call was shed, 0..1. */
+    readonly utilization: number,
+    /** Calls running through the breaker when it was shed. */
+    readonly inFlight: number,
+  ) {
+    const limit = Error.stackTraceLimit;
+    Error.stackTraceLimit = 0;
+    super(messages.LOAD_SHED(breaker, utilization, inFlight));
+    Error.stackTraceLimit = limit;
+  }
+}
+
 /**
  * Which options object a bad option sits in: a breaker's own options (`breaker`), the
  * module's `defaults`, the module options themselves, or one of their nested objects.
@@ -199,6 +235,10 @@ export function isResilienceError(error: unknown, code?: ResilienceErrorCode): e
 /** @publicApi */
 export const isBreakerOpenError = (error: unknown): error is BreakerOpenError =>
   isResilienceError(error, 'BREAKER_OPEN');
+
+/** @publicApi */
+export const isLoadShedError = (error: unknown): error is LoadShedError =>
+  isResilienceError(error, 'LOAD_SHED');
 
 /** @publicApi */
 export const isBreakerTimeoutError = (error: unknown): error is BreakerTimeoutError =>

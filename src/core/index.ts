@@ -4,7 +4,15 @@ export { BreakerRegistry, type BreakerRegistryOptions } from './registry';
 export { KEY_SEPARATOR, MAX_KEY_LENGTH, type BreakerKey, type BreakerKeyInput } from './breaker-key';
 export { CircuitState } from './circuit-state';
 export type { Clock } from './clock';
-export type { BreakerOptions, PresetName, WindowOptions, ResolvedBreakerOptions } from './breaker-options';
+export type {
+  BreakerOptions,
+  LoadShedOptions,
+  PresetName,
+  WindowOptions,
+  ResolvedBreakerOptions,
+} from './breaker-options';
+export type { LoadSampler } from './load-sampler';
+export { EventLoopSampler } from './event-loop-sampler';
 export { PRESETS } from './presets';
 export type { BreakerSnapshot, BreakerStateRecord, WindowRecord } from './breaker-snapshot';
 export type {
@@ -23,16 +31,25 @@ export type {
 } from './breaker-events';
 export { MemoryAuditLog, type AuditEntry, type AuditLog } from './audit-log';
 export {
+  MemoryDeadLetters,
+  type DeadLetter,
+  type DeadLetterError,
+  type DeadLetterStore,
+  type NewDeadLetter,
+} from './dead-letter-store';
+export {
   ResilienceError,
   BreakerOpenError,
   BreakerTimeoutError,
   ResetCooldownError,
+  LoadShedError,
   InvalidBreakerOptionsError,
   InvalidBreakerKeyError,
   TooManyBreakersError,
   isResilienceError,
   isBreakerOpenError,
   isBreakerTimeoutError,
+  isLoadShedError,
   type ResilienceErrorCode,
   type OptionScope,
 } from './errors';

@@ -9,6 +9,10 @@ export const BREAKER_OPEN = (breaker: string, state: CircuitState): string =>
 export const BREAKER_TIMEOUT = (breaker: string, ms: number): string =>
   `Circuit breaker "${breaker}": call timed out after ${ms} ms`;
 
+export const LOAD_SHED = (breaker: string, utilization: number, inFlight: number): string =>
+  `Circuit breaker "${breaker}" shed the call: the event loop is ${Math.round(utilization * 100)}% busy ` +
+  `and ${inFlight} calls are running`;
+
 export const RESET_COOLDOWN = (breaker: string, retryAfterMs: number): string =>
   `Circuit breaker "${breaker}" opened less than its resetCooldown ago; ` +
   `reset again in ${Math.ceil(retryAfterMs / 1000)} s or pass { force: true }`;

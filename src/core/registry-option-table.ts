@@ -31,4 +31,9 @@ export const REGISTRY_OPTIONS: OptionTable<BreakerRegistryOptions> = {
     expected: 'an AuditLog (append, list)',
     defaultIs: 'a MemoryAuditLog of 1,000 entries',
   },
+  loadSampler: {
+    check: (v) => isPlainObject(v) && typeof v.utilization === 'function',
+    expected: 'a LoadSampler: { utilization(): number }',
+    defaultIs: 'one event-loop sampler per process',
+  },
 };

@@ -4,6 +4,7 @@ import { BreakerGroup, type BreakerGroupOptions } from './breaker-group';
 import { assertBreakerName, parseBreakerName, toBreakerKey, type BreakerKeyInput } from './breaker-key';
 import type { BreakerOptions } from './breaker-options';
 import type { Clock } from './clock';
+import type { LoadSampler } from './load-sampler';
 import { InvalidBreakerOptionsError, TooManyBreakersError } from './errors';
 import { EventEmitter } from './event-emitter';
 import { KeyedBreakers } from './keyed-breakers';
@@ -34,6 +35,11 @@ export interface BreakerRegistryOptions {
   maxBreakers?: number;
   /** @default a {@link MemoryAuditLog}: the newest 1,000 entries of each kind */
   auditLog?: AuditLog;
+  /**
+   * Where breakers with `loadShed` read the load: one for all of them.
+   * @default one event-loop sampler per process
+   */
+  loadSampler?: LoadSampler;
 }
 
 interface RegistryEvents {
@@ -214,6 +220,7 @@ export class BreakerRegistry {
         clock: this.options.clock,
         defaults: group?.defaults ?? this.defaults,
         key,
+        loadSampler: this.options.loadSampler,
       },
     );
     const offTransition = breaker.on('stateChange', (e) => {

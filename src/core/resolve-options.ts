@@ -1,5 +1,5 @@
-import { BREAKER_OPTIONS as TABLE, checkBreakerOptions } from './breaker-option-table';
-import type { BreakerOptions, ResolvedBreakerOptions } from './breaker-options';
+import { BREAKER_OPTIONS as TABLE, checkBreakerOptions, LOAD_SHED_OPTIONS } from './breaker-option-table';
+import type { BreakerOptions, LoadShedOptions, ResolvedBreakerOptions } from './breaker-options';
 import { defaultFailureWeight, defaultIsFailure } from './default-predicates';
 import { InvalidBreakerOptionsError } from './errors';
 import type { OptionSite } from './option-table';
@@ -93,7 +93,16 @@ function resolveOnce(
     timeout: valueOf(o, 'timeout'),
     resetCooldown: valueOf(o, 'resetCooldown'),
     critical: valueOf(o, 'critical'),
+    loadShed: resolveLoadShed(valueOf(o, 'loadShed')),
     preset: presetName,
+  });
+}
+
+function resolveLoadShed(loadShed: LoadShedOptions | false): ResolvedBreakerOptions['loadShed'] {
+  if (loadShed === false) return false;
+  return Object.freeze({
+    utilization: loadShed.utilization ?? (LOAD_SHED_OPTIONS.utilization.default as number),
+    inFlight: loadShed.inFlight ?? (LOAD_SHED_OPTIONS.inFlight.default as number),
   });
 }
 

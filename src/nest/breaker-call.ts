@@ -158,10 +158,11 @@ function serveFallback(breaker: Breaker, error: unknown, recover: Recover, span?
   return recover(error);
 }
 
-/** Rejections and timeouts always; other errors when the breaker counts them as failures. */
+/** Rejections (sheds included) and timeouts always; other errors when the breaker counts them as failures. */
 function servedByFallback(breaker: Breaker, error: unknown): boolean {
   return (
     isResilienceError(error, 'BREAKER_OPEN') ||
+    isResilienceError(error, 'LOAD_SHED') ||
     isResilienceError(error, 'BREAKER_TIMEOUT') ||
     breaker.countsAsFailure(error)
   );

@@ -3,7 +3,7 @@ import type { Breaker } from '../core/breaker';
 import type { RejectionReason } from '../core/breaker-events';
 import { CIRCUIT_STATES } from '../core/circuit-state';
 import { HistogramSeries } from './buffered-histogram';
-import { CALL_DURATION_BUCKETS, CALL_OUTCOMES, REJECTION_REASONS } from './metric-names';
+import { CALL_DURATION_BUCKETS, CALL_OUTCOMES, rejectionReasonsOf } from './metric-names';
 import { flush, unflushedCount, type UnflushedCount } from './unflushed-count';
 
 /** The buckets of `circuit_breaker_call_duration_seconds` (a typed copy: reads from it are fast). */
@@ -39,6 +39,8 @@ export class BreakerSeries {
   /** Per outcome, in `CALL_OUTCOMES` order: the counter child and the calls not yet added to it. */
   private readonly calls: UnflushedCount[];
   private readonly rejected: Record<RejectionReason, UnflushedCount>;
+  /** The rejection reasons the breaker can give, each with its series. */
+  private readonly reasons: readonly RejectionReason[];
   /** Per outcome, in `CALL_OUTCOMES` order: the call durations. */
   readonly durations: HistogramSeries[];
   private readonly unsubscribe: Array<() => void>;
@@ -58,7 +60,8 @@ export class BreakerSeries {
     this.failureRate = metrics.failureRate.labels(name);
     this.calls = CALL_OUTCOMES.map((outcome) => unflushedCount(metrics.calls.labels(name, outcome)));
     this.rejected = {} as typeof this.rejected;
-    for (const reason of REJECTION_REASONS) {
+    this.reasons = rejectionReasonsOf(breaker.options);
+    for (const reason of this.reasons) {
       this.rejected[reason] = unflushedCount(metrics.rejected.labels(name, reason));
     }
     this.durations = CALL_OUTCOMES.map(
@@ -93,7 +96,7 @@ export class BreakerSeries {
   /** Adds the calls and rejections counted since the last scrape to the counters. */
   flushCounts(): void {
     for (const count of this.calls) flush(count);
-    for (const reason of REJECTION_REASONS) flush(this.rejected[reason]);
+    for (const reason of this.reasons) flush(this.rejected[reason]);
   }
 
   /** Sets the one-hot state gauge; reading `state` applies a due OPEN -> HALF_OPEN first. */
@@ -117,7 +120,7 @@ export class BreakerSeries {
       for (const to of CIRCUIT_STATES) if (to !== from) transitions.remove({ breaker, from, to });
     }
     for (const outcome of CALL_OUTCOMES) calls.remove({ breaker, outcome });
-    for (const reason of REJECTION_REASONS) rejected.remove({ breaker, reason });
+    for (const reason of this.reasons) rejected.remove({ breaker, reason });
     failureRate.remove({ breaker });
   }
 }

@@ -7,7 +7,7 @@ import { BreakerRegistry } from '../core/registry';
 import { BreakerSeries, type BreakerMetricSet } from './breaker-series';
 import { BufferedHistogram, type HistogramSeries } from './buffered-histogram';
 import { KeyedSeries } from './keyed-series';
-import { BREAKER_METRICS, type BreakerMetricDefinition } from './metric-names';
+import { BREAKER_METRICS, rejectionReasonsOf, type BreakerMetricDefinition } from './metric-names';
 import type { ResilienceModuleOptions } from './resilience-options.interface';
 import { LOG_CONTEXT, RESILIENCE_OPTIONS } from './resilience.constants';
 import { PROM_CLIENT_MISSING } from './resilience.messages';
@@ -92,7 +92,10 @@ export class BreakerMetrics implements OnModuleInit, OnModuleDestroy {
     if (identity === undefined) return;
     let summary = this.keyed.get(identity.name);
     if (summary === undefined)
-      this.keyed.set(identity.name, (summary = new KeyedSeries(identity.name, metrics)));
+      this.keyed.set(
+        identity.name,
+        (summary = new KeyedSeries(identity.name, metrics, rejectionReasonsOf(breaker.options))),
+      );
     this.summarised.set(breaker, summary.follow(breaker));
   }
 

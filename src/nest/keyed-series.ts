@@ -2,7 +2,7 @@ import type { Breaker } from '../core/breaker';
 import type { RejectionReason } from '../core/breaker-events';
 import { CIRCUIT_STATES, type CircuitState } from '../core/circuit-state';
 import type { BreakerMetricSet } from './breaker-series';
-import { CALL_OUTCOMES, REJECTION_REASONS } from './metric-names';
+import { CALL_OUTCOMES } from './metric-names';
 import { flush, unflushedCount, type UnflushedCount } from './unflushed-count';
 
 /**
@@ -25,10 +25,12 @@ export class KeyedSeries {
   constructor(
     private readonly name: string,
     private readonly metrics: BreakerMetricSet,
+    /** The rejection reasons the name's breakers can give, each with its series. */
+    private readonly reasons: readonly RejectionReason[],
   ) {
     this.keys = CIRCUIT_STATES.map((state) => metrics.keys.labels(name, state));
     this.calls = CALL_OUTCOMES.map((outcome) => unflushedCount(metrics.keyedCalls.labels(name, outcome)));
-    for (const reason of REJECTION_REASONS) {
+    for (const reason of this.reasons) {
       this.rejected[reason] = unflushedCount(metrics.keyedRejected.labels(name, reason));
     }
     this.onOutcome = this.calls.map((count) => () => {
@@ -65,7 +67,7 @@ export class KeyedSeries {
   /** Adds the calls and rejections counted since the last scrape to the counters. */
   flushCounts(): void {
     for (const count of this.calls) flush(count);
-    for (const reason of REJECTION_REASONS) flush(this.rejected[reason]);
+    for (const reason of this.reasons) flush(this.rejected[reason]);
   }
 
   /** Removes every series of the name. */
@@ -77,6 +79,6 @@ export class KeyedSeries {
       for (const to of CIRCUIT_STATES) if (to !== from) keyedTransitions.remove({ breaker, from, to });
     }
     for (const outcome of CALL_OUTCOMES) keyedCalls.remove({ breaker, outcome });
-    for (const reason of REJECTION_REASONS) keyedRejected.remove({ breaker, reason });
+    for (const reason of this.reasons) keyedRejected.remove({ breaker, reason });
   }
 }

@@ -1,4 +1,5 @@
 import type { RejectionReason } from '../core/breaker-events';
+import type { ResolvedBreakerOptions } from '../core/breaker-options';
 
 /**
  * How a call a breaker let through ended. Each value is also the name of the breaker event
@@ -11,7 +12,19 @@ export type CallOutcome = 'success' | 'failure' | 'timeout' | 'ignored';
 export const CALL_OUTCOMES: readonly CallOutcome[] = ['success', 'failure', 'timeout', 'ignored'];
 
 /** Every rejection reason, in label order. */
-export const REJECTION_REASONS: readonly RejectionReason[] = ['open', 'half_open_full', 'forced_open'];
+export const REJECTION_REASONS: readonly RejectionReason[] = [
+  'open',
+  'half_open_full',
+  'forced_open',
+  'load_shed',
+];
+
+/** The rejection reasons a breaker with these options can give: `load_shed` only with `loadShed` set. */
+export function rejectionReasonsOf(options: ResolvedBreakerOptions): readonly RejectionReason[] {
+  return options.loadShed === false ? STATE_REJECTION_REASONS : REJECTION_REASONS;
+}
+
+const STATE_REJECTION_REASONS = REJECTION_REASONS.filter((reason) => reason !== 'load_shed');
 
 /**
  * Buckets of `circuit_breaker_call_duration_seconds`, in seconds: from cache lookups (5 ms)
@@ -62,7 +75,7 @@ export const BREAKER_METRICS = {
   rejected: {
     type: 'counter',
     name: 'circuit_breaker_rejected_total',
-    help: 'Calls a circuit breaker rejected without running them, by reason (open, half_open_full, forced_open)',
+    help: 'Calls a circuit breaker rejected without running them, by reason (open, half_open_full, forced_open, load_shed)',
     labelNames: ['breaker', 'reason'],
   },
   callDuration: {

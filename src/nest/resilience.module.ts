@@ -1,5 +1,7 @@
 import { type DynamicModule, Logger, Module } from '@nestjs/common';
 import { DiscoveryModule } from '@nestjs/core';
+import { EventLoopSampler } from '../core/event-loop-sampler';
+import type { LoadSampler } from '../core/load-sampler';
 import { BreakerRegistry } from '../core/registry';
 import { originBreakersOf } from '../http/origin-breakers';
 import type { BreakerStore } from '../stores/breaker-store';
@@ -7,6 +9,7 @@ import { createBreakerStore } from '../stores/create-store';
 import { BreakerMetrics } from './breaker.metrics';
 import { BreakerStateLogger } from './breaker-state.logger';
 import { CircuitBreakerExplorer } from './circuit-breaker.explorer';
+import { DeadLetters } from './dead-letters/dead-letters.service';
 import { OutgoingHttpProtection } from './outgoing-http.protection';
 import {
   ConfigurableModuleClass,
@@ -15,7 +18,7 @@ import {
 } from './resilience.module-definition';
 import type { ResilienceModuleOptions } from './resilience-options.interface';
 import { checkModuleOptions } from './resilience-options.table';
-import { BREAKER_STORE, LOG_CONTEXT, RESILIENCE_OPTIONS } from './resilience.constants';
+import { BREAKER_STORE, LOAD_SAMPLER, LOG_CONTEXT, RESILIENCE_OPTIONS } from './resilience.constants';
 import { ResilienceShutdown } from './resilience.shutdown';
 
 /** The first provider built from the options: it checks them before anything uses them. */
@@ -28,6 +31,7 @@ function createStore(options: ResilienceModuleOptions): BreakerStore {
 async function createRegistry(
   options: ResilienceModuleOptions,
   store: BreakerStore,
+  loadSampler: LoadSampler,
 ): Promise<BreakerRegistry> {
   try {
     const registry = new BreakerRegistry({
@@ -36,6 +40,7 @@ async function createRegistry(
       maxKeysPerBreaker: options.maxKeysPerBreaker,
       maxBreakers: options.maxBreakers,
       auditLog: store.auditLog,
+      loadSampler,
     });
     if (options.http !== undefined) originBreakersOf(registry, options.http);
     store.attach(registry);
@@ -59,15 +64,21 @@ async function createRegistry(
   imports: [DiscoveryModule],
   providers: [
     { provide: BREAKER_STORE, useFactory: createStore, inject: [RESILIENCE_OPTIONS] },
-    { provide: BreakerRegistry, useFactory: createRegistry, inject: [RESILIENCE_OPTIONS, BREAKER_STORE] },
+    { provide: LOAD_SAMPLER, useFactory: () => new EventLoopSampler() },
+    {
+      provide: BreakerRegistry,
+      useFactory: createRegistry,
+      inject: [RESILIENCE_OPTIONS, BREAKER_STORE, LOAD_SAMPLER],
+    },
     CircuitBreakerExplorer,
     BreakerStateLogger,
     BreakerMetrics,
     ResilienceShutdown,
     OutgoingHttpProtection,
+    DeadLetters,
   ],
   // The store too, so that the health indicator can report it.
-  exports: [BreakerRegistry, BREAKER_STORE],
+  exports: [BreakerRegistry, BREAKER_STORE, DeadLetters],
 })
 export class ResilienceModule extends ConfigurableModuleClass {
   /** Configures the module with options known up front. */

@@ -5,12 +5,14 @@ import {
   Logger,
   type OnApplicationShutdown,
 } from '@nestjs/common';
+import type { LoadSampler } from '../core/load-sampler';
 import { BreakerRegistry } from '../core/registry';
 import type { BreakerStore } from '../stores/breaker-store';
 import type { ResilienceModuleOptions } from './resilience-options.interface';
 import {
   BREAKER_STORE,
   DEFAULT_SHUTDOWN_TIMEOUT,
+  LOAD_SAMPLER,
   LOG_CONTEXT,
   RESILIENCE_OPTIONS,
   SHUTDOWN_POLL_INTERVAL,
@@ -19,7 +21,8 @@ import * as messages from './resilience.messages';
 
 /**
  * Ends the module's work when the app closes: first waits (up to `shutdownTimeout`) for the
- * protected calls still running, so their outcomes are recorded, then closes the store.
+ * protected calls still running, so their outcomes are recorded, then stops the load sampler
+ * and closes the store.
  * It waits with unref'd timers: it never keeps a process alive that has nothing else to do.
  */
 @Injectable()
@@ -31,6 +34,7 @@ export class ResilienceShutdown implements BeforeApplicationShutdown, OnApplicat
     @Inject(BreakerRegistry) private readonly registry: BreakerRegistry,
     @Inject(BREAKER_STORE) private readonly store: BreakerStore,
     @Inject(RESILIENCE_OPTIONS) options: ResilienceModuleOptions,
+    @Inject(LOAD_SAMPLER) private readonly loadSampler: LoadSampler,
   ) {
     this.timeout = options.shutdownTimeout ?? DEFAULT_SHUTDOWN_TIMEOUT;
   }
@@ -47,6 +51,7 @@ export class ResilienceShutdown implements BeforeApplicationShutdown, OnApplicat
   }
 
   async onApplicationShutdown(): Promise<void> {
+    this.loadSampler.stop?.();
     await this.store.close();
   }
 

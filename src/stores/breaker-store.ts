@@ -1,4 +1,5 @@
 import type { AuditLog } from '../core/audit-log';
+import type { DeadLetterStore } from '../core/dead-letter-store';
 import type { BreakerRegistry } from '../core/registry';
 import type { StoreStatus } from './store-status';
 
@@ -9,6 +10,8 @@ import type { StoreStatus } from './store-status';
 export interface BreakerStore {
   /** The audit log this store keeps; the registry is built with it. */
   readonly auditLog: AuditLog;
+  /** Where the dead letters of named policies are kept; without it, the module keeps them in memory. */
+  readonly deadLetters?: DeadLetterStore;
   /**
    * Called once, right after the registry is built and before any call: restores every
    * breaker it knows (and each one added later) and subscribes to their changes.

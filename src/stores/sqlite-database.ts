@@ -4,7 +4,7 @@ import type { SqliteConnection, SqliteDriver } from './sqlite-drivers/sqlite-dri
 import * as messages from './store-messages';
 
 /** Bumped whenever the tables change; a file from a newer version is refused rather than misread. */
-export const SCHEMA_VERSION = 2;
+export const SCHEMA_VERSION = 3;
 
 /** The tables of schema version 1. */
 const SCHEMA_1 = `
@@ -41,6 +41,23 @@ const SCHEMA_2 = `
   UPDATE audit_log SET kind = CASE
     WHEN action <> 'transition' THEN 0 WHEN instr(breaker, '#') > 0 THEN 2 ELSE 1 END;
   CREATE INDEX audit_log_by_kind ON audit_log (kind, id);
+`;
+
+/**
+ * Version 3: dead letters, newest kept (see `SqliteDeadLetters`). AUTOINCREMENT so that an id
+ * is never given again after its entry was removed: a replay by a stale id finds nothing
+ * rather than another call.
+ */
+const SCHEMA_3 = `
+  CREATE TABLE dead_letters (
+    id         INTEGER PRIMARY KEY AUTOINCREMENT,
+    policy     TEXT NOT NULL,
+    args_json  TEXT NOT NULL,
+    error_json TEXT NOT NULL,
+    attempts   INTEGER NOT NULL,
+    at         INTEGER NOT NULL
+  );
+  CREATE INDEX dead_letters_by_policy ON dead_letters (policy, id);
 `;
 
 /** What tells one file from another at the same path. */
@@ -112,7 +129,8 @@ function migrate(db: SqliteConnection): void {
   if (version === SCHEMA_VERSION) return;
   transaction(db, () => {
     if (version < 1) db.exec(SCHEMA_1);
-    db.exec(SCHEMA_2);
+    if (version < 2) db.exec(SCHEMA_2);
+    db.exec(SCHEMA_3);
     db.exec(`PRAGMA user_version = ${SCHEMA_VERSION}`);
   });
 }

@@ -5,6 +5,7 @@ import { CIRCUIT_STATES, type CircuitState } from '../core/circuit-state';
 import type { BreakerRegistry } from '../core/registry';
 import type { BreakerStore } from './breaker-store';
 import { SqliteAuditLog } from './sqlite-audit-log';
+import { SqliteDeadLetters } from './sqlite-dead-letters';
 import { fileIdentity, openSqliteDatabase, transaction, type FileIdentity } from './sqlite-database';
 import { loadSqliteDriver } from './sqlite-drivers/load-sqlite-driver';
 import { type SqliteConnection, type SqliteDriver } from './sqlite-drivers/sqlite-driver';
@@ -71,6 +72,7 @@ interface KeyedRows {
  */
 export class SqliteStore implements BreakerStore {
   readonly auditLog: SqliteAuditLog;
+  readonly deadLetters: SqliteDeadLetters;
   private readonly path: string;
   private readonly flushInterval: number;
   private readonly driver: SqliteDriver;
@@ -122,6 +124,7 @@ export class SqliteStore implements BreakerStore {
       requestWrite: () => this.requestWrite(),
       writeNow: () => this.write(this.urgent),
     });
+    this.deadLetters = new SqliteDeadLetters(this.db);
   }
 
   /** Restores every breaker of the registry (and each one it creates later) and follows their changes. */
@@ -364,6 +367,7 @@ export class SqliteStore implements BreakerStore {
     this.file = this.identity();
     this.statements = prepare(this.db);
     this.auditLog.use(this.db);
+    this.deadLetters.use(this.db);
     for (const t of this.tracked.values()) {
       t.written = -1;
       t.persisted = false;

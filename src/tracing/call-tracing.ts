@@ -1,6 +1,11 @@
 import type * as OpenTelemetry from '@opentelemetry/api';
 import type { Breaker } from '../core/breaker';
-import { isResilienceError, type BreakerOpenError, type BreakerTimeoutError } from '../core/errors';
+import {
+  isResilienceError,
+  type BreakerOpenError,
+  type BreakerTimeoutError,
+  type LoadShedError,
+} from '../core/errors';
 import { requireOptional } from '../core/optional-peer';
 
 /** The span a protected call marks: the one active when the call started. */
@@ -35,6 +40,13 @@ export function traceError(span: TracedSpan, error: unknown): void {
       'circuit_breaker.name': breaker,
       retry_after_ms: retryAfterMs,
     });
+  } else if (isResilienceError(error, 'LOAD_SHED')) {
+    const { breaker, retryAfterMs } = error as LoadShedError;
+    span.addEvent('circuit_breaker.rejected', {
+      'circuit_breaker.name': breaker,
+      reason: 'load_shed',
+      retry_after_ms: retryAfterMs,
+    });
   } else if (isResilienceError(error, 'BREAKER_TIMEOUT')) {
     const { breaker, timeoutMs } = error as BreakerTimeoutError;
     span.addEvent('circuit_breaker.timeout', { 'circuit_breaker.name': breaker, timeout_ms: timeoutMs });
@@ -43,9 +55,10 @@ export function traceError(span: TracedSpan, error: unknown): void {
 
 /** Adds `circuit_breaker.fallback`: a fallback served `error` (with `retry_after_ms` for a rejection). */
 export function traceFallback(span: TracedSpan, breaker: Breaker, error: unknown): void {
-  const retryAfterMs = isResilienceError(error, 'BREAKER_OPEN')
-    ? (error as BreakerOpenError).retryAfterMs
-    : undefined;
+  const retryAfterMs =
+    isResilienceError(error, 'BREAKER_OPEN') || isResilienceError(error, 'LOAD_SHED')
+      ? (error as BreakerOpenError | LoadShedError).retryAfterMs
+      : undefined;
   span.addEvent('circuit_breaker.fallback', {
     'circuit_breaker.name': breaker.name,
     ...(retryAfterMs !== undefined && { retry_after_ms: retryAfterMs }),

@@ -1,5 +1,6 @@
 import { Counter, Histogram, Registry, register } from 'prom-client';
 import type { BreakerOptions } from '../../src/core/breaker-options';
+import type { LoadSampler } from '../../src/core/load-sampler';
 import { BreakerRegistry } from '../../src/core/registry';
 import { BreakerMetrics } from '../../src/nest/breaker.metrics';
 import type { MetricsOptions } from '../../src/nest/resilience-options.interface';
@@ -25,6 +26,7 @@ interface Setup {
   maxKeysPerBreaker?: number;
   /** `metrics.perKey`. */
   perKey?: boolean;
+  loadSampler?: LoadSampler;
 }
 
 function start({
@@ -33,8 +35,9 @@ function start({
   prom = new Registry(),
   maxKeysPerBreaker,
   perKey,
+  loadSampler,
 }: Setup = {}) {
-  const registry = new BreakerRegistry({ clock, breakers, maxKeysPerBreaker });
+  const registry = new BreakerRegistry({ clock, breakers, maxKeysPerBreaker, loadSampler });
   const publisher = new BreakerMetrics(registry, { metrics: metrics ?? { registry: prom, perKey } });
   publisher.onModuleInit();
   running.push(publisher);
@@ -202,6 +205,26 @@ describe('BreakerMetrics', () => {
       'breaker=payments,from=open,to=half_open 1',
     ]);
     expect(s.series(STATE, { breaker: 'payments' })).toEqual(oneHot('payments', 'forced_open'));
+  });
+
+  it('counts shed calls as rejections with reason load_shed, a series only breakers that shed have', async () => {
+    const { registry, scrape } = start({
+      breakers: { search: { loadShed: { inFlight: 0 } }, payments: {} },
+      loadSampler: { utilization: () => 1 },
+    });
+    const search = registry.get('search');
+
+    // The outer call runs, so the inner one finds a call in flight on a busy loop.
+    await expect(search.execute(() => search.execute(takes(1)))).rejects.toMatchObject({ code: 'LOAD_SHED' });
+
+    const s = await scrape();
+    expect(s.series(REJECTED, { breaker: 'search' })).toEqual([
+      'breaker=search,reason=forced_open 0',
+      'breaker=search,reason=half_open_full 0',
+      'breaker=search,reason=load_shed 1',
+      'breaker=search,reason=open 0',
+    ]);
+    expect(s.series(REJECTED, { breaker: 'payments' })).toHaveLength(3);
   });
 
   it('shows the state as of the scrape: an open breaker whose open period has passed is half_open', async () => {

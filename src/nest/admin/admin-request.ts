@@ -1,7 +1,7 @@
 import { BadRequestException } from '@nestjs/common';
 import { INVALID_FIELD, UNKNOWN_FIELDS } from './admin.messages';
 
-/** Most audit entries one request may ask for. */
+/** Most entries (audit, dead letters) one request may ask for. */
 const MAX_AUDIT_LIMIT = 1000;
 
 /**
@@ -36,14 +36,14 @@ export function readFlag(body: Record<string, unknown>, field: string): boolean 
   return value;
 }
 
-/** The `breaker` query parameter: one name, or undefined for all breakers. */
-export function readBreakerFilter(value: unknown): string | undefined {
+/** A query parameter that filters by one name (`breaker`, `policy`): undefined for all. */
+export function readNameFilter(field: 'breaker' | 'policy', value: unknown): string | undefined {
   if (value === undefined) return undefined;
-  if (typeof value !== 'string' || value === '') throw badRequest('breaker', 'one breaker name');
+  if (typeof value !== 'string' || value === '') throw badRequest(field, `one ${field} name`);
   return value;
 }
 
-/** The `limit` query parameter: undefined leaves the audit log's default. */
+/** The `limit` query parameter: undefined leaves the list's default. */
 export function readLimit(value: unknown): number | undefined {
   if (value === undefined) return undefined;
   const limit = typeof value === 'string' && /^[1-9]\d*$/.test(value) ? Number(value) : NaN;

@@ -1,3 +1,6 @@
+import { escapeUnprintable } from '../../core/printable';
+import type { ReplayOutcome } from '../dead-letters/dead-letters.service';
+
 export const ADMIN_UNPROTECTED = (path: string): string =>
   `ResilienceModule: the admin routes at ${path} would be mounted without protection. ` +
   `Give admin.guard (a CanActivate class, e.g. your auth guard) or admin.token (a bearer token), ` +
@@ -14,6 +17,19 @@ export const ADMIN_LOCKED = (path: string): string =>
   `admin: { token: () => process.env.ADMIN_TOKEN }, which is read when the app starts.`;
 
 export const ADMIN_LOCKED_REQUEST = 'The admin API is locked: no admin token is configured';
+
+export const DEAD_LETTER_REPLAYED = (outcome: ReplayOutcome, actor: string | null): string =>
+  `Dead letter "${outcome.letter.id}" of policy "${outcome.letter.policy}" replayed${by(actor)}: ` +
+  (outcome.ok ? 'succeeded, removed' : `failed again (${escapeUnprintable(outcome.error.message)}), kept`);
+
+export const DEAD_LETTERS_PURGED = (
+  count: number,
+  policy: string | undefined,
+  actor: string | null,
+): string =>
+  `${count} dead letter(s)${policy === undefined ? '' : ` of policy "${escapeUnprintable(policy)}"`} purged${by(actor)}`;
+
+const by = (actor: string | null): string => (actor === null ? '' : ` by ${escapeUnprintable(actor)}`);
 
 export const UNKNOWN_BREAKER = (name: string): string => `Unknown circuit breaker "${name}"`;
 

@@ -2,6 +2,7 @@ import {
   Body,
   ConflictException,
   Controller,
+  Delete,
   Get,
   HttpCode,
   HttpStatus,
@@ -18,15 +19,24 @@ import {
 import type { AuditEntry } from '../../core/audit-log';
 import type { Breaker } from '../../core/breaker';
 import type { BreakerSnapshot } from '../../core/breaker-snapshot';
+import type { DeadLetter } from '../../core/dead-letter-store';
 import { isResilienceError, type ResetCooldownError } from '../../core/errors';
 import { BreakerRegistry } from '../../core/registry';
-import { SKIP_BREAKER_METADATA } from '../resilience.constants';
+import { DeadLetters } from '../dead-letters/dead-letters.service';
+import { LOG_CONTEXT, SKIP_BREAKER_METADATA } from '../resilience.constants';
 import type { AdminOptions } from '../resilience-options.interface';
 import { AdminActor } from './admin-actor.decorator';
 import { adminGuards } from './admin-guards';
-import { readBody, readBreakerFilter, readFlag, readLimit, readReason } from './admin-request';
+import { readBody, readFlag, readLimit, readNameFilter, readReason } from './admin-request';
 import { AdminTokenGuard } from './admin-token.guard';
-import { ADMIN_INSECURE, ADMIN_LOCKED, UNKNOWN_BREAKER } from './admin.messages';
+import { forAdmin, replayAnswer, type ReplaySucceededBody } from './dead-letter-answers';
+import {
+  ADMIN_INSECURE,
+  ADMIN_LOCKED,
+  DEAD_LETTERS_PURGED,
+  DEAD_LETTER_REPLAYED,
+  UNKNOWN_BREAKER,
+} from './admin.messages';
 import { ADMIN_OPTIONS, checkAdminOptions } from './admin-option-table';
 
 /**
@@ -36,7 +46,9 @@ import { ADMIN_OPTIONS, checkAdminOptions } from './admin-option-table';
  *
  * Routes (JSON), under `path`: `GET breakers`, `GET breakers/:name`,
  * `POST breakers/:name/trip` `{ reason }`, `POST breakers/:name/reset` `{ reason?, force? }`,
- * `POST breakers/:name/disable` `{ reason }`, `GET audit?breaker=&limit=`.
+ * `POST breakers/:name/disable` `{ reason }`, `GET audit?breaker=&limit=`,
+ * `GET dead-letters?policy=&limit=`, `GET dead-letters/:id`, `POST dead-letters/:id/replay`,
+ * `DELETE dead-letters?policy=`.
  */
 export function createAdminController(options: AdminOptions): Type<unknown> {
   checkAdminOptions(options);
@@ -46,7 +58,12 @@ export function createAdminController(options: AdminOptions): Type<unknown> {
   @Controller(path)
   @SetMetadata(SKIP_BREAKER_METADATA, true)
   class ResilienceAdminController {
-    constructor(@Inject(BreakerRegistry) private readonly registry: BreakerRegistry) {
+    private readonly actions = new Logger(LOG_CONTEXT);
+
+    constructor(
+      @Inject(BreakerRegistry) private readonly registry: BreakerRegistry,
+      @Inject(DeadLetters) private readonly deadLetters: DeadLetters,
+    ) {
       const logger = new Logger('ResilienceModule');
       if (guards.length === 0) logger.warn(ADMIN_INSECURE(path));
       // The app is starting: a token given as a function (or an unset one) is read now, once.
@@ -106,7 +123,7 @@ export function createAdminController(options: AdminOptions): Type<unknown> {
 
     @Get('audit')
     async audit(@Query('breaker') breaker: unknown, @Query('limit') limit: unknown): Promise<AuditEntry[]> {
-      const name = readBreakerFilter(breaker);
+      const name = readNameFilter('breaker', breaker);
       const entries = await this.registry.audit(name, { limit: readLimit(limit) });
       // A breaker that is gone (an evicted per-key breaker, or one not recreated since a
       // restart) may still have history; only a name with neither is a mistake.
@@ -114,6 +131,39 @@ export function createAdminController(options: AdminOptions): Type<unknown> {
         throw notFound(name);
       }
       return entries;
+    }
+
+    @Get('dead-letters')
+    async listDeadLetters(
+      @Query('policy') policy: unknown,
+      @Query('limit') limit: unknown,
+    ): Promise<DeadLetter[]> {
+      return this.deadLetters.list({ policy: readNameFilter('policy', policy), limit: readLimit(limit) });
+    }
+
+    @Get('dead-letters/:id')
+    async deadLetter(@Param('id') id: string): Promise<DeadLetter> {
+      return forAdmin(() => this.deadLetters.get(id));
+    }
+
+    /** 200 once the call succeeded (the letter is gone); 502 when it failed again (the letter stays). */
+    @Post('dead-letters/:id/replay')
+    @HttpCode(HttpStatus.OK)
+    async replay(@Param('id') id: string, @AdminActor() actor: string | null): Promise<ReplaySucceededBody> {
+      const outcome = await forAdmin(() => this.deadLetters.replay(id));
+      this.actions.log(DEAD_LETTER_REPLAYED(outcome, actor));
+      return replayAnswer(outcome);
+    }
+
+    @Delete('dead-letters')
+    async purge(
+      @Query('policy') policy: unknown,
+      @AdminActor() actor: string | null,
+    ): Promise<{ purged: number }> {
+      const name = readNameFilter('policy', policy);
+      const purged = await this.deadLetters.purge(name);
+      this.actions.log(DEAD_LETTERS_PURGED(purged, name, actor));
+      return { purged };
     }
 
     /** Runs an action that requires a reason (trip, disable) and answers the breaker's snapshot. */

@@ -4,6 +4,7 @@ import {
   type BreakerTimeoutError,
   type InvalidBreakerKeyError,
   isResilienceError,
+  type LoadShedError,
 } from '../../core/errors';
 
 /** The JSON body of a 503 answered for a breaker that rejected the call. @publicApi */
@@ -14,6 +15,18 @@ export interface BreakerOpenResponseBody {
   /** The breaker that rejected the call (`name#key` for a per-key breaker). */
   breaker: string;
   /** How long until the breaker may let a call through. */
+  retryAfterMs: number;
+}
+
+/** The JSON body of a 503 answered for a call a breaker's `loadShed` refused. @publicApi */
+export interface LoadShedResponseBody {
+  statusCode: 503;
+  error: 'Service Unavailable';
+  message: string;
+  code: 'LOAD_SHED';
+  /** The breaker that shed the call (`name#key` for a per-key breaker). */
+  breaker: string;
+  /** How long the caller should wait: 1000 (the load is sampled every 500 ms). */
   retryAfterMs: number;
 }
 
@@ -82,6 +95,7 @@ interface AnsweredErrors {
   BREAKER_OPEN: BreakerOpenError;
   BREAKER_TIMEOUT: BreakerTimeoutError;
   INVALID_BREAKER_KEY: InvalidBreakerKeyError;
+  LOAD_SHED: LoadShedError;
 }
 
 /**
@@ -104,6 +118,21 @@ const ANSWERS: { readonly [Code in keyof AnsweredErrors]: (error: AnsweredErrors
       breaker: error.breaker,
       timeoutMs: error.timeoutMs,
     }),
+  // The body keeps its code: a shed and an open breaker both answer 503, and a client backs off differently.
+  LOAD_SHED: (error) => {
+    const details = {
+      code: error.code,
+      message: error.message,
+      breaker: error.breaker,
+      retryAfterMs: error.retryAfterMs,
+    };
+    const body: LoadShedResponseBody = {
+      statusCode: HttpStatus.SERVICE_UNAVAILABLE,
+      error: 'Service Unavailable',
+      ...details,
+    };
+    return { ...answer(HttpStatus.SERVICE_UNAVAILABLE, 'Service Unavailable', details), body };
+  },
   INVALID_BREAKER_KEY: (error) => ({
     ...answer(HttpStatus.BAD_REQUEST, 'Bad Request', {
       code: error.code,

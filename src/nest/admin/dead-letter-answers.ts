@@ -1,0 +1,65 @@
+import {
+  BadGatewayException,
+  ConflictException,
+  type HttpException,
+  HttpStatus,
+  NotFoundException,
+} from '@nestjs/common';
+import { isResilienceError, type ResilienceError } from '../../core/errors';
+import type { ReplayOutcome } from '../dead-letters/dead-letters.service';
+
+/** The body of `POST <admin>/dead-letters/:id/replay` when the call succeeded (200). @publicApi */
+export interface ReplaySucceededBody {
+  id: string;
+  policy: string;
+  outcome: 'succeeded';
+}
+
+/** Errors of the dead letters that are the request's fault, with the status each answers. */
+const STATUS_OF: Readonly<Record<string, HttpStatus>> = {
+  DEAD_LETTER_NOT_FOUND: HttpStatus.NOT_FOUND,
+  NO_REPLAYER: HttpStatus.CONFLICT,
+  REPLAY_IN_PROGRESS: HttpStatus.CONFLICT,
+};
+
+/**
+ * Runs a dead-letter action for an admin route: an unknown id answers 404, a letter whose
+ * policy has no replayer (or that is being replayed) 409, each body `{ statusCode, error,
+ * message, code, id }`; anything else goes on as it is.
+ */
+export async function forAdmin<T>(action: () => Promise<T>): Promise<T> {
+  try {
+    return await action();
+  } catch (error) {
+    if (isResilienceError(error) && Object.hasOwn(STATUS_OF, error.code)) throw refusal(error);
+    throw error;
+  }
+}
+
+/** 200 for a replay that succeeded; 502 with the error for one that failed again (the letter stays). */
+export function replayAnswer(outcome: ReplayOutcome): ReplaySucceededBody {
+  const { id, policy } = outcome.letter;
+  if (outcome.ok) return { id, policy, outcome: 'succeeded' };
+  throw new BadGatewayException({
+    statusCode: HttpStatus.BAD_GATEWAY,
+    error: 'Bad Gateway',
+    message: `Dead letter "${id}" (policy "${policy}") failed again: ${outcome.error.message}`,
+    id,
+    policy,
+    outcome: 'failed',
+    cause: outcome.error,
+  });
+}
+
+function refusal(error: ResilienceError): HttpException {
+  const status = STATUS_OF[error.code];
+  const Exception = status === HttpStatus.NOT_FOUND ? NotFoundException : ConflictException;
+  const { id } = error as ResilienceError & { id: string };
+  return new Exception({
+    statusCode: status,
+    error: status === HttpStatus.NOT_FOUND ? 'Not Found' : 'Conflict',
+    message: error.message,
+    code: error.code,
+    id,
+  });
+}

@@ -1,0 +1,14 @@
+import { escapeUnprintable } from '../../core/printable';
+
+export const ARGUMENTS_NOT_JSON = (policy: string, problem: string): string =>
+  `Policy "${policy}" keeps dead letters, which need arguments that come back the same from JSON ` +
+  `(strings, numbers, booleans, null, arrays and plain objects): ${problem}. Pass such values ` +
+  `(an ISO string for a Date, an id for an entity), or turn deadLetter off for this policy`;
+
+export const NOT_FOUND = (id: string): string => `No dead letter "${escapeUnprintable(id.slice(0, 100))}"`;
+
+export const NO_REPLAYER = (id: string, policy: string): string =>
+  `Dead letter "${id}" cannot be replayed: policy "${policy}" has no replayer in this app ` +
+  '(it registers one when a method of the policy first runs; the policy may have been renamed or removed)';
+
+export const REPLAY_IN_PROGRESS = (id: string): string => `Dead letter "${id}" is being replayed already`;

@@ -1,0 +1,120 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
+import { Inject, Injectable } from '@nestjs/common';
+import {
+  MemoryDeadLetters,
+  type DeadLetter,
+  type DeadLetterError,
+  type DeadLetterStore,
+} from '../../core/dead-letter-store';
+import type { BreakerStore } from '../../stores/breaker-store';
+import { BREAKER_STORE } from '../resilience.constants';
+import {
+  DeadLetterArgumentsError,
+  DeadLetterNotFoundError,
+  NoReplayerError,
+  ReplayInProgressError,
+} from './dead-letter-errors';
+import { jsonProblemIn } from './json-arguments';
+
+/** Runs a dead letter's call again through its policy, with the arguments it was made with. @publicApi */
+export type Replayer = (...args: unknown[]) => unknown;
+
+/** How a replay ended; a failed one leaves the letter in place. @publicApi */
+export type ReplayOutcome =
+  | { readonly ok: true; readonly letter: DeadLetter }
+  | { readonly ok: false; readonly letter: DeadLetter; readonly error: DeadLetterError };
+
+/**
+ * The dead letters of the app's named policies: calls that finally failed, kept with their
+ * arguments (as JSON) in the module's store (memory: the newest 1,000; sqlite: the newest
+ * 10,000, surviving restarts), to be looked at and replayed through the same policy.
+ * @publicApi
+ */
+@Injectable()
+export class DeadLetters {
+  private readonly store: DeadLetterStore;
+  private readonly replayers = new Map<string, Replayer>();
+  private readonly replaying = new Set<string>();
+  /** The letter being replayed in this async context: its failure is that letter's, not a new one. */
+  private readonly replay$ = new AsyncLocalStorage<DeadLetter>();
+
+  constructor(@Inject(BREAKER_STORE) breakerStore: BreakerStore) {
+    this.store = breakerStore.deadLetters ?? new MemoryDeadLetters();
+  }
+
+  /**
+   * Refuses arguments a dead letter could not keep as they are: call it when a policy's
+   * method first runs, so a bad signature fails at once rather than on the first failure.
+   * @throws {DeadLetterArgumentsError} naming the policy and what is wrong.
+   */
+  checkArguments(policy: string, args: readonly unknown[]): void {
+    const problem = jsonProblemIn(args);
+    if (problem !== undefined) throw new DeadLetterArgumentsError(policy, problem);
+  }
+
+  /**
+   * Keeps a call that finally failed. Called from within the replay of a letter of the same
+   * policy, it keeps nothing new: the replayed letter stays, and is what it resolves with.
+   * @throws {DeadLetterArgumentsError} (as a rejected promise) when its arguments cannot be kept.
+   */
+  async record(policy: string, args: readonly unknown[], error: unknown, attempts = 1): Promise<DeadLetter> {
+    const replayed = this.replay$.getStore();
+    if (replayed?.policy === policy) return replayed;
+    this.checkArguments(policy, args);
+    return this.store.add({ policy, args: [...args], error: describeError(error), attempts, at: Date.now() });
+  }
+
+  /** How `replay()` runs the letters of `policy`; the policy registers it, replacing any earlier one. */
+  registerReplayer(policy: string, replayer: Replayer): void {
+    this.replayers.set(policy, replayer);
+  }
+
+  /** Newest first: up to `limit` [100], of one policy or of all. */
+  list(options?: { policy?: string; limit?: number }): Promise<DeadLetter[]> {
+    return this.store.list(options);
+  }
+
+  /** @throws {DeadLetterNotFoundError} (as a rejected promise) for an unknown id. */
+  async get(id: string): Promise<DeadLetter> {
+    const letter = await this.store.get(id);
+    if (letter === undefined) throw new DeadLetterNotFoundError(id);
+    return letter;
+  }
+
+  /** Removes every letter (of one policy, or of all); resolves with how many. */
+  purge(policy?: string): Promise<number> {
+    return this.store.purge(policy);
+  }
+
+  /**
+   * Runs the letter's call again through its policy. Success removes the letter; failure
+   * leaves it in place and says why.
+   * @throws {DeadLetterNotFoundError} for an unknown id, {@link NoReplayerError} when its
+   * policy has no replayer, {@link ReplayInProgressError} while it is being replayed already.
+   */
+  async replay(id: string): Promise<ReplayOutcome> {
+    if (this.replaying.has(id)) throw new ReplayInProgressError(id);
+    this.replaying.add(id);
+    try {
+      const letter = await this.get(id);
+      const replayer = this.replayers.get(letter.policy);
+      if (replayer === undefined) throw new NoReplayerError(id, letter.policy);
+      try {
+        await this.replay$.run(letter, () => replayer(...letter.args));
+      } catch (error) {
+        return { ok: false, letter, error: describeError(error) };
+      }
+      await this.store.remove(id);
+      return { ok: true, letter };
+    } finally {
+      this.replaying.delete(id);
+    }
+  }
+}
+
+/** An error as a dead letter keeps it: its name, message and string `code`, whatever was thrown. */
+function describeError(error: unknown): DeadLetterError {
+  if (!(error instanceof Error)) return { name: 'Error', message: String(error) };
+  const { code } = error as { code?: unknown };
+  return { name: error.name, message: error.message, ...(typeof code === 'string' && { code }) };
+}
