@@ -8,7 +8,11 @@ export type ResilienceErrorCode =
   | 'RESET_COOLDOWN'
   | 'INVALID_BREAKER_OPTIONS'
   | 'INVALID_BREAKER_KEY'
-  | 'TOO_MANY_BREAKERS';
+  | 'TOO_MANY_BREAKERS'
+  | 'TIMEOUT'
+  | 'BULKHEAD_FULL'
+  | 'RATE_LIMITED'
+  | 'LOAD_SHED';
 
 /**
  * Base class of every error the library throws. Check `code` (or use
@@ -118,7 +122,7 @@ export class ResetCooldownError extends ResilienceError {
  * @publicApi
  */
 export type OptionScope =
-  'breaker' | 'defaults' | 'module' | 'registry' | 'store' | 'metrics' | 'admin' | 'http';
+  'breaker' | 'defaults' | 'module' | 'registry' | 'store' | 'metrics' | 'admin' | 'http' | 'policy';
 
 /**
  * An option has a bad value or an unknown key: a breaker's, or one of the module's.
