@@ -34,7 +34,10 @@ export type {
 } from './nest/error-mapping/error-answers';
 export { BreakerOpenFilter } from './nest/error-mapping/breaker-open.filter';
 export { BreakerTimeoutFilter } from './nest/error-mapping/breaker-timeout.filter';
-export { getBreakerSignal } from './nest/breaker-call';
+export { getBreakerSignal, getCallSignal } from './nest/breaker-call';
+export { Retry, Timeout, Bulkhead, RateLimit, Resilient } from './nest/policy.decorators';
+export type { ResilientOptions } from './nest/method-protection';
+export { PolicyRegistry, type FinalFailureListener } from './nest/policy-registry';
 export { createAdminController } from './nest/admin/resilience-admin.controller';
 export {
   BREAKER_METRICS,

@@ -8,6 +8,7 @@ import { BreakerMetrics } from './breaker.metrics';
 import { BreakerStateLogger } from './breaker-state.logger';
 import { CircuitBreakerExplorer } from './circuit-breaker.explorer';
 import { OutgoingHttpProtection } from './outgoing-http.protection';
+import { PolicyRegistry } from './policy-registry';
 import {
   ConfigurableModuleClass,
   type ResilienceModuleAsyncOptions,
@@ -49,7 +50,8 @@ async function createRegistry(
 
 /**
  * Circuit breakers for the app: `BreakerRegistry` (injectable), `@CircuitBreaker` on any
- * provider method or controller, `CircuitBreakerInterceptor`, the 503 mapping, state-change
+ * provider method or controller, the policies around it (`@Retry`, `@Timeout`, `@Bulkhead`,
+ * `@RateLimit`, `@Resilient` and `PolicyRegistry`), `CircuitBreakerInterceptor`, the 503 mapping, state-change
  * logs, Prometheus metrics, and a shutdown that lets protected calls finish. Global by default.
  * @example
  * ResilienceModule.forRoot({ breakers: { payments: { preset: 'http', critical: true } } })
@@ -60,6 +62,7 @@ async function createRegistry(
   providers: [
     { provide: BREAKER_STORE, useFactory: createStore, inject: [RESILIENCE_OPTIONS] },
     { provide: BreakerRegistry, useFactory: createRegistry, inject: [RESILIENCE_OPTIONS, BREAKER_STORE] },
+    PolicyRegistry,
     CircuitBreakerExplorer,
     BreakerStateLogger,
     BreakerMetrics,
@@ -67,7 +70,7 @@ async function createRegistry(
     OutgoingHttpProtection,
   ],
   // The store too, so that the health indicator can report it.
-  exports: [BreakerRegistry, BREAKER_STORE],
+  exports: [BreakerRegistry, PolicyRegistry, BREAKER_STORE],
 })
 export class ResilienceModule extends ConfigurableModuleClass {
   /** Configures the module with options known up front. */
