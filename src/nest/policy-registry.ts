@@ -2,6 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { InvalidBreakerOptionsError } from '../core/errors';
 import { Policies } from '../core/policies/policies';
 import type { PolicyListener } from '../core/policies/policy-events';
+import { checkPolicyOptions } from '../core/policies/policy-option-table';
 import type { PolicyOptions } from '../core/policies/policy-options';
 import { BreakerRegistry } from '../core/registry';
 import { methodLabel, type MethodPolicyOptions, type MethodProtection } from './method-protection';
@@ -126,6 +127,8 @@ export class PolicyRegistry {
     breaker: string | undefined,
     deadLetter: boolean,
   ): Policies {
+    // Checked before the breaker is looked up, so a bad `breaker` is reported as the policy's.
+    checkPolicyOptions(name, options, { fleetStore: this.fleetStore });
     const timeout = breaker === undefined ? false : this.breakers.get(breaker).options.timeout;
     const policies = new Policies(
       name,
