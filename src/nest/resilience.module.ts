@@ -8,6 +8,7 @@ import { BreakerMetrics } from './breaker.metrics';
 import { BreakerStateLogger } from './breaker-state.logger';
 import { CircuitBreakerExplorer } from './circuit-breaker.explorer';
 import { OutgoingHttpProtection } from './outgoing-http.protection';
+import { PolicyMetrics } from './policy.metrics';
 import { PolicyRegistry } from './policy-registry';
 import {
   ConfigurableModuleClass,
@@ -66,6 +67,7 @@ async function createRegistry(
     CircuitBreakerExplorer,
     BreakerStateLogger,
     BreakerMetrics,
+    PolicyMetrics,
     ResilienceShutdown,
     OutgoingHttpProtection,
   ],
