@@ -70,7 +70,9 @@ export class RateLimiter {
   private count(now: number, allowed?: boolean): void {
     if (now - this.windowStart >= REFUSAL_WINDOW_MS) {
       const total = this.allowed + this.refused;
-      this.lastShare = total === 0 ? 0 : this.refused / total;
+      // The span that just ended counts only while it is the one before the current span.
+      const recent = now - this.windowStart < 2 * REFUSAL_WINDOW_MS;
+      this.lastShare = total === 0 || !recent ? 0 : this.refused / total;
       this.windowStart = now;
       this.allowed = 0;
       this.refused = 0;

@@ -62,3 +62,15 @@ describe('rate limit', () => {
     expect(policies.rateLimiter?.refusedShare()).toBe(0.75);
   });
 });
+
+describe('rate limit refusals over time', () => {
+  it('should forget the refusals of spans older than 10 s', async () => {
+    const timers = fakeTimers();
+    const policies = limited({ limit: 1, interval: 60_000 }, timers);
+    await outcomes(policies, 4);
+    await timers.advance(10_000);
+    expect(policies.rateLimiter?.refusedShare()).toBe(0.75);
+    await timers.advance(10_000);
+    expect(policies.rateLimiter?.refusedShare()).toBe(0);
+  });
+});
