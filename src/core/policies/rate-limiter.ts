@@ -21,6 +21,8 @@ const REFUSAL_WINDOW_MS = 10_000;
  */
 export class RateLimiter {
   private readonly buckets = new Map<string, TokenBucket>();
+  /** The bucket of calls without a key: most policies have only this one, kept out of the Map. */
+  private shared: TokenBucket | undefined;
   private readonly perMs: number;
   private windowStart = -Infinity;
   private allowed = 0;
@@ -54,6 +56,7 @@ export class RateLimiter {
   }
 
   private bucketFor(key: string, now: number): TokenBucket {
+    if (key === '') return (this.shared ??= new TokenBucket(this.options.burst, this.perMs, now));
     let bucket = this.buckets.get(key);
     if (bucket === undefined) {
       if (this.buckets.size >= MAX_RATE_LIMIT_KEYS)
