@@ -12,6 +12,7 @@
  * Rounds alternate the contenders; medians and ratios to the bare breaker are printed.
  */
 
+const { setImmediate } = require('node:timers');
 const { numberArg } = require('./args');
 const { Breaker } = require('../dist/core/breaker');
 const { Policies } = require('../dist/core/policies/policies');
