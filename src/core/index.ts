@@ -52,6 +52,7 @@ export type {
   RetryOutcome,
 } from './policies/policy-events';
 export type { PolicyTimers, RandomSource } from './policies/timers';
+export { CallSignal } from './policies/call-signal';
 export {
   TimeoutExceededError,
   BulkheadFullError,

@@ -3,6 +3,7 @@ import { catchError, defer, from, isObservable, Observable, type Subscription } 
 import type { Breaker } from '../core/breaker';
 import { defaultIsFailure } from '../core/default-predicates';
 import { isResilienceError } from '../core/errors';
+import type { CallSignal } from '../core/policies/call-signal';
 import { isRejection } from '../core/policies/policy-errors';
 import { traceCall, traceError, traceFallback, type TracedSpan } from '../tracing/call-tracing';
 
@@ -44,10 +45,10 @@ function isActive(call: ActiveCall | undefined, breaker: Breaker): boolean {
  */
 function runActive(breaker: Breaker, outer: ActiveCall | undefined, invoke: () => unknown): Promise<unknown> {
   return breaker.execute((own) => {
-    // Under a policy's total timeout, the method's signal aborts on either timeout.
-    const signal =
-      outer !== undefined && outer.breaker === undefined ? AbortSignal.any([own, outer.signal]) : own;
-    const call: ActiveCall = { breaker, signal, outer, running: true };
+    const call: ActiveCall =
+      outer !== undefined && outer.breaker === undefined
+        ? underTotalTimeout(breaker, own, outer)
+        : { breaker, signal: own, outer, running: true };
     const end = () => {
       call.running = false;
     };
@@ -63,6 +64,22 @@ function runActive(breaker: Breaker, outer: ActiveCall | undefined, invoke: () =
     else end();
     return result;
   });
+}
+
+/**
+ * A breaker call under a policy's total timeout: the method's signal aborts on either
+ * timeout. Built when first read, as signals are costly to create and most calls never read theirs.
+ */
+function underTotalTimeout(breaker: Breaker, own: AbortSignal, outer: ActiveCall): ActiveCall {
+  let combined: AbortSignal | undefined;
+  return {
+    breaker,
+    outer,
+    running: true,
+    get signal() {
+      return (combined ??= AbortSignal.any([own, outer.signal]));
+    },
+  };
 }
 
 /**
@@ -83,12 +100,17 @@ export function getCallSignal(): AbortSignal | undefined {
  */
 export const getBreakerSignal = getCallSignal;
 
-/** Runs `invoke` as a call whose signal is `signal` (a policy's total timeout), for {@link getCallSignal}. */
-export function runWithSignal<T>(signal: AbortSignal, invoke: () => T): T {
-  return activeCalls.run(
-    { breaker: undefined, signal, outer: activeCalls.getStore(), running: true },
-    invoke,
-  );
+/** Runs `invoke` as a call bounded by a policy's total timeout, whose signal {@link getCallSignal} returns. */
+export function runWithSignal<T>(call: CallSignal, invoke: () => T): T {
+  const active: ActiveCall = {
+    breaker: undefined,
+    outer: activeCalls.getStore(),
+    running: true,
+    get signal() {
+      return call.signal;
+    },
+  };
+  return activeCalls.run(active, invoke);
 }
 
 /**

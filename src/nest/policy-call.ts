@@ -27,7 +27,7 @@ export function callThroughPolicies(
 ): Promise<unknown> {
   const run = () =>
     breaker === undefined ? new Promise((resolve) => resolve(invoke())) : callThroughBreaker(breaker, invoke);
-  return policies.execute((signal) => (signal === undefined ? run() : runWithSignal(signal, run)), {
+  return policies.execute((call) => (call === undefined ? run() : runWithSignal(call, run)), {
     args,
     retryOn: breaker && ((error) => breaker.countsAsFailure(error)),
     fallback: recover && ((error) => settleFallback(breaker, error, recover)),
@@ -60,10 +60,10 @@ export function observeThroughPolicies(
     };
     policies
       .execute<unknown>(
-        (signal) =>
+        (call) =>
           new Promise<void>((resolve, reject) => {
-            if (signal === undefined) subscribeOnce(resolve, reject);
-            else runWithSignal(signal, () => subscribeOnce(resolve, reject));
+            if (call === undefined) subscribeOnce(resolve, reject);
+            else runWithSignal(call, () => subscribeOnce(resolve, reject));
           }),
         {
           args,

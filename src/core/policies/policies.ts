@@ -96,7 +96,7 @@ export class Policies {
     const { retry, timeout, bulkhead, rateLimiter } = this;
     const retryOn = this.retryOn ?? call.retryOn ?? defaultIsFailure;
     const retried: Attempt<T> =
-      retry === undefined ? attempt : (signal) => retry.execute(attempt, retryOn, signal);
+      retry === undefined ? attempt : (call) => retry.execute(attempt, retryOn, call);
     const timed = timeout === undefined ? () => retried(undefined) : () => timeout.execute(retried);
     try {
       if (rateLimiter !== undefined) {

@@ -1,4 +1,5 @@
 import { backoffDelay, type BackoffOptions } from './backoff';
+import type { CallSignal } from './call-signal';
 import type { PolicyListener } from './policy-events';
 import { isRejection } from './policy-errors';
 import { RetryBudget } from './retry-budget';
@@ -9,8 +10,8 @@ export interface ResolvedRetryOptions extends BackoffOptions {
   readonly budget: { readonly ratio: number; readonly minPerSecond: number } | false;
 }
 
-/** One attempt of a call; `signal` is the call's (aborted by a total timeout). */
-export type Attempt<T> = (signal: AbortSignal | undefined) => Promise<T>;
+/** One attempt of a call; `call` carries the call's signal under a total timeout (else undefined). */
+export type Attempt<T> = (call: CallSignal | undefined) => Promise<T>;
 
 /**
  * Tries a call again after failures it may retry, waiting longer each time, within a retry
@@ -32,19 +33,15 @@ export class RetryPolicy {
     this.budget = budget === false ? undefined : new RetryBudget(budget.ratio, budget.minPerSecond);
   }
 
-  async execute<T>(
-    attempt: Attempt<T>,
-    retryOn: (error: unknown) => boolean,
-    signal?: AbortSignal,
-  ): Promise<T> {
+  async execute<T>(attempt: Attempt<T>, retryOn: (error: unknown) => boolean, call?: CallSignal): Promise<T> {
     this.budget?.recordFirstTry(this.timers.now());
     for (let retry = 0; ; retry++) {
       try {
-        return await attempt(signal);
+        return await attempt(call);
       } catch (error) {
-        const wait = this.waitBeforeRetry(error, retry, retryOn, signal);
+        const wait = this.waitBeforeRetry(error, retry, retryOn, call);
         if (wait === undefined) throw error;
-        await abortableDelay(this.timers, wait, signal).catch(() => {
+        await abortableDelay(this.timers, wait, call?.signal).catch(() => {
           throw error;
         });
       }
@@ -56,9 +53,9 @@ export class RetryPolicy {
     error: unknown,
     retry: number,
     retryOn: (error: unknown) => boolean,
-    signal: AbortSignal | undefined,
+    call: CallSignal | undefined,
   ): number | undefined {
-    if (signal?.aborted || isRejection(error) || !retryOn(error)) return undefined;
+    if (call?.aborted || isRejection(error) || !retryOn(error)) return undefined;
     if (retry >= this.options.attempts) {
       this.emit({ kind: 'retry', policy: this.policy, outcome: 'exhausted' });
       return undefined;

@@ -55,8 +55,8 @@ describe('policy order (fallback → rate limit → bulkhead → total timeout �
     const timers = fakeTimers();
     const policies = new Policies('p', { timeout: 50 }, { timers });
     let seen: AbortSignal | undefined;
-    const promise = policies.execute((signal) => {
-      seen = signal;
+    const promise = policies.execute((call) => {
+      seen = call?.signal;
       return new Promise(() => undefined);
     });
     promise.catch(() => undefined);
