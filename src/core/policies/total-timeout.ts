@@ -3,14 +3,13 @@ import type { PolicyListener } from './policy-events';
 import { TimeoutExceededError } from './policy-errors';
 import type { PolicyTimers } from './timers';
 
-/** A call the timeout watches; `expire` is dropped once the call settles. */
+/** A running call the timeout watches: a node of the list of deadlines, earliest first. */
 interface Deadline {
   readonly at: number;
-  expire: (() => void) | undefined;
+  readonly expire: () => void;
+  prev: Deadline | undefined;
+  next: Deadline | undefined;
 }
-
-/** Settled deadlines kept at the front of the queue before it is compacted. */
-const COMPACT_AFTER = 1_024;
 
 /**
  * Bounds a whole call, retries and their waits included: when `timeoutMs` elapses the call's
@@ -18,13 +17,14 @@ const COMPACT_AFTER = 1_024;
  * `TimeoutExceededError`, whatever the method does with the signal.
  *
  * Every call of a policy has the same timeout, so deadlines come in the order calls start: a
- * queue, watched by one timer set for the earliest deadline still pending. A timer per call
- * (set, then cleared) would cost more than the rest of a fast call.
+ * list (a call that settles leaves it at once), watched by one timer set for the earliest
+ * deadline. A timer per call (set, then cleared) would cost more than the rest of a fast call.
  */
 export class TotalTimeout {
-  private readonly queue: Deadline[] = [];
-  private head = 0;
-  private armed = false;
+  private first: Deadline | undefined;
+  private last: Deadline | undefined;
+  /** When the timer fires; undefined while none is set. */
+  private armedFor: number | undefined;
 
   constructor(
     readonly policy: string,
@@ -36,53 +36,63 @@ export class TotalTimeout {
   execute<T>(run: (call: CallSignal) => Promise<T>): Promise<T> {
     const call = new CallSignal();
     return new Promise<T>((resolve, reject) => {
-      const deadline: Deadline = {
-        at: this.timers.now() + this.timeoutMs,
-        expire: () => {
-          const error = new TimeoutExceededError(this.policy, this.timeoutMs);
-          this.emit({ kind: 'rejected', policy: this.policy, reason: 'timeout' });
-          reject(error);
-          call.abort(error);
-        },
-      };
-      this.queue.push(deadline);
-      if (!this.armed) this.arm(deadline.at);
+      const deadline = this.watch(this.timers.now() + this.timeoutMs, () => {
+        const error = new TimeoutExceededError(this.policy, this.timeoutMs);
+        this.emit({ kind: 'rejected', policy: this.policy, reason: 'timeout' });
+        reject(error);
+        call.abort(error);
+      });
       run(call).then(
         (value) => {
-          deadline.expire = undefined;
+          this.unwatch(deadline);
           resolve(value);
         },
         (error: unknown) => {
-          deadline.expire = undefined;
+          this.unwatch(deadline);
           reject(error);
         },
       );
     });
   }
 
+  private watch(at: number, expire: () => void): Deadline {
+    const deadline: Deadline = { at, expire, prev: this.last, next: undefined };
+    if (this.last === undefined) this.first = deadline;
+    else this.last.next = deadline;
+    this.last = deadline;
+    if (this.armedFor === undefined) this.arm(at);
+    return deadline;
+  }
+
+  /** Takes a deadline out of the list (a settled or expired call); a second time does nothing. */
+  private unwatch(deadline: Deadline): void {
+    const { prev, next } = deadline;
+    if (prev === undefined && this.first !== deadline) return;
+    if (prev === undefined) this.first = next;
+    else prev.next = next;
+    if (next === undefined) this.last = prev;
+    else next.prev = prev;
+    deadline.prev = undefined;
+    deadline.next = undefined;
+  }
+
   private arm(at: number): void {
-    this.armed = true;
+    this.armedFor = at;
     this.timers.setTimeout(() => this.expireDue(), Math.max(0, at - this.timers.now()));
   }
 
-  /** Expires every call whose deadline passed, then waits for the next one still pending. */
+  /**
+   * Expires every call whose deadline passed, then waits for the earliest one left. The timer
+   * may fire for a call that settled since: it then only moves on to the next deadline.
+   */
   private expireDue(): void {
-    this.armed = false;
+    this.armedFor = undefined;
     const now = this.timers.now();
-    const { queue } = this;
-    while (this.head < queue.length) {
-      const deadline = queue[this.head];
-      if (deadline.expire !== undefined && deadline.at > now) break;
-      this.head++;
-      const { expire } = deadline;
-      deadline.expire = undefined;
-      expire?.();
+    while (this.first !== undefined && this.first.at <= now) {
+      const due = this.first;
+      this.unwatch(due);
+      due.expire();
     }
-    if (this.head >= COMPACT_AFTER || this.head === queue.length) {
-      queue.splice(0, this.head);
-      this.head = 0;
-    }
-    // The loop stopped at the earliest deadline still pending, if any.
-    if (this.head < queue.length) this.arm(queue[this.head].at);
+    if (this.first !== undefined) this.arm(this.first.at);
   }
 }

@@ -170,3 +170,36 @@ describe('policy options', () => {
     ).not.toThrow();
   });
 });
+
+describe('total timeout', () => {
+  it('should keep one timer for every call running, and time out each call at its own deadline', async () => {
+    const timers = fakeTimers();
+    const policies = new Policies('p', { timeout: 1_000 }, { timers });
+    const hung = () => policies.execute(() => new Promise(() => undefined));
+    const first = hung();
+    first.catch(() => undefined);
+    for (let i = 0; i < 100; i++) await policies.execute(async () => i);
+    await timers.advance(400);
+    const second = hung();
+    second.catch(() => undefined);
+    expect(timers.started).toEqual([1_000]);
+    await timers.advance(600);
+    await expect(first).rejects.toMatchObject({ code: 'TIMEOUT' });
+    let settled = false;
+    second.catch(() => (settled = true));
+    await timers.advance(399);
+    expect(settled).toBe(false);
+    await timers.advance(1);
+    await expect(second).rejects.toMatchObject({ code: 'TIMEOUT' });
+    expect(timers.pending).toBe(0);
+  });
+
+  it('should build no AbortSignal for a call that never reads it', async () => {
+    const timers = fakeTimers();
+    const policies = new Policies('p', { timeout: 1_000 }, { timers });
+    const created = jest.spyOn(globalThis, 'AbortController');
+    await policies.execute(async () => 'ok');
+    expect(created).not.toHaveBeenCalled();
+    created.mockRestore();
+  });
+});
