@@ -1,5 +1,5 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
-import { catchError, defer, from, isObservable, Observable, type Subscription } from 'rxjs';
+import { catchError, defer, from, isObservable, lastValueFrom, Observable, type Subscription } from 'rxjs';
 import type { Breaker } from '../core/breaker';
 import { defaultIsFailure } from '../core/default-predicates';
 import { isResilienceError } from '../core/errors';
@@ -186,6 +186,11 @@ export function observeThroughBreaker(
       }),
     );
   });
+}
+
+/** What a method or a fallback returned, an Observable as the Promise of its last value. */
+export function settle(value: unknown): unknown {
+  return isObservable(value) ? lastValueFrom(value, { defaultValue: undefined }) : value;
 }
 
 /** Adds the event `error` stands for to `span`, and throws it on. */

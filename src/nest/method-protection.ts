@@ -1,11 +1,11 @@
 import { Logger } from '@nestjs/common';
-import { defer, isObservable, lastValueFrom, type Observable } from 'rxjs';
+import { defer, isObservable } from 'rxjs';
 import type { Breaker } from '../core/breaker';
 import { toBreakerKey } from '../core/breaker-key';
 import { InvalidBreakerOptionsError } from '../core/errors';
 import type { PolicyOptions } from '../core/policies/policy-options';
 import type { BreakerRegistry } from '../core/registry';
-import { callThroughBreaker, observeThroughBreaker, type Recover } from './breaker-call';
+import { callThroughBreaker, observeThroughBreaker, settle, type Recover } from './breaker-call';
 import type { CircuitBreakerOptions } from './circuit-breaker.decorator';
 import { callThroughPolicies, observeThroughPolicies } from './policy-call';
 import { policyRegistryOf } from './policy-registry';
@@ -254,7 +254,7 @@ function invokeOnce(protection: MethodProtection, instance: unknown, args: unkno
   const method = methodLabel(protection);
   const name = protection.breaker?.name ?? protection.resilient?.name ?? method;
   warnOnce(`observable:${method}`, () => messages.UNDECLARED_OBSERVABLE(name, method));
-  return lastValue(result);
+  return settle(result);
 }
 
 function original(protection: MethodProtection, instance: unknown, args: unknown[]): any {
@@ -318,14 +318,6 @@ export function resolveFallback(
     );
   }
   return found as (...argsThenError: any[]) => unknown;
-}
-
-export function settle(value: unknown): unknown {
-  return isObservable(value) ? lastValue(value) : value;
-}
-
-function lastValue(source: Observable<unknown>): Promise<unknown> {
-  return lastValueFrom(source, { defaultValue: undefined });
 }
 
 /** Whether `design:returntype` is rxjs's Observable (of any copy of rxjs). */

@@ -6,6 +6,7 @@ import {
   observeThroughBreaker,
   runWithSignal,
   servedByFallback,
+  settle,
   type Recover,
 } from './breaker-call';
 
@@ -96,10 +97,5 @@ function serveFallback(breaker: Breaker | undefined, error: unknown, recover: Re
 }
 
 function settleFallback(breaker: Breaker | undefined, error: unknown, recover: Recover): unknown {
-  const served = serveFallback(breaker, error, recover);
-  if (!isObservable(served)) return served;
-  return new Promise((resolve, reject) => {
-    let last: unknown;
-    served.subscribe({ next: (value) => (last = value), error: reject, complete: () => resolve(last) });
-  });
+  return settle(serveFallback(breaker, error, recover));
 }
