@@ -31,6 +31,7 @@ export type {
   BreakerOpenResponseBody,
   BreakerTimeoutResponseBody,
   InvalidBreakerKeyResponseBody,
+  PolicyErrorResponseBody,
 } from './nest/error-mapping/error-answers';
 export { BreakerOpenFilter } from './nest/error-mapping/breaker-open.filter';
 export { BreakerTimeoutFilter } from './nest/error-mapping/breaker-timeout.filter';

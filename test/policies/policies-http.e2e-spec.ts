@@ -217,4 +217,23 @@ describe('@CircuitBreaker with a policy', () => {
     await expect(t.app.get(Stock).stock()).rejects.toThrow('down');
     expect(t.breaker('inventory').snapshot().failures).toBe(3);
   });
+
+  it('should call the method 0 times and count one rejection when the breaker is open', async () => {
+    @Injectable()
+    class Stock {
+      calls = 0;
+      @CircuitBreaker('inventory')
+      @Retry({ attempts: 3, delay: 1, jitter: 'none' })
+      async stock(): Promise<number> {
+        this.calls++;
+        return 1;
+      }
+    }
+    const t = await createApp({ providers: [Stock] });
+    await t.breaker('inventory').trip();
+    const stock = t.app.get(Stock);
+    await expect(stock.stock()).rejects.toMatchObject({ code: 'BREAKER_OPEN' });
+    expect(stock.calls).toBe(0);
+    expect(t.breaker('inventory').snapshot().rejected).toBe(1);
+  });
 });
