@@ -4,9 +4,9 @@
  * The policies around the breaker: `npm run bench:policies`
  * (`npm run build && node --expose-gc bench/policies.js [--rounds=15] [--calls=200000] [--json]`).
  *
- * - overhead per call on the success path of each core policy added to a bare breaker (the Nest
- * decorators add their own wrapper around it, as `@CircuitBreaker` does), and of the
- *   full stack, next to cockatiel's `wrap(retry, circuitBreaker, timeout, bulkhead)`;
+ * - overhead per call on the success path of each core policy added to a bare breaker, and of
+ *   the full stack, next to cockatiel's `wrap(retry, circuitBreaker, timeout, bulkhead)` (the
+ *   Nest decorators add their own wrapper around it, as `@CircuitBreaker` does);
  * - rate limiter decisions per second (one bucket, 1,000 keys);
  * - what a retry budget does to the calls a dependency receives during an outage.
  *
