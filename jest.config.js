@@ -65,7 +65,7 @@ const nest11 = {
   displayName: 'nest11',
   testMatch: [
     '<rootDir>/test/{compat,nest,terminus,admin}/**/*.{spec,e2e-spec}.ts',
-    '<rootDir>/test/{http,microservices,graphql,opentelemetry}/**/*.e2e-spec.ts',
+    '<rootDir>/test/{http,microservices,graphql,opentelemetry,policies}/**/*.e2e-spec.ts',
     '<rootDir>/test/stores/sqlite-*.ts',
     '<rootDir>/sample-app/**/*.e2e-spec.ts',
   ],

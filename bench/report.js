@@ -54,6 +54,37 @@ function memoryTable(memory) {
   };
 }
 
+/** bench/policies.js: overhead per policy, rate limiter decisions, retry budget during an outage. */
+function policyTables(policies) {
+  return [
+    {
+      title: 'Policies on the success path (ns per call, median; ratio to the bare breaker, paired by round)',
+      headers: ['', 'median / call', 'x bare breaker'],
+      rows: policies.overhead.map((r) => [r.name, fmtNs(r.nsPerCall), fmtX(r.ratioToBareBreaker)]),
+      notes: [],
+    },
+    {
+      title: 'Rate limiter decisions per second',
+      headers: ['', 'decisions / s'],
+      rows: Object.entries(policies.rateLimiter).map(([keys, perSecond]) => [
+        keys,
+        `${(perSecond / 1e6).toFixed(1)} M`,
+      ]),
+      notes: [],
+    },
+    {
+      title: 'Outage: 10,000 failing calls over 10 s, 3 retries each',
+      headers: ['', 'downstream calls', 'per call'],
+      rows: Object.entries(policies.outage).map(([variant, o]) => [
+        variant === 'withBudget' ? 'with the default budget (20% + 10/s)' : 'without a budget',
+        o.downstream.toLocaleString('en'),
+        o.perCall.toFixed(2),
+      ]),
+      notes: [],
+    },
+  ];
+}
+
 function httpTable(http) {
   if (http.skipped)
     return { title: 'HTTP throughput', headers: [], rows: [], notes: [`skipped: ${http.skipped}`] };
@@ -75,6 +106,7 @@ function tables(result) {
     ...(result.micro ? microTables(result.micro) : []),
     ...(result.memory ? [memoryTable(result.memory)] : []),
     ...(result.http ? [httpTable(result.http)] : []),
+    ...(result.policies ? policyTables(result.policies) : []),
   ];
 }
 

@@ -4,12 +4,13 @@
  * `npm run bench`: runs every benchmark against the built library (`dist/`), opossum and
  * cockatiel, prints the table and writes bench/results.json and bench/RESULTS.md.
  *
- *   node bench/run.js [--only=success,failure_10k,failure_1m,open,inflight,memory,http]
+ *   node bench/run.js [--only=success,failure_10k,failure_1m,open,inflight,memory,http,policies]
  *                     [--rounds=21] [--sample-ms=20] [--warmup-ms=300]   (per-call scenarios)
  *
  * (`--only=failure` selects both failure scenarios.)
  * Each part runs in its own child process: the per-call scenarios together (the libraries
- * alternate round by round), each library's memory figure in a fresh one, HTTP in another.
+ * alternate round by round), each library's memory figure in a fresh one, HTTP in another,
+ * the policies (bench/policies.js) in another.
  */
 
 const { spawnSync } = require('node:child_process');
@@ -77,6 +78,7 @@ async function main() {
     micro: null,
     memory: null,
     http: null,
+    policies: null,
   };
 
   if (microIds.length > 0) result.micro = child('micro.js', [...microArgs, `--only=${microIds.join(',')}`]);
@@ -87,6 +89,7 @@ async function main() {
     process.stderr.write(`${((Date.now() - t0) / 1000).toFixed(1)} s\n`);
   }
   if (wants('http')) result.http = child('http.js', [], []);
+  if (wants('policies')) result.policies = child('policies.js', ['--json']);
 
   result.targets = evaluateTargets(result);
   result.durationSeconds = Math.round((Date.now() - started) / 1000);

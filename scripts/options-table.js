@@ -10,6 +10,7 @@ const { BREAKER_OPTIONS } = require('../dist/core/breaker-option-table');
 const { MODULE_OPTIONS, METRICS_OPTIONS } = require('../dist/nest/resilience-options.table');
 const { ADMIN_OPTIONS } = require('../dist/nest/admin/admin-option-table');
 const { STORE_OPTIONS } = require('../dist/stores/store-option-table');
+const policies = require('../dist/core/policies/policy-option-table');
 
 const code = (text) => `\`${text}\``;
 const defaultOf = (rule) =>
@@ -32,5 +33,10 @@ process.stdout.write(
     table('metrics', METRICS_OPTIONS),
     table('admin', ADMIN_OPTIONS),
     ...Object.entries(STORE_OPTIONS).map(([type, rules]) => table(`store (type: '${type}')`, rules)),
+    table('PolicyOptions (each entry of policies)', policies.POLICY_OPTIONS),
+    table('retry (@Retry)', policies.RETRY_OPTIONS),
+    table('retry.budget', policies.RETRY_BUDGET_OPTIONS),
+    table('bulkhead (@Bulkhead)', policies.BULKHEAD_OPTIONS),
+    table('rateLimit (@RateLimit)', policies.RATE_LIMIT_OPTIONS),
   ].join('\n'),
 );

@@ -39,10 +39,14 @@ export type {
   BreakerTimeoutResponseBody,
   InvalidBreakerKeyResponseBody,
   LoadShedResponseBody,
+  PolicyErrorResponseBody,
 } from './nest/error-mapping/error-answers';
 export { BreakerOpenFilter } from './nest/error-mapping/breaker-open.filter';
 export { BreakerTimeoutFilter } from './nest/error-mapping/breaker-timeout.filter';
-export { getBreakerSignal } from './nest/breaker-call';
+export { getBreakerSignal, getCallSignal } from './nest/breaker-call';
+export { Retry, Timeout, Bulkhead, RateLimit, Resilient } from './nest/policy.decorators';
+export type { ResilientOptions } from './nest/method-protection';
+export { PolicyRegistry, type FinalFailureListener } from './nest/policy-registry';
 export { createAdminController } from './nest/admin/resilience-admin.controller';
 export type { ReplaySucceededBody } from './nest/admin/dead-letter-answers';
 export {

@@ -9,6 +9,7 @@ import { DownstreamController } from './downstream/downstream.controller';
 import { DownstreamModeState } from './downstream/downstream-mode';
 import { HealthController } from './health/health.controller';
 import { PartnerQuotesController } from './partners/partner-quotes.controller';
+import { PoliciesController } from './policies/policies.controller';
 import { QuoteService } from './quotes/quote.service';
 import { QuotesController } from './quotes/quotes.controller';
 import { SampleConfig } from './sample-config';
@@ -44,6 +45,15 @@ export class AppModule {
               // It also sheds calls (503, code LOAD_SHED) while the app is overloaded: event loop over
               // 85% busy and more than 100 calls in flight through it (docs/load-shedding.md).
               'downstream-direct': { preset: 'http', critical: true, loadShed: {} },
+              'downstream-retried': { preset: 'http' },
+            },
+            policies: {
+              // Each attempt through the breaker (its timeout per attempt), all of them within 4 timeouts.
+              quotes: {
+                breaker: 'downstream-retried',
+                retry: { attempts: 2, delay: 100 },
+                timeout: settings.timeoutMs * 4,
+              },
             },
             store: settings.store,
             // Every HttpService request goes through the breaker of its origin: no code per call.
@@ -53,7 +63,13 @@ export class AppModule {
           admin: { path: ADMIN_PATH, token: config.adminToken },
         }),
       ],
-      controllers: [DownstreamController, QuotesController, PartnerQuotesController, HealthController],
+      controllers: [
+        DownstreamController,
+        QuotesController,
+        PartnerQuotesController,
+        PoliciesController,
+        HealthController,
+      ],
       providers: [DownstreamModeState, DownstreamClient, QuoteService, BreakerHealthIndicator],
     };
   }

@@ -52,7 +52,7 @@ describe('sample app walkthrough', () => {
     await http.get('/quotes/42/direct').expect(200);
     const ready = await http.get('/health/ready').expect(200);
     expect(ready.body.status).toBe('ok');
-    expect(ready.body.details.circuit_breakers).toMatchObject({ total: 2, closed: 2 });
+    expect(ready.body.details.circuit_breakers).toMatchObject({ total: 3, closed: 3 });
     await http.get('/health/live').expect(200);
   });
 
@@ -112,7 +112,11 @@ describe('sample app walkthrough', () => {
     const fresh = await http.get('/quotes/42').expect(200);
     expect(fresh.body.stale).toBe(false);
     await http.get('/quotes/42/direct').expect(200);
-    expect(await breakerStates()).toEqual({ downstream: 'closed', 'downstream-direct': 'closed' });
+    expect(await breakerStates()).toEqual({
+      downstream: 'closed',
+      'downstream-direct': 'closed',
+      'downstream-retried': 'closed',
+    });
     const ready = await http.get('/health/ready').expect(200);
     expect(ready.body.status).toBe('ok');
   });
@@ -157,6 +161,34 @@ describe('sample app walkthrough', () => {
     const { port } = app.getHttpServer().address() as AddressInfo;
     expect(rejected.body).toMatchObject({ breaker: `http:http://127.0.0.1:${port}` });
     expect(rejected.headers['retry-after']).toBeDefined();
+  });
+
+  it('retries through the named policy, then serves its fallback', async () => {
+    await setMode('fail');
+
+    const { body } = await http.get('/policies/quotes/42').expect(200);
+
+    expect(body).toMatchObject({ id: '42', unavailable: true });
+    const metrics = (await http.get('/metrics').expect(200)).text;
+    expect(metrics).toContain('resilience_retries_total{policy="quotes",outcome="retried"} 2');
+    await setMode('ok');
+  });
+
+  it('answers 429, 503 and 504 from the rate limit, the bulkhead and the total timeout', async () => {
+    for (let i = 0; i < 5; i++) await http.get('/policies/search').expect(200);
+    const limited = await http.get('/policies/search').expect(429);
+    expect(limited.body).toMatchObject({ code: 'RATE_LIMITED', policy: 'PoliciesController.search' });
+    expect(limited.headers['retry-after']).toBeDefined();
+
+    const running = http.get('/policies/report').then((r) => r.status);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    const full = await http.get('/policies/report').expect(503);
+    expect(full.body).toMatchObject({ code: 'BULKHEAD_FULL', retryAfterMs: 1_000 });
+    expect(full.headers['retry-after']).toBe('1');
+    expect(await running).toBe(200);
+
+    const slow = await http.get('/policies/slow').expect(504);
+    expect(slow.body).toMatchObject({ code: 'TIMEOUT', policy: 'PoliciesController.slow', timeoutMs: 500 });
   });
 });
 

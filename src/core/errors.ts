@@ -9,6 +9,9 @@ export type ResilienceErrorCode =
   | 'INVALID_BREAKER_OPTIONS'
   | 'INVALID_BREAKER_KEY'
   | 'TOO_MANY_BREAKERS'
+  | 'TIMEOUT'
+  | 'BULKHEAD_FULL'
+  | 'RATE_LIMITED'
   | 'LOAD_SHED'
   | 'DEAD_LETTER_ARGUMENTS'
   | 'DEAD_LETTER_NOT_FOUND'
@@ -154,7 +157,7 @@ export class LoadShedError extends ResilienceError {
  * @publicApi
  */
 export type OptionScope =
-  'breaker' | 'defaults' | 'module' | 'registry' | 'store' | 'metrics' | 'admin' | 'http';
+  'breaker' | 'defaults' | 'module' | 'registry' | 'store' | 'metrics' | 'admin' | 'http' | 'policy';
 
 /**
  * An option has a bad value or an unknown key: a breaker's, or one of the module's.

@@ -54,3 +54,27 @@ export {
   type OptionScope,
 } from './errors';
 export { BreakerGroup, type BreakerGroupOptions } from './breaker-group';
+export { Policies, type PoliciesDeps, type PolicyCall } from './policies/policies';
+export type {
+  PolicyOptions,
+  RetryOptions,
+  RetryBudgetOptions,
+  BulkheadOptions,
+  RateLimitOptions,
+} from './policies/policy-options';
+export type {
+  PolicyEvent,
+  PolicyListener,
+  PolicyRejectionReason,
+  RetryOutcome,
+} from './policies/policy-events';
+export type { PolicyTimers, RandomSource } from './policies/timers';
+export { CallSignal } from './policies/call-signal';
+export {
+  TimeoutExceededError,
+  BulkheadFullError,
+  RateLimitedError,
+  isTimeoutExceededError,
+  isBulkheadFullError,
+  isRateLimitedError,
+} from './policies/policy-errors';

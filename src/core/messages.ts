@@ -24,8 +24,7 @@ export const INVALID_OPTION = (
   value: unknown,
   expected: string,
 ): string =>
-  `Invalid option ${scope === 'breaker' ? `for circuit breaker "${breaker}"` : `in ${scope}`}: ` +
-  `${key} = ${describe(value)}; expected ${expected}`;
+  `Invalid option ${where(scope, breaker)}: ` + `${key} = ${describe(value)}; expected ${expected}`;
 
 export const INVALID_KEY = (breaker: string, value: unknown, expected: string): string =>
   `Invalid key for circuit breaker "${breaker}": ${describeKey(value)}; expected ${expected}`;
@@ -35,6 +34,28 @@ export const TOO_MANY_BREAKERS = (breaker: string, limit: number): string =>
   `maxBreakers (${limit}) named breakers. Breaker names must come from code or configuration, never from ` +
   `request input: use a per-key breaker (a key, bounded by maxKeysPerBreaker) for values from requests, ` +
   `or raise maxBreakers`;
+
+export const TIMEOUT_EXCEEDED = (policy: string, ms: number): string =>
+  `Policy "${policy}": the call took longer than its total timeout of ${ms} ms, retries included`;
+
+export const BULKHEAD_FULL = (
+  policy: string,
+  maxConcurrent: number,
+  maxQueue: number,
+  queued: boolean,
+): string =>
+  queued
+    ? `Policy "${policy}": the call waited in the bulkhead's queue longer than its queueTimeout`
+    : `Policy "${policy}": the bulkhead is full (${maxConcurrent} running, ${maxQueue} queued)`;
+
+export const RATE_LIMITED = (policy: string, retryAfterMs: number): string =>
+  `Policy "${policy}": rate limit reached; the next call is allowed in ${Math.ceil(retryAfterMs)} ms`;
+
+function where(scope: string, name: string | undefined): string {
+  if (scope === 'breaker') return `for circuit breaker "${name}"`;
+  if (scope === 'policy') return `for policy "${name}"`;
+  return `in ${scope}`;
+}
 
 /** A key as an error message shows it: short, and never a control character. */
 function describeKey(value: unknown): string {

@@ -1,16 +1,20 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
-import { catchError, defer, from, isObservable, Observable, type Subscription } from 'rxjs';
+import { catchError, defer, from, isObservable, lastValueFrom, Observable, type Subscription } from 'rxjs';
 import type { Breaker } from '../core/breaker';
+import { defaultIsFailure } from '../core/default-predicates';
 import { isResilienceError } from '../core/errors';
+import type { CallSignal } from '../core/policies/call-signal';
+import { isRejection } from '../core/policies/policy-errors';
 import { traceCall, traceError, traceFallback, type TracedSpan } from '../tracing/call-tracing';
 
 /** Handles an error the breaker let through or produced; called with the error only. */
 export type Recover = (error: unknown) => unknown;
 
-/** A call through a breaker, linked to the call it runs inside of. */
+/** A call through a breaker (or a policy's total timeout), linked to the call it runs inside of. */
 interface ActiveCall {
-  readonly breaker: Breaker;
-  /** Aborted when the breaker's `timeout` ends the call. */
+  /** Undefined for a call bounded by a policy's total timeout. */
+  readonly breaker: Breaker | undefined;
+  /** Aborted when the breaker's `timeout` (or the policy's total timeout) ends the call. */
   readonly signal: AbortSignal;
   readonly outer: ActiveCall | undefined;
   /** Until what the method returned settles. */
@@ -40,8 +44,11 @@ function isActive(call: ActiveCall | undefined, breaker: Breaker): boolean {
  * whatever `invoke` left running in the background.
  */
 function runActive(breaker: Breaker, outer: ActiveCall | undefined, invoke: () => unknown): Promise<unknown> {
-  return breaker.execute((signal) => {
-    const call: ActiveCall = { breaker, signal, outer, running: true };
+  return breaker.execute((own) => {
+    const call: ActiveCall =
+      outer !== undefined && outer.breaker === undefined
+        ? underTotalTimeout(breaker, own, outer)
+        : { breaker, signal: own, outer, running: true };
     const end = () => {
       call.running = false;
     };
@@ -60,14 +67,50 @@ function runActive(breaker: Breaker, outer: ActiveCall | undefined, invoke: () =
 }
 
 /**
- * The `AbortSignal` of the innermost breaker call running now, inside a method decorated
- * with `@CircuitBreaker`: it is aborted when the breaker's `timeout` expires. Pass it on
- * (`fetch(url, { signal: getBreakerSignal() })`) so that timed-out work stops.
+ * A breaker call under a policy's total timeout: the method's signal aborts on either
+ * timeout. Built when first read, as signals are costly to create and most calls never read theirs.
+ */
+function underTotalTimeout(breaker: Breaker, own: AbortSignal, outer: ActiveCall): ActiveCall {
+  let combined: AbortSignal | undefined;
+  return {
+    breaker,
+    outer,
+    running: true,
+    get signal() {
+      return (combined ??= AbortSignal.any([own, outer.signal]));
+    },
+  };
+}
+
+/**
+ * The `AbortSignal` of the innermost protected call running now, inside a method decorated
+ * with `@CircuitBreaker`, `@Timeout` or `@Resilient`: it is aborted when the breaker's
+ * `timeout` or the policy's total timeout expires. Pass it on
+ * (`fetch(url, { signal: getCallSignal() })`) so that timed-out work stops.
  * `undefined` outside a protected call.
  * @publicApi
  */
-export function getBreakerSignal(): AbortSignal | undefined {
+export function getCallSignal(): AbortSignal | undefined {
   return activeCalls.getStore()?.signal;
+}
+
+/**
+ * The former name of {@link getCallSignal}.
+ * @publicApi
+ */
+export const getBreakerSignal = getCallSignal;
+
+/** Runs `invoke` as a call bounded by a policy's total timeout, whose signal {@link getCallSignal} returns. */
+export function runWithSignal<T>(call: CallSignal, invoke: () => T): T {
+  const active: ActiveCall = {
+    breaker: undefined,
+    outer: activeCalls.getStore(),
+    running: true,
+    get signal() {
+      return call.signal;
+    },
+  };
+  return activeCalls.run(active, invoke);
 }
 
 /**
@@ -145,6 +188,11 @@ export function observeThroughBreaker(
   });
 }
 
+/** What a method or a fallback returned, an Observable as the Promise of its last value. */
+export function settle(value: unknown): unknown {
+  return isObservable(value) ? lastValueFrom(value, { defaultValue: undefined }) : value;
+}
+
 /** Adds the event `error` stands for to `span`, and throws it on. */
 function traced(span: TracedSpan, error: unknown): never {
   traceError(span, error);
@@ -158,12 +206,16 @@ function serveFallback(breaker: Breaker, error: unknown, recover: Recover, span?
   return recover(error);
 }
 
-/** Rejections (sheds included) and timeouts always; other errors when the breaker counts them as failures. */
-function servedByFallback(breaker: Breaker, error: unknown): boolean {
+/**
+ * Rejections (an open breaker, a full bulkhead, a rate limit, load shedding) and timeouts
+ * always; other errors when the breaker counts them as failures (without a breaker: all but
+ * HTTP 4xx).
+ */
+export function servedByFallback(breaker: Breaker | undefined, error: unknown): boolean {
   return (
-    isResilienceError(error, 'BREAKER_OPEN') ||
-    isResilienceError(error, 'LOAD_SHED') ||
+    isRejection(error) ||
     isResilienceError(error, 'BREAKER_TIMEOUT') ||
-    breaker.countsAsFailure(error)
+    isResilienceError(error, 'TIMEOUT') ||
+    (breaker === undefined ? defaultIsFailure(error) : breaker.countsAsFailure(error))
   );
 }

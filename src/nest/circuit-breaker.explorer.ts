@@ -2,19 +2,18 @@ import { Inject, Injectable, type OnApplicationShutdown, type OnModuleInit } fro
 import { DiscoveryService, MetadataScanner } from '@nestjs/core';
 import type { InstanceWrapper } from '@nestjs/core/injector/instance-wrapper.js';
 import { BreakerRegistry } from '../core/registry';
-import {
-  getCircuitBreakerMetadata,
-  resolveFallback,
-  type CircuitBreakerMetadata,
-} from './circuit-breaker.decorator';
+import { getProtection, resolveFallback, type MethodProtection } from './method-protection';
+import { PolicyRegistry } from './policy-registry';
 import { activateRegistry, bindInstance, deactivateRegistry, unbindInstance } from './registry-holder';
 
 /**
- * Connects the methods `@CircuitBreaker` wrapped to this app's registry, and checks them at
- * start-up: every provider and controller with a decorated method is bound to the registry
- * (see `registry-holder.ts` for the instances it cannot see), each fallback named must be a
- * method of its class (else the boot fails with `InvalidBreakerOptionsError`), and each
- * breaker named (per-key ones aside) is created, so health and metrics show it from the start.
+ * Connects the methods `@CircuitBreaker` and the policy decorators wrapped to this app's
+ * registry, and checks them at start-up: every provider and controller with a decorated
+ * method is bound to the registry (see `registry-holder.ts` for the instances it cannot see),
+ * each fallback named must be a method of its class, each `@Resilient` name a configured
+ * policy and each decorator's options valid (else the boot fails with
+ * `InvalidBreakerOptionsError`), and each breaker and policy named (per-key breakers aside) is
+ * created, so health and metrics show it from the start.
  */
 @Injectable()
 export class CircuitBreakerExplorer implements OnModuleInit, OnApplicationShutdown {
@@ -24,6 +23,7 @@ export class CircuitBreakerExplorer implements OnModuleInit, OnApplicationShutdo
   constructor(
     @Inject(DiscoveryService) private readonly discovery: DiscoveryService,
     @Inject(BreakerRegistry) private readonly registry: BreakerRegistry,
+    @Inject(PolicyRegistry) private readonly policies: PolicyRegistry,
   ) {}
 
   onModuleInit(): void {
@@ -50,20 +50,24 @@ export class CircuitBreakerExplorer implements OnModuleInit, OnApplicationShutdo
   /** Checks every decorated method of `target`; true when it has any. */
   private checkDecoratedMethods(target: object): boolean {
     const found = this.decoratedMethods(target);
-    for (const metadata of found) {
-      if (metadata.options.fallback !== undefined) resolveFallback(target, metadata);
-      if (metadata.options.key === undefined) this.registry.get(metadata.name);
+    for (const protection of found) {
+      const { breaker, resilient, policy } = protection;
+      if ((breaker?.options.fallback ?? resilient?.options.fallback) !== undefined) {
+        resolveFallback(target, protection);
+      }
+      if (breaker !== undefined && breaker.options.key === undefined) this.registry.get(breaker.name);
+      if (resilient !== undefined || policy !== undefined) this.policies.policiesFor(protection);
     }
     return found.length > 0;
   }
 
-  private decoratedMethods(target: object): CircuitBreakerMetadata[] {
+  private decoratedMethods(target: object): MethodProtection[] {
     const prototype: unknown = Object.getPrototypeOf(target);
     if (prototype === null || prototype === Object.prototype) return [];
-    const found: CircuitBreakerMetadata[] = [];
+    const found: MethodProtection[] = [];
     for (const name of this.scanner.getAllMethodNames(prototype as object)) {
-      const metadata = getCircuitBreakerMetadata((target as Record<string, unknown>)[name]);
-      if (metadata !== undefined) found.push(metadata);
+      const protection = getProtection((target as Record<string, unknown>)[name]);
+      if (protection !== undefined) found.push(protection);
     }
     return found;
   }

@@ -122,3 +122,36 @@ export const BREAKER_METRICS = {
     labelNames: ['breaker', 'from', 'to'],
   },
 } as const satisfies Record<string, BreakerMetricDefinition>;
+
+/**
+ * The Prometheus series of the policies around breakers (`@Retry`, `@Timeout`, `@Bulkhead`,
+ * `@RateLimit`, `@Resilient`), each labelled with the policy: its name, or `Class.method` for
+ * a decorator's. `metrics.prefix` is prepended to each name.
+ * @publicApi
+ */
+export const POLICY_METRICS = {
+  retries: {
+    type: 'counter',
+    name: 'resilience_retries_total',
+    help: 'Failed attempts a retry policy handled, by outcome (retried, exhausted, budget_exhausted)',
+    labelNames: ['policy', 'outcome'],
+  },
+  rejected: {
+    type: 'counter',
+    name: 'resilience_rejected_total',
+    help: 'Calls a policy refused or ended, by reason (bulkhead_full, rate_limited, timeout)',
+    labelNames: ['policy', 'reason'],
+  },
+  bulkheadActive: {
+    type: 'gauge',
+    name: 'resilience_bulkhead_active',
+    help: 'Calls running in a bulkhead now',
+    labelNames: ['policy'],
+  },
+  bulkheadQueued: {
+    type: 'gauge',
+    name: 'resilience_bulkhead_queued',
+    help: 'Calls waiting for a bulkhead slot now',
+    labelNames: ['policy'],
+  },
+} as const satisfies Record<string, BreakerMetricDefinition>;

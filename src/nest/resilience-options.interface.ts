@@ -1,6 +1,7 @@
 import type { CanActivate, Type } from '@nestjs/common';
 import type { Registry } from 'prom-client';
 import type { BreakerOptions } from '../core/breaker-options';
+import type { PolicyOptions } from '../core/policies/policy-options';
 import type { OutgoingHttpOptions } from '../http/http-options';
 import type { StoreOptions } from '../stores/store-options';
 
@@ -55,6 +56,11 @@ export interface ResilienceModuleOptions {
   defaults?: BreakerOptions;
   /** Named breakers, created at start-up. */
   breakers?: Record<string, BreakerOptions>;
+  /**
+   * Named policies (retry, total timeout, bulkhead, rate limit around a breaker), applied with
+   * `@Resilient(name)` and built at start-up. Never created from `defaults`.
+   */
+  policies?: Record<string, PolicyOptions>;
   /** Where breaker state lives. @default { type: 'memory' } */
   store?: StoreOptions;
   /** Prometheus metrics; `false` turns them off. */

@@ -31,6 +31,8 @@ export const METRICS_OPTIONS: OptionTable<MetricsOptions> = {
 export const MODULE_OPTIONS: OptionTable<ResilienceModuleOptions> = {
   defaults: { check: isPlainObject, expected: 'an object of BreakerOptions', default: {} },
   breakers: { check: isPlainObject, expected: 'an object of breaker name -> BreakerOptions', default: {} },
+  // Each policy's options are checked by the policy registry, which knows the breakers' timeouts.
+  policies: { check: isPlainObject, expected: 'an object of policy name -> PolicyOptions', default: {} },
   store: {
     check: () => true,
     expected: "{ type: 'memory' } or { type: 'sqlite', path, flushInterval? }",

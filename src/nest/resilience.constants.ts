@@ -18,6 +18,9 @@ export const LOAD_SAMPLER = Symbol('LOAD_SAMPLER');
 /** Metadata key `@CircuitBreaker` records on the methods it wraps. */
 export const CIRCUIT_BREAKER_METADATA = 'nest-resilience:circuit-breaker';
 
+/** Metadata key of the protection (breaker, policies) every decorator of this library records on the method it wrapped. */
+export const PROTECTION_METADATA = 'nest-resilience:protection';
+
 /** Metadata key on a controller `CircuitBreakerInterceptor` must never protect (the admin API: a breaker on `reset` could lock out recovery). */
 export const SKIP_BREAKER_METADATA = 'nest-resilience:skip-breaker';
 

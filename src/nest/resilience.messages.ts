@@ -4,8 +4,27 @@ export const NO_MODULE = (breaker: string): string =>
   `@CircuitBreaker("${breaker}") was called where no ResilienceModule is initialised; ` +
   'the call runs unprotected (this is logged once per breaker)';
 
-export const NOT_A_METHOD = (owner: string, key: string): string =>
-  `@CircuitBreaker can only decorate a method or a class; ${owner}.${key} is not a method`;
+export const NOT_A_METHOD = (decorator: string, owner: string, key: string): string =>
+  `${decorator} can only decorate a method${decorator === '@CircuitBreaker' ? ' or a class' : ''}; ${owner}.${key} is not a method`;
+
+export const NO_MODULE_FOR_POLICY = (method: string): string =>
+  `${method} has resilience policies but was called where no ResilienceModule is initialised; ` +
+  'the call runs unprotected (this is logged once per method)';
+
+export const UNKNOWN_POLICY = (method: string, known: string): string =>
+  `the name of a policy in the module's policies option (used by @Resilient on ${method}; configured: ${known})`;
+
+export const TWO_BREAKERS = (method: string, breaker: string): string =>
+  `no breaker in the policy, since ${method} also has @CircuitBreaker("${breaker}"); keep one of them`;
+
+export const DECORATOR_TWICE = (decorator: string, method: string): string =>
+  `${decorator} is applied twice to ${method}; keep one`;
+
+export const RESILIENT_WITH_POLICY = (method: string): string =>
+  `${method} has @Resilient and @Retry, @Timeout, @Bulkhead or @RateLimit: put those options in the named policy instead`;
+
+export const NO_POLICY_REGISTRY =
+  'no PolicyRegistry is attached to this breaker registry: ResilienceModule was not initialised';
 
 export const FALLBACK_EXPECTED = (owner: string): string => `the name of a method of ${owner}, or a function`;
 

@@ -25,7 +25,9 @@ export interface ResilienceModuleExtras {
    * `GatewayTimeoutException` (504), and `InvalidBreakerKeyError` (a key from the request
    * that a per-key breaker cannot have) its `BadRequestException` (400), with the bodies
    * `BreakerOpenResponseBody`, `BreakerTimeoutResponseBody` and
-   * `InvalidBreakerKeyResponseBody`. `false` leaves every such error to the app's own filters,
+   * `InvalidBreakerKeyResponseBody`; the policies' `RateLimitedError` answers 429 with
+   * `Retry-After`, `BulkheadFullError` 503 with `Retry-After` and `TimeoutExceededError` 504
+   * (`PolicyErrorResponseBody`). `false` leaves every such error to the app's own filters,
    * `CircuitBreakerInterceptor`'s included. @default true
    */
   mapErrors?: boolean;

@@ -11,6 +11,8 @@ import { BreakerStateLogger } from './breaker-state.logger';
 import { CircuitBreakerExplorer } from './circuit-breaker.explorer';
 import { DeadLetters } from './dead-letters/dead-letters.service';
 import { OutgoingHttpProtection } from './outgoing-http.protection';
+import { PolicyMetrics } from './policy.metrics';
+import { PolicyRegistry } from './policy-registry';
 import {
   ConfigurableModuleClass,
   type ResilienceModuleAsyncOptions,
@@ -54,7 +56,8 @@ async function createRegistry(
 
 /**
  * Circuit breakers for the app: `BreakerRegistry` (injectable), `@CircuitBreaker` on any
- * provider method or controller, `CircuitBreakerInterceptor`, the 503 mapping, state-change
+ * provider method or controller, the policies around it (`@Retry`, `@Timeout`, `@Bulkhead`,
+ * `@RateLimit`, `@Resilient` and `PolicyRegistry`), `CircuitBreakerInterceptor`, the 503 mapping, state-change
  * logs, Prometheus metrics, and a shutdown that lets protected calls finish. Global by default.
  * @example
  * ResilienceModule.forRoot({ breakers: { payments: { preset: 'http', critical: true } } })
@@ -70,15 +73,17 @@ async function createRegistry(
       useFactory: createRegistry,
       inject: [RESILIENCE_OPTIONS, BREAKER_STORE, LOAD_SAMPLER],
     },
+    PolicyRegistry,
     CircuitBreakerExplorer,
     BreakerStateLogger,
     BreakerMetrics,
+    PolicyMetrics,
     ResilienceShutdown,
     OutgoingHttpProtection,
     DeadLetters,
   ],
   // The store too, so that the health indicator can report it.
-  exports: [BreakerRegistry, BREAKER_STORE, DeadLetters],
+  exports: [BreakerRegistry, PolicyRegistry, BREAKER_STORE, DeadLetters],
 })
 export class ResilienceModule extends ConfigurableModuleClass {
   /** Configures the module with options known up front. */

@@ -2,7 +2,9 @@ import { Inject, Injectable, Logger, Optional } from '@nestjs/common';
 import { HealthIndicatorService, type HealthIndicatorResult } from '@nestjs/terminus';
 import type { Breaker } from '../core/breaker';
 import { CircuitState } from '../core/circuit-state';
+import type { Policies } from '../core/policies/policies';
 import { BreakerRegistry } from '../core/registry';
+import { PolicyRegistry } from '../nest/policy-registry';
 import { BREAKER_STORE, LOG_CONTEXT } from '../nest/resilience.constants';
 import { BREAKERS_UNREADABLE, NO_REGISTRY_FOR_HEALTH } from '../nest/resilience.messages';
 import type { BreakerStore } from '../stores/breaker-store';
@@ -49,6 +51,19 @@ export type BreakersHealthDetails = BreakerStateCounts & {
   keys: Record<string, BreakerStateCounts>;
   /** Where the state lives, its driver, and whether its writes work (absent without the module's store). */
   store?: StoreStatus;
+  /** Each policy with a bulkhead or a rate limit, by name (`Class.method` for a decorator's). */
+  policies?: Record<string, PolicyHealth>;
+};
+
+/**
+ * The pressure on one policy. A full bulkhead or a rate limit refusing most calls makes the
+ * check `degraded`, never `down`: the instance still serves what it admits.
+ * @publicApi
+ */
+export type PolicyHealth = {
+  bulkhead?: { active: number; queued: number; maxConcurrent: number; maxQueue: number; full: boolean };
+  /** `refusedShare`: calls refused over the last 10 s, 0..1; `refusingMost` above one half. */
+  rateLimit?: { refusedShare: number; refusingMost: boolean };
 };
 
 /** Options of {@link BreakerHealthIndicator.isHealthy}. @publicApi */
@@ -70,7 +85,9 @@ const FAILING: ReadonlySet<CircuitState> = new Set([CircuitState.OPEN, CircuitSt
  * breaker is not closed: open, half-open, forced open, or disabled (its calls then pass
  * unprotected, which an operator should see; a disabled critical breaker is degraded too).
  * A per-key breaker is never what makes it `down`: keys come from requests, and one host or
- * tenant failing must not take the instance out of the load balancer.
+ * tenant failing must not take the instance out of the load balancer. A policy's full
+ * bulkhead, or its rate limit refusing most calls (over half of them in the last 10 s), makes
+ * it `degraded` too, never `down`; `policies` details each policy with either.
  * Terminus 11 has no `degraded` status: there those cases report `up` (HTTP 200) with the same
  * details, whose counts (`closed` below `total`) still show which breakers are not closed.
  *
@@ -94,6 +111,7 @@ export class BreakerHealthIndicator {
     @Inject(HealthIndicatorService) private readonly healthIndicatorService: HealthIndicatorService,
     @Optional() @Inject(BreakerRegistry) private readonly registry?: BreakerRegistry,
     @Optional() @Inject(BREAKER_STORE) private readonly store?: BreakerStore,
+    @Optional() @Inject(PolicyRegistry) private readonly policies?: PolicyRegistry,
   ) {
     if (registry === undefined) this.logger.warn(NO_REGISTRY_FOR_HEALTH);
   }
@@ -112,15 +130,20 @@ export class BreakerHealthIndicator {
     try {
       report = readBreakers(this.registry?.all() ?? [], perKey);
       if (this.store) report.details.store = this.store.status();
+      const pressure = readPolicies(this.policies?.all() ?? []);
+      if (pressure !== undefined) {
+        report.details.policies = pressure.policies;
+        report.underPressure = pressure.underPressure;
+      }
     } catch (error) {
       const message = BREAKERS_UNREADABLE(error);
       this.logger.error(message, error instanceof Error ? error.stack : undefined);
       return indicator.down({ message });
     }
-    const { details, criticalFailing } = report;
+    const { details, criticalFailing, underPressure } = report;
     if (criticalFailing) return indicator.down(details);
     // A store that is down never takes the instance out: breakers keep deciding from memory.
-    const allWell = details.closed === details.total && details.store?.status !== 'down';
+    const allWell = details.closed === details.total && details.store?.status !== 'down' && !underPressure;
     return allWell || !canReportDegraded(indicator) ? indicator.up(details) : indicator.degraded(details);
   }
 }
@@ -134,7 +157,7 @@ function canReportDegraded(session: object): boolean {
 function readBreakers(
   all: Breaker[],
   perKey: boolean,
-): { details: BreakersHealthDetails; criticalFailing: boolean } {
+): { details: BreakersHealthDetails; criticalFailing: boolean; underPressure?: boolean } {
   // Without a prototype: a breaker named like an Object.prototype member is an entry like any other.
   const details: BreakersHealthDetails = {
     ...noBreakers(),
@@ -158,6 +181,36 @@ function readBreakers(
       details.breakers[breaker.name] = { state, failureRate, nextAttemptAt, critical };
   }
   return { details, criticalFailing };
+}
+
+/** Share of refused calls above which a rate limit is reported as refusing most calls. */
+const REFUSING_MOST = 0.5;
+
+/** The pressure on each policy with a bulkhead or a rate limit; undefined when there is none. */
+function readPolicies(
+  all: readonly Policies[],
+): { policies: Record<string, PolicyHealth>; underPressure: boolean } | undefined {
+  const policies = Object.create(null) as Record<string, PolicyHealth>;
+  let underPressure = false;
+  let any = false;
+  for (const { name, bulkhead, rateLimiter } of all) {
+    if (bulkhead === undefined && rateLimiter === undefined) continue;
+    any = true;
+    const health: PolicyHealth = {};
+    if (bulkhead !== undefined) {
+      const { maxConcurrent, maxQueue } = bulkhead.options;
+      const full = bulkhead.active >= maxConcurrent && bulkhead.queued >= maxQueue;
+      health.bulkhead = { active: bulkhead.active, queued: bulkhead.queued, maxConcurrent, maxQueue, full };
+      underPressure ||= full;
+    }
+    if (rateLimiter !== undefined) {
+      const refusedShare = rateLimiter.refusedShare();
+      health.rateLimit = { refusedShare, refusingMost: refusedShare > REFUSING_MOST };
+      underPressure ||= refusedShare > REFUSING_MOST;
+    }
+    policies[name] = health;
+  }
+  return any ? { policies, underPressure } : undefined;
 }
 
 function noBreakers(): BreakerStateCounts {

@@ -4,4 +4,5 @@ export {
   type BreakerHealthOptions,
   type BreakerStateCounts,
   type BreakersHealthDetails,
+  type PolicyHealth,
 } from './breaker.health';

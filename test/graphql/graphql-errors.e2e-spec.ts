@@ -1,6 +1,7 @@
 import { ApolloDriver, type ApolloDriverConfig } from '@nestjs/apollo';
 import { GraphQLModule, Query, Resolver } from '@nestjs/graphql';
 import { CircuitBreaker } from '../../src/nest/circuit-breaker.decorator';
+import { Bulkhead, RateLimit, Timeout } from '../../src/nest/policy.decorators';
 import { closeAllApps, createApp, type TestApp } from '../nest/nest-app.fixture';
 import { outlastTimeout } from '../nest/slow-call.fixture';
 
@@ -18,13 +19,32 @@ class QuotesResolver {
     return outlastTimeout();
   }
 
+  @RateLimit({ limit: 1, interval: 60_000 })
+  @Query()
+  async search(): Promise<string> {
+    return 'results';
+  }
+
+  @Timeout(50)
+  @Query()
+  async slow(): Promise<string> {
+    return outlastTimeout();
+  }
+
+  @Bulkhead({ maxConcurrent: 1 })
+  @Query()
+  async busy(): Promise<string> {
+    return new Promise((resolve) => setTimeout(() => resolve('done'), 100));
+  }
+
   @Query()
   async broken(): Promise<string> {
     throw new Error('a bug');
   }
 }
 
-const typeDefs = 'type Query { quote: String, report: String, broken: String }';
+const typeDefs =
+  'type Query { quote: String, report: String, search: String, slow: String, busy: String, broken: String }';
 
 describe('GraphQL (Apollo): a rejection answers a GraphQLError the client can act on', () => {
   let app: TestApp;
@@ -69,6 +89,25 @@ describe('GraphQL (Apollo): a rejection answers a GraphQLError the client can ac
       timeoutMs: 50,
     });
     expect(body.errors[0].extensions).not.toHaveProperty('retryAfterMs');
+  });
+
+  it('answers TOO_MANY_REQUESTS, GATEWAY_TIMEOUT and SERVICE_UNAVAILABLE for the policies, with the policy', async () => {
+    await query('search').expect(200);
+    const limited = (await query('search').expect(200)).body.errors[0].extensions;
+    expect(limited).toMatchObject({ code: 'TOO_MANY_REQUESTS', policy: 'QuotesResolver.search' });
+    expect(limited.retryAfterMs).toBeGreaterThan(0);
+
+    const timedOut = (await query('slow').expect(200)).body.errors[0].extensions;
+    expect(timedOut).toMatchObject({ code: 'GATEWAY_TIMEOUT', policy: 'QuotesResolver.slow', timeoutMs: 50 });
+
+    const answers = await Promise.all([query('busy'), query('busy')]);
+    const refused = answers.filter((answer) => answer.body.errors !== undefined);
+    expect(refused).toHaveLength(1);
+    expect(refused[0].body.errors[0].extensions).toMatchObject({
+      code: 'SERVICE_UNAVAILABLE',
+      policy: 'QuotesResolver.busy',
+      retryAfterMs: 1_000,
+    });
   });
 
   it('leaves other errors to the app', async () => {

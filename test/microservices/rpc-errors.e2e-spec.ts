@@ -12,6 +12,7 @@ import { Test } from '@nestjs/testing';
 import { lastValueFrom } from 'rxjs';
 import { BreakerRegistry } from '../../src/core/registry';
 import { CircuitBreaker } from '../../src/nest/circuit-breaker.decorator';
+import { RateLimit } from '../../src/nest/policy.decorators';
 import { ResilienceModule } from '../../src/nest/resilience.module';
 import { outlastTimeout } from '../nest/slow-call.fixture';
 import { refusingOrigin } from '../support/upstream-server';
@@ -20,6 +21,7 @@ import { refusingOrigin } from '../support/upstream-server';
 const run = randomUUID().slice(0, 8);
 const QUOTE = `quote.${run}`;
 const REPORT = `report.${run}`;
+const SEARCH = `search.${run}`;
 
 @Controller()
 class QuotesController {
@@ -35,6 +37,12 @@ class QuotesController {
   @MessagePattern(REPORT)
   async report(): Promise<string> {
     return outlastTimeout();
+  }
+
+  @RateLimit({ limit: 1, interval: 60_000 })
+  @MessagePattern(SEARCH)
+  async search(): Promise<string> {
+    return 'results';
   }
 }
 
@@ -101,6 +109,19 @@ describe.each(Object.keys(TRANSPORTS))(
         message: 'Circuit breaker "reports": call timed out after 50 ms',
         breaker: 'reports',
         timeoutMs: 50,
+      });
+    });
+
+    it('answers RATE_LIMITED with the policy and retryAfterMs once the rate limit is reached', async () => {
+      await expect(lastValueFrom(client.send(SEARCH, {}))).resolves.toBe('results');
+
+      const error = await lastValueFrom(client.send(SEARCH, {})).catch((e: unknown) => e);
+
+      expect(error).toEqual({
+        code: 'RATE_LIMITED',
+        message: expect.stringContaining('rate limit'),
+        policy: 'QuotesController.search',
+        retryAfterMs: expect.any(Number),
       });
     });
   },

@@ -6,6 +6,11 @@ import {
   isResilienceError,
   type LoadShedError,
 } from '../../core/errors';
+import type {
+  BulkheadFullError,
+  RateLimitedError,
+  TimeoutExceededError,
+} from '../../core/policies/policy-errors';
 
 /** The JSON body of a 503 answered for a breaker that rejected the call. @publicApi */
 export interface BreakerOpenResponseBody {
@@ -58,6 +63,26 @@ export interface InvalidBreakerKeyResponseBody {
 }
 
 /**
+ * The JSON body of an answer for a call a policy refused or timed out: 503 (`BULKHEAD_FULL`,
+ * with `Retry-After`), 429 (`RATE_LIMITED`, with `Retry-After`) or 504 (`TIMEOUT`, no
+ * `Retry-After`).
+ * @publicApi
+ */
+export interface PolicyErrorResponseBody {
+  statusCode: 503 | 429 | 504;
+  error: 'Service Unavailable' | 'Too Many Requests' | 'Gateway Timeout';
+  message: string;
+  /** The error's code: `BULKHEAD_FULL`, `RATE_LIMITED` or `TIMEOUT`. */
+  code: string;
+  /** The policy at fault: its name, or `Class.method` for a decorator's. */
+  policy: string;
+  /** How long until a call may go through (not for a timeout). */
+  retryAfterMs?: number;
+  /** The total timeout that elapsed (a timeout only). */
+  timeoutMs?: number;
+}
+
+/**
  * What a resilience error says, whatever the transport: the error an RPC client receives
  * (`RpcException`), and the fields of a GraphQL error's `extensions` besides its `code`.
  * A rejection carries `retryAfterMs`; a timeout carries `timeoutMs` instead.
@@ -96,6 +121,9 @@ interface AnsweredErrors {
   BREAKER_TIMEOUT: BreakerTimeoutError;
   INVALID_BREAKER_KEY: InvalidBreakerKeyError;
   LOAD_SHED: LoadShedError;
+  BULKHEAD_FULL: BulkheadFullError;
+  RATE_LIMITED: RateLimitedError;
+  TIMEOUT: TimeoutExceededError;
 }
 
 /**
@@ -147,7 +175,34 @@ const ANSWERS: { readonly [Code in keyof AnsweredErrors]: (error: AnsweredErrors
       expected: error.expected,
     } satisfies InvalidBreakerKeyResponseBody,
   }),
+  BULKHEAD_FULL: (error) =>
+    policyAnswer(HttpStatus.SERVICE_UNAVAILABLE, 'Service Unavailable', {
+      code: error.code,
+      message: error.message,
+      policy: error.policy,
+      retryAfterMs: error.retryAfterMs,
+    }),
+  RATE_LIMITED: (error) =>
+    policyAnswer(HttpStatus.TOO_MANY_REQUESTS, 'Too Many Requests', {
+      code: error.code,
+      message: error.message,
+      policy: error.policy,
+      retryAfterMs: error.retryAfterMs,
+    }),
+  // No Retry-After: the next call may well finish in time.
+  TIMEOUT: (error) =>
+    policyAnswer(HttpStatus.GATEWAY_TIMEOUT, 'Gateway Timeout', {
+      code: error.code,
+      message: error.message,
+      policy: error.policy,
+      timeoutMs: error.timeoutMs,
+    }),
 };
+
+/** A policy's answer: its body keeps the `code`, so a client tells a full bulkhead from an open breaker. */
+function policyAnswer(status: HttpStatus, reason: string, details: ResilienceErrorDetails): ErrorAnswer {
+  return { ...answer(status, reason, details), body: { statusCode: status, error: reason, ...details } };
+}
 
 /**
  * An answer whose HTTP body is `{ statusCode, error, ...details }` without the code (the

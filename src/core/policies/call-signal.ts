@@ -1,0 +1,30 @@
+/**
+ * The abort signal of a call under a total timeout, created only when something reads it:
+ * an `AbortSignal` costs several microseconds to create and collect, more than a fast call,
+ * and most calls end without anyone looking at theirs.
+ * @publicApi
+ */
+export class CallSignal {
+  private controller: AbortController | undefined;
+  private abortedWith: { reason: unknown } | undefined;
+
+  /** Whether the call was given up (its total timeout elapsed). */
+  get aborted(): boolean {
+    return this.abortedWith !== undefined;
+  }
+
+  /** The signal to pass on (`fetch(url, { signal })`): aborted when the call is given up. */
+  get signal(): AbortSignal {
+    if (this.controller === undefined) {
+      this.controller = new AbortController();
+      if (this.abortedWith !== undefined) this.controller.abort(this.abortedWith.reason);
+    }
+    return this.controller.signal;
+  }
+
+  abort(reason: unknown): void {
+    if (this.abortedWith !== undefined) return;
+    this.abortedWith = { reason };
+    this.controller?.abort(reason);
+  }
+}

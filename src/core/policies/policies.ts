@@ -1,0 +1,111 @@
+import { defaultIsFailure } from '../default-predicates';
+import { Bulkhead } from './bulkhead';
+import type { PolicyListener } from './policy-events';
+import type { PolicyOptions } from './policy-options';
+import {
+  checkPolicyOptions,
+  resolveBulkheadOptions,
+  resolveRateLimitOptions,
+  resolveRetryOptions,
+  type PolicyContext,
+} from './policy-option-table';
+import { RateLimiter } from './rate-limiter';
+import { RetryPolicy, type Attempt } from './retry';
+import { systemTimers, type PolicyTimers, type RandomSource } from './timers';
+import { TotalTimeout } from './total-timeout';
+
+/** What policies share beyond their options. @publicApi */
+export interface PoliciesDeps {
+  /** @default the wall clock and Node's timers */
+  timers?: PolicyTimers;
+  /** @default Math.random */
+  random?: RandomSource;
+  /** Called for every retry decision and every call a policy refused or timed out. */
+  onEvent?: PolicyListener;
+  /**
+   * Called once when a call finally fails: after its retries, when no fallback served it,
+   * with the call's arguments and the error that escapes.
+   */
+  onFinalFailure?: (args: readonly unknown[], error: unknown) => void;
+}
+
+/** One call through the policies. @publicApi */
+export interface PolicyCall {
+  /** The call's arguments, for the rate limiter's `key` and `onFinalFailure`. */
+  readonly args?: readonly unknown[];
+  /** Which errors a retry may retry (what `retry.retryOn` does not decide). @default all but HTTP 4xx */
+  readonly retryOn?: (error: unknown) => boolean;
+  /** Serves an error that escapes every policy, or rethrows it. */
+  readonly fallback?: (error: unknown) => unknown;
+}
+
+/**
+ * A policy's protections in their one order, outermost first: fallback → rate limit →
+ * bulkhead → total timeout → retry → the attempt (which goes through a breaker, if any, with
+ * its per-attempt timeout). A rate-limited call takes no bulkhead slot, a queued call's wait
+ * is not part of its timeout, and each retry is a new attempt through the breaker.
+ * State (buckets, slots, the retry budget) lives in this object, one per policy.
+ * @publicApi
+ */
+export class Policies {
+  readonly rateLimiter: RateLimiter | undefined;
+  readonly bulkhead: Bulkhead | undefined;
+  readonly timeout: TotalTimeout | undefined;
+  readonly retry: RetryPolicy | undefined;
+  private readonly retryOn: ((error: unknown) => boolean) | undefined;
+  private readonly rateLimitKey: ((...args: any[]) => string | number) | undefined; // eslint-disable-line @typescript-eslint/no-explicit-any -- the method's arguments
+  private readonly onFinalFailure: PoliciesDeps['onFinalFailure'];
+
+  /** @throws {InvalidBreakerOptionsError} (scope `policy`) on a bad option. */
+  constructor(
+    readonly name: string,
+    readonly options: PolicyOptions,
+    deps: PoliciesDeps = {},
+    context?: PolicyContext,
+  ) {
+    checkPolicyOptions(name, options, context);
+    const timers = deps.timers ?? systemTimers;
+    const emit = deps.onEvent ?? (() => undefined);
+    const { retry, timeout, bulkhead, rateLimit } = options;
+    this.rateLimiter = rateLimit && new RateLimiter(name, resolveRateLimitOptions(rateLimit), timers, emit);
+    this.rateLimitKey = rateLimit?.key;
+    this.bulkhead = bulkhead && new Bulkhead(name, resolveBulkheadOptions(bulkhead), timers, emit);
+    this.timeout = timeout === undefined ? undefined : new TotalTimeout(name, timeout, timers, emit);
+    this.retry =
+      retry && new RetryPolicy(name, resolveRetryOptions(retry), timers, deps.random ?? Math.random, emit);
+    this.retryOn = retry?.retryOn;
+    this.onFinalFailure = deps.onFinalFailure;
+  }
+
+  /** Runs `attempt` (as many times as the retry allows) through every policy. */
+  execute<T>(attempt: Attempt<T>, call: PolicyCall = {}): Promise<T> {
+    let result: Promise<unknown> = this.run(attempt, call);
+    const { fallback } = call;
+    if (fallback !== undefined) result = result.catch(fallback);
+    const { onFinalFailure } = this;
+    if (onFinalFailure !== undefined) {
+      result = result.catch((error: unknown) => {
+        onFinalFailure(call.args ?? [], error);
+        throw error;
+      });
+    }
+    return result as Promise<T>;
+  }
+
+  private run<T>(attempt: Attempt<T>, call: PolicyCall): Promise<T> {
+    const { retry, timeout, bulkhead, rateLimiter } = this;
+    const retryOn = this.retryOn ?? call.retryOn ?? defaultIsFailure;
+    const retried: Attempt<T> =
+      retry === undefined ? attempt : (call) => retry.execute(attempt, retryOn, call);
+    const timed = timeout === undefined ? () => retried(undefined) : () => timeout.execute(retried);
+    try {
+      if (rateLimiter !== undefined) {
+        const key = this.rateLimitKey?.(...(call.args ?? []));
+        rateLimiter.acquire(key === undefined ? '' : String(key));
+      }
+      return bulkhead === undefined ? timed() : bulkhead.execute(timed);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+}

@@ -1,0 +1,78 @@
+import { backoffDelay, type BackoffOptions } from './backoff';
+import type { CallSignal } from './call-signal';
+import type { PolicyListener } from './policy-events';
+import { isRejection } from './policy-errors';
+import { RetryBudget } from './retry-budget';
+import { abortableDelay, type PolicyTimers, type RandomSource } from './timers';
+
+export interface ResolvedRetryOptions extends BackoffOptions {
+  readonly attempts: number;
+  readonly budget: { readonly ratio: number; readonly minPerSecond: number } | false;
+}
+
+/** One attempt of a call; `call` carries the call's signal under a total timeout (else undefined). */
+export type Attempt<T> = (call: CallSignal | undefined) => Promise<T>;
+
+/**
+ * Tries a call again after failures it may retry, waiting longer each time, within a retry
+ * budget. Never retries a rejection (an open breaker, a full bulkhead, a rate limit, load
+ * shedding): retrying would only add load where the system already said no. After the last
+ * attempt the method's own last error is thrown unchanged.
+ */
+export class RetryPolicy {
+  private readonly budget: RetryBudget | undefined;
+
+  constructor(
+    readonly policy: string,
+    readonly options: ResolvedRetryOptions,
+    private readonly timers: PolicyTimers,
+    private readonly random: RandomSource,
+    private readonly emit: PolicyListener,
+  ) {
+    const { budget } = options;
+    this.budget = budget === false ? undefined : new RetryBudget(budget.ratio, budget.minPerSecond);
+  }
+
+  async execute<T>(attempt: Attempt<T>, retryOn: (error: unknown) => boolean, call?: CallSignal): Promise<T> {
+    this.budget?.recordFirstTry(this.timers.now());
+    for (let retry = 0; ; retry++) {
+      try {
+        return await attempt(call);
+      } catch (error) {
+        const wait = this.waitBeforeRetry(error, retry, retryOn, call);
+        if (wait === undefined) throw error;
+        await abortableDelay(this.timers, wait, call?.signal).catch(() => {
+          throw error;
+        });
+      }
+    }
+  }
+
+  /** How long to wait before retrying after `error`; `undefined`: throw it. */
+  private waitBeforeRetry(
+    error: unknown,
+    retry: number,
+    retryOn: (error: unknown) => boolean,
+    call: CallSignal | undefined,
+  ): number | undefined {
+    if (call?.aborted || isRejection(error) || !retryOn(error)) return undefined;
+    if (retry >= this.options.attempts) {
+      this.emit({ kind: 'retry', policy: this.policy, outcome: 'exhausted' });
+      return undefined;
+    }
+    const asked = retryAfterOf(error);
+    if (asked > this.options.maxDelay) return undefined;
+    if (this.budget !== undefined && !this.budget.tryRetry(this.timers.now())) {
+      this.emit({ kind: 'retry', policy: this.policy, outcome: 'budget_exhausted' });
+      return undefined;
+    }
+    this.emit({ kind: 'retry', policy: this.policy, outcome: 'retried' });
+    return Math.max(backoffDelay(this.options, retry, this.random), asked);
+  }
+}
+
+/** The wait an error asks for (`retryAfterMs`, e.g. from a 429's `Retry-After`); 0 when none. */
+function retryAfterOf(error: unknown): number {
+  const asked = (error as { retryAfterMs?: unknown } | null)?.retryAfterMs;
+  return typeof asked === 'number' && Number.isFinite(asked) && asked > 0 ? asked : 0;
+}

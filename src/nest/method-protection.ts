@@ -1,0 +1,333 @@
+import { Logger } from '@nestjs/common';
+import { defer, isObservable } from 'rxjs';
+import type { Breaker } from '../core/breaker';
+import { toBreakerKey } from '../core/breaker-key';
+import { InvalidBreakerOptionsError } from '../core/errors';
+import type { PolicyOptions } from '../core/policies/policy-options';
+import type { BreakerRegistry } from '../core/registry';
+import { callThroughBreaker, observeThroughBreaker, settle, type Recover } from './breaker-call';
+import type { CircuitBreakerOptions } from './circuit-breaker.decorator';
+import { callThroughPolicies, observeThroughPolicies } from './policy-call';
+import { policyRegistryOf } from './policy-registry';
+import { registryFor } from './registry-holder';
+import { CIRCUIT_BREAKER_METADATA, LOG_CONTEXT, PROTECTION_METADATA } from './resilience.constants';
+import * as messages from './resilience.messages';
+
+/* eslint-disable @typescript-eslint/no-explicit-any -- decorated methods take and return anything */
+
+/**
+ * Options of `@Resilient`.
+ * @publicApi
+ */
+export interface ResilientOptions {
+  /**
+   * Serves a call that finally failed or was refused (after its retries): the name of a method
+   * of the same class, or a function, called with the method's arguments and the error last.
+   */
+  fallback?: string | ((...argsThenError: any[]) => unknown);
+}
+
+/** The options of `@Retry`, `@Timeout`, `@Bulkhead` and `@RateLimit` on one method. */
+export type MethodPolicyOptions = Pick<PolicyOptions, 'retry' | 'timeout' | 'bulkhead' | 'rateLimit'>;
+
+/**
+ * Everything that protects one decorated method, whatever the order of its decorators: the
+ * first decorator applied wraps the method, the others add to this record, and the wrapper
+ * applies it in the one order (fallback → rate limit → bulkhead → timeout → retry → breaker).
+ */
+export interface MethodProtection {
+  /** The class that declares the method. */
+  readonly owner: string;
+  readonly methodName: string;
+  /** The method as written. */
+  readonly original: Method;
+  /** Whether the method is declared to return an Observable. */
+  readonly returnsObservable: boolean;
+  /** `@CircuitBreaker`'s breaker. */
+  breaker?: { readonly name: string; readonly options: CircuitBreakerOptions };
+  /** `@Retry`, `@Timeout`, `@Bulkhead`, `@RateLimit`: an anonymous policy, `Class.method`. */
+  policy?: MethodPolicyOptions;
+  /** `@Resilient`'s named policy. */
+  resilient?: { readonly name: string; readonly options: ResilientOptions };
+}
+
+/** What `@CircuitBreaker` records on a method it wrapped. */
+export interface CircuitBreakerMetadata {
+  /** The breaker's name. */
+  readonly name: string;
+  readonly options: CircuitBreakerOptions;
+  /** The class that declares the method. */
+  readonly owner: string;
+  readonly methodName: string;
+}
+
+export type Method = (...args: unknown[]) => unknown;
+
+const logger = new Logger(LOG_CONTEXT);
+const warnedOnce = new Set<string>();
+
+export function warnOnce(id: string, message: () => string): void {
+  if (warnedOnce.has(id)) return;
+  warnedOnce.add(id);
+  logger.warn(message());
+}
+
+/** The protection of a decorated method, if it is one. */
+export function getProtection(method: unknown): MethodProtection | undefined {
+  return typeof method === 'function' ? Reflect.getMetadata(PROTECTION_METADATA, method) : undefined;
+}
+
+/** `Class.method`: an anonymous policy's name and label. */
+export function methodLabel(protection: MethodProtection): string {
+  return `${protection.owner}.${protection.methodName}`;
+}
+
+/**
+ * Adds what one decorator brings (`add`) to the protection of the method at `descriptor`,
+ * wrapping the method first when no decorator of this library did yet.
+ */
+export function protectMethod(
+  target: object,
+  key: string | symbol,
+  descriptor: PropertyDescriptor,
+  decorator: string,
+  add: (protection: MethodProtection) => void,
+): void {
+  const existing = getProtection(descriptor.value);
+  if (existing !== undefined) {
+    add(existing);
+    recordBreaker(descriptor.value as Method, existing);
+    return;
+  }
+  const original = descriptor.value as Method;
+  const owner = ownerName(target);
+  if (typeof original !== 'function')
+    throw new TypeError(messages.NOT_A_METHOD(decorator, owner, String(key)));
+  const protection: MethodProtection = {
+    owner,
+    methodName: String(key),
+    original,
+    returnsObservable: isObservableType(Reflect.getMetadata('design:returntype', target, key)),
+  };
+  add(protection);
+  descriptor.value = wrap(protection);
+}
+
+/**
+ * Protects an inherited or already decorated route handler for one controller (a class-level
+ * decorator): the wrapper is an own property of `prototype`, around the method as written,
+ * with a copy of any protection the handler had.
+ */
+export function protectHandler(
+  prototype: Record<string, unknown>,
+  key: string,
+  add: (protection: MethodProtection) => void,
+): void {
+  const handler = prototype[key] as Method;
+  const existing = getProtection(handler);
+  const protection: MethodProtection =
+    existing === undefined
+      ? {
+          owner: ownerName(prototype),
+          methodName: key,
+          original: handler,
+          returnsObservable: isObservableType(Reflect.getMetadata('design:returntype', prototype, key)),
+        }
+      : { ...existing, owner: ownerName(prototype) };
+  add(protection);
+  const wrapper = wrap(protection);
+  for (const metadataKey of Reflect.getMetadataKeys(handler)) {
+    if (metadataKey === PROTECTION_METADATA || metadataKey === CIRCUIT_BREAKER_METADATA) continue;
+    Reflect.defineMetadata(metadataKey, Reflect.getMetadata(metadataKey, handler), wrapper);
+  }
+  Object.defineProperty(prototype, key, { value: wrapper, writable: true, configurable: true });
+}
+
+/**
+ * A wrapper that runs the method through its protection. It is a `function` (so `this` stays
+ * the instance), keeps the original's name and carries all of its metadata: route decorators
+ * placed above then still see their route.
+ */
+function wrap(protection: MethodProtection): Method {
+  const { original } = protection;
+  const wrapper = function (this: unknown, ...args: unknown[]): unknown {
+    const registry = registryFor(this);
+    if (registry === undefined) {
+      const breaker = protection.breaker?.name;
+      if (breaker !== undefined) warnOnce(`module:${breaker}`, () => messages.NO_MODULE(breaker));
+      else
+        warnOnce(`module:${methodLabel(protection)}`, () =>
+          messages.NO_MODULE_FOR_POLICY(methodLabel(protection)),
+        );
+      return original.apply(this, args);
+    }
+    return callProtected(registry, protection, this, args);
+  };
+  for (const metadataKey of Reflect.getMetadataKeys(original)) {
+    Reflect.defineMetadata(metadataKey, Reflect.getMetadata(metadataKey, original), wrapper);
+  }
+  Object.defineProperty(wrapper, 'name', { value: original.name });
+  Reflect.defineMetadata(PROTECTION_METADATA, protection, wrapper);
+  recordBreaker(wrapper, protection);
+  return wrapper;
+}
+
+/** Records `@CircuitBreaker`'s metadata (read by the interceptor and the explorer) once the method has a breaker. */
+function recordBreaker(wrapper: Method, protection: MethodProtection): void {
+  const { breaker, owner, methodName } = protection;
+  if (breaker === undefined) return;
+  const metadata: CircuitBreakerMetadata = {
+    name: breaker.name,
+    options: breaker.options,
+    owner,
+    methodName,
+  };
+  Reflect.defineMetadata(CIRCUIT_BREAKER_METADATA, metadata, wrapper);
+}
+
+function callProtected(
+  registry: BreakerRegistry,
+  protection: MethodProtection,
+  instance: unknown,
+  args: unknown[],
+): unknown {
+  if (protection.policy === undefined && protection.resilient === undefined) {
+    return protection.returnsObservable
+      ? defer(() => observeThroughBreaker(...breakerCall(registry, protection, instance, args)))
+      : callAsPromise(registry, protection, instance, args);
+  }
+  const call = () => {
+    const { policies, breaker: breakerName } = policyRegistryOf(registry).policiesFor(protection);
+    const breaker =
+      breakerName === undefined ? undefined : breakerFor(registry, breakerName, protection, instance, args);
+    return { policies, breaker, recover: recoverFor(protection, instance, args), args };
+  };
+  if (protection.returnsObservable) {
+    return defer(() => {
+      const { policies, breaker, recover } = call();
+      return observeThroughPolicies(
+        policies,
+        breaker,
+        () => original(protection, instance, args),
+        recover,
+        args,
+      );
+    });
+  }
+  try {
+    const { policies, breaker, recover } = call();
+    return callThroughPolicies(
+      policies,
+      breaker,
+      () => invokeOnce(protection, instance, args),
+      recover,
+      args,
+    );
+  } catch (error) {
+    return Promise.reject(error);
+  }
+}
+
+function callAsPromise(
+  registry: BreakerRegistry,
+  protection: MethodProtection,
+  instance: unknown,
+  args: unknown[],
+): Promise<unknown> {
+  try {
+    const [breaker, , recover] = breakerCall(registry, protection, instance, args);
+    return callThroughBreaker(
+      breaker,
+      () => invokeOnce(protection, instance, args),
+      recover && ((error) => settle(recover(error))),
+    );
+  } catch (error) {
+    // A key function that throws, or returns no valid key, fails the call the way the method itself would.
+    return Promise.reject(error);
+  }
+}
+
+/** Calls the method; an Observable it returns undeclared becomes a Promise of its last value. */
+function invokeOnce(protection: MethodProtection, instance: unknown, args: unknown[]): unknown {
+  const result = original(protection, instance, args);
+  if (!isObservable(result)) return result;
+  const method = methodLabel(protection);
+  const name = protection.breaker?.name ?? protection.resilient?.name ?? method;
+  warnOnce(`observable:${method}`, () => messages.UNDECLARED_OBSERVABLE(name, method));
+  return settle(result);
+}
+
+function original(protection: MethodProtection, instance: unknown, args: unknown[]): any {
+  return protection.original.apply(instance, args);
+}
+
+/** The breaker, the call and the fallback (bound to the call's arguments) of one breaker-only invocation. */
+function breakerCall(
+  registry: BreakerRegistry,
+  protection: MethodProtection,
+  instance: unknown,
+  args: unknown[],
+): [breaker: Breaker, source: () => any, recover: Recover | undefined] {
+  const breaker = breakerFor(registry, protection.breaker?.name as string, protection, instance, args);
+  return [breaker, () => original(protection, instance, args), recoverFor(protection, instance, args)];
+}
+
+function breakerFor(
+  registry: BreakerRegistry,
+  name: string,
+  protection: MethodProtection,
+  instance: unknown,
+  args: unknown[],
+): Breaker {
+  const key = protection.breaker?.options.key;
+  return key === undefined
+    ? registry.get(name)
+    : registry.get(name, toBreakerKey(name, key.apply(instance, args)));
+}
+
+function recoverFor(protection: MethodProtection, instance: unknown, args: unknown[]): Recover | undefined {
+  if (fallbackOf(protection) === undefined) return undefined;
+  return (error) => resolveFallback(instance as object, protection).apply(instance, [...args, error]);
+}
+
+function fallbackOf(protection: MethodProtection): CircuitBreakerOptions['fallback'] {
+  return protection.breaker?.options.fallback ?? protection.resilient?.options.fallback;
+}
+
+/**
+ * The fallback of a decorated method as a function.
+ * @throws {InvalidBreakerOptionsError} when `fallback` names no method of `instance`.
+ */
+export function resolveFallback(
+  instance: object,
+  protection: MethodProtection,
+): (...argsThenError: any[]) => unknown {
+  const fallback = fallbackOf(protection);
+  if (typeof fallback === 'function') return fallback;
+  const found: unknown = (instance as Record<string, unknown>)[fallback as string];
+  if (typeof found !== 'function') {
+    const { breaker, resilient } = protection;
+    const name = breaker?.name ?? resilient?.name ?? methodLabel(protection);
+    const scope = breaker === undefined ? 'policy' : 'breaker';
+    throw new InvalidBreakerOptionsError(
+      name,
+      'fallback',
+      fallback,
+      messages.FALLBACK_EXPECTED(protection.owner),
+      scope,
+    );
+  }
+  return found as (...argsThenError: any[]) => unknown;
+}
+
+/** Whether `design:returntype` is rxjs's Observable (of any copy of rxjs). */
+function isObservableType(type: unknown): boolean {
+  if (typeof type !== 'function') return false;
+  const prototype = (type as { prototype?: { subscribe?: unknown; pipe?: unknown } }).prototype;
+  return typeof prototype?.subscribe === 'function' && typeof prototype.pipe === 'function';
+}
+
+/** The class a decorator is applied in: `target` is a prototype, or the class for static methods. */
+function ownerName(target: object): string {
+  return typeof target === 'function' ? target.name : target.constructor.name;
+}

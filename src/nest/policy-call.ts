@@ -1,0 +1,101 @@
+import { defer, isObservable, Observable, type Subscription } from 'rxjs';
+import type { Breaker } from '../core/breaker';
+import type { Policies } from '../core/policies/policies';
+import {
+  callThroughBreaker,
+  observeThroughBreaker,
+  runWithSignal,
+  servedByFallback,
+  settle,
+  type Recover,
+} from './breaker-call';
+
+/** What a fallback served, told apart from what an attempt returned. */
+class Served {
+  constructor(readonly value: unknown) {}
+}
+
+/**
+ * Runs `invoke` through a method's policies, each attempt through `breaker` (if any) with
+ * the total timeout's signal as the call's signal; the fallback serves what escapes them.
+ */
+export function callThroughPolicies(
+  policies: Policies,
+  breaker: Breaker | undefined,
+  invoke: () => unknown,
+  recover: Recover | undefined,
+  args: readonly unknown[],
+): Promise<unknown> {
+  const run = () =>
+    breaker === undefined ? new Promise((resolve) => resolve(invoke())) : callThroughBreaker(breaker, invoke);
+  return policies.execute((call) => (call === undefined ? run() : runWithSignal(call, run)), {
+    args,
+    retryOn: breaker && ((error) => breaker.countsAsFailure(error)),
+    fallback: recover && ((error) => settleFallback(breaker, error, recover)),
+  });
+}
+
+/**
+ * The Observable `source()` returns, run through a method's policies when subscribed to:
+ * values stream through as they come, a retry subscribes to the source again, and the
+ * call ends when an attempt completes. Unsubscribing ends the call as a success.
+ */
+export function observeThroughPolicies(
+  policies: Policies,
+  breaker: Breaker | undefined,
+  source: () => Observable<unknown>,
+  recover: Recover | undefined,
+  args: readonly unknown[],
+): Observable<unknown> {
+  return new Observable<unknown>((subscriber) => {
+    let inner: Subscription | undefined;
+    let release: (() => void) | undefined;
+    const subscribeOnce = (resolve: () => void, reject: (error: unknown) => void) => {
+      release = resolve;
+      const attempt = breaker === undefined ? defer(source) : observeThroughBreaker(breaker, source);
+      inner = attempt.subscribe({
+        next: (value) => subscriber.next(value),
+        error: reject,
+        complete: resolve,
+      });
+    };
+    policies
+      .execute<unknown>(
+        (call) =>
+          new Promise<void>((resolve, reject) => {
+            if (call === undefined) subscribeOnce(resolve, reject);
+            else runWithSignal(call, () => subscribeOnce(resolve, reject));
+          }),
+        {
+          args,
+          retryOn: breaker && ((error) => breaker.countsAsFailure(error)),
+          fallback: recover && ((error) => new Served(serveFallback(breaker, error, recover))),
+        },
+      )
+      .then(
+        (result) => {
+          if (!(result instanceof Served)) return subscriber.complete();
+          if (isObservable(result.value)) return void result.value.subscribe(subscriber);
+          subscriber.next(result.value);
+          subscriber.complete();
+        },
+        (error: unknown) => {
+          inner?.unsubscribe();
+          subscriber.error(error);
+        },
+      );
+    return () => {
+      inner?.unsubscribe();
+      release?.();
+    };
+  });
+}
+
+function serveFallback(breaker: Breaker | undefined, error: unknown, recover: Recover): unknown {
+  if (!servedByFallback(breaker, error)) throw error;
+  return recover(error);
+}
+
+function settleFallback(breaker: Breaker | undefined, error: unknown, recover: Recover): unknown {
+  return settle(serveFallback(breaker, error, recover));
+}

@@ -1,0 +1,151 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { InvalidBreakerOptionsError } from '../core/errors';
+import { Policies } from '../core/policies/policies';
+import type { PolicyListener } from '../core/policies/policy-events';
+import { checkPolicyOptions } from '../core/policies/policy-option-table';
+import type { PolicyOptions } from '../core/policies/policy-options';
+import { BreakerRegistry } from '../core/registry';
+import { methodLabel, type MethodPolicyOptions, type MethodProtection } from './method-protection';
+import { RESILIENCE_OPTIONS } from './resilience.constants';
+import type { ResilienceModuleOptions } from './resilience-options.interface';
+import * as messages from './resilience.messages';
+
+/** Called when a call of a named policy with `deadLetter: true` finally fails. */
+export type FinalFailureListener = (policy: string, args: readonly unknown[], error: unknown) => void;
+
+/** A policy and the breaker its attempts go through. */
+export interface MethodPolicies {
+  readonly policies: Policies;
+  readonly breaker: string | undefined;
+}
+
+/** Each app's policies, found from its breaker registry (decorated methods know only that). */
+const byBreakers = new WeakMap<BreakerRegistry, PolicyRegistry>();
+
+/** The policies of the app whose breaker registry is `breakers`. */
+export function policyRegistryOf(breakers: BreakerRegistry): PolicyRegistry {
+  const found = byBreakers.get(breakers);
+  if (found === undefined) throw new Error(messages.NO_POLICY_REGISTRY);
+  return found;
+}
+
+/**
+ * The app's policies: the named ones of the module's `policies` (built, and checked, at
+ * start-up) and one per method decorated with `@Retry`, `@Timeout`, `@Bulkhead` or
+ * `@RateLimit`, named `Class.method`, shared by every instance of the class. Their state
+ * (buckets, slots, budgets) lives here, one per app.
+ */
+@Injectable()
+export class PolicyRegistry {
+  private readonly named = new Map<string, MethodPolicies>();
+  private readonly anonymous = new WeakMap<MethodProtection, Policies>();
+  private readonly everyPolicy: Policies[] = [];
+  private readonly listeners = new Set<PolicyListener>();
+  private readonly finalFailureListeners = new Set<FinalFailureListener>();
+  private readonly fleetStore: boolean;
+
+  /** @throws {InvalidBreakerOptionsError} (scope `policy`) for a bad policy option. */
+  constructor(
+    @Inject(RESILIENCE_OPTIONS) options: ResilienceModuleOptions,
+    @Inject(BreakerRegistry) private readonly breakers: BreakerRegistry,
+  ) {
+    this.fleetStore = (options.store as { type?: string } | undefined)?.type === 'redis';
+    for (const [name, policy] of Object.entries(options.policies ?? {})) {
+      const policies = this.build(name, policy, policy.breaker, policy.deadLetter === true);
+      this.named.set(name, { policies, breaker: policy.breaker });
+    }
+    byBreakers.set(breakers, this);
+  }
+
+  /** The named policy `name`; undefined when it is not configured. */
+  get(name: string): Policies | undefined {
+    return this.named.get(name)?.policies;
+  }
+
+  /** Every policy built so far: the named ones, and those of decorated methods called or checked. */
+  all(): readonly Policies[] {
+    return this.everyPolicy;
+  }
+
+  /** Listens to every policy's retries and refusals (metrics); returns the function that stops it. */
+  on(listener: PolicyListener): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  /**
+   * Listens to the calls of named policies with `deadLetter: true` that finally fail (after
+   * their retries, no fallback having served them); returns the function that stops it.
+   */
+  onFinalFailure(listener: FinalFailureListener): () => void {
+    this.finalFailureListeners.add(listener);
+    return () => this.finalFailureListeners.delete(listener);
+  }
+
+  /**
+   * The policies and breaker of a decorated method.
+   * @throws {InvalidBreakerOptionsError} for `@Resilient` naming no configured policy, a named
+   * policy with a breaker on a method that also has `@CircuitBreaker`, or a bad decorator option.
+   */
+  policiesFor(protection: MethodProtection): MethodPolicies {
+    const { resilient, breaker } = protection;
+    if (resilient !== undefined) {
+      const named = this.named.get(resilient.name);
+      if (named === undefined) {
+        const known = [...this.named.keys()].join(', ') || 'none';
+        throw new InvalidBreakerOptionsError(
+          resilient.name,
+          '@Resilient',
+          resilient.name,
+          messages.UNKNOWN_POLICY(methodLabel(protection), known),
+          'policy',
+        );
+      }
+      if (breaker === undefined) return named;
+      if (named.breaker !== undefined) {
+        throw new InvalidBreakerOptionsError(
+          resilient.name,
+          'breaker',
+          named.breaker,
+          messages.TWO_BREAKERS(methodLabel(protection), breaker.name),
+          'policy',
+        );
+      }
+      return { policies: named.policies, breaker: breaker.name };
+    }
+    let policies = this.anonymous.get(protection);
+    if (policies === undefined) {
+      policies = this.build(methodLabel(protection), protection.policy ?? {}, breaker?.name, false);
+      this.anonymous.set(protection, policies);
+    }
+    return { policies, breaker: breaker?.name };
+  }
+
+  private build(
+    name: string,
+    options: PolicyOptions | MethodPolicyOptions,
+    breaker: string | undefined,
+    deadLetter: boolean,
+  ): Policies {
+    // Checked before the breaker is looked up, so a bad `breaker` is reported as the policy's.
+    checkPolicyOptions(name, options, { fleetStore: this.fleetStore });
+    const timeout = breaker === undefined ? false : this.breakers.get(breaker).options.timeout;
+    const policies = new Policies(
+      name,
+      options,
+      {
+        onEvent: (event) => {
+          for (const listener of this.listeners) listener(event);
+        },
+        onFinalFailure: deadLetter
+          ? (args, error) => {
+              for (const listener of this.finalFailureListeners) listener(name, args, error);
+            }
+          : undefined,
+      },
+      { breakerTimeout: timeout === false ? undefined : timeout, fleetStore: this.fleetStore },
+    );
+    this.everyPolicy.push(policies);
+    return policies;
+  }
+}

@@ -1,0 +1,122 @@
+import { Inject, Injectable, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
+import type * as PromClient from 'prom-client';
+import type { Counter, Gauge, Registry } from 'prom-client';
+import { requireOptional } from '../core/optional-peer';
+import type { PolicyEvent } from '../core/policies/policy-events';
+import { POLICY_METRICS } from './metric-names';
+import { PolicyRegistry } from './policy-registry';
+import type { ResilienceModuleOptions } from './resilience-options.interface';
+import { RESILIENCE_OPTIONS } from './resilience.constants';
+import { leaseMetric, type MetricLease } from './shared-metric';
+
+/**
+ * Publishes the policies' series (see {@link POLICY_METRICS}) next to the breakers', on the
+ * same registry and prefix, shared the same way by several apps in one process. Counters
+ * follow the policies' events; the bulkhead gauges are read at scrape time. Nothing without
+ * prom-client or with `metrics: false` (`BreakerMetrics` says so once).
+ */
+@Injectable()
+export class PolicyMetrics implements OnModuleInit, OnModuleDestroy {
+  private readonly leases: MetricLease<object>[] = [];
+  private unsubscribe: (() => void) | undefined;
+
+  constructor(
+    @Inject(PolicyRegistry) private readonly policies: PolicyRegistry,
+    @Inject(RESILIENCE_OPTIONS) private readonly options: ResilienceModuleOptions,
+  ) {}
+
+  onModuleInit(): void {
+    const settings = this.options.metrics;
+    if (settings === false) return;
+    const prom = requireOptional<typeof PromClient>('prom-client');
+    if (prom === undefined) return;
+    const registry = settings?.registry ?? prom.register;
+    const prefix = settings?.prefix ?? '';
+    try {
+      const retries = this.counter(
+        prom,
+        registry,
+        prefix + POLICY_METRICS.retries.name,
+        POLICY_METRICS.retries,
+      );
+      const rejected = this.counter(
+        prom,
+        registry,
+        prefix + POLICY_METRICS.rejected.name,
+        POLICY_METRICS.rejected,
+      );
+      this.gauge(prom, registry, prefix, POLICY_METRICS.bulkheadActive, (b) => b.active);
+      this.gauge(prom, registry, prefix, POLICY_METRICS.bulkheadQueued, (b) => b.queued);
+      this.unsubscribe = this.policies.on((event: PolicyEvent) => {
+        if (event.kind === 'retry') retries.inc({ policy: event.policy, outcome: event.outcome });
+        else rejected.inc({ policy: event.policy, reason: event.reason });
+      });
+    } catch (error) {
+      this.onModuleDestroy();
+      throw error;
+    }
+  }
+
+  onModuleDestroy(): void {
+    this.unsubscribe?.();
+    for (const lease of this.leases.splice(0)) lease.release();
+  }
+
+  private counter(
+    prom: typeof PromClient,
+    registry: Registry,
+    name: string,
+    definition: (typeof POLICY_METRICS)['retries' | 'rejected'],
+  ): Counter<string> {
+    const lease = leaseMetric(
+      registry,
+      name,
+      definition,
+      () =>
+        new prom.Counter({
+          name,
+          help: definition.help,
+          labelNames: definition.labelNames,
+          registers: [registry],
+        }),
+      undefined,
+    );
+    this.leases.push(lease);
+    return lease.metric;
+  }
+
+  /** A gauge each app sets at scrape time for the bulkheads of its policies. */
+  private gauge(
+    prom: typeof PromClient,
+    registry: Registry,
+    prefix: string,
+    definition: (typeof POLICY_METRICS)['bulkheadActive' | 'bulkheadQueued'],
+    read: (bulkhead: { active: number; queued: number }) => number,
+  ): void {
+    const name = prefix + definition.name;
+    const contribution = (gauge: Gauge<string>) => {
+      for (const policies of this.policies.all()) {
+        if (policies.bulkhead !== undefined) gauge.set({ policy: policies.name }, read(policies.bulkhead));
+      }
+    };
+    const lease = leaseMetric<Gauge<string>, (gauge: Gauge<string>) => void>(
+      registry,
+      name,
+      definition,
+      (contributions) =>
+        new prom.Gauge({
+          name,
+          help: definition.help,
+          labelNames: definition.labelNames,
+          registers: [registry],
+          collect() {
+            // Only policies of apps still running: a closed app's policies leave no series behind.
+            this.reset();
+            for (const contribute of contributions()) contribute(this);
+          },
+        }),
+      contribution,
+    );
+    this.leases.push(lease);
+  }
+}

@@ -1,0 +1,68 @@
+import { Injectable } from '@nestjs/common';
+import { Registry } from 'prom-client';
+import { Bulkhead, RateLimit, Retry, Timeout } from '../../src/nest/policy.decorators';
+import { Scrape } from '../nest/metrics-scrape';
+import { closeAllApps, createApp } from '../nest/nest-app.fixture';
+
+@Injectable()
+class Downstream {
+  @Retry({ attempts: 2, delay: 1, jitter: 'none' })
+  async flaky(): Promise<string> {
+    throw new Error('down');
+  }
+
+  @Bulkhead({ maxConcurrent: 1, maxQueue: 1 })
+  async busy(ms: number): Promise<string> {
+    return new Promise((resolve) => setTimeout(() => resolve('done'), ms));
+  }
+
+  @RateLimit({ limit: 1, interval: 60_000 })
+  async limited(): Promise<string> {
+    return 'ok';
+  }
+
+  @Timeout(20)
+  async slow(): Promise<string> {
+    return new Promise((resolve) => setTimeout(() => resolve('late'), 200));
+  }
+}
+
+describe('policy metrics', () => {
+  afterEach(closeAllApps);
+
+  it('should count retries by outcome, rejections by reason, and show bulkhead occupancy', async () => {
+    const registry = new Registry();
+    const t = await createApp({ providers: [Downstream] }, { metrics: { registry, prefix: 'app_' } });
+    const downstream = t.app.get(Downstream);
+    await expect(downstream.flaky()).rejects.toThrow('down');
+    await downstream.limited();
+    await expect(downstream.limited()).rejects.toMatchObject({ code: 'RATE_LIMITED' });
+    await expect(downstream.slow()).rejects.toMatchObject({ code: 'TIMEOUT' });
+    const running = [downstream.busy(100), downstream.busy(100)];
+    await expect(downstream.busy(100)).rejects.toMatchObject({ code: 'BULKHEAD_FULL' });
+
+    const scrape = new Scrape(await registry.metrics());
+    expect(
+      scrape.value('app_resilience_retries_total', { policy: 'Downstream.flaky', outcome: 'retried' }),
+    ).toBe(2);
+    expect(
+      scrape.value('app_resilience_retries_total', { policy: 'Downstream.flaky', outcome: 'exhausted' }),
+    ).toBe(1);
+    expect(
+      scrape.value('app_resilience_rejected_total', { policy: 'Downstream.limited', reason: 'rate_limited' }),
+    ).toBe(1);
+    expect(
+      scrape.value('app_resilience_rejected_total', { policy: 'Downstream.slow', reason: 'timeout' }),
+    ).toBe(1);
+    expect(
+      scrape.value('app_resilience_rejected_total', { policy: 'Downstream.busy', reason: 'bulkhead_full' }),
+    ).toBe(1);
+    expect(scrape.value('app_resilience_bulkhead_active', { policy: 'Downstream.busy' })).toBe(1);
+    expect(scrape.value('app_resilience_bulkhead_queued', { policy: 'Downstream.busy' })).toBe(1);
+    await Promise.all(running);
+    const after = new Scrape(await registry.metrics());
+    expect(after.value('app_resilience_bulkhead_active', { policy: 'Downstream.busy' })).toBe(0);
+    await t.close();
+    expect(await registry.getMetricsAsJSON()).toEqual([]);
+  });
+});
