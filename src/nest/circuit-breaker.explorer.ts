@@ -2,8 +2,16 @@ import { Inject, Injectable, type OnApplicationShutdown, type OnModuleInit } fro
 import { DiscoveryService, MetadataScanner } from '@nestjs/core';
 import type { InstanceWrapper } from '@nestjs/core/injector/instance-wrapper.js';
 import { BreakerRegistry } from '../core/registry';
-import { getProtection, resolveFallback, type MethodProtection } from './method-protection';
+import { InvalidBreakerOptionsError } from '../core/errors';
+import {
+  getProtection,
+  methodLabel,
+  replayProtected,
+  resolveFallback,
+  type MethodProtection,
+} from './method-protection';
 import { PolicyRegistry } from './policy-registry';
+import * as messages from './resilience.messages';
 import { activateRegistry, bindInstance, deactivateRegistry, unbindInstance } from './registry-holder';
 
 /**
@@ -31,11 +39,11 @@ export class CircuitBreakerExplorer implements OnModuleInit, OnApplicationShutdo
     for (const wrapper of [...this.discovery.getProviders(), ...this.discovery.getControllers()]) {
       if (wrapper.isAlias) continue;
       const instances = staticInstancesOf(wrapper);
-      for (const instance of instances) if (this.checkDecoratedMethods(instance)) toBind.push(instance);
+      for (const instance of instances) if (this.checkDecoratedMethods(instance, true)) toBind.push(instance);
       if (instances.length > 0) continue;
       // Scoped instances do not exist yet: an object of their class stands in for the checks.
       const standIn = classInstanceOf(wrapper);
-      if (standIn !== undefined) this.checkDecoratedMethods(standIn);
+      if (standIn !== undefined) this.checkDecoratedMethods(standIn, false);
     }
     for (const instance of toBind) bindInstance(instance, this.registry);
     this.bound.push(...toBind);
@@ -47,8 +55,11 @@ export class CircuitBreakerExplorer implements OnModuleInit, OnApplicationShutdo
     deactivateRegistry(this.registry);
   }
 
-  /** Checks every decorated method of `target`; true when it has any. */
-  private checkDecoratedMethods(target: object): boolean {
+  /**
+   * Checks every decorated method of `target`, and registers the replayer of each that keeps
+   * dead letters (`real`: `target` is the app's instance, not a stand-in); true when it has any.
+   */
+  private checkDecoratedMethods(target: object, real: boolean): boolean {
     const found = this.decoratedMethods(target);
     for (const protection of found) {
       const { breaker, resilient, policy } = protection;
@@ -56,9 +67,33 @@ export class CircuitBreakerExplorer implements OnModuleInit, OnApplicationShutdo
         resolveFallback(target, protection);
       }
       if (breaker !== undefined && breaker.options.key === undefined) this.registry.get(breaker.name);
-      if (resilient !== undefined || policy !== undefined) this.policies.policiesFor(protection);
+      if (resilient !== undefined || policy !== undefined) {
+        const { policies, keepsDeadLetters } = this.policies.policiesFor(protection);
+        if (keepsDeadLetters) this.registerReplayer(policies.name, protection, target, real);
+      }
     }
     return found.length > 0;
+  }
+
+  private registerReplayer(
+    policy: string,
+    protection: MethodProtection,
+    target: object,
+    real: boolean,
+  ): void {
+    const method = methodLabel(protection);
+    if (!real) {
+      throw new InvalidBreakerOptionsError(
+        policy,
+        'deadLetter',
+        true,
+        messages.DEAD_LETTER_SCOPED(method),
+        'policy',
+      );
+    }
+    this.policies.registerReplayer(policy, method, (...args) =>
+      replayProtected(this.registry, protection, target, args),
+    );
   }
 
   private decoratedMethods(target: object): MethodProtection[] {

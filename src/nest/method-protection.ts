@@ -3,6 +3,7 @@ import { defer, isObservable } from 'rxjs';
 import type { Breaker } from '../core/breaker';
 import { toBreakerKey } from '../core/breaker-key';
 import { InvalidBreakerOptionsError } from '../core/errors';
+import type { Policies } from '../core/policies/policies';
 import type { PolicyOptions } from '../core/policies/policy-options';
 import type { BreakerRegistry } from '../core/registry';
 import { callThroughBreaker, observeThroughBreaker, settle, type Recover } from './breaker-call';
@@ -197,9 +198,7 @@ function callProtected(
       : callAsPromise(registry, protection, instance, args);
   }
   const call = () => {
-    const { policies, breaker: breakerName } = policyRegistryOf(registry).policiesFor(protection);
-    const breaker =
-      breakerName === undefined ? undefined : breakerFor(registry, breakerName, protection, instance, args);
+    const { policies, breaker } = policiesCall(registry, protection, instance, args);
     return { policies, breaker, recover: recoverFor(protection, instance, args), args };
   };
   if (protection.returnsObservable) {
@@ -221,6 +220,48 @@ function callProtected(
       breaker,
       () => invokeOnce(protection, instance, args),
       recover,
+      args,
+    );
+  } catch (error) {
+    return Promise.reject(error);
+  }
+}
+
+/**
+ * The policies and breaker of one call of a method with policies. A policy that keeps dead
+ * letters refuses arguments it could not keep before the call runs, not when it fails.
+ */
+function policiesCall(
+  registry: BreakerRegistry,
+  protection: MethodProtection,
+  instance: unknown,
+  args: unknown[],
+): { policies: Policies; breaker: Breaker | undefined } {
+  const policyRegistry = policyRegistryOf(registry);
+  const { policies, breaker: breakerName, keepsDeadLetters } = policyRegistry.policiesFor(protection);
+  if (keepsDeadLetters) policyRegistry.checkDeadLetterArguments(policies.name, args);
+  const breaker =
+    breakerName === undefined ? undefined : breakerFor(registry, breakerName, protection, instance, args);
+  return { policies, breaker };
+}
+
+/**
+ * Runs a method with policies again with `args`, through its policies and breaker but not its
+ * fallback (a fallback's answer is no replay): how a dead letter is replayed.
+ */
+export function replayProtected(
+  registry: BreakerRegistry,
+  protection: MethodProtection,
+  instance: object,
+  args: unknown[],
+): Promise<unknown> {
+  try {
+    const { policies, breaker } = policiesCall(registry, protection, instance, args);
+    return callThroughPolicies(
+      policies,
+      breaker,
+      () => settle(original(protection, instance, args)),
+      undefined,
       args,
     );
   } catch (error) {

@@ -1,22 +1,30 @@
-import { Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable, Logger } from '@nestjs/common';
 import { InvalidBreakerOptionsError } from '../core/errors';
 import { Policies } from '../core/policies/policies';
 import type { PolicyListener } from '../core/policies/policy-events';
 import { checkPolicyOptions } from '../core/policies/policy-option-table';
 import type { PolicyOptions } from '../core/policies/policy-options';
 import { BreakerRegistry } from '../core/registry';
+import { DeadLetters } from './dead-letters/dead-letters.service';
 import { methodLabel, type MethodPolicyOptions, type MethodProtection } from './method-protection';
-import { RESILIENCE_OPTIONS } from './resilience.constants';
+import { LOG_CONTEXT, RESILIENCE_OPTIONS } from './resilience.constants';
 import type { ResilienceModuleOptions } from './resilience-options.interface';
 import * as messages from './resilience.messages';
 
 /** Called when a call of a named policy with `deadLetter: true` finally fails. */
-export type FinalFailureListener = (policy: string, args: readonly unknown[], error: unknown) => void;
+export type FinalFailureListener = (
+  policy: string,
+  args: readonly unknown[],
+  error: unknown,
+  attempts: number,
+) => void;
 
 /** A policy and the breaker its attempts go through. */
 export interface MethodPolicies {
   readonly policies: Policies;
   readonly breaker: string | undefined;
+  /** Whether its calls that finally fail are kept as dead letters (`deadLetter: true`). */
+  readonly keepsDeadLetters: boolean;
 }
 
 /** Each app's policies, found from its breaker registry (decorated methods know only that). */
@@ -43,17 +51,23 @@ export class PolicyRegistry {
   private readonly listeners = new Set<PolicyListener>();
   private readonly finalFailureListeners = new Set<FinalFailureListener>();
   private readonly fleetStore: boolean;
+  private readonly logger = new Logger(LOG_CONTEXT);
+  /** The method whose replayer each dead-letter policy registered. */
+  private readonly replayedBy = new Map<string, string>();
 
   /** @throws {InvalidBreakerOptionsError} (scope `policy`) for a bad policy option. */
   constructor(
     @Inject(RESILIENCE_OPTIONS) options: ResilienceModuleOptions,
     @Inject(BreakerRegistry) private readonly breakers: BreakerRegistry,
+    @Inject(DeadLetters) private readonly deadLetters: DeadLetters,
   ) {
     this.fleetStore = (options.store as { type?: string } | undefined)?.type === 'redis';
     for (const [name, policy] of Object.entries(options.policies ?? {})) {
-      const policies = this.build(name, policy, policy.breaker, policy.deadLetter === true);
-      this.named.set(name, { policies, breaker: policy.breaker });
+      const keepsDeadLetters = policy.deadLetter === true;
+      const policies = this.build(name, policy, policy.breaker, keepsDeadLetters);
+      this.named.set(name, { policies, breaker: policy.breaker, keepsDeadLetters });
     }
+    this.onFinalFailure((...failure) => this.keepDeadLetter(...failure));
     byBreakers.set(breakers, this);
   }
 
@@ -111,14 +125,48 @@ export class PolicyRegistry {
           'policy',
         );
       }
-      return { policies: named.policies, breaker: breaker.name };
+      return { ...named, breaker: breaker.name };
     }
     let policies = this.anonymous.get(protection);
     if (policies === undefined) {
       policies = this.build(methodLabel(protection), protection.policy ?? {}, breaker?.name, false);
       this.anonymous.set(protection, policies);
     }
-    return { policies, breaker: breaker?.name };
+    return { policies, breaker: breaker?.name, keepsDeadLetters: false };
+  }
+
+  /**
+   * Refuses, for a policy that keeps dead letters, arguments a dead letter could not keep.
+   * @throws {DeadLetterArgumentsError} naming the policy and the argument.
+   */
+  checkDeadLetterArguments(policy: string, args: readonly unknown[]): void {
+    this.deadLetters.checkArguments(policy, args);
+  }
+
+  /**
+   * Makes `replay` how the dead letters of `policy` are run again (the one method that uses it).
+   * @throws {InvalidBreakerOptionsError} when another method registered for the policy already.
+   */
+  registerReplayer(policy: string, method: string, replay: (...args: unknown[]) => Promise<unknown>): void {
+    const other = this.replayedBy.get(policy);
+    if (other !== undefined && other !== method) {
+      throw new InvalidBreakerOptionsError(
+        policy,
+        'deadLetter',
+        true,
+        messages.DEAD_LETTER_ONE_METHOD(method, other),
+        'policy',
+      );
+    }
+    this.replayedBy.set(policy, method);
+    this.deadLetters.registerReplayer(policy, replay);
+  }
+
+  /** Keeps a call that finally failed; a store that cannot keep it says so in the log, never silently. */
+  private keepDeadLetter(policy: string, args: readonly unknown[], error: unknown, attempts: number): void {
+    this.deadLetters.record(policy, args, error, attempts).catch((problem: unknown) => {
+      this.logger.error(messages.DEAD_LETTER_LOST(policy, problem));
+    });
   }
 
   private build(
@@ -138,8 +186,8 @@ export class PolicyRegistry {
           for (const listener of this.listeners) listener(event);
         },
         onFinalFailure: deadLetter
-          ? (args, error) => {
-              for (const listener of this.finalFailureListeners) listener(name, args, error);
+          ? (args, error, attempts) => {
+              for (const listener of this.finalFailureListeners) listener(name, args, error, attempts);
             }
           : undefined,
       },

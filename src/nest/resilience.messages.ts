@@ -23,6 +23,18 @@ export const DECORATOR_TWICE = (decorator: string, method: string): string =>
 export const RESILIENT_WITH_POLICY = (method: string): string =>
   `${method} has @Resilient and @Retry, @Timeout, @Bulkhead or @RateLimit: put those options in the named policy instead`;
 
+export const DEAD_LETTER_LOST = (policy: string, problem: unknown): string =>
+  `A call of policy "${policy}" finally failed and could not be kept as a dead letter: ` +
+  (problem instanceof Error ? problem.message : String(problem));
+
+export const DEAD_LETTER_ONE_METHOD = (method: string, other: string): string =>
+  `one method per policy that keeps dead letters (deadLetter: true), so that a replay knows what to call; ` +
+  `${method} and ${other} both use it`;
+
+export const DEAD_LETTER_SCOPED = (method: string): string =>
+  `a singleton provider or controller for a policy that keeps dead letters (deadLetter: true): ` +
+  `${method} is request- or transient-scoped, so a replay would have no instance to call`;
+
 export const NO_POLICY_REGISTRY =
   'no PolicyRegistry is attached to this breaker registry: ResilienceModule was not initialised';
 

@@ -24,9 +24,10 @@ export interface PoliciesDeps {
   onEvent?: PolicyListener;
   /**
    * Called once when a call finally fails: after its retries, when no fallback served it,
-   * with the call's arguments and the error that escapes.
+   * with the call's arguments, the error that escapes and how many attempts ran (0 when a
+   * rate limit or bulkhead refused it).
    */
-  onFinalFailure?: (args: readonly unknown[], error: unknown) => void;
+  onFinalFailure?: (args: readonly unknown[], error: unknown, attempts: number) => void;
 }
 
 /** One call through the policies. @publicApi */
@@ -79,17 +80,24 @@ export class Policies {
 
   /** Runs `attempt` (as many times as the retry allows) through every policy. */
   execute<T>(attempt: Attempt<T>, call: PolicyCall = {}): Promise<T> {
-    let result: Promise<unknown> = this.run(attempt, call);
-    const { fallback } = call;
-    if (fallback !== undefined) result = result.catch(fallback);
     const { onFinalFailure } = this;
-    if (onFinalFailure !== undefined) {
-      result = result.catch((error: unknown) => {
-        onFinalFailure(call.args ?? [], error);
-        throw error;
-      });
-    }
-    return result as Promise<T>;
+    if (onFinalFailure === undefined) return this.runWithFallback(attempt, call);
+    // Attempts are counted only for a policy that reports final failures: the others pay nothing.
+    let attempts = 0;
+    const counted: Attempt<T> = (signal) => {
+      attempts++;
+      return attempt(signal);
+    };
+    return this.runWithFallback(counted, call).catch((error: unknown) => {
+      onFinalFailure(call.args ?? [], error, attempts);
+      throw error;
+    });
+  }
+
+  private runWithFallback<T>(attempt: Attempt<T>, call: PolicyCall): Promise<T> {
+    const result = this.run(attempt, call);
+    const { fallback } = call;
+    return (fallback === undefined ? result : result.catch(fallback)) as Promise<T>;
   }
 
   private run<T>(attempt: Attempt<T>, call: PolicyCall): Promise<T> {

@@ -80,20 +80,20 @@ describe('policy order (fallback → rate limit → bulkhead → total timeout �
     await expect(policies.execute(async () => 'ok', { fallback })).resolves.toBe('served RATE_LIMITED');
   });
 
-  it('should call onFinalFailure once with the arguments when no fallback serves', async () => {
+  it('should call onFinalFailure once with the arguments and attempts when no fallback serves', async () => {
     const timers = fakeTimers();
     const failures: unknown[][] = [];
     const policies = new Policies(
       'p',
       { retry: { attempts: 2, delay: 0 } },
-      { timers, onFinalFailure: (args, error) => failures.push([args, error]) },
+      { timers, onFinalFailure: (args, error, attempts) => failures.push([args, error, attempts]) },
     );
     const error = new Error('down');
     const promise = policies.execute(() => Promise.reject(error), { args: ['id-1'] });
     promise.catch(() => undefined);
     await timers.advance(10);
     await expect(promise).rejects.toBe(error);
-    expect(failures).toEqual([[['id-1'], error]]);
+    expect(failures).toEqual([[['id-1'], error, 3]]);
     const served = policies.execute(() => Promise.reject(error), { fallback: () => 'served' });
     await timers.advance(10);
     await expect(served).resolves.toBe('served');
