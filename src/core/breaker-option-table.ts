@@ -59,6 +59,8 @@ export const BREAKER_OPTIONS: OptionTable<BreakerOptions> = {
   },
   resetCooldown: { ...rules.duration(0, false), default: 60_000 },
   critical: { ...rules.boolean, default: false },
+  fleetQuorum: { ...rules.integer(1), default: 1 },
+  shared: { ...rules.boolean, default: true },
   preset: rules.oneOf(Object.keys(PRESETS)),
 };
 

@@ -93,6 +93,8 @@ function resolveOnce(
     timeout: valueOf(o, 'timeout'),
     resetCooldown: valueOf(o, 'resetCooldown'),
     critical: valueOf(o, 'critical'),
+    fleetQuorum: valueOf(o, 'fleetQuorum'),
+    shared: valueOf(o, 'shared'),
     preset: presetName,
   });
 }

@@ -2,6 +2,7 @@ import type { CanActivate, Type } from '@nestjs/common';
 import type { Registry } from 'prom-client';
 import type { BreakerOptions } from '../core/breaker-options';
 import type { OutgoingHttpOptions } from '../http/http-options';
+import type { BreakerStore } from '../stores/breaker-store';
 import type { StoreOptions } from '../stores/store-options';
 
 /**
@@ -55,8 +56,8 @@ export interface ResilienceModuleOptions {
   defaults?: BreakerOptions;
   /** Named breakers, created at start-up. */
   breakers?: Record<string, BreakerOptions>;
-  /** Where breaker state lives. @default { type: 'memory' } */
-  store?: StoreOptions;
+  /** Where breaker state lives: a built-in store's options, or an object implementing `BreakerStore`. @default { type: 'memory' } */
+  store?: StoreOptions | BreakerStore;
   /** Prometheus metrics; `false` turns them off. */
   metrics?: MetricsOptions | false;
   /**

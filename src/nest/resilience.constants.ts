@@ -4,9 +4,6 @@
  */
 export const RESILIENCE_OPTIONS = Symbol('RESILIENCE_OPTIONS');
 
-/** Injection token of the `BreakerStore` the module built from `options.store`. */
-export const BREAKER_STORE = Symbol('BREAKER_STORE');
-
 /** Metadata key `@CircuitBreaker` records on the methods it wraps. */
 export const CIRCUIT_BREAKER_METADATA = 'nest-resilience:circuit-breaker';
 

@@ -2,7 +2,7 @@ import { type DynamicModule, Logger, Module } from '@nestjs/common';
 import { DiscoveryModule } from '@nestjs/core';
 import { BreakerRegistry } from '../core/registry';
 import { originBreakersOf } from '../http/origin-breakers';
-import type { BreakerStore } from '../stores/breaker-store';
+import { BreakerStore } from '../stores/breaker-store';
 import { createBreakerStore } from '../stores/create-store';
 import { BreakerMetrics } from './breaker.metrics';
 import { BreakerStateLogger } from './breaker-state.logger';
@@ -15,7 +15,7 @@ import {
 } from './resilience.module-definition';
 import type { ResilienceModuleOptions } from './resilience-options.interface';
 import { checkModuleOptions } from './resilience-options.table';
-import { BREAKER_STORE, LOG_CONTEXT, RESILIENCE_OPTIONS } from './resilience.constants';
+import { LOG_CONTEXT, RESILIENCE_OPTIONS } from './resilience.constants';
 import { ResilienceShutdown } from './resilience.shutdown';
 
 /** The first provider built from the options: it checks them before anything uses them. */
@@ -38,7 +38,7 @@ async function createRegistry(
       auditLog: store.auditLog,
     });
     if (options.http !== undefined) originBreakersOf(registry, options.http);
-    store.attach(registry);
+    await store.attach(registry);
     return registry;
   } catch (error) {
     // The app never starts, so nothing else would release the store's file or connection.
@@ -58,8 +58,8 @@ async function createRegistry(
 @Module({
   imports: [DiscoveryModule],
   providers: [
-    { provide: BREAKER_STORE, useFactory: createStore, inject: [RESILIENCE_OPTIONS] },
-    { provide: BreakerRegistry, useFactory: createRegistry, inject: [RESILIENCE_OPTIONS, BREAKER_STORE] },
+    { provide: BreakerStore, useFactory: createStore, inject: [RESILIENCE_OPTIONS] },
+    { provide: BreakerRegistry, useFactory: createRegistry, inject: [RESILIENCE_OPTIONS, BreakerStore] },
     CircuitBreakerExplorer,
     BreakerStateLogger,
     BreakerMetrics,
@@ -67,7 +67,7 @@ async function createRegistry(
     OutgoingHttpProtection,
   ],
   // The store too, so that the health indicator can report it.
-  exports: [BreakerRegistry, BREAKER_STORE],
+  exports: [BreakerRegistry, BreakerStore],
 })
 export class ResilienceModule extends ConfigurableModuleClass {
   /** Configures the module with options known up front. */

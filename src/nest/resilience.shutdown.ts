@@ -6,10 +6,9 @@ import {
   type OnApplicationShutdown,
 } from '@nestjs/common';
 import { BreakerRegistry } from '../core/registry';
-import type { BreakerStore } from '../stores/breaker-store';
+import { BreakerStore } from '../stores/breaker-store';
 import type { ResilienceModuleOptions } from './resilience-options.interface';
 import {
-  BREAKER_STORE,
   DEFAULT_SHUTDOWN_TIMEOUT,
   LOG_CONTEXT,
   RESILIENCE_OPTIONS,
@@ -29,7 +28,7 @@ export class ResilienceShutdown implements BeforeApplicationShutdown, OnApplicat
 
   constructor(
     @Inject(BreakerRegistry) private readonly registry: BreakerRegistry,
-    @Inject(BREAKER_STORE) private readonly store: BreakerStore,
+    @Inject(BreakerStore) private readonly store: BreakerStore,
     @Inject(RESILIENCE_OPTIONS) options: ResilienceModuleOptions,
   ) {
     this.timeout = options.shutdownTimeout ?? DEFAULT_SHUTDOWN_TIMEOUT;

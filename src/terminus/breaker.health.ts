@@ -3,9 +3,9 @@ import { HealthIndicatorService, type HealthIndicatorResult } from '@nestjs/term
 import type { Breaker } from '../core/breaker';
 import { CircuitState } from '../core/circuit-state';
 import { BreakerRegistry } from '../core/registry';
-import { BREAKER_STORE, LOG_CONTEXT } from '../nest/resilience.constants';
+import { LOG_CONTEXT } from '../nest/resilience.constants';
 import { BREAKERS_UNREADABLE, NO_REGISTRY_FOR_HEALTH } from '../nest/resilience.messages';
-import type { BreakerStore } from '../stores/breaker-store';
+import { BreakerStore } from '../stores/breaker-store';
 import type { StoreStatus } from '../stores/store-status';
 
 /**
@@ -93,7 +93,7 @@ export class BreakerHealthIndicator {
   constructor(
     @Inject(HealthIndicatorService) private readonly healthIndicatorService: HealthIndicatorService,
     @Optional() @Inject(BreakerRegistry) private readonly registry?: BreakerRegistry,
-    @Optional() @Inject(BREAKER_STORE) private readonly store?: BreakerStore,
+    @Optional() @Inject(BreakerStore) private readonly store?: BreakerStore,
   ) {
     if (registry === undefined) this.logger.warn(NO_REGISTRY_FOR_HEALTH);
   }
