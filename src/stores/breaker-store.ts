@@ -8,6 +8,16 @@ export interface FleetView {
   instances: Array<{ instance: string; seenAt: number; breakers: BreakerSnapshot[] }>;
 }
 
+/** What a store counts of itself, for the metrics. @publicApi */
+export interface StoreStats {
+  /** Whether it works now. */
+  up: boolean;
+  /** Failed or timed-out commands since it started, by operation. */
+  errors: Readonly<Record<string, number>>;
+  /** Live instances sharing it, for a store shared by a fleet. */
+  instances?: number;
+}
+
 /**
  * Where breaker state lives: the port every store implements (memory, the default; sqlite;
  * redis), and its injection token of the same name. An app may pass its own object
@@ -28,6 +38,8 @@ export interface BreakerStore {
   flush(): Promise<void>;
   /** Flushes, stops its timers and releases the file or connection. */
   close(): Promise<void>;
+  /** What it counts of itself (`circuit_breaker_store_*` metrics); absent: nothing to report. */
+  stats?(): StoreStats;
   /** A store shared by a fleet: what every live instance reports. */
   fleet?(): Promise<FleetView>;
 }

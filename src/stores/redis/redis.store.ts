@@ -11,7 +11,7 @@ import { CircuitState } from '../../core/circuit-state';
 import { systemClock, type Clock } from '../../core/clock';
 import { requireOptional } from '../../core/optional-peer';
 import type { BreakerRegistry } from '../../core/registry';
-import type { BreakerStore, FleetView } from '../breaker-store';
+import type { BreakerStore, FleetView, StoreStats } from '../breaker-store';
 import type { StoreLogger } from '../store-logger';
 import { reasonOf, STORE_ALREADY_ATTACHED } from '../store-messages';
 import * as messages from '../store-messages';
@@ -31,15 +31,6 @@ import {
 
 /** Options of the redis store. @publicApi */
 export type RedisStoreOptions = Extract<StoreOptions, { type: 'redis' }>;
-
-/** What the redis store counts, for its metrics. @publicApi */
-export interface RedisStoreStats {
-  up: boolean;
-  /** Failed or timed-out commands, by operation. */
-  errors: Readonly<Record<string, number>>;
-  /** Live instances at the last heartbeat. */
-  instances: number;
-}
 
 /** A breaker's fleet state as a script answered it or a message carried it, Redis-dated. */
 interface FleetRecord {
@@ -161,7 +152,7 @@ export class RedisStore implements BreakerStore {
   }
 
   /** Whether Redis answers, failed commands by operation, and the live instances. */
-  stats(): RedisStoreStats {
+  stats(): StoreStats {
     return { up: this.up, errors: { ...this.errors }, instances: this.instances };
   }
 
