@@ -15,6 +15,12 @@ export const ADMIN_LOCKED = (path: string): string =>
 
 export const ADMIN_LOCKED_REQUEST = 'The admin API is locked: no admin token is configured';
 
+export const NO_FLEET =
+  "scope=fleet needs a store shared by a fleet (store: { type: 'redis', … }); this app's store is its own";
+
+export const FLEET_UNREACHABLE = (reason: string): string =>
+  `The fleet view cannot be read from the store: ${reason}`;
+
 export const UNKNOWN_BREAKER = (name: string): string => `Unknown circuit breaker "${name}"`;
 
 export const INVALID_FIELD = (field: string, expected: string): string => `${field}: expected ${expected}`;

@@ -1,4 +1,5 @@
 import {
+  BadRequestException,
   Body,
   ConflictException,
   Controller,
@@ -8,9 +9,11 @@ import {
   Inject,
   Logger,
   NotFoundException,
+  Optional,
   Param,
   Post,
   Query,
+  ServiceUnavailableException,
   SetMetadata,
   type Type,
   UseGuards,
@@ -20,13 +23,22 @@ import type { Breaker } from '../../core/breaker';
 import type { BreakerSnapshot } from '../../core/breaker-snapshot';
 import { isResilienceError, type ResetCooldownError } from '../../core/errors';
 import { BreakerRegistry } from '../../core/registry';
+import { BreakerStore, type FleetView } from '../../stores/breaker-store';
+import { reasonOf } from '../../stores/store-messages';
 import { SKIP_BREAKER_METADATA } from '../resilience.constants';
 import type { AdminOptions } from '../resilience-options.interface';
 import { AdminActor } from './admin-actor.decorator';
 import { adminGuards } from './admin-guards';
 import { readBody, readBreakerFilter, readFlag, readLimit, readReason } from './admin-request';
 import { AdminTokenGuard } from './admin-token.guard';
-import { ADMIN_INSECURE, ADMIN_LOCKED, UNKNOWN_BREAKER } from './admin.messages';
+import {
+  ADMIN_INSECURE,
+  ADMIN_LOCKED,
+  FLEET_UNREACHABLE,
+  INVALID_FIELD,
+  NO_FLEET,
+  UNKNOWN_BREAKER,
+} from './admin.messages';
 import { ADMIN_OPTIONS, checkAdminOptions } from './admin-option-table';
 
 /**
@@ -34,7 +46,7 @@ import { ADMIN_OPTIONS, checkAdminOptions } from './admin-option-table';
  * process can mount it under different paths and guards. Throws when the options would
  * leave the routes unprotected without `insecure: true`, or are bad or unknown.
  *
- * Routes (JSON), under `path`: `GET breakers`, `GET breakers/:name`,
+ * Routes (JSON), under `path`: `GET breakers` (`?scope=fleet`: every instance's, with a shared store), `GET breakers/:name`,
  * `POST breakers/:name/trip` `{ reason }`, `POST breakers/:name/reset` `{ reason?, force? }`,
  * `POST breakers/:name/disable` `{ reason }`, `GET audit?breaker=&limit=`.
  */
@@ -46,7 +58,10 @@ export function createAdminController(options: AdminOptions): Type<unknown> {
   @Controller(path)
   @SetMetadata(SKIP_BREAKER_METADATA, true)
   class ResilienceAdminController {
-    constructor(@Inject(BreakerRegistry) private readonly registry: BreakerRegistry) {
+    constructor(
+      @Inject(BreakerRegistry) private readonly registry: BreakerRegistry,
+      @Optional() @Inject(BreakerStore) private readonly store?: BreakerStore,
+    ) {
       const logger = new Logger('ResilienceModule');
       if (guards.length === 0) logger.warn(ADMIN_INSECURE(path));
       // The app is starting: a token given as a function (or an unset one) is read now, once.
@@ -54,9 +69,18 @@ export function createAdminController(options: AdminOptions): Type<unknown> {
         if (guard instanceof AdminTokenGuard && !guard.load()) logger.warn(ADMIN_LOCKED(path));
     }
 
+    /** `?scope=fleet`: every live instance's breakers, from a store shared by a fleet (redis). */
     @Get('breakers')
-    list(): BreakerSnapshot[] {
-      return this.registry.all().map((breaker) => breaker.snapshot());
+    async list(@Query('scope') scope: unknown): Promise<BreakerSnapshot[] | FleetView> {
+      if (scope === undefined || scope === 'instance')
+        return this.registry.all().map((breaker) => breaker.snapshot());
+      if (scope !== 'fleet') throw new BadRequestException(INVALID_FIELD('scope', "'instance' or 'fleet'"));
+      if (this.store?.fleet === undefined) throw new BadRequestException(NO_FLEET);
+      try {
+        return await this.store.fleet();
+      } catch (error) {
+        throw new ServiceUnavailableException(FLEET_UNREACHABLE(reasonOf(error)));
+      }
     }
 
     @Get('breakers/:name')
