@@ -9,6 +9,7 @@ import {
   closeRedisClients,
   connectClient,
   deleteKeys,
+  PROPAGATION_MS,
   REDIS_LIBRARIES,
   REDIS_URL,
   testPrefix,
@@ -78,7 +79,7 @@ describe.each(REDIS_LIBRARIES)('RedisStore with a %s client', (library: RedisLib
 
     await eventually(
       () => b.breaker('payments').state === 'open' && c.breaker('payments').state === 'open',
-      250,
+      PROPAGATION_MS,
     );
     expect(b.breaker('payments').snapshot()).toMatchObject({ failures: 0, tripCount: 1 });
     await expect(c.breaker('payments').execute(ok)).rejects.toMatchObject({
@@ -103,7 +104,7 @@ describe.each(REDIS_LIBRARIES)('RedisStore with a %s client', (library: RedisLib
       .breaker('payments')
       .execute(fail)
       .catch(() => {});
-    await eventually(() => c.breaker('payments').state === 'open', 250);
+    await eventually(() => c.breaker('payments').state === 'open', PROPAGATION_MS);
     const audit = await c.registry.audit('payments');
     expect(audit).toEqual([
       expect.objectContaining({
@@ -139,11 +140,11 @@ describe.each(REDIS_LIBRARIES)('RedisStore with a %s client', (library: RedisLib
   it('should apply a trip on one instance and a forced reset on another to all, auditing each with its instance', async () => {
     const [a, b, c] = await fleet(3, { payments: {} });
     await a.breaker('payments').trip('maintenance', 'alice');
-    await eventually(() => c.breaker('payments').state === 'forced_open', 250);
+    await eventually(() => c.breaker('payments').state === 'forced_open', PROPAGATION_MS);
     await expect(b.breaker('payments').execute(ok)).rejects.toMatchObject({ state: 'forced_open' });
 
     await b.breaker('payments').reset({ force: true, actor: 'bob', reason: 'done' });
-    await eventually(() => [a, c].every((i) => i.breaker('payments').state === 'closed'), 250);
+    await eventually(() => [a, c].every((i) => i.breaker('payments').state === 'closed'), PROPAGATION_MS);
     await expect(a.breaker('payments').execute(ok)).resolves.toBe('ok');
     expect(await c.registry.audit('payments')).toEqual([
       expect.objectContaining({ action: 'reset', actor: 'bob', to: 'closed', instance: 'instance-1' }),
@@ -183,7 +184,7 @@ describe.each(REDIS_LIBRARIES)('RedisStore with a %s client', (library: RedisLib
     const results = await Promise.all(calls);
     expect(results.filter((r) => r === 'ok')).toHaveLength(2);
     expect(results.filter((r) => r === 'half_open')).toHaveLength(58);
-    await eventually(() => instances.every((i) => i.breaker('payments').state === 'closed'), 250);
+    await eventually(() => instances.every((i) => i.breaker('payments').state === 'closed'), PROPAGATION_MS);
   });
 
   it('should start a per-key breaker OPEN when the fleet opened it before it was created here', async () => {

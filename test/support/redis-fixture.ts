@@ -6,6 +6,12 @@ import type { RedisClient } from '../../src/stores/redis/redis-client';
 /** The Redis the tests use: `REDIS_URL`, by default the local one `.ci/run` makes sure of. */
 export const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 
+/**
+ * How soon every instance applies a fleet transition: 250 ms on loopback on an idle machine
+ * (DESIGN section 6), with as much again for scheduling while other suites share the cores.
+ */
+export const PROPAGATION_MS = 500;
+
 /** A key prefix of a test's own, so that tests never see each other's keys. */
 export const testPrefix = (): string => `nr-test:${randomBytes(4).toString('hex')}:`;
 
