@@ -19,6 +19,7 @@
 
 const { fork } = require('node:child_process');
 const path = require('node:path');
+const { performance } = require('node:perf_hooks');
 const { setTimeout: delay } = require('node:timers/promises');
 const { numberArg } = require('./args');
 const { median, pairedRatio, quantile, runScenario } = require('./harness');
@@ -79,7 +80,10 @@ async function successPath(settings) {
 
 async function propagation(transitions) {
   const env = { ...process.env, FLEET_BENCH_PREFIX: PREFIX };
-  const children = [fork(__filename, ['--follower'], { env }), fork(__filename, ['--follower'], { env })];
+  const children = [
+    fork(path.join(__dirname, 'fleet.js'), ['--follower'], { env }),
+    fork(path.join(__dirname, 'fleet.js'), ['--follower'], { env }),
+  ];
   const heard = children.map(() => []);
   await Promise.all(
     children.map(
