@@ -149,6 +149,19 @@ describe('a fleet of app processes on the redis store', () => {
       async () => (await a.state('payments')) === 'closed' && (await c.state('payments')) === 'closed',
       PROPAGATION_MS,
     );
+    // The fleet view, from any instance: each live instance's breakers as its heartbeat (every 200 ms) reported them.
+    type FleetView = { instances: Array<{ instance: string; breakers: Array<{ state: string }> }> };
+    const rows = async () =>
+      (await b.get<FleetView>('/resilience/breakers?scope=fleet')).instances.map((i) => [
+        i.instance,
+        i.breakers[0].state,
+      ]);
+    await eventually(async () => (await rows()).every(([, state]) => state === 'closed'));
+    expect(await rows()).toEqual([
+      ['instance-0', 'closed'],
+      ['instance-1', 'closed'],
+      ['instance-2', 'closed'],
+    ]);
     const audit = await c.get<Array<{ action: string; instance: string }>>(
       '/resilience/audit?breaker=payments',
     );
