@@ -2,6 +2,7 @@ import type { ChildProcess } from 'node:child_process';
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
+import { runCli } from '../cli/cli-runner';
 import { killHard, readLines, spawnTs } from '../support/child-process';
 import { deleteKeys, PROPAGATION_MS, REDIS_URL, testPrefix } from '../support/redis-fixture';
 
@@ -161,6 +162,21 @@ describe('a fleet of app processes on the redis store', () => {
       ['instance-0', 'closed'],
       ['instance-1', 'closed'],
       ['instance-2', 'closed'],
+    ]);
+    const status = await runCli(['status', '--fleet'], {
+      NEST_RESILIENCE_URL: `http://127.0.0.1:${c.port}/resilience`,
+    });
+    expect(status.code).toBe(0);
+    expect(
+      status.stdout
+        .trimEnd()
+        .split('\n')
+        .map((row) => row.split(/\s+/).slice(0, 3)),
+    ).toEqual([
+      ['NAME', 'INSTANCE', 'STATE'],
+      ['payments', 'instance-0', 'closed'],
+      ['payments', 'instance-1', 'closed'],
+      ['payments', 'instance-2', 'closed'],
     ]);
     const audit = await c.get<Array<{ action: string; instance: string }>>(
       '/resilience/audit?breaker=payments',

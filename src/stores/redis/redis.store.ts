@@ -13,7 +13,6 @@ import { requireOptional } from '../../core/optional-peer';
 import type { BreakerRegistry } from '../../core/registry';
 import type { BreakerStore, FleetView, StoreStats } from '../breaker-store';
 import type { StoreLogger } from '../store-logger';
-import { reasonOf, STORE_ALREADY_ATTACHED } from '../store-messages';
 import * as messages from '../store-messages';
 import { checkStoreOptions, redisOptionsOf } from '../store-option-table';
 import type { StoreOptions } from '../store-options';
@@ -126,7 +125,7 @@ export class RedisStore implements BreakerStore {
    * store that cannot reach it starts down and decides locally until it answers.
    */
   async attach(registry: BreakerRegistry): Promise<void> {
-    if (this.registry !== null) throw new Error(STORE_ALREADY_ATTACHED());
+    if (this.registry !== null) throw new Error(messages.STORE_ALREADY_ATTACHED());
     this.registry = registry;
     registry.all().forEach((breaker) => this.follow(breaker));
     this.detach.push(
@@ -239,8 +238,8 @@ export class RedisStore implements BreakerStore {
     }
   }
 
+  /** A manual action (to CLOSED, FORCED_OPEN or DISABLED), for every instance. */
   private async control(name: string, t: LocalTransition): Promise<void> {
-    if (t.to === CircuitState.OPEN || t.to === CircuitState.HALF_OPEN) return;
     try {
       const answer = await this.script(
         'control',
@@ -493,7 +492,7 @@ export class RedisStore implements BreakerStore {
     this.up = false;
     if (this.warned || this.closed) return;
     this.warned = true;
-    this.logger.warn(messages.REDIS_DOWN(this.prefix, reasonOf(error), this.commandTimeout));
+    this.logger.warn(messages.REDIS_DOWN(this.prefix, messages.reasonOf(error), this.commandTimeout));
   }
 
   private bounded<T>(promise: Promise<T>): Promise<T> {
