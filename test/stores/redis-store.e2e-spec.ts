@@ -140,7 +140,10 @@ describe.each(REDIS_LIBRARIES)('RedisStore with a %s client', (library: RedisLib
   it('should apply a trip on one instance and a forced reset on another to all, auditing each with its instance', async () => {
     const [a, b, c] = await fleet(3, { payments: {} });
     await a.breaker('payments').trip('maintenance', 'alice');
-    await eventually(() => c.breaker('payments').state === 'forced_open', PROPAGATION_MS);
+    await eventually(
+      () => [b, c].every((i) => i.breaker('payments').state === 'forced_open'),
+      PROPAGATION_MS,
+    );
     await expect(b.breaker('payments').execute(ok)).rejects.toMatchObject({ state: 'forced_open' });
 
     await b.breaker('payments').reset({ force: true, actor: 'bob', reason: 'done' });

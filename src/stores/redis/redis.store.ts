@@ -232,7 +232,7 @@ export class RedisStore implements BreakerStore {
           this.key('transitions'),
         ],
       );
-      if (answer.outcome !== 'pending') this.learn(name, answer.record);
+      if (answer.outcome !== 'pending') this.learn(name, answer.record, true);
     } catch {
       this.unreported.set(name, opening);
     }
@@ -291,7 +291,7 @@ export class RedisStore implements BreakerStore {
       const gen = answer.record.gen;
       return { settle: (outcome) => void this.settleTrial(breaker, lease, gen, outcome) };
     }
-    if (answer.outcome !== 'full') this.learn(name, answer.record);
+    if (answer.outcome !== 'full') this.learn(name, answer.record, true);
     return null;
   }
 
@@ -347,10 +347,15 @@ export class RedisStore implements BreakerStore {
     });
   }
 
-  /** Applies a fleet state newer than the one heard last to the breaker, if it exists here. */
-  private learn(name: string, record: FleetRecord): void {
+  /**
+   * Applies a fleet state newer than the one heard last to the breaker, if it exists here.
+   * `correcting`: a script answered with the fleet's state because the breaker acted on another
+   * (its clock ran ahead, a message is still on its way): applied even when heard already, so
+   * the breaker does not ask again on its next call.
+   */
+  private learn(name: string, record: FleetRecord, correcting = false): void {
     const previous = this.heard.get(name);
-    if (!this.remember(name, record)) return;
+    if (!this.remember(name, record, correcting)) return;
     const breaker = this.registry?.find(name);
     if (breaker === undefined || !breaker.options.shared) return;
     if (record.state === CircuitState.CLOSED) {
@@ -362,10 +367,10 @@ export class RedisStore implements BreakerStore {
     breaker.applyRemote(this.toRemote(record));
   }
 
-  /** Keeps `record` if it is newer than what was heard; true when it was. */
-  private remember(name: string, record: FleetRecord): boolean {
+  /** Keeps `record` if it is newer than what was heard (or as new, with `orSame`); true when it was. */
+  private remember(name: string, record: FleetRecord, orSame = false): boolean {
     const known = this.heard.get(name);
-    if (known !== undefined && known.gen >= record.gen) return false;
+    if (known !== undefined && (orSame ? known.gen > record.gen : known.gen >= record.gen)) return false;
     this.heard.set(name, record);
     return true;
   }
