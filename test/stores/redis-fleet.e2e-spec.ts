@@ -314,6 +314,9 @@ describe('a fleet of app processes on the redis store', () => {
         const h = await a.get<{ details: { circuit_breakers: { store: { status: string } } } }>('/health');
         return h.details.circuit_breakers.store.status === 'up';
       }, 5_000);
+      // Both subscribed again: a transition after the outage still reaches every instance.
+      await b.post('/resilience/breakers/payments/trip', { reason: 'after the outage' });
+      await eventually(async () => (await a.state('payments')) === 'forced_open', PROPAGATION_MS);
     });
   });
 });
