@@ -174,7 +174,7 @@ export class Breaker {
     const now = this.clock.now();
     const from = this.phase.state;
     let next: BreakerStateBase;
-    if (transition.to === 'open') {
+    if (transition.to === CircuitState.OPEN) {
       this.openDuration = transition.openDuration;
       next = new OpenState(this, transition.until);
     } else if (transition.to === CircuitState.FORCED_OPEN) next = new ForcedOpenState(this);
@@ -183,8 +183,8 @@ export class Breaker {
     const opening = OPENED.has(next.state) && from !== next.state && from !== CircuitState.OPEN;
     if (opening) this.tripCount++;
     if (transition.openedAt !== null) this.lastOpenedAt = transition.openedAt;
-    const manual = transition.to !== 'open' && transition.manual;
-    const actor = transition.to === 'open' ? null : transition.actor;
+    const manual = transition.to !== CircuitState.OPEN && transition.manual;
+    const actor = transition.to === CircuitState.OPEN ? null : transition.actor;
     this.moveTo(next, transition.reason, now, { manual, actor, remote: true });
   }
 
