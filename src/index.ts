@@ -2,7 +2,7 @@
 export * from './core/index';
 
 // Stores.
-export type { BreakerStore } from './stores/breaker-store';
+export { BreakerStore, type FleetView, type StoreStats } from './stores/breaker-store';
 export type { StoreOptions } from './stores/store-options';
 export type { StoreLogger } from './stores/store-logger';
 export type { StoreStatus } from './stores/store-status';
@@ -10,6 +10,8 @@ export type { SqliteDriverName, SqliteDriverOption } from './stores/sqlite-drive
 export { createBreakerStore } from './stores/create-store';
 export { MemoryStore } from './stores/memory.store';
 export { SqliteStore, type SqliteStoreOptions } from './stores/sqlite.store';
+export { RedisStore, type RedisStoreOptions } from './stores/redis/redis.store';
+export type { RedisClient, NodeRedisClientLike, IoRedisClientLike } from './stores/redis/redis-client';
 
 // Nest integration.
 export { ResilienceModule } from './nest/resilience.module';

@@ -21,7 +21,12 @@ async function bootstrap(): Promise<void> {
   logger.log(`Readiness / liveness:   ${base}/health/ready  ${base}/health/live`);
   logger.log(`Prometheus metrics:     ${base}/metrics`);
   logger.log(`Admin API:              ${base}${ADMIN_PATH}/breakers  (Authorization: Bearer <ADMIN_TOKEN>)`);
-  const store = config.store.type === 'sqlite' ? `sqlite at ${config.store.path}` : 'memory';
+  const store =
+    config.store.type === 'sqlite'
+      ? `sqlite at ${config.store.path}`
+      : config.store.type === 'redis'
+        ? `redis at ${config.store.url}, shared by every instance`
+        : 'memory';
   logger.log(`Breaker store:          ${store}`);
   if (config.adminToken === DEV_ADMIN_TOKEN) {
     logger.warn(`ADMIN_TOKEN is not set: the admin API accepts the dev token "${DEV_ADMIN_TOKEN}"`);

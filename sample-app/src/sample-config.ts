@@ -16,7 +16,10 @@ export abstract class SampleConfig {
   abstract readonly failureThreshold: number;
   /** `BREAKER_TIMEOUT_MS`: how long a protected call may take before it counts as a timeout. */
   abstract readonly timeoutMs: number;
-  /** `BREAKER_STORE` (`sqlite` or `memory`), `BREAKER_DB_PATH` and `BREAKER_SQLITE_DRIVER`. */
+  /**
+   * `BREAKER_STORE` (`sqlite`, `memory` or `redis`), `BREAKER_DB_PATH` and `BREAKER_SQLITE_DRIVER`
+   * (sqlite), `REDIS_URL` and `INSTANCE_ID` (redis).
+   */
   abstract readonly store: StoreOptions;
   /** `ADMIN_TOKEN`: the bearer token of the admin routes. */
   abstract readonly adminToken: string;
@@ -44,7 +47,16 @@ function readStore(env: NodeJS.ProcessEnv): StoreOptions {
     const driver = (env.BREAKER_SQLITE_DRIVER || 'auto') as SqliteDriverOption;
     return { type, path: env.BREAKER_DB_PATH || './data/breakers.db', driver };
   }
-  throw new Error(`BREAKER_STORE=${type}: expected sqlite or memory`);
+  if (type === 'redis') {
+    const url = env.REDIS_URL || 'redis://127.0.0.1:6379';
+    return {
+      type,
+      url,
+      keyPrefix: 'sample-app:',
+      ...(env.INSTANCE_ID ? { instanceId: env.INSTANCE_ID } : {}),
+    };
+  }
+  throw new Error(`BREAKER_STORE=${type}: expected sqlite, memory or redis`);
 }
 
 function readInteger(env: NodeJS.ProcessEnv, name: string, fallback: number, min: number): number {

@@ -2,9 +2,10 @@ import type { AuditEntry } from '../core/audit-log';
 import type { BreakerSnapshot } from '../core/breaker-snapshot';
 import type { DeadLetter } from '../core/dead-letter-store';
 import { escapeUnprintable } from '../core/printable';
+import type { FleetView } from '../stores/breaker-store';
 import type { AdminClient } from './admin-client';
 import { usageError } from './cli-errors';
-import { formatAudit, formatDeadLetters, formatDetail, formatStatus } from './format';
+import { formatAudit, formatDeadLetters, formatDetail, formatFleet, formatStatus } from './format';
 import type { OptionName, ParsedArgs } from './parse-args';
 
 export interface CommandContext {
@@ -12,6 +13,8 @@ export interface CommandContext {
   args: string[];
   values: ParsedArgs['values'];
   force: boolean;
+  /** `status --fleet`: every instance sharing the store. */
+  fleet: boolean;
   now: number;
 }
 
@@ -96,11 +99,16 @@ async function deadLetters({ client, args: [sub, id], values }: CommandContext):
 /** Every command, in the order `--help` lists them. */
 export const COMMANDS: Record<string, Command> = {
   status: {
-    synopsis: '[<name>]',
-    summary: 'List every breaker, or show one in detail',
+    synopsis: '[<name>] [--fleet]',
+    summary: 'List every breaker, or show one in detail; --fleet: on every instance (redis store)',
     arity: [0, 1],
-    options: [],
-    async execute({ client, args: [name], now }) {
+    options: ['fleet'],
+    async execute({ client, args: [name], fleet, now }) {
+      if (fleet) {
+        if (name !== undefined) throw usageError('status --fleet lists every breaker: give no name');
+        const view = await client.get<FleetView>('/breakers?scope=fleet');
+        return { data: view, text: formatFleet(view, now) };
+      }
       if (name === undefined) {
         const snapshots = await client.get<BreakerSnapshot[]>('/breakers');
         return { data: snapshots, text: formatStatus(snapshots, now) };

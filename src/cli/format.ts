@@ -1,4 +1,5 @@
 import type { AuditEntry } from '../core/audit-log';
+import type { FleetView } from '../stores/breaker-store';
 import type { BreakerSnapshot } from '../core/breaker-snapshot';
 import type { DeadLetter } from '../core/dead-letter-store';
 import { escapeUnprintable } from '../core/printable';
@@ -73,6 +74,23 @@ export function formatStatus(snapshots: readonly BreakerSnapshot[], now: number)
       { header: 'NEXT ATTEMPT', value: (b) => nextAttempt(b.nextAttemptAt, now) },
     ],
     snapshots,
+  );
+}
+
+/** `status --fleet`: one row per breaker and live instance. */
+export function formatFleet(view: FleetView, now: number): string {
+  const rows = view.instances.flatMap(({ instance, breakers }) => breakers.map((b) => ({ instance, ...b })));
+  if (rows.length === 0) return 'No live instance reports any circuit breaker.\n';
+  return table<(typeof rows)[number]>(
+    [
+      { header: 'NAME', value: (b) => b.name },
+      { header: 'INSTANCE', value: (b) => b.instance },
+      { header: 'STATE', value: (b) => b.state },
+      { header: 'FAILURE RATE', value: (b) => percent(b.failureRate), right: true },
+      { header: 'REJECTED', value: (b) => String(b.rejected), right: true },
+      { header: 'NEXT ATTEMPT', value: (b) => nextAttempt(b.nextAttemptAt, now) },
+    ],
+    rows.sort((a, b) => a.name.localeCompare(b.name) || a.instance.localeCompare(b.instance)),
   );
 }
 

@@ -3,7 +3,7 @@ import { usageError } from './cli-errors';
 /** Options that take a value (`--reason text` or `--reason=text`). */
 const VALUE_OPTIONS = ['url', 'token', 'reason', 'limit', 'policy'] as const;
 /** Options that are on when present. */
-const FLAG_OPTIONS = ['force', 'json', 'help'] as const;
+const FLAG_OPTIONS = ['force', 'fleet', 'json', 'help'] as const;
 
 export type ValueOption = (typeof VALUE_OPTIONS)[number];
 export type FlagOption = (typeof FLAG_OPTIONS)[number];

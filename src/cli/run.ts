@@ -45,6 +45,7 @@ export async function run(argv: readonly string[], io: CliIo): Promise<number> {
       args: parsed.args,
       values: parsed.values,
       force: parsed.flags.force === true,
+      fleet: parsed.flags.fleet === true,
       now: Date.now(),
     });
     io.stdout.write(

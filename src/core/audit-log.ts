@@ -12,6 +12,8 @@ export interface AuditEntry {
   reason: string;
   actor: string | null;
   at: number;
+  /** The instance that made it, with a store shared by a fleet (redis). */
+  instance?: string;
 }
 
 /** Where audit entries go. @publicApi */

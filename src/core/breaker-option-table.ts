@@ -80,6 +80,8 @@ export const BREAKER_OPTIONS: OptionTable<BreakerOptions> = {
       if (loadShed !== false) checkOptions(site, LOAD_SHED_OPTIONS, loadShed, `${key}.`);
     },
   },
+  fleetQuorum: { ...rules.integer(1), default: 1 },
+  shared: { ...rules.boolean, default: true },
   preset: rules.oneOf(Object.keys(PRESETS)),
 };
 

@@ -112,6 +112,19 @@ export interface BreakerOptions {
    * @default false
    */
   loadShed?: LoadShedOptions | false;
+  /**
+   * With a store that shares state (Redis): how many distinct instances must open the breaker
+   * from their own windows, within `openDuration`, before it opens for the whole fleet. Below
+   * it, an instance that opened stays OPEN by itself.
+   * @default 1
+   */
+  fleetQuorum?: number;
+  /**
+   * With a store that shares state (Redis): whether this breaker's state is shared by the
+   * fleet. `false` keeps it to this instance.
+   * @default true
+   */
+  shared?: boolean;
   /** Named defaults for a kind of dependency, applied below `defaults` and own options. */
   preset?: PresetName;
 }
@@ -136,5 +149,7 @@ export interface ResolvedBreakerOptions {
   readonly resetCooldown: number;
   readonly critical: boolean;
   readonly loadShed: Readonly<Required<LoadShedOptions>> | false;
+  readonly fleetQuorum: number;
+  readonly shared: boolean;
   readonly preset: PresetName | undefined;
 }

@@ -1,3 +1,4 @@
+import type { BreakerCoordinator, RemoteTransition, TrialLease } from './breaker-coordinator';
 import { keyedBreakerName, type BreakerKey } from './breaker-key';
 import type { BreakerOptions, ResolvedBreakerOptions } from './breaker-options';
 import type {
@@ -116,6 +117,7 @@ export class Breaker {
   private running = 0;
   /** What `loadShed` compares, with the sampler it reads; null when the breaker never sheds. */
   private readonly shedding: Shedding | null;
+  private coordinator: BreakerCoordinator | null = null;
 
   /** @throws {InvalidBreakerOptionsError} when an option is bad. */
   constructor(
@@ -166,6 +168,36 @@ export class Breaker {
     }
     if (result instanceof Promise) return result.then(settler.success, settler.failure) as Promise<T>;
     return this.settleResult(result, settler.phase, undefined);
+  }
+
+  /**
+   * Lets `coordinator` take part in this breaker's decisions (a shared store does): it hears
+   * every transition the breaker makes itself and grants its HALF_OPEN trials. `null` removes it.
+   */
+  coordinateWith(coordinator: BreakerCoordinator | null): void {
+    this.coordinator = coordinator;
+  }
+
+  /**
+   * Applies a transition decided elsewhere (another instance of the fleet) at once, with the
+   * usual `stateChange` event, without reporting it back to the coordinator.
+   */
+  applyRemote(transition: RemoteTransition): void {
+    const now = this.clock.now();
+    const from = this.phase.state;
+    let next: BreakerStateBase;
+    if (transition.to === CircuitState.OPEN) {
+      this.openDuration = transition.openDuration;
+      next = new OpenState(this, transition.until);
+    } else if (transition.to === CircuitState.FORCED_OPEN) next = new ForcedOpenState(this);
+    else if (transition.to === CircuitState.DISABLED) next = new DisabledState(this);
+    else next = new ClosedState(this);
+    const opening = OPENED.has(next.state) && from !== next.state && from !== CircuitState.OPEN;
+    if (opening) this.tripCount++;
+    if (transition.openedAt !== null) this.lastOpenedAt = transition.openedAt;
+    const manual = transition.to !== CircuitState.OPEN && transition.manual;
+    const actor = transition.to === CircuitState.OPEN ? null : transition.actor;
+    this.moveTo(next, transition.reason, now, { manual, actor, remote: true });
   }
 
   /** Subscribes to an event; returns the function that unsubscribes. */
@@ -354,14 +386,8 @@ export class Breaker {
   }
 
   /** The one place a state is installed: closing starts a fresh window and open duration. */
-  private moveTo(
-    next: BreakerStateBase,
-    reason: string,
-    now: number,
-    manual = false,
-    actor: string | null = null,
-    pending?: Promise<unknown>[],
-  ): void {
+  private moveTo(next: BreakerStateBase, reason: string, now: number, how: TransitionKind = AUTOMATIC): void {
+    const { manual, actor, pending } = how;
     const from = this.phase.state;
     this.phase = next;
     this.version++;
@@ -378,6 +404,19 @@ export class Breaker {
         { breaker: this.name, from, to: next.state, reason, manual, actor, failureRate, at: now },
         pending,
       );
+    }
+    if (from !== next.state && this.coordinator !== null && !how.remote) {
+      const done = this.coordinator.coordinate({
+        breaker: this.name,
+        from,
+        to: next.state,
+        reason,
+        manual,
+        actor,
+        at: now,
+        openDuration: this.openDuration,
+      });
+      if (done instanceof Promise) pending?.push(done);
     }
   }
 
@@ -396,7 +435,7 @@ export class Breaker {
     const from = this.phase.state;
     const pending: Promise<unknown>[] = [];
     const { reason, next } = decide(now);
-    if (next) this.moveTo(next, reason, now, true, actor, pending);
+    if (next) this.moveTo(next, reason, now, { manual: true, actor, pending });
     this.events?.emit(
       'control',
       { breaker: this.name, action, from, to: this.phase.state, reason, actor, at: now },
@@ -440,6 +479,10 @@ export class Breaker {
       startedAt = this.clock.now();
       const admitted = this.phase.admit(startedAt);
       if (typeof admitted === 'string') return rejectSoon(this.reject(admitted, startedAt));
+      // A HALF_OPEN trial (an admission that is not its state) runs only once the coordinator grants it.
+      if (this.coordinator !== null && admitted !== admitted.phase) {
+        return this.runLeasedTrial(fn, this.coordinator, admitted, startedAt);
+      }
       admission = admitted;
     } else if (this.options.timeout === false && shedding === null) {
       // The first untimed call of this CLOSED state makes its handlers; it and the next ones take the short way
@@ -447,6 +490,15 @@ export class Breaker {
       this.untimed = this.untimedSettler(this.phase);
       return this.execute(fn);
     }
+    return this.run(fn, admission, startedAt);
+  }
+
+  /** Runs an admitted call. */
+  private run<T>(
+    fn: (signal: AbortSignal) => T | PromiseLike<T>,
+    admission: Admission,
+    startedAt: number | undefined,
+  ): Promise<T> {
     this.running++;
     if (this.options.timeout !== false)
       return this.executeWithTimeout(fn, admission, startedAt, this.options.timeout);
@@ -457,6 +509,24 @@ export class Breaker {
       return this.failedAtOnce(admission, startedAt, error);
     }
     return this.settleResult(result, admission, startedAt);
+  }
+
+  /**
+   * Asks the coordinator for the trial the state admitted; without its lease the trial frees
+   * its slot and the caller is rejected as if the trials were taken.
+   */
+  private async runLeasedTrial<T>(
+    fn: (signal: AbortSignal) => T | PromiseLike<T>,
+    coordinator: BreakerCoordinator,
+    trial: Admission,
+    startedAt: number,
+  ): Promise<T> {
+    const lease = await coordinator.claimTrial(this.name);
+    if (lease === null) {
+      trial.onIgnored();
+      throw this.reject('half_open_full', this.clock.now());
+    }
+    return this.run(fn, leasedTrial(trial, lease), startedAt);
   }
 
   /** A call whose fn threw instead of returning a promise. */
@@ -611,6 +681,37 @@ interface Shedding {
   readonly utilization: number;
   readonly inFlight: number;
   readonly sampler: LoadSampler;
+}
+
+/** How a transition came about, beyond its reason. */
+interface TransitionKind {
+  manual: boolean;
+  actor: string | null;
+  /** Where a manual action collects the promises it settles after. */
+  pending?: Promise<unknown>[];
+  /** Decided elsewhere: not reported back to the coordinator. */
+  remote?: boolean;
+}
+
+const AUTOMATIC: TransitionKind = { manual: false, actor: null };
+
+/** A trial that also tells its coordinator's lease how it ended (a slow trial fails). */
+function leasedTrial(trial: Admission, lease: TrialLease): Admission {
+  return {
+    phase: trial.phase,
+    onSuccess(slow, at) {
+      lease.settle(slow ? 'failure' : 'success');
+      trial.onSuccess(slow, at);
+    },
+    onFailure(weight, at) {
+      lease.settle('failure');
+      trial.onFailure(weight, at);
+    },
+    onIgnored() {
+      lease.settle('ignored');
+      trial.onIgnored();
+    },
+  };
 }
 
 interface UntimedSettler {

@@ -1,5 +1,12 @@
 // The framework-free engine: `nest-resilience/core`, usable in any Node script without Nest installed.
 export { Breaker, type BreakerDeps, type ResetOptions } from './breaker';
+export type {
+  BreakerCoordinator,
+  LocalTransition,
+  RemoteTransition,
+  TrialLease,
+  TrialOutcome,
+} from './breaker-coordinator';
 export { BreakerRegistry, type BreakerRegistryOptions } from './registry';
 export { KEY_SEPARATOR, MAX_KEY_LENGTH, type BreakerKey, type BreakerKeyInput } from './breaker-key';
 export { CircuitState } from './circuit-state';

@@ -94,6 +94,8 @@ function resolveOnce(
     resetCooldown: valueOf(o, 'resetCooldown'),
     critical: valueOf(o, 'critical'),
     loadShed: resolveLoadShed(valueOf(o, 'loadShed')),
+    fleetQuorum: valueOf(o, 'fleetQuorum'),
+    shared: valueOf(o, 'shared'),
     preset: presetName,
   });
 }

@@ -1,9 +1,17 @@
-import { Inject, Injectable, Logger, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
+import {
+  Inject,
+  Injectable,
+  Logger,
+  type OnModuleDestroy,
+  type OnModuleInit,
+  Optional,
+} from '@nestjs/common';
 import type * as PromClient from 'prom-client';
 import type { Counter, Gauge, Registry } from 'prom-client';
 import type { Breaker } from '../core/breaker';
 import { requireOptional } from '../core/optional-peer';
 import { BreakerRegistry } from '../core/registry';
+import { BreakerStore, type StoreStats } from '../stores/breaker-store';
 import { BreakerSeries, type BreakerMetricSet } from './breaker-series';
 import { BufferedHistogram, type HistogramSeries } from './buffered-histogram';
 import { KeyedSeries } from './keyed-series';
@@ -43,9 +51,13 @@ export class BreakerMetrics implements OnModuleInit, OnModuleDestroy {
   private readonly leases: MetricLease<object>[] = [];
   private readonly subscriptions: Array<() => void> = [];
 
+  /** Store errors by operation as last handed to the counter. */
+  private readonly storeErrorsSeen = new Map<string, number>();
+
   constructor(
     private readonly registry: BreakerRegistry,
     @Inject(RESILIENCE_OPTIONS) private readonly options: ResilienceModuleOptions,
+    @Optional() @Inject(BreakerStore) private readonly store?: BreakerStore,
   ) {}
 
   onModuleInit(): void {
@@ -147,7 +159,7 @@ export class BreakerMetrics implements OnModuleInit, OnModuleDestroy {
       },
       () => this.durationSeries(),
     );
-    return {
+    const set: BreakerMetricSet = {
       info,
       state,
       calls,
@@ -159,6 +171,35 @@ export class BreakerMetrics implements OnModuleInit, OnModuleDestroy {
       keyedRejected: promMetric(BREAKER_METRICS.keyedRejected, eachSummary('flushCounts')),
       keyedTransitions: promMetric(BREAKER_METRICS.keyedTransitions),
     };
+    if (this.store?.stats !== undefined)
+      this.leaseStoreMetrics(promMetric, this.store.stats.bind(this.store));
+    return set;
+  }
+
+  /**
+   * The store's series, for a store that counts itself (redis): whether it works, its failed
+   * commands, and the live instances of the fleet.
+   */
+  private leaseStoreMetrics(
+    promMetric: <D extends PromMetricDefinition>(definition: D, collect?: () => void) => MetricOf<D>,
+    stats: () => StoreStats,
+  ): void {
+    const errors: Counter<string> = promMetric(BREAKER_METRICS.storeErrors, () =>
+      this.collectStoreErrors(errors, stats().errors),
+    );
+    const up: Gauge<string> = promMetric(BREAKER_METRICS.storeUp, () => up.set(stats().up ? 1 : 0));
+    const instances: Gauge<string> = promMetric(BREAKER_METRICS.fleetInstances, () =>
+      instances.set(stats().instances ?? 1),
+    );
+  }
+
+  /** Hands the store's failed commands counted since the last scrape to the counter. */
+  private collectStoreErrors(counter: Counter<string>, errors: Readonly<Record<string, number>>): void {
+    for (const [operation, count] of Object.entries(errors)) {
+      const seen = this.storeErrorsSeen.get(operation) ?? 0;
+      if (count > seen) counter.inc({ operation }, count - seen);
+      this.storeErrorsSeen.set(operation, count);
+    }
   }
 
   /** The call duration series of every breaker of this app. */

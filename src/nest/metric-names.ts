@@ -121,6 +121,24 @@ export const BREAKER_METRICS = {
     help: 'State changes of the per-key circuit breakers of a name, automatic and manual',
     labelNames: ['breaker', 'from', 'to'],
   },
+  storeUp: {
+    type: 'gauge',
+    name: 'circuit_breaker_store_up',
+    help: 'Whether the breaker store works now (1) or not (0): a shared store that is down leaves each instance deciding alone',
+    labelNames: [],
+  },
+  storeErrors: {
+    type: 'counter',
+    name: 'circuit_breaker_store_errors_total',
+    help: 'Store commands that failed or timed out, by operation',
+    labelNames: ['operation'],
+  },
+  fleetInstances: {
+    type: 'gauge',
+    name: 'circuit_breaker_fleet_instances',
+    help: 'Live instances sharing the store (redis), as the last heartbeat saw them',
+    labelNames: [],
+  },
 } as const satisfies Record<string, BreakerMetricDefinition>;
 
 /**

@@ -3,6 +3,7 @@ import type { Registry } from 'prom-client';
 import type { BreakerOptions } from '../core/breaker-options';
 import type { PolicyOptions } from '../core/policies/policy-options';
 import type { OutgoingHttpOptions } from '../http/http-options';
+import type { BreakerStore } from '../stores/breaker-store';
 import type { StoreOptions } from '../stores/store-options';
 
 /**
@@ -61,8 +62,8 @@ export interface ResilienceModuleOptions {
    * `@Resilient(name)` and built at start-up. Never created from `defaults`.
    */
   policies?: Record<string, PolicyOptions>;
-  /** Where breaker state lives. @default { type: 'memory' } */
-  store?: StoreOptions;
+  /** Where breaker state lives: a built-in store's options, or an object implementing `BreakerStore`. @default { type: 'memory' } */
+  store?: StoreOptions | BreakerStore;
   /** Prometheus metrics; `false` turns them off. */
   metrics?: MetricsOptions | false;
   /**

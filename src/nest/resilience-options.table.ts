@@ -1,6 +1,7 @@
 import { checkOptions, isPlainObject, rules, type OptionTable } from '../core/option-table';
 import { MAX_BREAKERS_RULE, MAX_KEYS_RULE } from '../core/registry-option-table';
 import { checkHttpOptions, HTTP_OPTIONS } from '../http/http-option-table';
+import { isBreakerStore } from '../stores/create-store';
 import { checkStoreOptions } from '../stores/store-option-table';
 import { DEFAULT_SHUTDOWN_TIMEOUT } from './resilience.constants';
 import type { MetricsOptions, ResilienceModuleOptions } from './resilience-options.interface';
@@ -35,9 +36,12 @@ export const MODULE_OPTIONS: OptionTable<ResilienceModuleOptions> = {
   policies: { check: isPlainObject, expected: 'an object of policy name -> PolicyOptions', default: {} },
   store: {
     check: () => true,
-    expected: "{ type: 'memory' } or { type: 'sqlite', path, flushInterval? }",
+    expected:
+      "{ type: 'memory' }, { type: 'sqlite', path, … }, { type: 'redis', url | client, … } or a BreakerStore",
     default: { type: 'memory' },
-    inner: (store) => checkStoreOptions(store),
+    inner: (store) => {
+      if (!isBreakerStore(store)) checkStoreOptions(store);
+    },
   },
   metrics: {
     check: (v) => v === false || isPlainObject(v),

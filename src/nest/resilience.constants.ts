@@ -4,9 +4,6 @@
  */
 export const RESILIENCE_OPTIONS = Symbol('RESILIENCE_OPTIONS');
 
-/** Injection token of the `BreakerStore` the module built from `options.store`. */
-export const BREAKER_STORE = Symbol('BREAKER_STORE');
-
 /**
  * Injection token of the `LoadSampler` every breaker of the app with `loadShed` reads: an
  * `EventLoopSampler` (one timer per app, started by the first read, stopped when the app

@@ -4,7 +4,7 @@ import { EventLoopSampler } from '../core/event-loop-sampler';
 import type { LoadSampler } from '../core/load-sampler';
 import { BreakerRegistry } from '../core/registry';
 import { originBreakersOf } from '../http/origin-breakers';
-import type { BreakerStore } from '../stores/breaker-store';
+import { BreakerStore } from '../stores/breaker-store';
 import { createBreakerStore } from '../stores/create-store';
 import { BreakerMetrics } from './breaker.metrics';
 import { BreakerStateLogger } from './breaker-state.logger';
@@ -20,7 +20,7 @@ import {
 } from './resilience.module-definition';
 import type { ResilienceModuleOptions } from './resilience-options.interface';
 import { checkModuleOptions } from './resilience-options.table';
-import { BREAKER_STORE, LOAD_SAMPLER, LOG_CONTEXT, RESILIENCE_OPTIONS } from './resilience.constants';
+import { LOAD_SAMPLER, LOG_CONTEXT, RESILIENCE_OPTIONS } from './resilience.constants';
 import { ResilienceShutdown } from './resilience.shutdown';
 
 /** The first provider built from the options: it checks them before anything uses them. */
@@ -45,7 +45,7 @@ async function createRegistry(
       loadSampler,
     });
     if (options.http !== undefined) originBreakersOf(registry, options.http);
-    store.attach(registry);
+    await store.attach(registry);
     return registry;
   } catch (error) {
     // The app never starts, so nothing else would release the store's file or connection.
@@ -66,12 +66,12 @@ async function createRegistry(
 @Module({
   imports: [DiscoveryModule],
   providers: [
-    { provide: BREAKER_STORE, useFactory: createStore, inject: [RESILIENCE_OPTIONS] },
+    { provide: BreakerStore, useFactory: createStore, inject: [RESILIENCE_OPTIONS] },
     { provide: LOAD_SAMPLER, useFactory: () => new EventLoopSampler() },
     {
       provide: BreakerRegistry,
       useFactory: createRegistry,
-      inject: [RESILIENCE_OPTIONS, BREAKER_STORE, LOAD_SAMPLER],
+      inject: [RESILIENCE_OPTIONS, BreakerStore, LOAD_SAMPLER],
     },
     PolicyRegistry,
     CircuitBreakerExplorer,
@@ -83,7 +83,7 @@ async function createRegistry(
     DeadLetters,
   ],
   // The store too, so that the health indicator can report it.
-  exports: [BreakerRegistry, PolicyRegistry, BREAKER_STORE, DeadLetters],
+  exports: [BreakerRegistry, PolicyRegistry, BreakerStore, DeadLetters],
 })
 export class ResilienceModule extends ConfigurableModuleClass {
   /** Configures the module with options known up front. */

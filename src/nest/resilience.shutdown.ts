@@ -7,10 +7,9 @@ import {
 } from '@nestjs/common';
 import type { LoadSampler } from '../core/load-sampler';
 import { BreakerRegistry } from '../core/registry';
-import type { BreakerStore } from '../stores/breaker-store';
+import { BreakerStore } from '../stores/breaker-store';
 import type { ResilienceModuleOptions } from './resilience-options.interface';
 import {
-  BREAKER_STORE,
   DEFAULT_SHUTDOWN_TIMEOUT,
   LOAD_SAMPLER,
   LOG_CONTEXT,
@@ -32,7 +31,7 @@ export class ResilienceShutdown implements BeforeApplicationShutdown, OnApplicat
 
   constructor(
     @Inject(BreakerRegistry) private readonly registry: BreakerRegistry,
-    @Inject(BREAKER_STORE) private readonly store: BreakerStore,
+    @Inject(BreakerStore) private readonly store: BreakerStore,
     @Inject(RESILIENCE_OPTIONS) options: ResilienceModuleOptions,
     @Inject(LOAD_SAMPLER) private readonly loadSampler: LoadSampler,
   ) {

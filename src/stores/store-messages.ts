@@ -59,6 +59,17 @@ export const AUDIT_ENTRIES_DROPPED = (path: string, kind: string, kept: number):
   `SQLite store "${path}": audit entries are waiting on a failing store; beyond ${kept} ${kind} entries ` +
   `waiting, the oldest of them are dropped`;
 
+export const REDIS_PEER_MISSING = (): string =>
+  'The redis store with `url` needs the optional peer dependency redis (node-redis >= 5), which is not installed: ' +
+  'run `npm install redis`, or pass your own node-redis or ioredis connection as `client`';
+
+export const REDIS_DOWN = (prefix: string, reason: string, timeoutMs: number): string =>
+  `Redis store "${prefix}": Redis does not answer (${reason}); breakers decide on this instance alone ` +
+  `(no call waits on Redis more than ${timeoutMs} ms) and the fleet state is read again once it answers`;
+
+export const REDIS_RECOVERED = (prefix: string): string =>
+  `Redis store "${prefix}": Redis answers again; the fleet state is read and openings made meanwhile reported`;
+
 export const STORE_ALREADY_ATTACHED = (): string => 'A store can be attached to one registry only, once';
 
 /** The message of an error of any kind (read, not `instanceof`: the error may come from another realm). */

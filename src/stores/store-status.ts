@@ -12,4 +12,9 @@ export type StoreStatus =
       status: 'up' | 'down';
       /** The SQLite driver the store works through. */
       driver: SqliteDriverName;
+    }
+  | {
+      type: 'redis';
+      /** `down` while Redis does not answer within `commandTimeout`: breakers decide locally meanwhile. */
+      status: 'up' | 'down';
     };

@@ -5,9 +5,9 @@ import { CircuitState } from '../core/circuit-state';
 import type { Policies } from '../core/policies/policies';
 import { BreakerRegistry } from '../core/registry';
 import { PolicyRegistry } from '../nest/policy-registry';
-import { BREAKER_STORE, LOG_CONTEXT } from '../nest/resilience.constants';
+import { LOG_CONTEXT } from '../nest/resilience.constants';
 import { BREAKERS_UNREADABLE, NO_REGISTRY_FOR_HEALTH } from '../nest/resilience.messages';
-import type { BreakerStore } from '../stores/breaker-store';
+import { BreakerStore } from '../stores/breaker-store';
 import type { StoreStatus } from '../stores/store-status';
 
 /**
@@ -110,7 +110,7 @@ export class BreakerHealthIndicator {
   constructor(
     @Inject(HealthIndicatorService) private readonly healthIndicatorService: HealthIndicatorService,
     @Optional() @Inject(BreakerRegistry) private readonly registry?: BreakerRegistry,
-    @Optional() @Inject(BREAKER_STORE) private readonly store?: BreakerStore,
+    @Optional() @Inject(BreakerStore) private readonly store?: BreakerStore,
     @Optional() @Inject(PolicyRegistry) private readonly policies?: PolicyRegistry,
   ) {
     if (registry === undefined) this.logger.warn(NO_REGISTRY_FOR_HEALTH);

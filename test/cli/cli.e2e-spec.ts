@@ -94,6 +94,20 @@ describe('nest-resilience CLI against a running app', () => {
     expect(forced).toEqual({ code: 0, stdout: 'Breaker "payments" reset: now closed.\n', stderr: '' });
   });
 
+  it('status --fleet says the app has no fleet store (exit 1), and takes no name', async () => {
+    const fleet = await cli(['status', '--fleet'], env);
+    expect(fleet).toMatchObject({
+      code: 1,
+      stdout: '',
+      stderr: expect.stringContaining('scope=fleet needs a store shared by a fleet'),
+    });
+    const named = await cli(['status', 'payments', '--fleet'], env);
+    expect(named).toMatchObject({
+      code: 2,
+      stderr: expect.stringContaining('status --fleet lists every breaker'),
+    });
+  });
+
   it('disable switches a breaker off', async () => {
     const { code, stdout } = await cli(['disable', 'llm', '--reason', 'we accept its flapping'], env);
     expect(code).toBe(0);

@@ -26,7 +26,7 @@ describe('createBreakerStore', () => {
       'sqlite',
       /store = "sqlite"; expected an object with type: 'memory' or 'sqlite'/,
     ],
-    ['an unknown type', { type: 'redis' }, /store\.type = "redis"; expected 'memory' or 'sqlite'/],
+    ['an unknown type', { type: 'mongo' }, /store\.type = "mongo"; expected 'memory' or 'sqlite' or 'redis'/],
     ['a missing type', {}, /store\.type = undefined; expected 'memory' or 'sqlite'/],
     ['a missing path', { type: 'sqlite' }, /store\.path = undefined; expected the path of the SQLite file/],
     [

@@ -31,6 +31,12 @@ export const DEAD_LETTERS_PURGED = (
 
 const by = (actor: string | null): string => (actor === null ? '' : ` by ${escapeUnprintable(actor)}`);
 
+export const NO_FLEET =
+  "scope=fleet needs a store shared by a fleet (store: { type: 'redis', … }); this app's store is its own";
+
+export const FLEET_UNREACHABLE = (reason: string): string =>
+  `The fleet view cannot be read from the store: ${reason}`;
+
 export const UNKNOWN_BREAKER = (name: string): string => `Unknown circuit breaker "${name}"`;
 
 export const INVALID_FIELD = (field: string, expected: string): string => `${field}: expected ${expected}`;

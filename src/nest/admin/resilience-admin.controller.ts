@@ -1,4 +1,5 @@
 import {
+  BadRequestException,
   Body,
   ConflictException,
   Controller,
@@ -9,9 +10,11 @@ import {
   Inject,
   Logger,
   NotFoundException,
+  Optional,
   Param,
   Post,
   Query,
+  ServiceUnavailableException,
   SetMetadata,
   type Type,
   UseGuards,
@@ -22,6 +25,8 @@ import type { BreakerSnapshot } from '../../core/breaker-snapshot';
 import type { DeadLetter } from '../../core/dead-letter-store';
 import { isResilienceError, type ResetCooldownError } from '../../core/errors';
 import { BreakerRegistry } from '../../core/registry';
+import { BreakerStore, type FleetView } from '../../stores/breaker-store';
+import { reasonOf } from '../../stores/store-messages';
 import { DeadLetters } from '../dead-letters/dead-letters.service';
 import { LOG_CONTEXT, SKIP_BREAKER_METADATA } from '../resilience.constants';
 import type { AdminOptions } from '../resilience-options.interface';
@@ -35,6 +40,9 @@ import {
   ADMIN_LOCKED,
   DEAD_LETTERS_PURGED,
   DEAD_LETTER_REPLAYED,
+  FLEET_UNREACHABLE,
+  INVALID_FIELD,
+  NO_FLEET,
   UNKNOWN_BREAKER,
 } from './admin.messages';
 import { ADMIN_OPTIONS, checkAdminOptions } from './admin-option-table';
@@ -44,7 +52,7 @@ import { ADMIN_OPTIONS, checkAdminOptions } from './admin-option-table';
  * process can mount it under different paths and guards. Throws when the options would
  * leave the routes unprotected without `insecure: true`, or are bad or unknown.
  *
- * Routes (JSON), under `path`: `GET breakers`, `GET breakers/:name`,
+ * Routes (JSON), under `path`: `GET breakers` (`?scope=fleet`: every instance's, with a shared store), `GET breakers/:name`,
  * `POST breakers/:name/trip` `{ reason }`, `POST breakers/:name/reset` `{ reason?, force? }`,
  * `POST breakers/:name/disable` `{ reason }`, `GET audit?breaker=&limit=`,
  * `GET dead-letters?policy=&limit=`, `GET dead-letters/:id`, `POST dead-letters/:id/replay`,
@@ -63,6 +71,7 @@ export function createAdminController(options: AdminOptions): Type<unknown> {
     constructor(
       @Inject(BreakerRegistry) private readonly registry: BreakerRegistry,
       @Inject(DeadLetters) private readonly deadLetters: DeadLetters,
+      @Optional() @Inject(BreakerStore) private readonly store?: BreakerStore,
     ) {
       const logger = new Logger('ResilienceModule');
       if (guards.length === 0) logger.warn(ADMIN_INSECURE(path));
@@ -71,9 +80,18 @@ export function createAdminController(options: AdminOptions): Type<unknown> {
         if (guard instanceof AdminTokenGuard && !guard.load()) logger.warn(ADMIN_LOCKED(path));
     }
 
+    /** `?scope=fleet`: every live instance's breakers, from a store shared by a fleet (redis). */
     @Get('breakers')
-    list(): BreakerSnapshot[] {
-      return this.registry.all().map((breaker) => breaker.snapshot());
+    async list(@Query('scope') scope: unknown): Promise<BreakerSnapshot[] | FleetView> {
+      if (scope === undefined || scope === 'instance')
+        return this.registry.all().map((breaker) => breaker.snapshot());
+      if (scope !== 'fleet') throw new BadRequestException(INVALID_FIELD('scope', "'instance' or 'fleet'"));
+      if (this.store?.fleet === undefined) throw new BadRequestException(NO_FLEET);
+      try {
+        return await this.store.fleet();
+      } catch (error) {
+        throw new ServiceUnavailableException(FLEET_UNREACHABLE(reasonOf(error)));
+      }
     }
 
     @Get('breakers/:name')

@@ -6,8 +6,7 @@ import {
   type DeadLetterError,
   type DeadLetterStore,
 } from '../../core/dead-letter-store';
-import type { BreakerStore } from '../../stores/breaker-store';
-import { BREAKER_STORE } from '../resilience.constants';
+import { BreakerStore } from '../../stores/breaker-store';
 import {
   DeadLetterArgumentsError,
   DeadLetterNotFoundError,
@@ -38,7 +37,7 @@ export class DeadLetters {
   /** The letter being replayed in this async context: its failure is that letter's, not a new one. */
   private readonly replay$ = new AsyncLocalStorage<DeadLetter>();
 
-  constructor(@Inject(BREAKER_STORE) breakerStore: BreakerStore) {
+  constructor(@Inject(BreakerStore) breakerStore: BreakerStore) {
     this.store = breakerStore.deadLetters ?? new MemoryDeadLetters();
   }
 

@@ -1,0 +1,170 @@
+/**
+ * The Lua scripts of the redis store: every change of a breaker's fleet state is one of them,
+ * atomic, dated by Redis' own clock (`TIME`) and guarded by the breaker's generation (`gen`),
+ * which each transition bumps. A transition is published on the store's channel and, unless
+ * manual (those are audited by the instance that made them), added to the audit stream.
+ *
+ * Keys of breaker `n` under the prefix `p`: `p state:n` (hash: state, gen, openedAt, until,
+ * openDuration, successes), `p quorum:n` (sorted set: instance -> when it opened it),
+ * `p trials:n` (sorted set: lease -> when it expires); `p breakers` (every name with a state),
+ * `p audit` (the capped stream), `p instances` (sorted set: instance -> last heartbeat).
+ *
+ * Every script that reads a state answers `{ outcome, state, gen, openedAt, until,
+ * openDuration, now }`; times are Redis ms, empty strings where they do not apply.
+ */
+
+/** Functions every script starts with. */
+const PRELUDE = `
+local function clock()
+  local t = redis.call('TIME')
+  return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+end
+local function read(key)
+  local h = redis.call('HMGET', key, 'state', 'gen', 'openedAt', 'until', 'openDuration', 'successes')
+  return { state = h[1] or 'closed', gen = tonumber(h[2] or '0'), openedAt = h[3] or '', untilAt = h[4] or '',
+    openDuration = h[5] or '', successes = tonumber(h[6] or '0') }
+end
+local function answer(outcome, s, now)
+  return { outcome, s.state, s.gen, s.openedAt, s.untilAt, s.openDuration, now }
+end
+-- Installs state s (gen bumped) of breaker name, publishes it, and audits it unless manual.
+local function install(key, name, from, s, now, reason, manual, actor, instance, channel, audit)
+  s.gen = s.gen + 1
+  redis.call('HSET', key, 'state', s.state, 'gen', s.gen, 'openedAt', s.openedAt, 'until', s.untilAt,
+    'openDuration', s.openDuration, 'successes', s.successes)
+  redis.call('PUBLISH', channel, cjson.encode({ n = name, s = s.state, g = s.gen, o = s.openedAt,
+    u = s.untilAt, d = s.openDuration, t = now, r = reason, m = manual, a = actor, i = instance }))
+  if not manual then
+    redis.call('XADD', audit, 'MAXLEN', '10000', '*', 'breaker', name, 'action', 'transition', 'from', from,
+      'to', s.state, 'reason', reason, 'actor', '', 'at', now, 'instance', instance)
+  end
+end
+local function reopen(s, now, backoff, maxDuration)
+  local d = math.min(tonumber(s.openDuration) * backoff, maxDuration)
+  s.state = 'open'; s.openedAt = now; s.untilAt = now + d; s.openDuration = d; s.successes = 0
+end
+`;
+
+/**
+ * An instance opened the breaker from its own window. KEYS: state, quorum, trials, breakers,
+ * audit. ARGV: name, instance, openDuration, fleetQuorum, reason, ageMs (how long ago it
+ * opened: openings made while Redis was away count from when they happened), channel.
+ * Outcomes: `won` (this opened the fleet), `pending` (below the quorum: answer[8] says how
+ * many opened it), `same` (the fleet is not CLOSED: the instance follows it).
+ */
+export const OPEN_SCRIPT = `${PRELUDE}
+local now = clock()
+local s = read(KEYS[1])
+if s.state ~= 'closed' then return answer('same', s, now) end
+local od = tonumber(ARGV[3])
+redis.call('ZADD', KEYS[2], now - tonumber(ARGV[6]), ARGV[2])
+redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', '(' .. (now - od))
+redis.call('PEXPIRE', KEYS[2], od)
+local count = redis.call('ZCARD', KEYS[2])
+if count < tonumber(ARGV[4]) then
+  local a = answer('pending', s, now)
+  a[8] = count
+  return a
+end
+s.state = 'open'; s.openedAt = now; s.untilAt = now + od; s.openDuration = od; s.successes = 0
+redis.call('DEL', KEYS[2], KEYS[3])
+redis.call('SADD', KEYS[4], ARGV[1])
+install(KEYS[1], ARGV[1], 'closed', s, now, ARGV[5], false, '', ARGV[2], ARGV[7], KEYS[5])
+return answer('won', s, now)
+`;
+
+/**
+ * An instance asks for a HALF_OPEN trial. KEYS: state, trials, breakers, audit. ARGV: name,
+ * lease, halfOpenMaxCalls, halfOpenMaxWait, instance, channel, openBackoff, openDurationMax.
+ * Outcomes: `granted` (the lease is held until it is settled or expires), `local` (the fleet
+ * is CLOSED: the instance's own opening, its own trial), `full`, `same` (not due: follow it),
+ * `reopened` (a lease expired: a failed trial reopened the fleet).
+ */
+export const CLAIM_SCRIPT = `${PRELUDE}
+local now = clock()
+local s = read(KEYS[1])
+if s.state == 'closed' then return answer('local', s, now) end
+if s.state ~= 'open' or now < tonumber(s.untilAt) then return answer('same', s, now) end
+if #redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', now) > 0 then
+  redis.call('DEL', KEYS[2])
+  reopen(s, now, tonumber(ARGV[7]), tonumber(ARGV[8]))
+  install(KEYS[1], ARGV[1], 'half_open', s, now, 'half_open_max_wait', false, '', ARGV[5], ARGV[6], KEYS[4])
+  return answer('reopened', s, now)
+end
+if redis.call('ZCARD', KEYS[2]) >= tonumber(ARGV[3]) then return answer('full', s, now) end
+redis.call('ZADD', KEYS[2], now + tonumber(ARGV[4]), ARGV[2])
+redis.call('PEXPIRE', KEYS[2], tonumber(ARGV[4]) * 2)
+return answer('granted', s, now)
+`;
+
+/**
+ * A granted trial ended. KEYS: state, trials, breakers, audit. ARGV: name, lease, gen (when it
+ * was granted), outcome (success | failure | ignored), halfOpenMaxCalls, instance, channel,
+ * openBackoff, openDurationMax. A lease of another generation, or one no longer held, decides
+ * nothing (`stale`).
+ */
+export const SETTLE_SCRIPT = `${PRELUDE}
+local now = clock()
+local s = read(KEYS[1])
+if s.gen ~= tonumber(ARGV[3]) or redis.call('ZREM', KEYS[2], ARGV[2]) == 0 then return answer('stale', s, now) end
+if ARGV[4] == 'ignored' then return answer('freed', s, now) end
+if ARGV[4] == 'failure' then
+  redis.call('DEL', KEYS[2])
+  reopen(s, now, tonumber(ARGV[8]), tonumber(ARGV[9]))
+  install(KEYS[1], ARGV[1], 'half_open', s, now, 'trial_failed', false, '', ARGV[6], ARGV[7], KEYS[4])
+  return answer('won', s, now)
+end
+s.successes = s.successes + 1
+if s.successes < tonumber(ARGV[5]) then
+  redis.call('HSET', KEYS[1], 'successes', s.successes)
+  return answer('counted', s, now)
+end
+redis.call('DEL', KEYS[2])
+s.state = 'closed'; s.untilAt = ''; s.successes = 0
+install(KEYS[1], ARGV[1], 'half_open', s, now, 'trials_succeeded', false, '', ARGV[6], ARGV[7], KEYS[4])
+return answer('won', s, now)
+`;
+
+/**
+ * A manual action from any instance. KEYS: state, quorum, trials, breakers. ARGV: name, to
+ * (closed | forced_open | disabled), reason, actor, instance, channel, openDuration.
+ */
+export const CONTROL_SCRIPT = `${PRELUDE}
+local now = clock()
+local s = read(KEYS[1])
+local from = s.state
+s.state = ARGV[2]; s.untilAt = ''; s.successes = 0; s.openDuration = ARGV[7]
+if ARGV[2] == 'forced_open' then s.openedAt = now end
+redis.call('DEL', KEYS[2], KEYS[3])
+redis.call('SADD', KEYS[4], ARGV[1])
+install(KEYS[1], ARGV[1], from, s, now, ARGV[3], true, ARGV[4], ARGV[5], ARGV[6], '')
+return answer('won', s, now)
+`;
+
+/**
+ * Every breaker's fleet state. KEYS: breakers. ARGV: prefix. Answers `{ now, name, state, gen,
+ * openedAt, until, openDuration, ... }`.
+ */
+export const READ_ALL_SCRIPT = `${PRELUDE}
+local now = clock()
+local out = { now }
+for _, name in ipairs(redis.call('SMEMBERS', KEYS[1])) do
+  local s = read(ARGV[1] .. 'state:' .. name)
+  for _, v in ipairs({ name, s.state, s.gen, s.openedAt, s.untilAt, s.openDuration }) do out[#out + 1] = v end
+end
+return out
+`;
+
+/**
+ * One heartbeat: this instance's snapshots, kept for three beats, and the live instances.
+ * KEYS: instance key, instances. ARGV: instance, snapshots JSON, heartbeat ms. Answers how many
+ * instances are live.
+ */
+export const HEARTBEAT_SCRIPT = `${PRELUDE}
+local now = clock()
+local ttl = tonumber(ARGV[3]) * 3
+redis.call('SET', KEYS[1], ARGV[2], 'PX', ttl)
+redis.call('ZADD', KEYS[2], now, ARGV[1])
+redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now - ttl)
+return redis.call('ZCARD', KEYS[2])
+`;

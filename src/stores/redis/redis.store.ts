@@ -1,0 +1,585 @@
+import { randomBytes } from 'node:crypto';
+import type { Breaker } from '../../core/breaker';
+import type {
+  BreakerCoordinator,
+  LocalTransition,
+  RemoteTransition,
+  TrialLease,
+  TrialOutcome,
+} from '../../core/breaker-coordinator';
+import { CircuitState } from '../../core/circuit-state';
+import { systemClock, type Clock } from '../../core/clock';
+import { requireOptional } from '../../core/optional-peer';
+import type { BreakerRegistry } from '../../core/registry';
+import type { BreakerStore, FleetView, StoreStats } from '../breaker-store';
+import type { StoreLogger } from '../store-logger';
+import * as messages from '../store-messages';
+import { checkStoreOptions, redisOptionsOf } from '../store-option-table';
+import type { StoreOptions } from '../store-options';
+import type { StoreStatus } from '../store-status';
+import { RedisAuditLog } from './redis-audit-log';
+import { adaptRedisClient, type RedisClient, type RedisConnection } from './redis-client';
+import {
+  CLAIM_SCRIPT,
+  CONTROL_SCRIPT,
+  HEARTBEAT_SCRIPT,
+  OPEN_SCRIPT,
+  READ_ALL_SCRIPT,
+  SETTLE_SCRIPT,
+} from './redis-scripts';
+
+/** Options of the redis store. @publicApi */
+export type RedisStoreOptions = Extract<StoreOptions, { type: 'redis' }>;
+
+/** A breaker's fleet state as a script answered it or a message carried it, Redis-dated. */
+interface FleetRecord {
+  state: CircuitState;
+  gen: number;
+  openedAt: number | null;
+  until: number | null;
+  openDuration: number;
+  /** Redis' clock when it was read, and ours then: translates its times to our clock. */
+  redisNow: number;
+  localNow: number;
+  reason: string;
+  manual: boolean;
+  actor: string | null;
+}
+
+/** A trial decided by this instance alone (the fleet is CLOSED, or Redis does not answer): nothing to report. */
+const LOCAL_LEASE: TrialLease = { settle: () => {} };
+
+/** The reason a transition read (not heard) from the fleet state carries. */
+const FLEET_STATE = 'fleet_state';
+
+/** Raised when a command outlives `commandTimeout`. */
+class CommandTimeout extends Error {}
+
+/**
+ * Shares breaker decisions with every instance of a service through Redis (see
+ * `docs/stores.md`). Windows count in process: a CLOSED or OPEN breaker sends no command on
+ * its call path. Openings (by `fleetQuorum`), HALF_OPEN trials (under leases), manual actions
+ * and the audit log are fleet-wide, each change one Lua script on Redis' clock guarded by the
+ * breaker's generation, published to every instance. Redis down or slow never fails a call:
+ * commands wait at most `commandTimeout`, breakers decide locally meanwhile, and on reconnect
+ * the instance reads the fleet state and reports the openings it made meanwhile.
+ * @publicApi
+ */
+export class RedisStore implements BreakerStore {
+  readonly auditLog: RedisAuditLog;
+  readonly instanceId: string;
+  private readonly prefix: string;
+  private readonly commandTimeout: number;
+  private readonly heartbeat: number;
+  private readonly redis: RedisConnection;
+  private readonly clock: Clock;
+  private registry: BreakerRegistry | null = null;
+  /** What this instance heard of every shared breaker, per-key ones it has not created included. */
+  private readonly heard = new Map<string, FleetRecord>();
+  /** Openings this instance made while Redis did not answer, by breaker: reported on reconnect. */
+  private readonly unreported = new Map<string, { at: number; openDuration: number; reason: string }>();
+  private readonly errors: Record<string, number> = {};
+  private instances = 0;
+  private up = false;
+  /** Whether the outage in course was logged already. */
+  private warned = false;
+  private timer: NodeJS.Timeout | undefined;
+  private detach: Array<() => void> = [];
+  private closed = false;
+  private readonly coordinator: BreakerCoordinator = {
+    coordinate: (transition) => this.coordinate(transition),
+    claimTrial: (breaker) => this.claimTrial(breaker),
+  };
+
+  /**
+   * @throws {InvalidBreakerOptionsError} when an option is bad (naming it), or `url` is given
+   * and the optional peer `redis` is not installed.
+   */
+  constructor(
+    options: RedisStoreOptions,
+    private readonly logger: StoreLogger,
+    deps: { clock?: Clock } = {},
+  ) {
+    checkStoreOptions(options);
+    const o = redisOptionsOf(options);
+    this.prefix = o.keyPrefix;
+    this.instanceId = o.instanceId;
+    this.commandTimeout = o.commandTimeout;
+    this.heartbeat = o.heartbeat;
+    this.clock = deps.clock ?? systemClock;
+    this.redis =
+      options.client === undefined
+        ? connectUrl(options.url as string)
+        : adaptRedisClient(options.client, false);
+    this.auditLog = new RedisAuditLog({
+      command: (operation, args) => this.command(operation, args),
+      isShared: (name) => this.registry?.find(name)?.options.shared ?? true,
+      instance: this.instanceId,
+      key: this.key('audit'),
+    });
+  }
+
+  /**
+   * Follows every shared breaker of `registry` (and each added later), subscribes to the fleet's
+   * transitions and reads the fleet state, waiting at most `commandTimeout` for Redis: a
+   * store that cannot reach it starts down and decides locally until it answers.
+   */
+  async attach(registry: BreakerRegistry): Promise<void> {
+    if (this.registry !== null) throw new Error(messages.STORE_ALREADY_ATTACHED());
+    this.registry = registry;
+    registry.all().forEach((breaker) => this.follow(breaker));
+    this.detach.push(
+      registry.on('added', (breaker) => this.follow(breaker)),
+      registry.on('removed', (breaker) => breaker.coordinateWith(null)),
+    );
+    this.redis.onReady(() => void this.resync());
+    const subscribed = this.redis.subscribe(this.key('transitions'), (message) => this.hear(message));
+    subscribed.catch(() => undefined);
+    try {
+      await this.bounded(subscribed);
+    } catch (error) {
+      this.failed('subscribe', error);
+    }
+    await this.resync();
+    this.timer = setInterval(() => void this.beat(), this.heartbeat);
+    this.timer.unref();
+    void this.beat();
+  }
+
+  status(): StoreStatus {
+    return { type: 'redis', status: this.up ? 'up' : 'down' };
+  }
+
+  /** Whether Redis answers, failed commands by operation, and the live instances. */
+  stats(): StoreStats {
+    return { up: this.up, errors: { ...this.errors }, instances: this.instances };
+  }
+
+  async flush(): Promise<void> {}
+
+  /** Stops the heartbeat, drops this instance from the fleet view, and closes what the store opened. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    clearInterval(this.timer);
+    for (const off of this.detach.splice(0)) off();
+    for (const breaker of this.registry?.all() ?? []) breaker.coordinateWith(null);
+    if (this.up) {
+      await this.command('heartbeat', ['DEL', this.key(`instance:${this.instanceId}`)]).catch(
+        () => undefined,
+      );
+      await this.command('heartbeat', ['ZREM', this.key('instances'), this.instanceId]).catch(
+        () => undefined,
+      );
+    }
+    await this.redis.close();
+  }
+
+  /** Every live instance's breakers, as their last heartbeats reported them. */
+  async fleet(): Promise<FleetView> {
+    const ids = (await this.command('fleet', ['ZRANGE', this.key('instances'), '0', '-1'])) as string[];
+    if (ids.length === 0) return { instances: [] };
+    const bodies = (await this.command('fleet', [
+      'MGET',
+      ...ids.map((id) => this.key(`instance:${id}`)),
+    ])) as Array<string | null>;
+    const instances = bodies.flatMap((body) =>
+      body === null ? [] : [JSON.parse(body) as FleetView['instances'][0]],
+    );
+    this.instances = instances.length;
+    return { instances: instances.sort((a, b) => a.instance.localeCompare(b.instance)) };
+  }
+
+  private follow(breaker: Breaker): void {
+    if (!breaker.options.shared) return;
+    breaker.coordinateWith(this.coordinator);
+    const known = this.heard.get(breaker.name);
+    if (known !== undefined && known.state !== CircuitState.CLOSED) breaker.applyRemote(this.toRemote(known));
+  }
+
+  private coordinate(t: LocalTransition): Promise<void> | void {
+    const { breaker: name } = t;
+    if (t.manual) return this.control(name, t);
+    // Only an opening from the window is the fleet's business: trials report through their leases.
+    if (t.from !== CircuitState.CLOSED || t.to !== CircuitState.OPEN) return;
+    const breaker = this.registry?.find(name);
+    if (breaker === undefined) return;
+    void this.reportOpening(breaker, { at: t.at, openDuration: t.openDuration, reason: t.reason });
+  }
+
+  private async reportOpening(
+    breaker: Breaker,
+    opening: { at: number; openDuration: number; reason: string },
+  ) {
+    const name = breaker.name;
+    if (!this.up) {
+      this.unreported.set(name, opening);
+      return;
+    }
+    const age = Math.max(0, this.clock.now() - opening.at);
+    try {
+      const answer = await this.script(
+        'open',
+        OPEN_SCRIPT,
+        this.breakerKeys(name, 'quorum', 'trials', 'breakers', 'audit'),
+        [
+          name,
+          this.instanceId,
+          String(opening.openDuration),
+          String(breaker.options.fleetQuorum),
+          opening.reason,
+          String(age),
+          this.key('transitions'),
+        ],
+      );
+      if (answer.outcome !== 'pending') this.learn(name, answer.record, true);
+    } catch {
+      this.unreported.set(name, opening);
+    }
+  }
+
+  /** A manual action (to CLOSED, FORCED_OPEN or DISABLED), for every instance. */
+  private async control(name: string, t: LocalTransition): Promise<void> {
+    try {
+      const answer = await this.script(
+        'control',
+        CONTROL_SCRIPT,
+        this.breakerKeys(name, 'quorum', 'trials', 'breakers'),
+        [
+          name,
+          t.to,
+          t.reason,
+          t.actor ?? '',
+          this.instanceId,
+          this.key('transitions'),
+          String(t.openDuration),
+        ],
+      );
+      this.remember(name, answer.record);
+    } catch {
+      // Down: the action stands on this instance; the fleet state is read again on reconnect.
+    }
+  }
+
+  private async claimTrial(name: string): Promise<TrialLease | null> {
+    const breaker = this.registry?.find(name);
+    if (breaker === undefined || !this.up) return LOCAL_LEASE;
+    const o = breaker.options;
+    const lease = `${this.instanceId}:${randomBytes(6).toString('hex')}`;
+    let answer: ScriptAnswer;
+    try {
+      answer = await this.script(
+        'claim',
+        CLAIM_SCRIPT,
+        this.breakerKeys(name, 'trials', 'breakers', 'audit'),
+        [
+          name,
+          lease,
+          String(o.halfOpenMaxCalls),
+          String(o.halfOpenMaxWait),
+          this.instanceId,
+          this.key('transitions'),
+          String(o.openBackoff),
+          String(o.openDurationMax),
+        ],
+      );
+    } catch {
+      return LOCAL_LEASE;
+    }
+    if (answer.outcome === 'local') return LOCAL_LEASE;
+    if (answer.outcome === 'granted') {
+      const gen = answer.record.gen;
+      return { settle: (outcome) => void this.settleTrial(breaker, lease, gen, outcome) };
+    }
+    if (answer.outcome !== 'full') this.learn(name, answer.record, true);
+    return null;
+  }
+
+  private async settleTrial(
+    breaker: Breaker,
+    lease: string,
+    gen: number,
+    outcome: TrialOutcome,
+  ): Promise<void> {
+    const o = breaker.options;
+    try {
+      const answer = await this.script(
+        'settle',
+        SETTLE_SCRIPT,
+        this.breakerKeys(breaker.name, 'trials', 'breakers', 'audit'),
+        [
+          breaker.name,
+          lease,
+          String(gen),
+          outcome,
+          String(o.halfOpenMaxCalls),
+          this.instanceId,
+          this.key('transitions'),
+          String(o.openBackoff),
+          String(o.openDurationMax),
+        ],
+      );
+      if (answer.outcome === 'won') this.learn(breaker.name, answer.record);
+    } catch {
+      // The lease expires by itself; the fleet counts it as a failed trial.
+    }
+  }
+
+  /** A transition another instance (or this one) published. */
+  private hear(message: string): void {
+    let m: Published;
+    try {
+      m = JSON.parse(message) as Published;
+    } catch {
+      return;
+    }
+    this.learn(m.n, {
+      state: m.s,
+      gen: m.g,
+      openedAt: numberOrNull(m.o),
+      until: numberOrNull(m.u),
+      openDuration: Number(m.d),
+      redisNow: m.t,
+      localNow: this.clock.now(),
+      reason: m.r,
+      manual: m.m,
+      actor: m.a === '' ? null : m.a,
+    });
+  }
+
+  /**
+   * Applies a fleet state newer than the one heard last to the breaker, if it exists here.
+   * `correcting`: a script answered with the fleet's state because the breaker acted on another
+   * (its clock ran ahead, a message is still on its way): applied even when heard already, so
+   * the breaker does not ask again on its next call.
+   */
+  private learn(name: string, record: FleetRecord, correcting = false): void {
+    const previous = this.heard.get(name);
+    if (!this.remember(name, record, correcting)) return;
+    const breaker = this.registry?.find(name);
+    if (breaker === undefined || !breaker.options.shared) return;
+    if (record.state === CircuitState.CLOSED) {
+      if (breaker.state === CircuitState.CLOSED) return;
+      // A fleet read finding it CLOSED, with nothing else heard since, leaves this instance's own opening alone.
+      if (record.reason === FLEET_STATE && (previous === undefined || previous.state === CircuitState.CLOSED))
+        return;
+    }
+    breaker.applyRemote(this.toRemote(record));
+  }
+
+  /** Keeps `record` if it is newer than what was heard (or as new, with `orSame`); true when it was. */
+  private remember(name: string, record: FleetRecord, orSame = false): boolean {
+    const known = this.heard.get(name);
+    if (known !== undefined && (orSame ? known.gen > record.gen : known.gen >= record.gen)) return false;
+    this.heard.set(name, record);
+    return true;
+  }
+
+  /** The record as a transition on this instance's clock. */
+  private toRemote(r: FleetRecord): RemoteTransition {
+    const local = (at: number) => at - r.redisNow + r.localNow;
+    const openedAt = r.openedAt === null ? null : local(r.openedAt);
+    if (r.state === CircuitState.OPEN || r.state === CircuitState.HALF_OPEN) {
+      return {
+        to: CircuitState.OPEN,
+        openedAt: openedAt ?? r.localNow,
+        until: local(r.until ?? r.redisNow),
+        openDuration: r.openDuration,
+        reason: r.reason,
+      };
+    }
+    return { to: r.state, reason: r.reason, manual: r.manual, actor: r.actor, openedAt };
+  }
+
+  /** Reads the whole fleet state and reports the openings made while Redis was away. */
+  private async resync(): Promise<void> {
+    if (this.closed) return;
+    let reply: unknown[];
+    try {
+      reply = (await this.command('read', [
+        'EVAL',
+        READ_ALL_SCRIPT,
+        '1',
+        this.key('breakers'),
+        this.prefix,
+      ])) as unknown[];
+    } catch {
+      return;
+    }
+    const redisNow = Number(reply[0]);
+    const localNow = this.clock.now();
+    for (let i = 1; i + 5 < reply.length; i += 6) {
+      const name = String(reply[i]);
+      this.learn(name, {
+        ...toRecord(reply.slice(i + 1, i + 6), redisNow, localNow),
+        reason: FLEET_STATE,
+        manual: false,
+        actor: null,
+      });
+    }
+    for (const [name, opening] of [...this.unreported]) {
+      this.unreported.delete(name);
+      const breaker = this.registry?.find(name);
+      if (breaker !== undefined && localNow - opening.at < opening.openDuration)
+        await this.reportOpening(breaker, opening);
+    }
+  }
+
+  private async beat(): Promise<void> {
+    const registry = this.registry;
+    if (registry === null || this.closed) return;
+    const body = JSON.stringify({
+      instance: this.instanceId,
+      seenAt: this.clock.now(),
+      breakers: registry.all().map((breaker) => breaker.snapshot()),
+    });
+    const wasUp = this.up;
+    try {
+      const live = await this.command('heartbeat', [
+        'EVAL',
+        HEARTBEAT_SCRIPT,
+        '2',
+        this.key(`instance:${this.instanceId}`),
+        this.key('instances'),
+        this.instanceId,
+        body,
+        String(this.heartbeat),
+      ]);
+      this.instances = Number(live);
+    } catch {
+      return;
+    }
+    if (!wasUp) await this.resync();
+  }
+
+  private async script(
+    operation: string,
+    script: string,
+    keys: string[],
+    args: string[],
+  ): Promise<ScriptAnswer> {
+    const reply = (await this.command(operation, [
+      'EVAL',
+      script,
+      String(keys.length),
+      ...keys,
+      ...args,
+    ])) as unknown[];
+    const record = toRecord(reply.slice(1, 7), Number(reply[6]), this.clock.now());
+    return {
+      outcome: String(reply[0]),
+      record: { ...record, reason: FLEET_STATE, manual: false, actor: null },
+    };
+  }
+
+  /**
+   * Every command goes through here: bounded by `commandTimeout`, counted when it fails; the
+   * first failure of an outage is logged, and the first success after one ends it.
+   */
+  private async command(operation: string, args: string[]): Promise<unknown> {
+    let reply: unknown;
+    try {
+      reply = await this.bounded(this.redis.command(args));
+    } catch (error) {
+      this.failed(operation, error);
+      throw error;
+    }
+    if (!this.up) {
+      this.up = true;
+      if (this.warned) this.logger.log?.(messages.REDIS_RECOVERED(this.prefix));
+      this.warned = false;
+    }
+    return reply;
+  }
+
+  private failed(operation: string, error: unknown): void {
+    this.errors[operation] = (this.errors[operation] ?? 0) + 1;
+    this.up = false;
+    if (this.warned || this.closed) return;
+    this.warned = true;
+    this.logger.warn(messages.REDIS_DOWN(this.prefix, messages.reasonOf(error), this.commandTimeout));
+  }
+
+  private bounded<T>(promise: Promise<T>): Promise<T> {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () => reject(new CommandTimeout(`no answer within ${this.commandTimeout} ms`)),
+        this.commandTimeout,
+      );
+    });
+    return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+  }
+
+  private key(suffix: string): string {
+    return this.prefix + suffix;
+  }
+
+  /** The state key of breaker `name`, then its other keys and the store's shared ones, in order. */
+  private breakerKeys(name: string, ...kinds: Array<'quorum' | 'trials' | 'breakers' | 'audit'>): string[] {
+    return [
+      this.key(`state:${name}`),
+      ...kinds.map((kind) =>
+        kind === 'breakers' || kind === 'audit' ? this.key(kind) : this.key(`${kind}:${name}`),
+      ),
+    ];
+  }
+}
+
+interface ScriptAnswer {
+  outcome: string;
+  record: FleetRecord;
+}
+
+/** A transition as the scripts publish it. */
+interface Published {
+  n: string;
+  s: CircuitState;
+  g: number;
+  o: string | number;
+  u: string | number;
+  d: string | number;
+  t: number;
+  r: string;
+  m: boolean;
+  a: string;
+}
+
+/** `{ state, gen, openedAt, until, openDuration }` as a script answers them. */
+function toRecord(
+  values: unknown[],
+  redisNow: number,
+  localNow: number,
+): Omit<FleetRecord, 'reason' | 'manual' | 'actor'> {
+  const [state, gen, openedAt, until, openDuration] = values;
+  return {
+    state: String(state) as CircuitState,
+    gen: Number(gen),
+    openedAt: numberOrNull(openedAt),
+    until: numberOrNull(until),
+    openDuration: Number(openDuration),
+    redisNow,
+    localNow,
+  };
+}
+
+function numberOrNull(value: unknown): number | null {
+  return value === '' || value === null || value === undefined ? null : Number(value);
+}
+
+/** A node-redis client of `url`, through the optional peer `redis`, connecting in the background. */
+function connectUrl(url: string): RedisConnection {
+  const redis = requireOptional<{
+    createClient(options: object): RedisClient & { connect(): Promise<unknown> };
+  }>('redis');
+  if (redis === undefined) throw new Error(messages.REDIS_PEER_MISSING());
+  const client = redis.createClient({
+    url,
+    // Commands fail at once while disconnected, instead of queueing until Redis is back.
+    disableOfflineQueue: true,
+    socket: { reconnectStrategy: (retries: number) => Math.min(50 * 2 ** retries, 1_000) },
+  });
+  client.on('error', () => {});
+  client.connect().catch(() => undefined);
+  return adaptRedisClient(client, true);
+}

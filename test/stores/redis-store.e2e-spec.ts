@@ -1,0 +1,306 @@
+import { setTimeout as delay } from 'node:timers/promises';
+import type { BreakerOptions } from '../../src/core/breaker-options';
+import { InvalidBreakerOptionsError } from '../../src/core/errors';
+import { BreakerRegistry } from '../../src/core/registry';
+import { createBreakerStore } from '../../src/stores/create-store';
+import type { RedisClient } from '../../src/stores/redis/redis-client';
+import { RedisStore, type RedisStoreOptions } from '../../src/stores/redis/redis.store';
+import {
+  closeRedisClients,
+  connectClient,
+  deleteKeys,
+  PROPAGATION_MS,
+  REDIS_LIBRARIES,
+  REDIS_URL,
+  testPrefix,
+  type RedisLibrary,
+} from '../support/redis-fixture';
+
+const logger = { warn: jest.fn(), error: jest.fn(), log: jest.fn() };
+const fail = () => Promise.reject(new Error('dependency down'));
+const ok = () => Promise.resolve('ok');
+
+/** Polls `check` until it holds (propagation is asynchronous), failing after `ms`. */
+async function eventually(check: () => boolean, ms = 1_000): Promise<number> {
+  const started = Date.now();
+  while (!check()) {
+    if (Date.now() - started > ms) throw new Error(`not within ${ms} ms`);
+    await delay(2);
+  }
+  return Date.now() - started;
+}
+
+describe.each(REDIS_LIBRARIES)('RedisStore with a %s client', (library: RedisLibrary) => {
+  let prefix: string;
+  const stores: RedisStore[] = [];
+
+  beforeEach(() => {
+    prefix = testPrefix();
+  });
+
+  afterEach(async () => {
+    for (const store of stores.splice(0)) await store.close();
+    await closeRedisClients();
+    await deleteKeys(prefix);
+  });
+
+  /** One instance of the fleet: a registry on its own store and connection. */
+  async function instance(
+    breakers: Record<string, BreakerOptions>,
+    extra: Partial<RedisStoreOptions> = {},
+    client?: RedisClient,
+  ) {
+    const store = new RedisStore(
+      { type: 'redis', client: client ?? (await connectClient(library)), keyPrefix: prefix, ...extra },
+      logger,
+    );
+    stores.push(store);
+    const registry = new BreakerRegistry({ breakers, auditLog: store.auditLog });
+    await store.attach(registry);
+    return { registry, store, breaker: (name: string, key?: string) => registry.get(name, key) };
+  }
+
+  async function fleet(n: number, breakers: Record<string, BreakerOptions>) {
+    const out = [];
+    for (let i = 0; i < n; i++) out.push(await instance(breakers, { instanceId: `instance-${i}` }));
+    return out;
+  }
+
+  it('should open the breaker on every instance when one sees it fail', async () => {
+    const [a, b, c] = await fleet(3, { payments: { failureThreshold: 2, openDuration: 60_000 } });
+    await a
+      .breaker('payments')
+      .execute(fail)
+      .catch(() => {});
+    await a
+      .breaker('payments')
+      .execute(fail)
+      .catch(() => {});
+
+    await eventually(
+      () => b.breaker('payments').state === 'open' && c.breaker('payments').state === 'open',
+      PROPAGATION_MS,
+    );
+    expect(b.breaker('payments').snapshot()).toMatchObject({ failures: 0, tripCount: 1 });
+    await expect(c.breaker('payments').execute(ok)).rejects.toMatchObject({
+      code: 'BREAKER_OPEN',
+      state: 'open',
+    });
+    expect(c.breaker('payments').snapshot().nextAttemptAt).toBeGreaterThan(Date.now() + 59_000);
+  });
+
+  it('should open the fleet only once fleetQuorum instances opened it', async () => {
+    const [a, b, c] = await fleet(3, {
+      payments: { failureThreshold: 1, openDuration: 60_000, fleetQuorum: 2 },
+    });
+    await a
+      .breaker('payments')
+      .execute(fail)
+      .catch(() => {});
+    await delay(100);
+    expect([a, b, c].map((i) => i.breaker('payments').state)).toEqual(['open', 'closed', 'closed']);
+
+    await b
+      .breaker('payments')
+      .execute(fail)
+      .catch(() => {});
+    await eventually(() => c.breaker('payments').state === 'open', PROPAGATION_MS);
+    const audit = await c.registry.audit('payments');
+    expect(audit).toEqual([
+      expect.objectContaining({
+        action: 'transition',
+        to: 'open',
+        reason: 'failure_threshold',
+        instance: 'instance-1',
+      }),
+    ]);
+  });
+
+  it('should make one transition and one audit entry when instances open at the same moment', async () => {
+    const instances = await fleet(3, { payments: { failureThreshold: 1, openDuration: 60_000 } });
+    await Promise.all(
+      instances.map((i) =>
+        i
+          .breaker('payments')
+          .execute(fail)
+          .catch(() => {}),
+      ),
+    );
+    await eventually(() => instances.every((i) => i.breaker('payments').state === 'open'));
+    await delay(50);
+
+    const transitions = (await instances[0].registry.audit('payments')).filter(
+      (e) => e.action === 'transition',
+    );
+    expect(transitions).toHaveLength(1);
+    const openedAt = instances.map((i) => i.breaker('payments').snapshot().nextAttemptAt as number);
+    // One open period: each instance dates it on its own clock when the fleet's answer reaches it.
+    expect(Math.max(...openedAt) - Math.min(...openedAt)).toBeLessThan(PROPAGATION_MS);
+  });
+
+  it('should apply a trip on one instance and a forced reset on another to all, auditing each with its instance', async () => {
+    const [a, b, c] = await fleet(3, { payments: {} });
+    await a.breaker('payments').trip('maintenance', 'alice');
+    await eventually(
+      () => [b, c].every((i) => i.breaker('payments').state === 'forced_open'),
+      PROPAGATION_MS,
+    );
+    await expect(b.breaker('payments').execute(ok)).rejects.toMatchObject({ state: 'forced_open' });
+
+    await b.breaker('payments').reset({ force: true, actor: 'bob', reason: 'done' });
+    await eventually(() => [a, c].every((i) => i.breaker('payments').state === 'closed'), PROPAGATION_MS);
+    await expect(a.breaker('payments').execute(ok)).resolves.toBe('ok');
+    expect(await c.registry.audit('payments')).toEqual([
+      expect.objectContaining({ action: 'reset', actor: 'bob', to: 'closed', instance: 'instance-1' }),
+      expect.objectContaining({ action: 'trip', actor: 'alice', to: 'forced_open', instance: 'instance-0' }),
+    ]);
+  });
+
+  it('should let exactly halfOpenMaxCalls trials run in the whole fleet', async () => {
+    const instances = await fleet(3, {
+      payments: { failureThreshold: 1, openDuration: 100, halfOpenMaxCalls: 2, halfOpenMaxWait: 5_000 },
+    });
+    await instances[0]
+      .breaker('payments')
+      .execute(fail)
+      .catch(() => {});
+    await eventually(() => instances.every((i) => i.breaker('payments').state !== 'closed'));
+    await delay(150);
+
+    let started = 0;
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    const trial = () => {
+      started++;
+      return gate.then(() => 'ok');
+    };
+    const calls = instances.flatMap((i) =>
+      Array.from({ length: 20 }, () =>
+        i
+          .breaker('payments')
+          .execute(trial)
+          .catch((e: { state?: string }) => e.state),
+      ),
+    );
+    await delay(100);
+    expect(started).toBe(2);
+    release();
+    const results = await Promise.all(calls);
+    expect(results.filter((r) => r === 'ok')).toHaveLength(2);
+    expect(results.filter((r) => r === 'half_open')).toHaveLength(58);
+    await eventually(() => instances.every((i) => i.breaker('payments').state === 'closed'), PROPAGATION_MS);
+  });
+
+  it('should start a per-key breaker OPEN when the fleet opened it before it was created here', async () => {
+    const [a, b] = await fleet(2, { hosts: { failureThreshold: 1, openDuration: 60_000 } });
+    await a
+      .breaker('hosts', 'api.example.com')
+      .execute(fail)
+      .catch(() => {});
+    await delay(100);
+    expect(b.registry.has('hosts', 'api.example.com')).toBe(false);
+    expect(b.breaker('hosts', 'api.example.com').state).toBe('open');
+    expect(b.breaker('hosts', 'other.example.com').state).toBe('closed');
+  });
+
+  it('should keep a breaker with shared: false to its instance', async () => {
+    const [a, b] = await fleet(2, { local: { failureThreshold: 1, shared: false } });
+    await a
+      .breaker('local')
+      .execute(fail)
+      .catch(() => {});
+    await delay(100);
+    expect([a.breaker('local').state, b.breaker('local').state]).toEqual(['open', 'closed']);
+    expect(await a.registry.audit('local')).toEqual([
+      expect.objectContaining({ to: 'open', instance: 'instance-0' }),
+    ]);
+  });
+
+  it('should send no Redis command on the call path of a CLOSED or OPEN breaker', async () => {
+    const real = await connectClient(library);
+    let commands = 0;
+    const counting = new Proxy(real, {
+      get(target, property, receiver) {
+        const value = Reflect.get(target, property, receiver);
+        if ((property === 'sendCommand' || property === 'call') && typeof value === 'function') {
+          return (...args: unknown[]) => {
+            commands++;
+            return value.apply(target, args);
+          };
+        }
+        return typeof value === 'function' ? value.bind(target) : value;
+      },
+    }) as RedisClient;
+    const a = await instance(
+      { payments: { failureThreshold: 1000, openDuration: 60_000 } },
+      { heartbeat: 60_000 },
+      counting,
+    );
+    await delay(50);
+    const before = commands;
+    for (let i = 0; i < 500; i++) await a.breaker('payments').execute(ok);
+    for (let i = 0; i < 100; i++)
+      await a
+        .breaker('payments')
+        .execute(fail)
+        .catch(() => {});
+    expect(commands).toBe(before);
+    await a.breaker('payments').trip();
+    const afterTrip = commands;
+    for (let i = 0; i < 100; i++)
+      await a
+        .breaker('payments')
+        .execute(ok)
+        .catch(() => {});
+    expect(commands).toBe(afterTrip);
+  });
+
+  it('should show every live instance in the fleet view', async () => {
+    const [a] = await fleet(3, { payments: {} });
+    const view = await a.store.fleet();
+    expect(view.instances.map((i) => i.instance)).toEqual(['instance-0', 'instance-1', 'instance-2']);
+    expect(view.instances[0].breakers).toEqual([
+      expect.objectContaining({ name: 'payments', state: 'closed' }),
+    ]);
+    expect(a.store.stats()).toMatchObject({ up: true, instances: 3 });
+  });
+});
+
+describe('RedisStore options', () => {
+  afterEach(closeRedisClients);
+
+  it.each([
+    [{ type: 'redis' }, 'store.url'],
+    [{ type: 'redis', url: REDIS_URL, client: {} }, 'store.client'],
+    [{ type: 'redis', url: 'http://localhost:6379' }, 'store.url'],
+    [{ type: 'redis', url: REDIS_URL, commandTimeout: 0 }, 'store.commandTimeout'],
+    [{ type: 'redis', url: REDIS_URL, heartbeat: 'often' }, 'store.heartbeat'],
+    [{ type: 'redis', url: REDIS_URL, keyPrefix: '' }, 'store.keyPrefix'],
+    [{ type: 'redis', url: REDIS_URL, port: 6379 }, 'store.port'],
+  ])('should refuse %j naming %s', (options, key) => {
+    const build = () => createBreakerStore(options as never, logger);
+    expect(build).toThrow(InvalidBreakerOptionsError);
+    expect(build).toThrow(expect.objectContaining({ key, scope: 'store' }));
+  });
+
+  it('should boot within commandTimeout when Redis does not answer, down and deciding locally', async () => {
+    const store = createBreakerStore(
+      { type: 'redis', url: 'redis://127.0.0.1:1', commandTimeout: 100 },
+      logger,
+    );
+    const registry = new BreakerRegistry({
+      breakers: { payments: { failureThreshold: 1 } },
+      auditLog: store.auditLog,
+    });
+    const started = Date.now();
+    await store.attach(registry);
+    expect(Date.now() - started).toBeLessThan(400);
+    expect(store.status()).toEqual({ type: 'redis', status: 'down' });
+    await registry
+      .get('payments')
+      .execute(fail)
+      .catch(() => {});
+    expect(registry.get('payments').state).toBe('open');
+    await store.close();
+  });
+});
