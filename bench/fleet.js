@@ -55,6 +55,8 @@ async function follower() {
     `follower-${process.pid}`,
   );
   registry.get('fleet').on('stateChange', (e) => process.send({ to: e.to, at: now() }));
+  // Gone with the parent, however it ended.
+  process.on('disconnect', () => process.exit(0));
   process.send({ ready: true });
 }
 
