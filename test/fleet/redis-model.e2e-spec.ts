@@ -3,8 +3,9 @@
  * instances (each a registry on its own RedisStore, one shared key prefix) and a redis-server
  * this suite starts on a port of its own. Commands: a call settled at once or held in flight on
  * one instance, settling a held call, letting time pass, trip / reset / disable on one instance,
- * restarting one instance, and Redis outages (the server stopped with SIGSTOP, so it stops
- * answering while keeping its data, then resumed with SIGCONT).
+ * restarting one instance, and Redis outages of two kinds: a stall (the server stopped with
+ * SIGSTOP, so it stops answering while keeping its data and connections, then SIGCONT) and a
+ * crash (killed, then started again empty, as `--save ''` does: the fleet state is lost).
  *
  * Time: Redis' clock decides fleet open periods (`TIME` inside Lua) and cannot be faked, so the
  * instances run on the real clock of this machine, which is Redis' clock, and open periods are
@@ -40,7 +41,7 @@ import { BreakerModel, type ModelConfig, type Outcome } from '../model/breaker-m
 import { killHard } from '../support/child-process';
 import { testPrefix } from '../support/redis-fixture';
 
-const RUNS = 25;
+const RUNS = 40;
 const INSTANCES = 3;
 const NAME = 'model';
 /** How long the fleet may take to settle after a command: propagation plus scheduling slack. */
@@ -51,6 +52,8 @@ const HEARTBEAT = 100;
 const PORT = 17_379 + Math.floor(Math.random() * 1_000);
 const URL = `redis://127.0.0.1:${PORT}`;
 const silent = { warn: () => undefined, error: () => undefined, log: () => undefined };
+
+type Outage = 'stall' | 'crash';
 
 type Transition = { g: number; s: string; t: number; m: boolean };
 
@@ -75,7 +78,7 @@ interface Model {
   windows: BreakerModel[];
   /** The fleet generation the windows were last cleared at: every transition starts them afresh. */
   windowsGen: number;
-  outage: boolean;
+  outage: Outage | null;
   /** Instances that acted while Redis did not answer: they may decide alone until the fleet acts. */
   alone: Set<number>;
 }
@@ -85,6 +88,8 @@ interface Real {
   readonly options: BreakerOptions;
   readonly redis: Redis;
   readonly heard: Transition[];
+  /** What was made before the test's subscriber came back after a crash: generations and audit entries not heard. */
+  missed: { gen: number; audited: number };
   instances: Instance[];
   held: Held[];
   restarts: number;
@@ -113,7 +118,14 @@ async function startRedis(): Promise<void> {
 
 async function startInstance(r: Real, id: string): Promise<Instance> {
   const store = new RedisStore(
-    { type: 'redis', url: URL, keyPrefix: r.prefix, instanceId: id, commandTimeout: COMMAND_TIMEOUT, heartbeat: HEARTBEAT },
+    {
+      type: 'redis',
+      url: URL,
+      keyPrefix: r.prefix,
+      instanceId: id,
+      commandTimeout: COMMAND_TIMEOUT,
+      heartbeat: HEARTBEAT,
+    },
     silent,
   );
   const registry = new BreakerRegistry({ breakers: { [NAME]: r.options }, auditLog: store.auditLog });
@@ -159,7 +171,9 @@ async function unsettled(m: Model, r: Real): Promise<string | null> {
     const state = instance.breaker.snapshot().state;
     return m.alone.has(i) || asFleet(state) === fleet.state ? [] : [`${instance.id}: ${state}`];
   });
-  return disagreeing.length === 0 ? null : `fleet ${fleet.state} (gen ${fleet.gen}), ${disagreeing.join(', ')}`;
+  return disagreeing.length === 0
+    ? null
+    : `fleet ${fleet.state} (gen ${fleet.gen}), ${disagreeing.join(', ')}`;
 }
 
 /** Waits for the fleet to settle (outside outages), then checks the invariants. */
@@ -168,7 +182,8 @@ async function settleAndCheck(m: Model, r: Real): Promise<void> {
     const started = Date.now();
     let why = await unsettled(m, r);
     while (why !== null) {
-      if (Date.now() - started > SETTLE_MS) throw new Error(`fleet not settled within ${SETTLE_MS} ms: ${why}`);
+      if (Date.now() - started > SETTLE_MS)
+        throw new Error(`fleet not settled within ${SETTLE_MS} ms: ${why}`);
       await delay(10);
       why = await unsettled(m, r);
     }
@@ -179,13 +194,31 @@ async function settleAndCheck(m: Model, r: Real): Promise<void> {
 
 /** One published transition per generation, in order; one audit entry per scripted transition. */
 async function checkAudit(r: Real): Promise<void> {
-  expect(r.heard.map((t) => t.g)).toEqual(r.heard.map((_, i) => i + 1));
-  const entries = await r.redis.xrange(`${r.prefix}audit`, '-', '+');
-  const scripted = entries
-    .map(([, fields]) => Object.fromEntries(fields.flatMap((v, i) => (i % 2 === 0 ? [[v, fields[i + 1]]] : []))))
+  // Read together: an instance may make a transition meanwhile (its opening reported late).
+  const [[, gen], [, entries]] = (await r.redis
+    .multi()
+    .hget(`${r.prefix}state:${NAME}`, 'gen')
+    .xrange(`${r.prefix}audit`, '-', '+')
+    .exec()) as [[null, string | null], [null, Array<[string, string[]]>]];
+  const upTo = Number(gen ?? 0);
+  await waitFor(
+    () => r.heard.filter((t) => t.g > r.missed.gen && t.g <= upTo).length >= upTo - r.missed.gen,
+    SETTLE_MS,
+  );
+  const heard = r.heard.filter((t) => t.g > r.missed.gen && t.g <= upTo);
+  expect(heard.map((t) => t.g)).toEqual(heard.map((_, i) => r.missed.gen + i + 1));
+  const scripted = scriptedOf(entries).slice(r.missed.audited);
+  expect(scripted).toEqual(heard.filter((t) => !t.m).map((t) => ({ to: t.s, at: t.t })));
+}
+
+/** The audit entries the scripts added (transitions), oldest first. */
+function scriptedOf(entries: Array<[string, string[]]>): Array<{ to: string; at: number }> {
+  return entries
+    .map(([, fields]) =>
+      Object.fromEntries(fields.flatMap((v, i) => (i % 2 === 0 ? [[v, fields[i + 1]]] : []))),
+    )
     .filter((e) => e.action === 'transition')
     .map((e) => ({ to: e.to, at: Number(e.at) }));
-  expect(scripted).toEqual(r.heard.filter((t) => !t.m).map((t) => ({ to: t.s, at: t.t })));
 }
 
 function checkTrials(m: Model, r: Real): void {
@@ -287,14 +320,17 @@ const manual = (action: 'trip' | 'reset' | 'disable', instance: number): Command
   async run(m, r) {
     const i = instance % r.instances.length;
     const breaker = r.instances[i].breaker;
+    const before = m.outage ? null : await fleetState(r);
     if (action === 'trip') await breaker.trip('model check');
     else if (action === 'disable') await breaker.disable('model check');
     else await breaker.reset({ force: true });
     if (m.outage) m.alone.add(i);
-    else m.alone.clear();
+    // An action that changes nothing here sends nothing: after a crash the fleet may still not know this state.
+    else if ((await fleetState(r)).gen !== before?.gen) m.alone.clear();
     await settleAndCheck(m, r);
     const expected = { trip: 'forced_open', disable: 'disabled', reset: 'closed' }[action];
-    if (!m.outage) expect(r.instances.map((x) => x.breaker.snapshot().state)).toEqual(r.instances.map(() => expected));
+    if (m.alone.size === 0)
+      expect(r.instances.map((x) => x.breaker.snapshot().state)).toEqual(r.instances.map(() => expected));
   },
   toString: () => `${action}@${instance}`,
 });
@@ -315,15 +351,40 @@ const restart = (instance: number): Command => ({
   toString: () => `restart@${instance}`,
 });
 
-const outage = (down: boolean): Command => ({
-  check: (m) => m.outage !== down,
+const redisDown = (kind: Outage): Command => ({
+  check: (m) => m.outage === null,
   async run(m, r) {
-    server!.kill(down ? 'SIGSTOP' : 'SIGCONT');
-    m.outage = down;
+    if (kind === 'stall') server!.kill('SIGSTOP');
+    else await killHard(server!);
+    m.outage = kind;
     await settleAndCheck(m, r);
   },
-  toString: () => (down ? 'redisDown()' : 'redisUp()'),
+  toString: () => `redisDown(${kind})`,
 });
+
+const redisUp: Command = {
+  check: (m) => m.outage !== null,
+  async run(m, r) {
+    if (m.outage === 'stall') server!.kill('SIGCONT');
+    else {
+      // Redis comes back empty: generations start over, and each instance keeps its own last verdict until the fleet acts.
+      r.heard.splice(0);
+      r.instances.forEach((_, i) => m.alone.add(i));
+      m.windowsGen = -1;
+      await startRedis();
+      await waitFor(
+        async () => / name=model-check .* sub=1 /.test(String(await r.redis.client('LIST'))),
+        SETTLE_MS,
+      );
+      // Instances may have reported their openings before the test's subscriber was back.
+      const [gen, audited] = await Promise.all([fleetState(r), r.redis.xrange(`${r.prefix}audit`, '-', '+')]);
+      r.missed = { gen: gen.gen, audited: scriptedOf(audited).length };
+    }
+    m.outage = null;
+    await settleAndCheck(m, r);
+  },
+  toString: () => 'redisUp()',
+};
 
 async function waitFor(check: () => boolean | Promise<boolean>, ms = COMMAND_TIMEOUT * 3): Promise<void> {
   const started = Date.now();
@@ -362,14 +423,14 @@ const commands = fc.commands(
     instances.map((i) => call(i, null)),
     fc.tuple(fc.nat({ max: 9 }), outcomes).map(([pick, outcome]) => finish(pick, outcome)),
     fc.constantFrom(20, 100, 250, 400).map(wait),
-    fc.tuple(fc.constantFrom('trip' as const, 'reset' as const, 'disable' as const), instances).map(([a, i]) =>
-      manual(a, i),
-    ),
+    fc
+      .tuple(fc.constantFrom('trip' as const, 'reset' as const, 'disable' as const), instances)
+      .map(([a, i]) => manual(a, i)),
     fc.constantFrom(...Array.from({ length: INSTANCES }, (_, i) => i)).map(restart),
-    fc.constant(outage(true)),
-    fc.constant(outage(false)),
+    fc.constantFrom<Outage>('stall', 'crash').map(redisDown),
+    fc.constant(redisUp),
   ].map((arbitrary) => arbitrary.map(bounded)),
-  { maxCommands: 25, replayPath: process.env.FC_REPLAY_PATH },
+  { maxCommands: 30, size: 'max', replayPath: process.env.FC_REPLAY_PATH },
 );
 
 const configs: fc.Arbitrary<ModelConfig> = fc
@@ -395,23 +456,35 @@ const configs: fc.Arbitrary<ModelConfig> = fc
 async function runSequence(config: ModelConfig, cmds: Iterable<Command>): Promise<void> {
   const prefix = testPrefix();
   const redis = new Redis(PORT, '127.0.0.1');
-  const subscriber = new Redis(PORT, '127.0.0.1');
+  const subscriber = new Redis(PORT, '127.0.0.1', { connectionName: 'model-check' });
   const heard: Transition[] = [];
-  subscriber.on('message', (_channel: string, message: string) => heard.push(JSON.parse(message) as Transition));
+  subscriber.on('message', (_channel: string, message: string) =>
+    heard.push(JSON.parse(message) as Transition),
+  );
   await subscriber.subscribe(`${prefix}transitions`);
-  const r: Real = { prefix, options: breakerOptions(config), redis, heard, instances: [], held: [], restarts: 0 };
+  const r: Real = {
+    prefix,
+    options: breakerOptions(config),
+    redis,
+    heard,
+    missed: { gen: 0, audited: 0 },
+    instances: [],
+    held: [],
+    restarts: 0,
+  };
   const m: Model = {
     config,
     windows: Array.from({ length: INSTANCES }, () => new BreakerModel(config)),
     windowsGen: 0,
-    outage: false,
+    outage: null,
     alone: new Set(),
   };
   try {
     for (let i = 0; i < INSTANCES; i++) r.instances.push(await startInstance(r, `instance-${i}`));
     await fc.asyncModelRun(() => ({ model: m, real: r }), cmds);
   } finally {
-    if (m.outage) server!.kill('SIGCONT');
+    if (m.outage === 'stall') server!.kill('SIGCONT');
+    if (m.outage === 'crash') await startRedis();
     await Promise.all(r.instances.map((i) => i.store.close()));
     const keys = await redis.keys(`${prefix}*`);
     if (keys.length > 0) await redis.del(...keys);
