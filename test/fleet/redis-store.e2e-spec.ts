@@ -1,10 +1,13 @@
+import { spawn, type ChildProcess } from 'node:child_process';
 import { setTimeout as delay } from 'node:timers/promises';
+import Redis from 'ioredis';
 import type { BreakerOptions } from '../../src/core/breaker-options';
 import { InvalidBreakerOptionsError } from '../../src/core/errors';
 import { BreakerRegistry } from '../../src/core/registry';
 import { createBreakerStore } from '../../src/stores/create-store';
 import type { RedisClient } from '../../src/stores/redis/redis-client';
 import { RedisStore, type RedisStoreOptions } from '../../src/stores/redis/redis.store';
+import { killHard } from '../support/child-process';
 import {
   closeRedisClients,
   connectClient,
@@ -302,5 +305,62 @@ describe('RedisStore options', () => {
       .catch(() => {});
     expect(registry.get('payments').state).toBe('open');
     await store.close();
+  });
+});
+
+describe('RedisStore on a redis-server of its own, restarted empty', () => {
+  const port = 18_379 + Math.floor(Math.random() * 1_000);
+  let server: ChildProcess | undefined;
+  const stores: RedisStore[] = [];
+
+  async function startRedis(): Promise<void> {
+    server = spawn('redis-server', ['--port', String(port), '--save', '', '--appendonly', 'no'], {
+      stdio: 'ignore',
+    });
+    const probe = new Redis(port, '127.0.0.1', { lazyConnect: true, maxRetriesPerRequest: 0 });
+    probe.on('error', () => undefined);
+    const started = Date.now();
+    while ((await probe.ping().catch(() => '')) !== 'PONG') {
+      if (Date.now() - started > 5_000) throw new Error(`redis-server on port ${port} did not answer`);
+      await delay(25);
+    }
+    probe.disconnect();
+  }
+
+  afterEach(async () => {
+    for (const store of stores.splice(0)) await store.close();
+    if (server !== undefined) await killHard(server);
+  });
+
+  it('should still apply the fleet transitions made after the restart to every instance', async () => {
+    await startRedis();
+    const [a, b] = await Promise.all(
+      ['a', 'b'].map(async (instanceId) => {
+        const store = new RedisStore(
+          {
+            type: 'redis',
+            url: `redis://127.0.0.1:${port}`,
+            instanceId,
+            keyPrefix: 'restart:',
+            heartbeat: 100,
+          },
+          logger,
+        );
+        stores.push(store);
+        const registry = new BreakerRegistry({ breakers: { payments: {} }, auditLog: store.auditLog });
+        await store.attach(registry);
+        return { store, breaker: registry.get('payments') };
+      }),
+    );
+    await a.breaker.disable();
+    await eventually(() => b.breaker.state === 'disabled');
+    await killHard(server!);
+    await startRedis();
+    await eventually(() => a.store.stats().up && b.store.stats().up, 3_000);
+
+    // Generations start over on the empty Redis: this trip is generation 1 again.
+    await b.breaker.trip();
+
+    await eventually(() => a.breaker.state === 'forced_open', PROPAGATION_MS);
   });
 });
