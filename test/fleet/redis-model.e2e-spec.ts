@@ -24,11 +24,14 @@
  * - the reference model (../model/breaker-model.ts) decides, per instance, when its window
  *   opens the breaker and which calls a FORCED_OPEN or DISABLED fleet rejects or lets through.
  *
+ * After a crash every instance keeps its own last verdict (the fleet state is gone) and is held
+ * to agree again from the fleet's next transition on.
+ *
  * A failure prints the shrunk sequence and how to replay it (FC_SEED, FC_PATH, FC_REPLAY_PATH);
- * FC_RUNS=<n> runs more or fewer sequences.
+ * FC_RUNS=<n> runs more or fewer sequences, FC_NO_SHRINK=1 reports the first failure unshrunk
+ * (shrinking replays sequences in real time).
  */
 import type { ChildProcess } from 'node:child_process';
-import { spawn } from 'node:child_process';
 import { setTimeout as delay } from 'node:timers/promises';
 import fc from 'fast-check';
 import Redis from 'ioredis';
@@ -39,7 +42,7 @@ import { RedisStore } from '../../src/stores/redis/redis.store';
 import { deferred, type Deferred } from '../core/breaker-test-kit';
 import { BreakerModel, type ModelConfig, type Outcome } from '../model/breaker-model';
 import { killHard } from '../support/child-process';
-import { testPrefix } from '../support/redis-fixture';
+import { startRedisServer, testPrefix } from '../support/redis-fixture';
 
 const RUNS = 40;
 const INSTANCES = 3;
@@ -100,20 +103,7 @@ type Command = fc.AsyncCommand<Model, Real>;
 let server: ChildProcess | undefined;
 
 async function startRedis(): Promise<void> {
-  server = spawn('redis-server', ['--port', String(PORT), '--save', '', '--appendonly', 'no'], {
-    stdio: 'ignore',
-  });
-  const probe = new Redis(PORT, '127.0.0.1', { lazyConnect: true, maxRetriesPerRequest: 0 });
-  probe.on('error', () => undefined);
-  try {
-    for (let i = 0; ; i++) {
-      if ((await probe.ping().catch(() => '')) === 'PONG') return;
-      if (i > 200) throw new Error(`redis-server on port ${PORT} did not answer`);
-      await delay(25);
-    }
-  } finally {
-    probe.disconnect();
-  }
+  server = await startRedisServer(PORT);
 }
 
 async function startInstance(r: Real, id: string): Promise<Instance> {

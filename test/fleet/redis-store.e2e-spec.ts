@@ -1,6 +1,5 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { setTimeout as delay } from 'node:timers/promises';
-import Redis from 'ioredis';
 import type { BreakerOptions } from '../../src/core/breaker-options';
 import { InvalidBreakerOptionsError } from '../../src/core/errors';
 import { BreakerRegistry } from '../../src/core/registry';
@@ -15,6 +14,7 @@ import {
   PROPAGATION_MS,
   REDIS_LIBRARIES,
   REDIS_URL,
+  startRedisServer,
   testPrefix,
   type RedisLibrary,
 } from '../support/redis-fixture';
@@ -313,27 +313,13 @@ describe('RedisStore on a redis-server of its own, restarted empty', () => {
   let server: ChildProcess | undefined;
   const stores: RedisStore[] = [];
 
-  async function startRedis(): Promise<void> {
-    server = spawn('redis-server', ['--port', String(port), '--save', '', '--appendonly', 'no'], {
-      stdio: 'ignore',
-    });
-    const probe = new Redis(port, '127.0.0.1', { lazyConnect: true, maxRetriesPerRequest: 0 });
-    probe.on('error', () => undefined);
-    const started = Date.now();
-    while ((await probe.ping().catch(() => '')) !== 'PONG') {
-      if (Date.now() - started > 5_000) throw new Error(`redis-server on port ${port} did not answer`);
-      await delay(25);
-    }
-    probe.disconnect();
-  }
-
   afterEach(async () => {
     for (const store of stores.splice(0)) await store.close();
     if (server !== undefined) await killHard(server);
   });
 
   it('should still apply the fleet transitions made after the restart to every instance', async () => {
-    await startRedis();
+    server = await startRedisServer(port);
     const [a, b] = await Promise.all(
       ['a', 'b'].map(async (instanceId) => {
         const store = new RedisStore(
@@ -355,7 +341,7 @@ describe('RedisStore on a redis-server of its own, restarted empty', () => {
     await a.breaker.disable();
     await eventually(() => b.breaker.state === 'disabled');
     await killHard(server!);
-    await startRedis();
+    server = await startRedisServer(port);
     await eventually(() => a.store.stats().up && b.store.stats().up, 3_000);
 
     // Generations start over on the empty Redis: this trip is generation 1 again.
