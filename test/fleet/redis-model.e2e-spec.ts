@@ -156,7 +156,8 @@ async function unsettled(m: Model, r: Real): Promise<string | null> {
   const down = r.instances.filter((i) => !i.store.stats().up).map((i) => i.id);
   if (down.length > 0) return `stores not up again: ${down.join(', ')}`;
   const fleet = await fleetState(r);
-  if (r.heard.length < fleet.gen) return `heard ${r.heard.length} of ${fleet.gen} generations`;
+  if (r.heard.filter((t) => t.g > r.missed.gen).length < fleet.gen - r.missed.gen)
+    return `heard ${r.heard.length} of ${fleet.gen} generations`;
   const disagreeing = r.instances.flatMap((instance, i) => {
     const state = instance.breaker.snapshot().state;
     return m.alone.has(i) || asFleet(state) === fleet.state ? [] : [`${instance.id}: ${state}`];
