@@ -1,5 +1,6 @@
 import type { ChildProcess } from 'node:child_process';
 import { setTimeout as delay } from 'node:timers/promises';
+import Redis from 'ioredis';
 import type { BreakerOptions } from '../../src/core/breaker-options';
 import { InvalidBreakerOptionsError } from '../../src/core/errors';
 import { BreakerRegistry } from '../../src/core/registry';
@@ -348,5 +349,49 @@ describe('RedisStore on a redis-server of its own, restarted empty', () => {
     await b.breaker.trip();
 
     await eventually(() => a.breaker.state === 'forced_open', PROPAGATION_MS);
+  });
+
+  it('should apply a transition heard before its instance read the fleet state again', async () => {
+    server = await startRedisServer(port);
+    // Instance a reads the fleet state only once let: it hears b's trip first.
+    let reads = true;
+    const io = new Redis(port, '127.0.0.1');
+    const client = new Proxy(io, {
+      get(target, property) {
+        if (property === 'call')
+          return (...args: string[]) =>
+            !reads && args.some((arg) => arg.includes('SMEMBERS'))
+              ? new Promise(() => {})
+              : target.call(...(args as [string]));
+        const value: unknown = Reflect.get(target, property, target);
+        return typeof value === 'function' ? value.bind(target) : value;
+      },
+    });
+    const [a, b] = await Promise.all(
+      [{ client }, { url: `redis://127.0.0.1:${port}` }].map(async (connection, i) => {
+        const store = new RedisStore(
+          { type: 'redis', ...connection, instanceId: `i${i}`, keyPrefix: 'race:', heartbeat: 100 },
+          logger,
+        );
+        stores.push(store);
+        const registry = new BreakerRegistry({ breakers: { payments: {} }, auditLog: store.auditLog });
+        await store.attach(registry);
+        return { store, breaker: registry.get('payments') };
+      }),
+    );
+    await a.breaker.disable();
+    await eventually(() => b.breaker.state === 'disabled');
+    reads = false;
+    await killHard(server!);
+    server = await startRedisServer(port);
+    await eventually(() => b.store.stats().up, 3_000);
+    await delay(300);
+
+    await b.breaker.trip();
+    await delay(100);
+    reads = true;
+
+    await eventually(() => a.breaker.state === 'forced_open', 1_000);
+    io.disconnect();
   });
 });

@@ -333,6 +333,9 @@ export class RedisStore implements BreakerStore {
     } catch {
       return;
     }
+    // A transition of no higher generation, dated after the one known, was made after Redis restarted empty.
+    const known = this.heard.get(m.n);
+    if (known !== undefined && m.g <= known.gen && m.t > known.redisNow) this.heard.delete(m.n);
     this.learn(m.n, {
       state: m.s,
       gen: m.g,
