@@ -61,7 +61,8 @@ export async function startRedisServer(port: number): Promise<ChildProcess> {
   const server = spawn('redis-server', ['--port', String(port), '--save', '', '--appendonly', 'no'], {
     stdio: 'ignore',
   });
-  const probe = new Redis(port, '127.0.0.1', { lazyConnect: true, maxRetriesPerRequest: 0 });
+  // Not lazy: a lazy client's own connect() rejects unhandled when the server is not listening yet.
+  const probe = new Redis(port, '127.0.0.1', { maxRetriesPerRequest: 0, retryStrategy: () => 25 });
   probe.on('error', () => undefined);
   try {
     const started = Date.now();
