@@ -106,6 +106,16 @@ async function startRedis(): Promise<void> {
   server = await startRedisServer(PORT);
 }
 
+/** Starts Redis again after a crash, and waits for the test's subscriber to be subscribed again. */
+async function restartRedis(r: Real): Promise<void> {
+  await startRedis();
+  // Disconnected while it resubscribes, the subscriber would reject that command unhandled.
+  await waitFor(
+    async () => / name=model-check .* sub=1 /.test(String(await r.redis.client('LIST'))),
+    SETTLE_MS,
+  );
+}
+
 async function startInstance(r: Real, id: string): Promise<Instance> {
   const store = new RedisStore(
     {
@@ -362,11 +372,7 @@ const redisUp: Command = {
       r.heard.splice(0);
       r.instances.forEach((_, i) => m.alone.add(i));
       m.windowsGen = -1;
-      await startRedis();
-      await waitFor(
-        async () => / name=model-check .* sub=1 /.test(String(await r.redis.client('LIST'))),
-        SETTLE_MS,
-      );
+      await restartRedis(r);
       // Instances may have reported their openings before the test's subscriber was back.
       const [gen, audited] = await Promise.all([fleetState(r), r.redis.xrange(`${r.prefix}audit`, '-', '+')]);
       r.missed = { gen: gen.gen, audited: scriptedOf(audited).length };
@@ -475,7 +481,7 @@ async function runSequence(config: ModelConfig, cmds: Iterable<Command>): Promis
     await fc.asyncModelRun(() => ({ model: m, real: r }), cmds);
   } finally {
     if (m.outage === 'stall') server!.kill('SIGCONT');
-    if (m.outage === 'crash') await startRedis();
+    if (m.outage === 'crash') await restartRedis(r);
     await Promise.all(r.instances.map((i) => i.store.close()));
     const keys = await redis.keys(`${prefix}*`);
     if (keys.length > 0) await redis.del(...keys);
