@@ -109,9 +109,15 @@ async function startRedis(): Promise<void> {
 /** Starts Redis again after a crash, and waits for the test's subscriber to be subscribed again. */
 async function restartRedis(r: Real): Promise<void> {
   await startRedis();
-  // Disconnected while it resubscribes, the subscriber would reject that command unhandled.
+  // Every instance's subscriber, and the test's (disconnected while it resubscribes, it would
+  // reject that command unhandled). A transition published before a subscriber is back is not
+  // heard by its instance (a known gap, see docs/stores.md).
   await waitFor(
-    async () => / name=model-check .* sub=1 /.test(String(await r.redis.client('LIST'))),
+    async () =>
+      String(await r.redis.client('LIST'))
+        .split('\n')
+        .filter((line) => / sub=1 /.test(line)).length >=
+      r.instances.length + 1,
     SETTLE_MS,
   );
 }

@@ -319,6 +319,21 @@ describe('RedisStore on a redis-server of its own, restarted empty', () => {
     if (server !== undefined) await killHard(server);
   });
 
+  /** Waits until `n` connections are subscribed again (a message published before is lost to them). */
+  async function subscribed(n: number): Promise<void> {
+    const admin = new Redis(port, '127.0.0.1');
+    const count = async () =>
+      String(await admin.client('LIST'))
+        .split('\n')
+        .filter((line) => / sub=1 /.test(line)).length;
+    const started = Date.now();
+    while ((await count()) < n) {
+      if (Date.now() - started > 3_000) throw new Error(`${n} subscribers not back within 3 s`);
+      await delay(10);
+    }
+    admin.disconnect();
+  }
+
   it('should still apply the fleet transitions made after the restart to every instance', async () => {
     server = await startRedisServer(port);
     const [a, b] = await Promise.all(
@@ -344,6 +359,7 @@ describe('RedisStore on a redis-server of its own, restarted empty', () => {
     await killHard(server!);
     server = await startRedisServer(port);
     await eventually(() => a.store.stats().up && b.store.stats().up, 3_000);
+    await subscribed(2);
 
     // Generations start over on the empty Redis: this trip is generation 1 again.
     await b.breaker.trip();
@@ -385,7 +401,7 @@ describe('RedisStore on a redis-server of its own, restarted empty', () => {
     await killHard(server!);
     server = await startRedisServer(port);
     await eventually(() => b.store.stats().up, 3_000);
-    await delay(300);
+    await subscribed(2);
 
     await b.breaker.trip();
     await delay(100);
