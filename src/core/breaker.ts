@@ -156,6 +156,19 @@ export class Breaker {
     return this.settleResult(result, settler.phase, undefined);
   }
 
+  /**
+   * @internal `execute()` for a call that is told of its timeout instead of being handed a
+   * signal: `fn` gets a signal that never aborts, and when the breaker's `timeout` ends the call
+   * `onTimeout` hears it. Outgoing HTTP makes the abort signal a request needs only when it needs
+   * one: on Node 20 making a signal costs more than the rest of a protected call.
+   */
+  executeNotified<T>(
+    fn: () => T | PromiseLike<T>,
+    onTimeout: (error: BreakerTimeoutError) => void,
+  ): Promise<T> {
+    return this.options.timeout === false ? this.execute(fn) : this.admitAndRun(fn, onTimeout);
+  }
+
   /** Subscribes to an event; returns the function that unsubscribes. */
   on<E extends BreakerEventName>(event: E, listener: BreakerListener<E>): () => void {
     if (CALL_EVENTS.has(event)) {
@@ -407,7 +420,10 @@ export class Breaker {
    * timed (its start read from the clock) when it needs a duration or the state needs the time
    * to admit it; `startedAt` stays undefined otherwise.
    */
-  private admitAndRun<T>(fn: (signal: AbortSignal) => T | PromiseLike<T>): Promise<T> {
+  private admitAndRun<T>(
+    fn: (signal: AbortSignal) => T | PromiseLike<T>,
+    onTimeout?: (error: BreakerTimeoutError) => void,
+  ): Promise<T> {
     let admission: Admission = this.phase;
     let startedAt: number | undefined;
     if (this.timed || this.phase.state !== CircuitState.CLOSED) {
@@ -422,7 +438,7 @@ export class Breaker {
     }
     this.running++;
     if (this.options.timeout !== false)
-      return this.executeWithTimeout(fn, admission, startedAt, this.options.timeout);
+      return this.executeWithTimeout(fn, admission, startedAt, this.options.timeout, onTimeout);
     let result: T | PromiseLike<T>;
     try {
       result = fn(NEVER_ABORTED);
@@ -469,14 +485,16 @@ export class Breaker {
     admission: Admission,
     startedAt: number | undefined,
     timeoutMs: number,
+    onTimeout: ((error: BreakerTimeoutError) => void) | undefined,
   ): Promise<T> {
-    const controller = new AbortController();
+    const controller = onTimeout === undefined ? new AbortController() : undefined;
     return new Promise<T>((resolve, reject) => {
       let settled = false;
       const timer = setTimeout(() => {
         settled = true;
         const error = new BreakerTimeoutError(this.name, timeoutMs);
-        controller.abort(error);
+        controller?.abort(error);
+        onTimeout?.(error);
         this.settle(admission, startedAt, true, error, true);
         reject(error);
       }, timeoutMs);
@@ -489,7 +507,7 @@ export class Breaker {
         else resolve(outcome as T);
       };
       try {
-        Promise.resolve(fn(controller.signal)).then(
+        Promise.resolve(fn(controller?.signal ?? NEVER_ABORTED)).then(
           (value) => finish(false, value),
           (error: unknown) => finish(true, error),
         );
