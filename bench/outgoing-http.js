@@ -4,14 +4,16 @@
  * Outgoing HTTP through the origin breakers, side by side with the same client unprotected:
  * `npm run build && node --expose-gc bench/outgoing-http.js [--rounds=11] [--requests=2000] [--concurrency=16]`.
  *
- * - fetch: `createResilientFetch(registry)` vs the global fetch (undici, keep-alive);
- * - HttpService: an `HttpService` whose Axios instance the module would protect vs one it does not
- *   (keep-alive agents on both);
+ * - fetch: `createResilientFetch(registry)` (preset `http`, and with `timeout: false`) vs the global
+ *   fetch (undici, keep-alive), and vs the global fetch given a fresh AbortSignal per request: the
+ *   floor of any request a timeout can abort;
+ * - HttpService: an `HttpService` whose Axios instance the module would protect (with the preset's
+ *   timeout, and without one) vs one it does not (keep-alive agents on all);
  * - 1,000 origins: heap per origin breaker, and what the first request to a new origin costs
  *   the protection (parsing its origin and creating its breaker) next to a known one.
  *
  * The upstream runs in a child process on 127.0.0.1, so client and server each get a core.
- * Rounds alternate plain and protected; the medians and their ratio are printed.
+ * Rounds alternate the clients; the medians and their ratios to plain are printed.
  */
 
 const { spawn } = require('node:child_process');
@@ -53,21 +55,27 @@ async function throughput(send) {
 
 const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
 
-/** Alternating rounds of `plain` and `guarded` (after one warm-up each); medians and ratio. */
-async function compare(name, plain, guarded) {
-  await throughput(plain);
-  await throughput(guarded);
-  const a = [];
-  const b = [];
+/**
+ * Alternating rounds of each client in `clients` (after one warm-up each): the median of each
+ * and its ratio to the first one's.
+ */
+async function compare(name, clients) {
+  const entries = Object.entries(clients);
+  for (const [, send] of entries) await throughput(send);
+  const runs = entries.map(() => []);
   for (let round = 0; round < SETTINGS.rounds; round++) {
-    a.push(await throughput(plain));
-    b.push(await throughput(guarded));
+    for (const [i, [, send]] of entries.entries()) runs[i].push(await throughput(send));
   }
-  const result = { name, plain: median(a), guarded: median(b), ratio: median(b) / median(a) };
-  console.log(
-    `${name.padEnd(12)} plain ${result.plain.toFixed(0)} req/s  protected ${result.guarded.toFixed(0)} req/s  ` +
-      `ratio ${result.ratio.toFixed(3)}`,
-  );
+  const base = median(runs[0]);
+  const result = { name };
+  console.log(name);
+  for (const [i, [label]] of entries.entries()) {
+    const value = median(runs[i]);
+    result[label] = { perSecond: value, ratio: value / base };
+    console.log(
+      `  ${label.padEnd(34)} ${value.toFixed(0).padStart(6)} req/s  ratio ${(value / base).toFixed(3)}`,
+    );
+  }
   return result;
 }
 
@@ -81,10 +89,17 @@ async function httpServiceClients(origin) {
   const make = () => new HttpService(axios.create({ httpAgent: new http.Agent({ keepAlive: true }) }));
   const plain = make();
   const guarded = make();
+  const untimed = make();
   await protectAxiosInstance(guarded.axiosRef, originBreakersOf(new BreakerRegistry()));
+  await protectAxiosInstance(
+    untimed.axiosRef,
+    originBreakersOf(new BreakerRegistry(), { defaults: { timeout: false } }),
+  );
+  const url = `${origin}/x`;
   return {
-    plain: () => lastValueFrom(plain.get(`${origin}/x`)),
-    guarded: () => lastValueFrom(guarded.get(`${origin}/x`)),
+    plain: () => lastValueFrom(plain.get(url)),
+    'protected (preset http: 30 s timeout)': () => lastValueFrom(guarded.get(url)),
+    'protected, timeout: false': () => lastValueFrom(untimed.get(url)),
   };
 }
 
@@ -119,18 +134,21 @@ async function main() {
   const { createResilientFetch } = require('../dist/http/resilient-fetch');
   const upstream = await startUpstream();
   try {
-    const fetch = createResilientFetch(new BreakerRegistry());
+    const guarded = createResilientFetch(new BreakerRegistry());
+    const untimed = createResilientFetch(new BreakerRegistry(), { defaults: { timeout: false } });
     const url = `${upstream.origin}/x`;
     console.log(
       `${SETTINGS.rounds} rounds of ${SETTINGS.requests} requests, ${SETTINGS.concurrency} at a time, loopback keep-alive`,
     );
-    await compare(
-      'fetch',
-      async () => (await globalThis.fetch(url)).text(),
-      async () => (await fetch(url)).text(),
-    );
-    const clients = await httpServiceClients(upstream.origin);
-    await compare('HttpService', clients.plain, clients.guarded);
+    await compare('fetch', {
+      plain: async () => (await globalThis.fetch(url)).text(),
+      // The floor of a request a timeout can abort: fetch given a fresh AbortSignal, no breaker.
+      'plain + a fresh AbortSignal': async () =>
+        (await globalThis.fetch(url, { signal: new globalThis.AbortController().signal })).text(),
+      'protected (preset http: 30 s timeout)': async () => (await guarded(url)).text(),
+      'protected, timeout: false': async () => (await untimed(url)).text(),
+    });
+    await compare('HttpService', await httpServiceClients(upstream.origin));
     origins();
   } finally {
     upstream.child.kill();
