@@ -1,9 +1,10 @@
 import { randomUUID } from 'node:crypto';
-import { Controller, Inject, type INestMicroservice } from '@nestjs/common';
+import { Controller, Inject, type INestMicroservice, type LoggerService } from '@nestjs/common';
 import {
   type ClientOptions,
   type ClientProxy,
   ClientProxyFactory,
+  EventPattern,
   MessagePattern,
   type MicroserviceOptions,
   Transport,
@@ -20,6 +21,16 @@ import { refusingOrigin } from '../support/upstream-server';
 const run = randomUUID().slice(0, 8);
 const QUOTE = `quote.${run}`;
 const REPORT = `report.${run}`;
+const ALERT = `alert.${run}`;
+
+/** Every line the apps log, with what came with it (a stack, a context). */
+const logs: Array<{ level: string; args: unknown[] }> = [];
+const recorder: LoggerService = Object.fromEntries(
+  ['log', 'error', 'warn', 'debug', 'verbose', 'fatal'].map((level) => [
+    level,
+    (...args: unknown[]) => logs.push({ level, args }),
+  ]),
+) as unknown as LoggerService;
 
 @Controller()
 class QuotesController {
@@ -36,7 +47,29 @@ class QuotesController {
   async report(): Promise<string> {
     return outlastTimeout();
   }
+
+  @CircuitBreaker('alerts')
+  @EventPattern(ALERT)
+  async alert(_data: unknown): Promise<void> {
+    throw new Error('the alert service is down');
+  }
 }
+
+/**
+ * Resolves once `breaker` has rejected `count` calls in all, and each rejection has gone
+ * through the promises and streams after it (the next turn of the event loop).
+ */
+async function rejections(registry: BreakerRegistry, breaker: string, count: number): Promise<void> {
+  await new Promise<void>((resolve) => {
+    const check = () => registry.get(breaker).snapshot().rejected >= count && resolve();
+    registry.get(breaker).on('rejected', check);
+    check();
+  });
+  await nextTurn();
+}
+
+/** The next turn of the event loop: what a settled call set off has run by then. */
+const nextTurn = () => new Promise((resolve) => setImmediate(resolve));
 
 /** How the server listens and the client connects, per transport (the machine runs Redis and NATS). */
 const TRANSPORTS: Record<string, () => Promise<MicroserviceOptions>> = {
@@ -60,12 +93,16 @@ describe.each(Object.keys(TRANSPORTS))(
         imports: [
           ResilienceModule.forRoot({
             metrics: false,
-            breakers: { quotes: { failureThreshold: 1 }, reports: { timeout: 50 } },
+            breakers: {
+              quotes: { failureThreshold: 1 },
+              reports: { timeout: 50 },
+              alerts: { failureThreshold: 1 },
+            },
           }),
         ],
         controllers: [QuotesController],
       }).compile();
-      server = moduleRef.createNestMicroservice<MicroserviceOptions>({ ...transport, logger: false });
+      server = moduleRef.createNestMicroservice<MicroserviceOptions>({ ...transport, logger: recorder });
       await server.listen();
       client = ClientProxyFactory.create(transport as ClientOptions);
       await client.connect();
@@ -102,6 +139,37 @@ describe.each(Object.keys(TRANSPORTS))(
         breaker: 'reports',
         timeoutMs: 50,
       });
+    });
+
+    it('says each event an open breaker rejects in one warning line with no stack, and keeps serving', async () => {
+      const registry = server.get(BreakerRegistry);
+      await lastValueFrom(client.emit(ALERT, {}));
+      await new Promise<void>((resolve) => {
+        const opened: () => void = registry.get('alerts').on('stateChange', () => {
+          opened();
+          resolve();
+        });
+      });
+      await nextTurn();
+      logs.length = 0;
+
+      for (let i = 0; i < 3; i++) await lastValueFrom(client.emit(ALERT, {}));
+      await rejections(registry, 'alerts', 3);
+
+      const about = logs.filter(({ args }) => JSON.stringify(args).includes('alerts'));
+      expect(about.map(({ level, args }) => ({ level, args }))).toEqual(
+        Array.from({ length: 3 }, () => ({
+          level: 'warn',
+          args: [
+            expect.stringMatching(
+              /^QuotesController\.alert did not handle an event: Circuit breaker "alerts" is open and does not permit further calls \(BREAKER_OPEN, retry after \d+ ms\)$/,
+            ),
+            'CircuitBreaker',
+          ],
+        })),
+      );
+      expect(logs.filter(({ level }) => level === 'error')).toEqual([]);
+      await expect(lastValueFrom(client.send(REPORT, {}))).rejects.toMatchObject({ code: 'BREAKER_TIMEOUT' });
     });
   },
 );
