@@ -11,6 +11,8 @@ import {
 } from '@nestjs/microservices';
 import { Test } from '@nestjs/testing';
 import { lastValueFrom } from 'rxjs';
+import type { BreakerSnapshot } from '../../src/core/breaker-snapshot';
+import { CircuitState } from '../../src/core/circuit-state';
 import { BreakerRegistry } from '../../src/core/registry';
 import { CircuitBreaker } from '../../src/nest/circuit-breaker.decorator';
 import { ResilienceModule } from '../../src/nest/resilience.module';
@@ -56,13 +58,19 @@ class QuotesController {
 }
 
 /**
- * Resolves once `breaker` has rejected `count` calls in all, and each rejection has gone
- * through the promises and streams after it (the next turn of the event loop).
+ * Resolves once `breaker`'s snapshot satisfies `done` (checked now and on each of its `event`s),
+ * and what set it off has gone through the promises and streams after it (the next turn of the
+ * event loop).
  */
-async function rejections(registry: BreakerRegistry, breaker: string, count: number): Promise<void> {
+async function breakerReaches(
+  registry: BreakerRegistry,
+  breaker: string,
+  event: 'rejected' | 'stateChange',
+  done: (snapshot: BreakerSnapshot) => boolean,
+): Promise<void> {
   await new Promise<void>((resolve) => {
-    const check = () => registry.get(breaker).snapshot().rejected >= count && resolve();
-    registry.get(breaker).on('rejected', check);
+    const check = () => done(registry.get(breaker).snapshot()) && resolve();
+    registry.get(breaker).on(event, check);
     check();
   });
   await nextTurn();
@@ -71,7 +79,7 @@ async function rejections(registry: BreakerRegistry, breaker: string, count: num
 /** The next turn of the event loop: what a settled call set off has run by then. */
 const nextTurn = () => new Promise((resolve) => setImmediate(resolve));
 
-/** How the server listens and the client connects, per transport (the machine runs Redis and NATS). */
+/** How the server listens and the client connects, per transport (the machine runs Redis, NATS and RabbitMQ). */
 const TRANSPORTS: Record<string, () => Promise<MicroserviceOptions>> = {
   TCP: async () => ({
     transport: Transport.TCP,
@@ -79,6 +87,14 @@ const TRANSPORTS: Record<string, () => Promise<MicroserviceOptions>> = {
   }),
   Redis: async () => ({ transport: Transport.REDIS, options: { host: '127.0.0.1', port: 6379 } }),
   NATS: async () => ({ transport: Transport.NATS, options: { servers: ['nats://127.0.0.1:4222'] } }),
+  RabbitMQ: async () => ({
+    transport: Transport.RMQ,
+    options: {
+      urls: ['amqp://127.0.0.1:5672'],
+      queue: `quotes.${run}`,
+      queueOptions: { durable: false, autoDelete: true },
+    },
+  }),
 };
 
 describe.each(Object.keys(TRANSPORTS))(
@@ -144,17 +160,11 @@ describe.each(Object.keys(TRANSPORTS))(
     it('says each event an open breaker rejects in one warning line with no stack, and keeps serving', async () => {
       const registry = server.get(BreakerRegistry);
       await lastValueFrom(client.emit(ALERT, {}));
-      await new Promise<void>((resolve) => {
-        const opened: () => void = registry.get('alerts').on('stateChange', () => {
-          opened();
-          resolve();
-        });
-      });
-      await nextTurn();
+      await breakerReaches(registry, 'alerts', 'stateChange', (s) => s.state === CircuitState.OPEN);
       logs.length = 0;
 
       for (let i = 0; i < 3; i++) await lastValueFrom(client.emit(ALERT, {}));
-      await rejections(registry, 'alerts', 3);
+      await breakerReaches(registry, 'alerts', 'rejected', (s) => s.rejected >= 3);
 
       const about = logs.filter(({ args }) => JSON.stringify(args).includes('alerts'));
       expect(about.map(({ level, args }) => ({ level, args }))).toEqual(
