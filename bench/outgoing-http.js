@@ -2,7 +2,7 @@
 
 /**
  * Outgoing HTTP through the origin breakers, side by side with the same client unprotected:
- * `npm run build && node --expose-gc bench/outgoing-http.js [--rounds=11] [--requests=2000] [--concurrency=16]`.
+ * `npm run build && node --expose-gc bench/outgoing-http.js [--rounds=31] [--requests=1000] [--concurrency=16]`.
  *
  * - fetch: `createResilientFetch(registry)` (preset `http`, and with `timeout: false`) vs the global
  *   fetch (undici, keep-alive), and vs the global fetch given a fresh AbortSignal per request: the
@@ -13,7 +13,7 @@
  *   the protection (parsing its origin and creating its breaker) next to a known one.
  *
  * The upstream runs in a child process on 127.0.0.1, so client and server each get a core.
- * Rounds alternate the clients; the medians and their ratios to plain are printed.
+ * Rounds alternate the clients; the medians and the median ratios to plain are printed.
  */
 
 const { spawn } = require('node:child_process');
@@ -21,8 +21,8 @@ const http = require('node:http');
 const { numberArg } = require('./args');
 
 const SETTINGS = {
-  rounds: numberArg('rounds', 11),
-  requests: numberArg('requests', 2_000),
+  rounds: numberArg('rounds', 31),
+  requests: numberArg('requests', 1_000),
   concurrency: numberArg('concurrency', 16),
 };
 
@@ -56,25 +56,27 @@ async function throughput(send) {
 const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
 
 /**
- * Alternating rounds of each client in `clients` (after one warm-up each): the median of each
- * and its ratio to the first one's.
+ * Rounds of each client in `clients` (after one warm-up each), the order turning every round.
+ * Each client's ratio is the median of its per-round ratios to the first client's throughput in
+ * the same round: on a shared machine the load drifts between rounds, much less within one.
  */
 async function compare(name, clients) {
   const entries = Object.entries(clients);
   for (const [, send] of entries) await throughput(send);
   const runs = entries.map(() => []);
   for (let round = 0; round < SETTINGS.rounds; round++) {
-    for (const [i, [, send]] of entries.entries()) runs[i].push(await throughput(send));
+    for (let step = 0; step < entries.length; step++) {
+      const i = (round + step) % entries.length;
+      runs[i][round] = await throughput(entries[i][1]);
+    }
   }
-  const base = median(runs[0]);
   const result = { name };
   console.log(name);
   for (const [i, [label]] of entries.entries()) {
-    const value = median(runs[i]);
-    result[label] = { perSecond: value, ratio: value / base };
-    console.log(
-      `  ${label.padEnd(34)} ${value.toFixed(0).padStart(6)} req/s  ratio ${(value / base).toFixed(3)}`,
-    );
+    const perSecond = median(runs[i]);
+    const ratio = median(runs[i].map((value, round) => value / runs[0][round]));
+    result[label] = { perSecond, ratio };
+    console.log(`  ${label.padEnd(38)} ${perSecond.toFixed(0).padStart(6)} req/s  ratio ${ratio.toFixed(3)}`);
   }
   return result;
 }

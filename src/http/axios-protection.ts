@@ -1,6 +1,6 @@
 import type { OriginBreakers } from './origin-breakers';
 import { noteCallerAbort } from './http-failure';
-import { sendCancellable, sendThroughBreaker } from './origin-request';
+import { sendCancellable } from './origin-request';
 
 /** What is used of an Axios instance, typed here so that axios stays an optional peer. */
 export interface AxiosInstanceLike {
@@ -21,8 +21,14 @@ type Adapter = (config: AdapterConfig) => Promise<{ status: number }>;
 /** `axios.getAdapter` of the copy of axios that made an instance. */
 type GetAdapter = (adapters: unknown, config: AdapterConfig) => Adapter;
 
+/** What is used of an axios `CancelToken`. */
+interface CancelToken {
+  subscribe(listener: (reason: unknown) => void): void;
+  unsubscribe(listener: (reason: unknown) => void): void;
+}
+
 /** axios's `CancelToken`: the executor is handed the function that cancels. */
-type CancelTokenClass = new (executor: (cancel: (message: string) => void) => void) => object;
+type CancelTokenClass = new (executor: (cancel: (message: string) => void) => void) => CancelToken;
 
 interface AxiosModule extends AxiosInstanceLike {
   getAdapter: GetAdapter;
@@ -53,46 +59,40 @@ export async function protectAxiosInstance(
     const adapter = getAdapter(original, config);
     const breaker = origins.forUrl(urlOf(config));
     if (breaker === undefined) return adapter(config);
-    const own = { signal: config.signal, cancelToken: config.cancelToken };
-    // The config is axios's own copy for this request: it is lent to the adapter with the
-    // breaker's signal or token, and put back as it came, since the response or error carries it
-    // (and a retry may send it again).
-    const send = (signal: unknown, cancelToken: unknown) => {
-      config.signal = signal;
-      config.cancelToken = cancelToken;
-      return adapter(config).then(
+    const callerToken = config.cancelToken as CancelToken | undefined;
+    let cancel: ((message: string) => void) | undefined;
+    let follow: ((reason: unknown) => void) | undefined;
+    if (breaker.options.timeout !== false) {
+      // The breaker's timeout cancels through a cancel token of its own, which axios honours
+      // beside the caller's signal (on Node 20 an AbortSignal costs many times more). It stands
+      // in for the caller's token (HttpService gives every request one) while the adapter runs,
+      // and follows it. The config is axios's own copy for this request; the response or error
+      // carries it, so it is given back as it came.
+      config.cancelToken = new CancelToken((c) => (cancel = c));
+      follow = (reason) => cancel?.((reason as Error | undefined)?.message ?? 'canceled');
+      callerToken?.subscribe(follow);
+    }
+    const restore = () => {
+      if (follow === undefined) return;
+      config.cancelToken = callerToken;
+      callerToken?.unsubscribe(follow);
+    };
+    const send = () =>
+      adapter(config).then(
         (response) => {
-          Object.assign(config, own);
+          restore();
           return response;
         },
         (error: unknown) => {
-          Object.assign(config, own);
+          restore();
           // A cancel token's cancellation is the caller's doing too (the breaker's comes after its timeout).
           if ((error as { __CANCEL__?: unknown } | null)?.__CANCEL__ === true) noteCallerAbort(error);
           throw error;
         },
       );
-    };
-    const ownSignal = own.signal instanceof AbortSignal ? own.signal : undefined;
-    if (own.cancelToken === undefined || breaker.options.timeout === false) {
-      // The breaker's timeout cancels through a cancel token, which axios honours beside the
-      // caller's signal: on Node 20 it costs a fraction of an AbortSignal of the breaker's.
-      let cancel: ((message: string) => void) | undefined;
-      const token =
-        own.cancelToken ??
-        (breaker.options.timeout === false ? undefined : new CancelToken((c) => (cancel = c)));
-      return sendCancellable(
-        breaker,
-        own.signal as { aborted: boolean } | undefined,
-        () => send(own.signal, token),
-        (error) => cancel?.(error.message),
-      );
-    }
-    // The caller's own cancel token stays, and the breaker's signal goes with the caller's. A
-    // signal that is not an AbortSignal (an old polyfill) cannot be combined with it: it stays.
-    if (own.signal !== undefined && ownSignal === undefined)
-      return sendThroughBreaker(breaker, undefined, () => send(own.signal, own.cancelToken));
-    return sendThroughBreaker(breaker, ownSignal, (signal) => send(signal, own.cancelToken));
+    return sendCancellable(breaker, config.signal as { aborted: boolean } | undefined, send, (error) =>
+      cancel?.(error.message),
+    );
   };
   instance.defaults.adapter = protectedAdapter;
   return () => {
