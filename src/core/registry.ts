@@ -140,7 +140,6 @@ export class BreakerRegistry {
     return Object.hasOwn(this.configured, name) ? undefined : this.groups.find((g) => g.options.owns(name));
   }
 
-
   /** `added` fires when a breaker is created, `removed` when one is removed or evicted. */
   on<E extends keyof RegistryEvents>(event: E, listener: (breaker: Breaker) => void): () => void {
     return this.events.on(event, listener);

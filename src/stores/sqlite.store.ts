@@ -177,7 +177,8 @@ export class SqliteStore implements BreakerStore {
    */
   private parkStoredKeys(): void {
     try {
-      for (const { name } of this.statements.keyedRows.all()) this.boundedRowsOf(name)?.parked.set(name, true);
+      for (const { name } of this.statements.keyedRows.all())
+        this.boundedRowsOf(name)?.parked.set(name, true);
     } catch (error) {
       this.logger.warn(messages.SQLITE_READ_FAILED(this.path, `${KEY_SEPARATOR}*`, messages.reasonOf(error)));
       return;
