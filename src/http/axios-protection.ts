@@ -1,5 +1,4 @@
 import type { OriginBreakers } from './origin-breakers';
-import { noteCallerAbort } from './http-failure';
 import { sendCancellable } from './origin-request';
 
 /** What is used of an Axios instance, typed here so that axios stays an optional peer. */
@@ -72,26 +71,18 @@ export async function protectAxiosInstance(
       follow = (reason) => cancel?.((reason as Error | undefined)?.message ?? 'canceled');
       callerToken?.subscribe(follow);
     }
+    // Called as the adapter settles, before the breaker hears how.
     const restore = () => {
       if (follow === undefined) return;
       config.cancelToken = callerToken;
       callerToken?.unsubscribe(follow);
     };
-    const send = () =>
-      adapter(config).then(
-        (response) => {
-          restore();
-          return response;
-        },
-        (error: unknown) => {
-          restore();
-          // A cancel token's cancellation is the caller's doing too (the breaker's comes after its timeout).
-          if ((error as { __CANCEL__?: unknown } | null)?.__CANCEL__ === true) noteCallerAbort(error);
-          throw error;
-        },
-      );
-    return sendCancellable(breaker, config.signal as { aborted: boolean } | undefined, send, (error) =>
-      cancel?.(error.message),
+    return sendCancellable(
+      breaker,
+      config.signal as { aborted: boolean } | undefined,
+      () => adapter(config),
+      (error) => cancel?.(error.message),
+      restore,
     );
   };
   instance.defaults.adapter = protectedAdapter;

@@ -38,35 +38,44 @@ export function sendThroughBreaker<R extends { status: number }>(
 /**
  * `sendThroughBreaker()` for a client that can cancel a request it has sent without an abort
  * signal (an axios cancel token): `send` sends it as the caller wrote it, and when the breaker's
- * `timeout` ends the call, `cancel` is told. `signal` (the caller's own) is only read, to tell
- * the caller's aborts from the origin's failures.
+ * `timeout` ends the call, `cancel` is told; `settled` hears when the request settles. `signal`
+ * (the caller's own) is only read, to tell the caller's aborts from the origin's failures.
  */
 export function sendCancellable<R extends { status: number }>(
   breaker: Breaker,
   signal: CallerSignal | undefined,
   send: () => Promise<R>,
   cancel: (error: BreakerTimeoutError) => void,
+  settled: () => void,
 ): Promise<R> {
   const span = traceCall(breaker);
   return answered(
-    breaker.executeNotified(() => counted(breaker, signal, send()), cancel),
+    breaker.executeNotified(() => counted(breaker, signal, send(), settled), cancel),
     span,
   );
 }
 
-/** What the breaker is given for a request: a failure status turned into an error it counts. */
+/**
+ * What the breaker is given for a request: a failure status turned into an error it counts, and
+ * an abort by the caller (its signal, or an axios cancellation: the breaker's own comes only
+ * after its timeout has settled the call) marked as one.
+ */
 function counted<R extends { status: number }>(
   breaker: Breaker,
   signal: CallerSignal | undefined,
   request: Promise<R>,
+  settled?: () => void,
 ): Promise<R> {
   return request.then(
     (response) => {
+      settled?.();
       if (isFailureStatus(response.status)) throw new FailedResponseError(response, breaker.name);
       return response;
     },
     (error: unknown) => {
-      if (signal?.aborted) noteCallerAbort(error);
+      settled?.();
+      if (signal?.aborted || (error as { __CANCEL__?: unknown } | null)?.__CANCEL__ === true)
+        noteCallerAbort(error);
       throw error;
     },
   );
