@@ -194,3 +194,30 @@ redis.call('HSET', KEYS[1], 'tokens', string.format('%.17g', tokens), 'at', stri
 redis.call('PEXPIRE', KEYS[1], math.ceil((burst - tokens) / perMs) + 1000)
 return string.format('%.17g', wait)
 `;
+
+/**
+ * Removes the dead letters of one policy, or every one, and answers how many. KEYS: the
+ * dead-letter stream. ARGV: `all` or `one`, policy. The stream is trimmed, never deleted, so
+ * that it keeps its last id and never gives one again.
+ */
+export const PURGE_DEAD_LETTERS_SCRIPT = `
+if ARGV[1] == 'all' then
+  local n = redis.call('XLEN', KEYS[1])
+  redis.call('XTRIM', KEYS[1], 'MAXLEN', '0')
+  return n
+end
+local n = 0
+for _, entry in ipairs(redis.call('XRANGE', KEYS[1], '-', '+')) do
+  local fields = entry[2]
+  for i = 1, #fields, 2 do
+    if fields[i] == 'policy' then
+      if fields[i + 1] == ARGV[2] then
+        redis.call('XDEL', KEYS[1], entry[1])
+        n = n + 1
+      end
+      break
+    end
+  end
+end
+return n
+`;

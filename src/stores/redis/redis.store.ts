@@ -18,6 +18,7 @@ import { checkStoreOptions, redisOptionsOf } from '../store-option-table';
 import type { StoreOptions } from '../store-options';
 import type { StoreStatus } from '../store-status';
 import { RedisAuditLog } from './redis-audit-log';
+import { RedisDeadLetters } from './redis-dead-letters';
 import { RedisRateLimits } from './redis-rate-limits';
 import { adaptRedisClient, type RedisClient, type RedisConnection } from './redis-client';
 import {
@@ -69,6 +70,7 @@ class CommandTimeout extends Error {}
 export class RedisStore implements BreakerStore {
   readonly auditLog: RedisAuditLog;
   readonly rateLimits: RedisRateLimits;
+  readonly deadLetters: RedisDeadLetters;
   readonly instanceId: string;
   private readonly prefix: string;
   private readonly commandTimeout: number;
@@ -123,6 +125,10 @@ export class RedisStore implements BreakerStore {
       command: (operation, args) => this.command(operation, args),
       isUp: () => this.up,
       key: (suffix) => this.key(suffix),
+    });
+    this.deadLetters = new RedisDeadLetters({
+      command: (operation, args) => this.command(operation, args),
+      key: this.key('dead-letters'),
     });
   }
 
