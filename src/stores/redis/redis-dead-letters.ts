@@ -1,11 +1,9 @@
 import type { DeadLetter, DeadLetterStore, NewDeadLetter } from '../../core/dead-letter-store';
 import { PURGE_DEAD_LETTERS_SCRIPT } from './redis-scripts';
+import { fieldsOf, newestFirst, type StreamEntry } from './redis-stream';
 
 /** Entries the redis store keeps (`XADD … MAXLEN`); the oldest are dropped as new ones arrive. */
 export const REDIS_DEAD_LETTERS_KEPT = 10_000;
-
-/** Entries read per round trip while looking for one policy's. */
-const PAGE = 500;
 
 /** How the dead letters reach Redis: through the store, which bounds and counts every command. */
 export interface DeadLetterCommands {
@@ -46,19 +44,12 @@ export class RedisDeadLetters implements DeadLetterStore {
   }
 
   async list({ policy, limit = 100 }: { policy?: string; limit?: number } = {}): Promise<DeadLetter[]> {
-    const found: DeadLetter[] = [];
-    let end = '+';
-    while (found.length < limit) {
-      const count = policy === undefined ? limit - found.length : PAGE;
-      const page = await this.range('XREVRANGE', end, '-', 'COUNT', String(count));
-      for (const [id, fields] of page) {
-        const letter = toLetter(id, fields);
-        if (policy === undefined || letter.policy === policy) found.push(letter);
-      }
-      if (page.length < count) break;
-      end = `(${page[page.length - 1][0]}`;
-    }
-    return found.slice(0, limit);
+    return newestFirst(
+      (args) => this.range('XREVRANGE', ...args),
+      limit,
+      ([id, fields]) => toLetter(id, fields),
+      policy === undefined ? undefined : (letter) => letter.policy === policy,
+    );
   }
 
   async get(id: string): Promise<DeadLetter | undefined> {
@@ -84,13 +75,8 @@ export class RedisDeadLetters implements DeadLetterStore {
     return Number(removed);
   }
 
-  private async range(
-    command: 'XRANGE' | 'XREVRANGE',
-    ...args: string[]
-  ): Promise<Array<[string, string[]]>> {
-    return (await this.redis.command('dead_letters', [command, this.redis.key, ...args])) as Array<
-      [string, string[]]
-    >;
+  private range(command: 'XRANGE' | 'XREVRANGE', ...args: string[]): Promise<StreamEntry[]> {
+    return this.redis.command('dead_letters', [command, this.redis.key, ...args]) as Promise<StreamEntry[]>;
   }
 }
 
@@ -100,8 +86,7 @@ function isStreamId(id: string): boolean {
 }
 
 function toLetter(id: string, fields: string[]): DeadLetter {
-  const f: Record<string, string> = {};
-  for (let i = 0; i < fields.length; i += 2) f[fields[i]] = String(fields[i + 1]);
+  const f = fieldsOf(fields);
   return {
     id,
     policy: f.policy,
