@@ -13,6 +13,8 @@
  *   opening from a failure and a forced reset; p50 and p99 (target: p99 < 50 ms on loopback).
  * - half_open: a HALF_OPEN trial's admission on the redis store vs the memory store (one round
  *   trip to claim the lease), the added latency per trial.
+ * - rate_limit: a call through a rate limit of scope `fleet` (one Lua script on Redis per call)
+ *   vs scope `instance` (an in-process bucket), side by side, a limit that never refuses.
  *
  * Prints one JSON object of figures and a table.
  */
@@ -28,6 +30,7 @@ const dist = path.join(__dirname, '..', 'dist');
 const { BreakerRegistry } = require(path.join(dist, 'core', 'registry'));
 const { MemoryStore } = require(path.join(dist, 'stores', 'memory.store'));
 const { RedisStore } = require(path.join(dist, 'stores', 'redis', 'redis.store'));
+const { Policies } = require(path.join(dist, 'core', 'policies', 'policies'));
 
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 // The followers (children) share their parent's prefix.
@@ -150,6 +153,33 @@ async function halfOpen(trials) {
   return { memoryUs: out.memory, redisUs: out.redis, addedUs: out.redis - out.memory };
 }
 
+async function rateLimit(settings) {
+  const { store } = await instance('redis', {});
+  // Never refuses: what is measured is the decision, not a refusal.
+  const limit = { limit: 1e9, interval: 1_000 };
+  const contenders = ['instance', 'fleet'].map((scope) => ({
+    lib: scope,
+    fields: ['p', 'fn'],
+    body: 'await p.execute(fn);',
+    prepare: async () => ({
+      p: new Policies(
+        `bench-${scope}`,
+        { rateLimit: { ...limit, scope } },
+        { sharedRateLimits: store.rateLimits },
+        { fleetStore: true },
+      ),
+      fn: async () => 1,
+    }),
+  }));
+  const { results } = await runScenario({ contenders }, settings);
+  await store.close();
+  return {
+    instanceNs: results.instance.median,
+    fleetNs: results.fleet.median,
+    ratio: pairedRatio(results, 'fleet', 'instance'),
+  };
+}
+
 async function main() {
   const settings = {
     rounds: numberArg('rounds', 15),
@@ -160,6 +190,7 @@ async function main() {
   figures.success = await successPath(settings);
   figures.propagation = await propagation(numberArg('transitions', 200));
   figures.halfOpen = await halfOpen(200);
+  figures.rateLimit = await rateLimit(settings);
   const { createClient } = require('redis');
   const cleanup = createClient({ url: REDIS_URL });
   await cleanup.connect();
@@ -174,6 +205,10 @@ async function main() {
 | --- | ---: | ---: | ---: |
 | success path of a CLOSED breaker | ${f.success.memoryNs.toFixed(0)} ns | ${f.success.redisNs.toFixed(0)} ns | ${f.success.ratio.toFixed(3)}x (target <= 1.05x) |
 | HALF_OPEN trial admission + call | ${f.halfOpen.memoryUs.toFixed(1)} µs | ${f.halfOpen.redisUs.toFixed(1)} µs | +${f.halfOpen.addedUs.toFixed(0)} µs per trial |
+
+| Rate limit per call | instance | fleet | fleet / instance |
+| --- | ---: | ---: | ---: |
+| a call through the limit | ${(f.rateLimit.instanceNs / 1000).toFixed(2)} µs | ${(f.rateLimit.fleetNs / 1000).toFixed(1)} µs | ${f.rateLimit.ratio.toFixed(0)}x |
 
 | Propagation to two other processes (${f.propagation.transitions} transitions) | |
 | --- | ---: |

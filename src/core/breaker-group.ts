@@ -31,6 +31,9 @@ export interface BreakerGroupOptions {
 export class BreakerGroup {
   /** The members, least recently used first. */
   private readonly order = new Map<string, Breaker>();
+  /** The member `get()` found last, while nothing has moved past it: found again without a move. */
+  private newestName: string | undefined;
+  private newestBreaker: Breaker | undefined;
 
   /** @internal Made by `BreakerRegistry.defineGroup()`. */
   constructor(
@@ -46,21 +49,35 @@ export class BreakerGroup {
 
   /** The member of that name, now the most recently used; created (through the registry) when new. */
   get(name: string): Breaker {
-    return moveToEnd(this.order, name) ?? this.create(name);
+    if (name === this.newestName) return this.newestBreaker as Breaker;
+    const found = moveToEnd(this.order, name);
+    if (found === undefined) return this.create(name);
+    this.newestName = name;
+    this.newestBreaker = found;
+    return found;
   }
 
   /** @internal */
   add(name: string, breaker: Breaker): void {
+    this.forgetNewest();
     this.order.set(name, breaker);
   }
 
   /** @internal True when it was a member. */
   delete(name: string): boolean {
+    this.forgetNewest();
     return this.order.delete(name);
   }
 
   /** @internal The least recently used idle member other than `keep`, taken out; undefined when none. */
   evict(keep: string): Breaker | undefined {
+    // Eviction moves busy members to the most recent end.
+    this.forgetNewest();
     return evictFrom(this.order, keep);
+  }
+
+  private forgetNewest(): void {
+    this.newestName = undefined;
+    this.newestBreaker = undefined;
   }
 }

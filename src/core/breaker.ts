@@ -200,6 +200,19 @@ export class Breaker {
     this.moveTo(next, transition.reason, now, { manual, actor, remote: true });
   }
 
+  /**
+   * @internal `execute()` for a call that is told of its timeout instead of being handed a
+   * signal: `fn` gets a signal that never aborts, and when the breaker's `timeout` ends the call
+   * `onTimeout` hears it. Outgoing HTTP makes the abort signal a request needs only when it needs
+   * one: on Node 20 making a signal costs more than the rest of a protected call.
+   */
+  executeNotified<T>(
+    fn: () => T | PromiseLike<T>,
+    onTimeout: (error: BreakerTimeoutError) => void,
+  ): Promise<T> {
+    return this.options.timeout === false ? this.execute(fn) : this.admitAndRun(fn, onTimeout);
+  }
+
   /** Subscribes to an event; returns the function that unsubscribes. */
   on<E extends BreakerEventName>(event: E, listener: BreakerListener<E>): () => void {
     if (CALL_EVENTS.has(event)) {
@@ -466,7 +479,10 @@ export class Breaker {
    * timed (its start read from the clock) when it needs a duration or the state needs the time
    * to admit it; `startedAt` stays undefined otherwise.
    */
-  private admitAndRun<T>(fn: (signal: AbortSignal) => T | PromiseLike<T>): Promise<T> {
+  private admitAndRun<T>(
+    fn: (signal: AbortSignal) => T | PromiseLike<T>,
+    onTimeout?: (error: BreakerTimeoutError) => void,
+  ): Promise<T> {
     // Shedding comes before the state: a shed call takes no trial slot and reaches no window.
     const shedding = this.shedding;
     if (shedding !== null && this.running > shedding.inFlight) {
@@ -481,7 +497,7 @@ export class Breaker {
       if (typeof admitted === 'string') return rejectSoon(this.reject(admitted, startedAt));
       // A HALF_OPEN trial (an admission that is not its state) runs only once the coordinator grants it.
       if (this.coordinator !== null && admitted !== admitted.phase) {
-        return this.runLeasedTrial(fn, this.coordinator, admitted, startedAt);
+        return this.runLeasedTrial(fn, this.coordinator, admitted, startedAt, onTimeout);
       }
       admission = admitted;
     } else if (this.options.timeout === false && shedding === null) {
@@ -490,7 +506,7 @@ export class Breaker {
       this.untimed = this.untimedSettler(this.phase);
       return this.execute(fn);
     }
-    return this.run(fn, admission, startedAt);
+    return this.run(fn, admission, startedAt, onTimeout);
   }
 
   /** Runs an admitted call. */
@@ -498,10 +514,11 @@ export class Breaker {
     fn: (signal: AbortSignal) => T | PromiseLike<T>,
     admission: Admission,
     startedAt: number | undefined,
+    onTimeout: ((error: BreakerTimeoutError) => void) | undefined,
   ): Promise<T> {
     this.running++;
     if (this.options.timeout !== false)
-      return this.executeWithTimeout(fn, admission, startedAt, this.options.timeout);
+      return this.executeWithTimeout(fn, admission, startedAt, this.options.timeout, onTimeout);
     let result: T | PromiseLike<T>;
     try {
       result = fn(NEVER_ABORTED);
@@ -520,13 +537,14 @@ export class Breaker {
     coordinator: BreakerCoordinator,
     trial: Admission,
     startedAt: number,
+    onTimeout: ((error: BreakerTimeoutError) => void) | undefined,
   ): Promise<T> {
     const lease = await coordinator.claimTrial(this.name);
     if (lease === null) {
       trial.onIgnored();
       throw this.reject('half_open_full', this.clock.now());
     }
-    return this.run(fn, leasedTrial(trial, lease), startedAt);
+    return this.run(fn, leasedTrial(trial, lease), startedAt, onTimeout);
   }
 
   /** A call whose fn threw instead of returning a promise. */
@@ -566,14 +584,16 @@ export class Breaker {
     admission: Admission,
     startedAt: number | undefined,
     timeoutMs: number,
+    onTimeout: ((error: BreakerTimeoutError) => void) | undefined,
   ): Promise<T> {
-    const controller = new AbortController();
+    const controller = onTimeout === undefined ? new AbortController() : undefined;
     return new Promise<T>((resolve, reject) => {
       let settled = false;
       const timer = setTimeout(() => {
         settled = true;
         const error = new BreakerTimeoutError(this.name, timeoutMs);
-        controller.abort(error);
+        controller?.abort(error);
+        onTimeout?.(error);
         this.settle(admission, startedAt, true, error, true);
         reject(error);
       }, timeoutMs);
@@ -586,7 +606,7 @@ export class Breaker {
         else resolve(outcome as T);
       };
       try {
-        Promise.resolve(fn(controller.signal)).then(
+        Promise.resolve(fn(controller?.signal ?? NEVER_ABORTED)).then(
           (value) => finish(false, value),
           (error: unknown) => finish(true, error),
         );

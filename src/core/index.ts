@@ -76,6 +76,7 @@ export type {
   RetryOutcome,
 } from './policies/policy-events';
 export type { PolicyTimers, RandomSource } from './policies/timers';
+export type { SharedBucket, SharedRateLimits } from './policies/shared-rate-limits';
 export { CallSignal } from './policies/call-signal';
 export {
   TimeoutExceededError,

@@ -141,6 +141,10 @@ export class BreakerRegistry {
     this.groups.push(group);
     return group;
   }
+  /** The group that owns `name` (see `defineGroup()`); undefined for a configured name or one no group owns. */
+  groupOf(name: string): BreakerGroup | undefined {
+    return Object.hasOwn(this.configured, name) ? undefined : this.groups.find((g) => g.options.owns(name));
+  }
 
   /** `added` fires when a breaker is created, `removed` when one is removed or evicted. */
   on<E extends keyof RegistryEvents>(event: E, listener: (breaker: Breaker) => void): () => void {
@@ -160,9 +164,7 @@ export class BreakerRegistry {
 
   private addNamed(name: string): Breaker {
     assertBreakerName(name);
-    const group = Object.hasOwn(this.configured, name)
-      ? undefined
-      : this.groups.find((g) => g.options.owns(name));
+    const group = this.groupOf(name);
     if (group === undefined && this.named.size - this.grouped >= this.maxBreakers) {
       throw new TooManyBreakersError(name, this.maxBreakers);
     }

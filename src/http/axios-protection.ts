@@ -1,6 +1,5 @@
 import type { OriginBreakers } from './origin-breakers';
-import { noteCallerAbort } from './http-failure';
-import { sendThroughBreaker } from './origin-request';
+import { sendCancellable } from './origin-request';
 
 /** What is used of an Axios instance, typed here so that axios stays an optional peer. */
 export interface AxiosInstanceLike {
@@ -8,11 +7,12 @@ export interface AxiosInstanceLike {
   interceptors: { request: object };
 }
 
-/** What an Axios adapter is given: only the fields read here. */
+/** What an Axios adapter is given (axios's own copy of the request's config): only the fields used here. */
 interface AdapterConfig {
   url?: string;
   baseURL?: string;
   signal?: unknown;
+  cancelToken?: unknown;
 }
 
 type Adapter = (config: AdapterConfig) => Promise<{ status: number }>;
@@ -20,8 +20,18 @@ type Adapter = (config: AdapterConfig) => Promise<{ status: number }>;
 /** `axios.getAdapter` of the copy of axios that made an instance. */
 type GetAdapter = (adapters: unknown, config: AdapterConfig) => Adapter;
 
+/** What is used of an axios `CancelToken`. */
+interface CancelToken {
+  subscribe(listener: (reason: unknown) => void): void;
+  unsubscribe(listener: (reason: unknown) => void): void;
+}
+
+/** axios's `CancelToken`: the executor is handed the function that cancels. */
+type CancelTokenClass = new (executor: (cancel: (message: string) => void) => void) => CancelToken;
+
 interface AxiosModule extends AxiosInstanceLike {
   getAdapter: GetAdapter;
+  CancelToken: CancelTokenClass;
 }
 
 /** Instances protected now, so that none is protected twice, whichever app asks. */
@@ -40,7 +50,7 @@ export async function protectAxiosInstance(
   origins: OriginBreakers,
 ): Promise<(() => void) | undefined> {
   if (protectedInstances.has(instance)) return undefined;
-  const getAdapter = await adapterResolverOf(instance);
+  const { getAdapter, CancelToken } = await axiosCopyOf(instance);
   if (protectedInstances.has(instance)) return undefined;
   protectedInstances.add(instance);
   const original = instance.defaults.adapter;
@@ -48,18 +58,31 @@ export async function protectAxiosInstance(
     const adapter = getAdapter(original, config);
     const breaker = origins.forUrl(urlOf(config));
     if (breaker === undefined) return adapter(config);
-    const send = (sent: AdapterConfig) =>
-      adapter(sent).catch((error: unknown) => {
-        // A cancel token's cancellation is the caller's doing too.
-        if ((error as { __CANCEL__?: unknown } | null)?.__CANCEL__ === true) noteCallerAbort(error);
-        throw error;
-      });
-    const own = config.signal ?? undefined;
-    // A signal that is not an AbortSignal (an old polyfill) cannot be combined with the breaker's: it stays.
-    if (own !== undefined && !(own instanceof AbortSignal))
-      return sendThroughBreaker(breaker, undefined, () => send(config));
-    return sendThroughBreaker(breaker, own, (signal) =>
-      send(signal === own ? config : { ...config, signal }),
+    const callerToken = config.cancelToken as CancelToken | undefined;
+    let cancel: ((message: string) => void) | undefined;
+    let follow: ((reason: unknown) => void) | undefined;
+    if (breaker.options.timeout !== false) {
+      // The breaker's timeout cancels through a cancel token of its own, which axios honours
+      // beside the caller's signal (on Node 20 an AbortSignal costs many times more). It stands
+      // in for the caller's token (HttpService gives every request one) while the adapter runs,
+      // and follows it. The config is axios's own copy for this request; the response or error
+      // carries it, so it is given back as it came.
+      config.cancelToken = new CancelToken((c) => (cancel = c));
+      follow = (reason) => cancel?.((reason as Error | undefined)?.message ?? 'canceled');
+      callerToken?.subscribe(follow);
+    }
+    // Called as the adapter settles, before the breaker hears how.
+    const restore = () => {
+      if (follow === undefined) return;
+      config.cancelToken = callerToken;
+      callerToken?.unsubscribe(follow);
+    };
+    return sendCancellable(
+      breaker,
+      config.signal as { aborted: boolean } | undefined,
+      () => adapter(config),
+      (error) => cancel?.(error.message),
+      restore,
     );
   };
   instance.defaults.adapter = protectedAdapter;
@@ -80,18 +103,18 @@ function urlOf(config: AdapterConfig): string {
 }
 
 /**
- * The `getAdapter` of the copy of axios that made `instance`, so that adapters (and the
- * errors they throw) are that copy's: axios ships a CommonJS and an ESM build, and an ESM
+ * The copy of axios that made `instance`, so that adapters (and the errors they throw) and
+ * cancel tokens are that copy's: axios ships a CommonJS and an ESM build, and an ESM
  * `@nestjs/axios` uses the ESM one. A copy made the instance when its interceptor class did.
  */
-async function adapterResolverOf(instance: AxiosInstanceLike): Promise<GetAdapter> {
+async function axiosCopyOf(instance: AxiosInstanceLike): Promise<AxiosModule> {
   const sameCopy = (axios: AxiosModule) =>
     axios.interceptors.request.constructor === instance.interceptors.request.constructor;
   // eslint-disable-next-line @typescript-eslint/no-require-imports -- axios is an optional peer, loaded only when used
   const commonJs = require('axios') as AxiosModule;
-  if (sameCopy(commonJs)) return commonJs.getAdapter;
+  if (sameCopy(commonJs)) return commonJs;
   const esm = ((await import('axios')) as unknown as { default: AxiosModule }).default;
-  if (sameCopy(esm)) return esm.getAdapter;
+  if (sameCopy(esm)) return esm;
   throw new Error(
     'nest-resilience cannot protect an HttpService: its Axios instance comes from a copy of axios other than ' +
       'the one this app resolves ("axios"); install one copy of axios, or set http.axios to false',

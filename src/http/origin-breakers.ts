@@ -7,7 +7,7 @@ import { resolveBreakerOptions } from '../core/resolve-options';
 import { isTransientHttpFailure } from './http-failure';
 import { RESILIENT_FETCH_OPTIONS } from './http-option-table';
 import type { ResilientFetchOptions } from './http-options';
-import { isOriginBreakerName, ORIGIN_BREAKER_PREFIX, originOf } from './origin';
+import { authorityPrefixOf, isOriginBreakerName, ORIGIN_BREAKER_PREFIX, originOf } from './origin';
 
 const CONFLICT_HINT =
   'a name outside http:<origin>, which outgoing HTTP protection creates on demand and evicts beyond ' +
@@ -20,6 +20,11 @@ const CONFLICT_HINT =
  */
 export class OriginBreakers {
   private readonly group: BreakerGroup;
+  /**
+   * Breaker names by the start of the URLs that asked for them (see `authorityPrefixOf`), so
+   * that a request parses no URL; emptied when it outgrows twice the origins kept.
+   */
+  private readonly names = new Map<string, string>();
 
   /**
    * `source` has been checked against its table (the module's, or `createResilientFetch()`'s).
@@ -51,9 +56,27 @@ export class OriginBreakers {
 
   /** The breaker of the origin `url` goes to, now its most recently used; undefined when none guards it. */
   forUrl(url: string | URL): Breaker | undefined {
-    const origin = originOf(url);
-    return origin === undefined ? undefined : this.group.get(ORIGIN_BREAKER_PREFIX + origin);
+    const name = typeof url === 'string' ? this.nameOf(url) : breakerNameOf(url);
+    return name === undefined ? undefined : this.group.get(name);
   }
+
+  private nameOf(url: string): string | undefined {
+    const prefix = authorityPrefixOf(url);
+    if (prefix === undefined) return breakerNameOf(url);
+    let name = this.names.get(prefix);
+    if (name === undefined) {
+      name = breakerNameOf(url);
+      if (name === undefined) return undefined;
+      if (this.names.size >= 2 * this.group.options.max) this.names.clear();
+      this.names.set(prefix, name);
+    }
+    return name;
+  }
+}
+
+function breakerNameOf(url: string | URL): string | undefined {
+  const origin = originOf(url);
+  return origin === undefined ? undefined : ORIGIN_BREAKER_PREFIX + origin;
 }
 
 const byRegistry = new WeakMap<BreakerRegistry, OriginBreakers>();

@@ -15,6 +15,25 @@ export function originOf(url: string | URL): string | undefined {
   return parsed.protocol === 'https:' || parsed.protocol === 'http:' ? parsed.origin : undefined;
 }
 
+/**
+ * The start of `url` up to where its authority surely ends (the first `/`, `?` or `#` after
+ * `http://` or `https://`, or the end): every URL that starts the same has the same origin.
+ * Undefined for a URL written otherwise, whose origin only a parse can tell.
+ */
+export function authorityPrefixOf(url: string): string | undefined {
+  const start = url.startsWith('https://') ? 8 : url.startsWith('http://') ? 7 : -1;
+  if (start < 0) return undefined;
+  for (let i = start; i < url.length; i++) {
+    const c = url.charCodeAt(i);
+    if (c === SLASH || c === QUESTION_MARK || c === HASH) return url.slice(0, i);
+  }
+  return url;
+}
+
+const SLASH = 0x2f;
+const QUESTION_MARK = 0x3f;
+const HASH = 0x23;
+
 /** Whether `name` is an origin breaker's: the prefix, then an origin exactly as `URL.origin` writes it. */
 export function isOriginBreakerName(name: string): boolean {
   if (!name.startsWith(ORIGIN_BREAKER_PREFIX)) return false;

@@ -197,34 +197,26 @@ function callProtected(
       ? defer(() => observeThroughBreaker(...breakerCall(registry, protection, instance, args)))
       : callAsPromise(registry, protection, instance, args);
   }
-  const call = () => {
-    const { policies, breaker } = policiesCall(registry, protection, instance, args);
-    return { policies, breaker, recover: recoverFor(protection, instance, args), args };
-  };
   if (protection.returnsObservable) {
     return defer(() => {
-      const { policies, breaker, recover } = call();
+      const { policies, breaker } = policiesCall(registry, protection, instance, args);
       return observeThroughPolicies(
         policies,
         breaker,
         () => original(protection, instance, args),
-        recover,
+        recoverFor(protection, instance, args),
         args,
       );
     });
   }
-  try {
-    const { policies, breaker, recover } = call();
-    return callThroughPolicies(
-      policies,
-      breaker,
-      () => invokeOnce(protection, instance, args),
-      recover,
-      args,
-    );
-  } catch (error) {
-    return Promise.reject(error);
-  }
+  return asPromiseThroughPolicies(
+    registry,
+    protection,
+    instance,
+    args,
+    () => invokeOnce(protection, instance, args),
+    recoverFor(protection, instance, args),
+  );
 }
 
 /**
@@ -255,15 +247,22 @@ export function replayProtected(
   instance: object,
   args: unknown[],
 ): Promise<unknown> {
+  const invoke = () => settle(original(protection, instance, args));
+  return asPromiseThroughPolicies(registry, protection, instance, args, invoke, undefined);
+}
+
+/** One call through the method's policies as a Promise; a failure to set it up rejects it. */
+function asPromiseThroughPolicies(
+  registry: BreakerRegistry,
+  protection: MethodProtection,
+  instance: unknown,
+  args: unknown[],
+  invoke: () => unknown,
+  recover: Recover | undefined,
+): Promise<unknown> {
   try {
     const { policies, breaker } = policiesCall(registry, protection, instance, args);
-    return callThroughPolicies(
-      policies,
-      breaker,
-      () => settle(original(protection, instance, args)),
-      undefined,
-      args,
-    );
+    return callThroughPolicies(policies, breaker, invoke, recover, args);
   } catch (error) {
     return Promise.reject(error);
   }

@@ -4,7 +4,9 @@ import { Policies } from '../core/policies/policies';
 import type { PolicyListener } from '../core/policies/policy-events';
 import { checkPolicyOptions } from '../core/policies/policy-option-table';
 import type { PolicyOptions } from '../core/policies/policy-options';
+import type { SharedRateLimits } from '../core/policies/shared-rate-limits';
 import { BreakerRegistry } from '../core/registry';
+import { BreakerStore } from '../stores/breaker-store';
 import { DeadLetters } from './dead-letters/dead-letters.service';
 import { methodLabel, type MethodPolicyOptions, type MethodProtection } from './method-protection';
 import { LOG_CONTEXT, RESILIENCE_OPTIONS } from './resilience.constants';
@@ -51,6 +53,7 @@ export class PolicyRegistry {
   private readonly listeners = new Set<PolicyListener>();
   private readonly finalFailureListeners = new Set<FinalFailureListener>();
   private readonly fleetStore: boolean;
+  private readonly sharedRateLimits: SharedRateLimits | undefined;
   private readonly logger = new Logger(LOG_CONTEXT);
   /** The method whose replayer each dead-letter policy registered. */
   private readonly replayedBy = new Map<string, string>();
@@ -60,8 +63,10 @@ export class PolicyRegistry {
     @Inject(RESILIENCE_OPTIONS) options: ResilienceModuleOptions,
     @Inject(BreakerRegistry) private readonly breakers: BreakerRegistry,
     @Inject(DeadLetters) private readonly deadLetters: DeadLetters,
+    @Inject(BreakerStore) store: BreakerStore,
   ) {
-    this.fleetStore = (options.store as { type?: string } | undefined)?.type === 'redis';
+    this.sharedRateLimits = store.rateLimits;
+    this.fleetStore = store.rateLimits !== undefined;
     for (const [name, policy] of Object.entries(options.policies ?? {})) {
       const keepsDeadLetters = policy.deadLetter === true;
       const policies = this.build(name, policy, policy.breaker, keepsDeadLetters);
@@ -190,6 +195,7 @@ export class PolicyRegistry {
               for (const listener of this.finalFailureListeners) listener(name, args, error, attempts);
             }
           : undefined,
+        sharedRateLimits: this.sharedRateLimits,
       },
       { breakerTimeout: timeout === false ? undefined : timeout, fleetStore: this.fleetStore },
     );

@@ -1,4 +1,5 @@
 import type { StateChangeEvent } from '../core/breaker-events';
+import type { ResilienceErrorDetails } from './error-mapping/error-answers';
 
 export const NO_MODULE = (breaker: string): string =>
   `@CircuitBreaker("${breaker}") was called where no ResilienceModule is initialised; ` +
@@ -48,6 +49,10 @@ export const UNDECLARED_OBSERVABLE = (breaker: string, method: string): string =
 export const STATE_CHANGE = (e: StateChangeEvent): string =>
   `Circuit breaker "${e.breaker}" ${e.from} -> ${e.to} (${e.reason}` +
   `${e.actor === null ? '' : ` by ${e.actor}`}, failure rate ${formatRate(e.failureRate)})`;
+
+export const EVENT_DROPPED = (handler: string, details: ResilienceErrorDetails): string =>
+  `${handler} did not handle an event: ${details.message} (${details.code}` +
+  `${details.retryAfterMs === undefined ? '' : `, retry after ${details.retryAfterMs} ms`})`;
 
 export const INVALID_MAP_ERRORS = (value: unknown): string =>
   `ResilienceModule: mapErrors = ${String(value)} is invalid; expected true (map resilience errors to 503/504/400 answers, ` +

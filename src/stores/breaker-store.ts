@@ -1,6 +1,7 @@
 import type { AuditLog } from '../core/audit-log';
 import type { BreakerSnapshot } from '../core/breaker-snapshot';
 import type { DeadLetterStore } from '../core/dead-letter-store';
+import type { SharedRateLimits } from '../core/policies/shared-rate-limits';
 import type { BreakerRegistry } from '../core/registry';
 import type { StoreStatus } from './store-status';
 
@@ -30,6 +31,8 @@ export interface BreakerStore {
   readonly auditLog: AuditLog;
   /** Where the dead letters of named policies are kept; without it, the module keeps them in memory. */
   readonly deadLetters?: DeadLetterStore;
+  /** Token buckets every instance shares, for `rateLimit.scope: 'fleet'` (which needs them). */
+  readonly rateLimits?: SharedRateLimits;
   /**
    * Called once, right after the registry is built and before any call: restores every
    * breaker it knows (and each one added later) and subscribes to their changes.

@@ -2,6 +2,7 @@ import type { Breaker } from '../core/breaker';
 import { KEY_SEPARATOR, parseBreakerName } from '../core/breaker-key';
 import type { BreakerStateRecord, WindowRecord } from '../core/breaker-snapshot';
 import { CIRCUIT_STATES, type CircuitState } from '../core/circuit-state';
+import type { BreakerGroup } from '../core/breaker-group';
 import type { BreakerRegistry } from '../core/registry';
 import type { BreakerStore } from './breaker-store';
 import { SqliteAuditLog } from './sqlite-audit-log';
@@ -42,14 +43,16 @@ interface Tracked {
 }
 
 /**
- * The rows of the per-key breakers of one name: how many breakers the registry keeps (`live`),
- * and the rows of those it no longer keeps (evicted, or from before a restart), oldest first,
- * each with whether the file has its row yet. Together they stay within twice
- * `maxKeysPerBreaker`.
+ * The rows of breakers the registry keeps a bounded number of: the per-key breakers of one
+ * name, or the members of a group (`http:<origin>`). How many the registry keeps (`live`), and
+ * the rows of those it no longer keeps (evicted, or from before a restart), oldest first, each
+ * with whether the file has its row yet. Together they stay within `limit`: twice the number
+ * the registry keeps.
  */
-interface KeyedRows {
+interface BoundedRows {
   live: number;
   readonly parked: Map<string, boolean>;
+  readonly limit: number;
 }
 
 /**
@@ -63,8 +66,9 @@ interface KeyedRows {
  * - A failing store never fails or slows a protected call: the error is logged once, breakers
  *   keep working from memory, and everything pending is written when the file works again.
  * - Rows of per-key breakers, and what waits to be written, stay within twice
- *   `maxKeysPerBreaker` per name: the breakers the registry keeps, and as many it evicted
- *   last, whose last state is kept (one comes back as it was) until newer ones push it out.
+ *   `maxKeysPerBreaker` per name, and rows of a group's breakers (`http:<origin>`) within twice
+ *   its bound (`http.maxOrigins`): the breakers the registry keeps, and as many it evicted last,
+ *   whose last state is kept (one comes back as it was) until newer ones push it out.
  * - A file deleted or replaced while in use is noticed at the next write: the store logs it,
  *   creates a new file and writes every breaker's state into it.
  *
@@ -89,9 +93,9 @@ export class SqliteStore implements BreakerStore {
   private readonly leaving = new Map<string, BreakerStateRecord>();
   /** Rows of per-key breakers to delete, by name. */
   private readonly deleting = new Set<string>();
-  /** By the name per-key breakers are kept under. */
-  private readonly keyed = new Map<string, KeyedRows>();
-  private maxKeys = 1;
+  /** By the name per-key breakers are kept under, or by the group. */
+  private readonly bounded = new Map<string | BreakerGroup, BoundedRows>();
+  private registry: BreakerRegistry | undefined;
   private scheduled: Promise<void> | null = null;
   private timer: NodeJS.Timeout | undefined;
   private detach: Array<() => void> = [];
@@ -131,7 +135,7 @@ export class SqliteStore implements BreakerStore {
   attach(registry: BreakerRegistry): void {
     if (this.attached || this.closed) throw new Error(messages.STORE_ALREADY_ATTACHED());
     this.attached = true;
-    this.maxKeys = registry.maxKeysPerBreaker;
+    this.registry = registry;
     this.parkStoredKeys();
     for (const breaker of registry.all()) this.track(breaker);
     this.detach.push(
@@ -176,16 +180,28 @@ export class SqliteStore implements BreakerStore {
    */
   private parkStoredKeys(): void {
     try {
-      for (const { name } of this.statements.keyedRows.all()) {
-        const parsed = parseBreakerName(name);
-        if (parsed?.key !== undefined) this.rowsOf(parsed.name).parked.set(name, true);
-      }
+      for (const { name } of this.statements.keyedRows.all())
+        this.boundedRowsOf(name)?.parked.set(name, true);
     } catch (error) {
       this.logger.warn(messages.SQLITE_READ_FAILED(this.path, `${KEY_SEPARATOR}*`, messages.reasonOf(error)));
       return;
     }
-    for (const rows of this.keyed.values()) this.bound(rows);
+    for (const rows of this.bounded.values()) this.bound(rows);
     if (this.deleting.size > 0) this.write([]);
+  }
+
+  /**
+   * Files the rows of a group's breakers from earlier runs as parked, oldest first, when the
+   * store first meets the group (groups are defined after the store attaches).
+   */
+  private parkStoredMembers(group: BreakerGroup, rows: BoundedRows): void {
+    try {
+      for (const { name } of this.statements.names.all()) {
+        if (group.options.owns(name) && !this.tracked.has(name)) rows.parked.set(name, true);
+      }
+    } catch (error) {
+      this.logger.warn(messages.SQLITE_READ_FAILED(this.path, '(a group’s rows)', messages.reasonOf(error)));
+    }
   }
 
   private track(breaker: Breaker): void {
@@ -201,8 +217,8 @@ export class SqliteStore implements BreakerStore {
       }),
     };
     this.tracked.set(breaker.name, tracked);
-    if (breaker.perKey === undefined) return;
-    const rows = this.rowsOf(breaker.perKey.name);
+    const rows = this.boundedRowsOf(breaker.name);
+    if (rows === undefined) return;
     rows.live++;
     rows.parked.delete(breaker.name);
     this.bound(rows);
@@ -222,7 +238,7 @@ export class SqliteStore implements BreakerStore {
     if (left !== undefined) {
       this.leaving.delete(name);
       const changed = breaker.restoreState(left);
-      const parked = breaker.perKey && this.keyed.get(breaker.perKey.name)?.parked.get(name);
+      const parked = this.boundedRowsOf(name)?.parked.get(name);
       return { persisted: rowKept || parked === true, changed };
     }
     try {
@@ -250,17 +266,17 @@ export class SqliteStore implements BreakerStore {
       this.leaving.set(breaker.name, breaker.exportState());
       void this.requestWrite();
     }
-    if (breaker.perKey === undefined) return;
-    const rows = this.rowsOf(breaker.perKey.name);
+    const rows = this.boundedRowsOf(breaker.name);
+    if (rows === undefined) return;
     rows.live--;
     if (changed || tracked.persisted) rows.parked.set(breaker.name, tracked.persisted);
     this.bound(rows);
   }
 
-  /** Drops the oldest parked rows beyond twice `maxKeysPerBreaker` rows, and what waits to write them. */
-  private bound(rows: KeyedRows): void {
+  /** Drops the oldest parked rows beyond the limit, and what waits to write them. */
+  private bound(rows: BoundedRows): void {
     for (const [name, persisted] of rows.parked) {
-      if (rows.live + rows.parked.size <= 2 * this.maxKeys) break;
+      if (rows.live + rows.parked.size <= rows.limit) break;
       rows.parked.delete(name);
       this.leaving.delete(name);
       if (persisted) this.deleting.add(name);
@@ -268,9 +284,22 @@ export class SqliteStore implements BreakerStore {
     if (this.deleting.size > 0) void this.requestWrite();
   }
 
-  private rowsOf(name: string): KeyedRows {
-    let rows = this.keyed.get(name);
-    if (rows === undefined) this.keyed.set(name, (rows = { live: 0, parked: new Map() }));
+  /** The bounded rows a breaker's row belongs with; undefined for a breaker the registry keeps unbounded. */
+  private boundedRowsOf(name: string): BoundedRows | undefined {
+    const registry = this.registry as BreakerRegistry;
+    const parsed = parseBreakerName(name);
+    if (parsed?.key !== undefined) return this.rowsOf(parsed.name, 2 * registry.maxKeysPerBreaker);
+    const group = registry.groupOf(name);
+    if (group === undefined) return undefined;
+    const known = this.bounded.has(group);
+    const rows = this.rowsOf(group, 2 * group.options.max);
+    if (!known) this.parkStoredMembers(group, rows);
+    return rows;
+  }
+
+  private rowsOf(family: string | BreakerGroup, limit: number): BoundedRows {
+    let rows = this.bounded.get(family);
+    if (rows === undefined) this.bounded.set(family, (rows = { live: 0, parked: new Map(), limit }));
     return rows;
   }
 
@@ -322,7 +351,7 @@ export class SqliteStore implements BreakerStore {
     }
     this.urgent.clear();
     for (const name of this.leaving.keys()) {
-      const parked = this.keyed.get(parseBreakerName(name)?.name ?? '')?.parked;
+      const parked = this.boundedRowsOf(name)?.parked;
       if (parked?.has(name)) parked.set(name, true);
     }
     this.leaving.clear();
@@ -372,7 +401,7 @@ export class SqliteStore implements BreakerStore {
       t.written = -1;
       t.persisted = false;
     }
-    for (const { parked } of this.keyed.values()) {
+    for (const { parked } of this.bounded.values()) {
       for (const name of parked.keys()) {
         if (this.leaving.has(name)) parked.set(name, false);
         else parked.delete(name);
@@ -399,6 +428,8 @@ function prepare(db: SqliteConnection) {
     ),
     select: db.prepare<[string], StateRow>(`SELECT ${columns} FROM breaker_state WHERE name = ?`),
     remove: db.prepare<[string]>('DELETE FROM breaker_state WHERE name = ?'),
+    /** Every row's name, least recently saved first. */
+    names: db.prepare<[], { name: string }>('SELECT name FROM breaker_state ORDER BY saved_at, name'),
     /** Rows of per-key breakers (`name#key`), least recently saved first. */
     keyedRows: db.prepare<[], { name: string }>(
       `SELECT name FROM breaker_state WHERE instr(name, '${KEY_SEPARATOR}') > 0 ORDER BY saved_at, name`,

@@ -1,15 +1,18 @@
 import { randomUUID } from 'node:crypto';
-import { Controller, Inject, type INestMicroservice } from '@nestjs/common';
+import { Controller, Inject, type INestMicroservice, type LoggerService } from '@nestjs/common';
 import {
   type ClientOptions,
   type ClientProxy,
   ClientProxyFactory,
+  EventPattern,
   MessagePattern,
   type MicroserviceOptions,
   Transport,
 } from '@nestjs/microservices';
 import { Test } from '@nestjs/testing';
 import { lastValueFrom } from 'rxjs';
+import type { BreakerSnapshot } from '../../src/core/breaker-snapshot';
+import { CircuitState } from '../../src/core/circuit-state';
 import { BreakerRegistry } from '../../src/core/registry';
 import { CircuitBreaker } from '../../src/nest/circuit-breaker.decorator';
 import { RateLimit } from '../../src/nest/policy.decorators';
@@ -22,6 +25,16 @@ const run = randomUUID().slice(0, 8);
 const QUOTE = `quote.${run}`;
 const REPORT = `report.${run}`;
 const SEARCH = `search.${run}`;
+const ALERT = `alert.${run}`;
+
+/** Every line the apps log, with what came with it (a stack, a context). */
+const logs: Array<{ level: string; args: unknown[] }> = [];
+const recorder: LoggerService = Object.fromEntries(
+  ['log', 'error', 'warn', 'debug', 'verbose', 'fatal'].map((level) => [
+    level,
+    (...args: unknown[]) => logs.push({ level, args }),
+  ]),
+) as unknown as LoggerService;
 
 @Controller()
 class QuotesController {
@@ -44,9 +57,37 @@ class QuotesController {
   async search(): Promise<string> {
     return 'results';
   }
+
+  @CircuitBreaker('alerts')
+  @EventPattern(ALERT)
+  async alert(_data: unknown): Promise<void> {
+    throw new Error('the alert service is down');
+  }
 }
 
-/** How the server listens and the client connects, per transport (the machine runs Redis and NATS). */
+/**
+ * Resolves once `breaker`'s snapshot satisfies `done` (checked now and on each of its `event`s),
+ * and what set it off has gone through the promises and streams after it (the next turn of the
+ * event loop).
+ */
+async function breakerReaches(
+  registry: BreakerRegistry,
+  breaker: string,
+  event: 'rejected' | 'stateChange',
+  done: (snapshot: BreakerSnapshot) => boolean,
+): Promise<void> {
+  await new Promise<void>((resolve) => {
+    const check = () => done(registry.get(breaker).snapshot()) && resolve();
+    registry.get(breaker).on(event, check);
+    check();
+  });
+  await nextTurn();
+}
+
+/** The next turn of the event loop: what a settled call set off has run by then. */
+const nextTurn = () => new Promise((resolve) => setImmediate(resolve));
+
+/** How the server listens and the client connects, per transport (the machine runs Redis, NATS and RabbitMQ). */
 const TRANSPORTS: Record<string, () => Promise<MicroserviceOptions>> = {
   TCP: async () => ({
     transport: Transport.TCP,
@@ -54,6 +95,14 @@ const TRANSPORTS: Record<string, () => Promise<MicroserviceOptions>> = {
   }),
   Redis: async () => ({ transport: Transport.REDIS, options: { host: '127.0.0.1', port: 6379 } }),
   NATS: async () => ({ transport: Transport.NATS, options: { servers: ['nats://127.0.0.1:4222'] } }),
+  RabbitMQ: async () => ({
+    transport: Transport.RMQ,
+    options: {
+      urls: ['amqp://127.0.0.1:5672'],
+      queue: `quotes.${run}`,
+      queueOptions: { durable: false, autoDelete: true },
+    },
+  }),
 };
 
 describe.each(Object.keys(TRANSPORTS))(
@@ -68,12 +117,16 @@ describe.each(Object.keys(TRANSPORTS))(
         imports: [
           ResilienceModule.forRoot({
             metrics: false,
-            breakers: { quotes: { failureThreshold: 1 }, reports: { timeout: 50 } },
+            breakers: {
+              quotes: { failureThreshold: 1 },
+              reports: { timeout: 50 },
+              alerts: { failureThreshold: 1 },
+            },
           }),
         ],
         controllers: [QuotesController],
       }).compile();
-      server = moduleRef.createNestMicroservice<MicroserviceOptions>({ ...transport, logger: false });
+      server = moduleRef.createNestMicroservice<MicroserviceOptions>({ ...transport, logger: recorder });
       await server.listen();
       client = ClientProxyFactory.create(transport as ClientOptions);
       await client.connect();
@@ -123,6 +176,31 @@ describe.each(Object.keys(TRANSPORTS))(
         policy: 'QuotesController.search',
         retryAfterMs: expect.any(Number),
       });
+    });
+
+    it('says each event an open breaker rejects in one warning line with no stack, and keeps serving', async () => {
+      const registry = server.get(BreakerRegistry);
+      await lastValueFrom(client.emit(ALERT, {}));
+      await breakerReaches(registry, 'alerts', 'stateChange', (s) => s.state === CircuitState.OPEN);
+      logs.length = 0;
+
+      for (let i = 0; i < 3; i++) await lastValueFrom(client.emit(ALERT, {}));
+      await breakerReaches(registry, 'alerts', 'rejected', (s) => s.rejected >= 3);
+
+      const about = logs.filter(({ args }) => JSON.stringify(args).includes('alerts'));
+      expect(about.map(({ level, args }) => ({ level, args }))).toEqual(
+        Array.from({ length: 3 }, () => ({
+          level: 'warn',
+          args: [
+            expect.stringMatching(
+              /^QuotesController\.alert did not handle an event: Circuit breaker "alerts" is open and does not permit further calls \(BREAKER_OPEN, retry after \d+ ms\)$/,
+            ),
+            'CircuitBreaker',
+          ],
+        })),
+      );
+      expect(logs.filter(({ level }) => level === 'error')).toEqual([]);
+      await expect(lastValueFrom(client.send(REPORT, {}))).rejects.toMatchObject({ code: 'BREAKER_TIMEOUT' });
     });
   },
 );

@@ -1,7 +1,9 @@
 import { LoadShedError } from '../../src/core/errors';
 import { answerFor } from '../../src/nest/error-mapping/error-answers';
 import { graphqlErrorFor } from '../../src/nest/error-mapping/graphql-answer';
-import { rpcExceptionFor } from '../../src/nest/error-mapping/rpc-answer';
+import type { ArgumentsHost } from '@nestjs/common';
+import type { RpcException } from '@nestjs/microservices';
+import { rpcAnswerFor } from '../../src/nest/error-mapping/rpc-answer';
 
 describe('A shed call, as each transport answers it', () => {
   const error = new LoadShedError('search', 0.93, 120);
@@ -24,7 +26,9 @@ describe('A shed call, as each transport answers it', () => {
   });
 
   it('answers RPC clients { code: LOAD_SHED, message, breaker, retryAfterMs }', () => {
-    expect(rpcExceptionFor(answerFor(error)!).getError()).toEqual({
+    const host = { getType: () => 'rpc' } as unknown as ArgumentsHost;
+
+    expect((rpcAnswerFor(host, answerFor(error)!) as RpcException).getError()).toEqual({
       code: 'LOAD_SHED',
       message,
       breaker: 'search',

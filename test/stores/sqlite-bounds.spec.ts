@@ -1,6 +1,8 @@
 import { CircuitState } from '../../src/core/circuit-state';
+import { originBreakersOf } from '../../src/http/origin-breakers';
 import type { SqliteConnection } from '../../src/stores/sqlite-drivers/sqlite-driver';
 import {
+  type Booted,
   FakeClock,
   SQLITE_TEST_DRIVERS,
   countStateWrites,
@@ -91,5 +93,59 @@ describe.each(SQLITE_TEST_DRIVERS)('SqliteStore bounds on per-key breakers on %s
     await store.close();
 
     expect(file.boot({ breakers }).registry.get('payments').state).toBe(CircuitState.FORCED_OPEN);
+  });
+});
+
+describe.each(SQLITE_TEST_DRIVERS)('SqliteStore bounds on outgoing HTTP origin breakers on %s', (driver) => {
+  const clock = new FakeClock();
+  const file = useSqliteFile(clock, driver);
+  const originRows = (db: SqliteConnection): string[] =>
+    db
+      .prepare<[], { name: string }>(`SELECT name FROM breaker_state WHERE name LIKE 'http:%' ORDER BY name`)
+      .all()
+      .map((row) => row.name);
+  const origin = (i: number) => `https://host-${String(i).padStart(4, '0')}.example.com`;
+
+  /** Opens the breakers of origins `from` to `to` (excluded) by one failure each, a turn and a millisecond apart. */
+  async function openOrigins(registry: Booted['registry'], maxOrigins: number, from: number, to: number) {
+    const origins = originBreakersOf(registry, { maxOrigins, defaults: { failureThreshold: 1 } });
+    for (let i = from; i < to; i++) {
+      clock.advance(1);
+      await origins
+        .forUrl(`${origin(i)}/quotes`)!
+        .execute(failing)
+        .catch(() => undefined);
+      await nextTurn();
+    }
+  }
+
+  it('keeps at most twice maxOrigins rows of origin breakers however many origins come and go', async () => {
+    const { registry, store } = file.boot();
+
+    await openOrigins(registry, 5, 0, 200);
+    await store.flush();
+
+    // The 5 origins kept and the 5 evicted last, whose rows bring them back as they were.
+    expect(originRows(file.reader())).toEqual(
+      Array.from({ length: 10 }, (_, i) => `http:${origin(190 + i)}`),
+    );
+    await store.close();
+    const next = file.boot();
+    const origins = originBreakersOf(next.registry, { maxOrigins: 5 });
+    expect(origins.forUrl(origin(190))!.state).toBe(CircuitState.OPEN);
+    expect(origins.forUrl(origin(189))!.state).toBe(CircuitState.CLOSED);
+  });
+
+  it('trims the rows of origins from earlier runs to the newest, twice maxOrigins, once origins are used again', async () => {
+    const first = file.boot();
+    await openOrigins(first.registry, 1_000, 0, 100);
+    await first.store.close();
+    expect(originRows(file.reader())).toHaveLength(100);
+
+    const { registry, store } = file.boot();
+    await openOrigins(registry, 5, 100, 101);
+    await store.flush();
+
+    expect(originRows(file.reader())).toEqual(Array.from({ length: 10 }, (_, i) => `http:${origin(91 + i)}`));
   });
 });

@@ -11,6 +11,8 @@ export interface Upstream {
   readonly requests: number;
   /** Resolves once `count` requests in all have been received. */
   received(count: number): Promise<void>;
+  /** Resolves once `count` requests in all have been given up by their client before an answer. */
+  abandoned(count: number): Promise<void>;
   /** Status of the next answers (200 at first); `hang` answers never. */
   answer(status: number | 'hang'): void;
   close(): Promise<void>;
@@ -24,13 +26,14 @@ export async function startUpstream(): Promise<Upstream> {
   let connections = 0;
   let requests = 0;
   let status: number | 'hang' = 200;
-  const waiters: Array<{ count: number; resolve: () => void }> = [];
+  let abandoned = 0;
+  const waiters = counterWaiters();
+  const abandonWaiters = counterWaiters();
   const server = createServer((request: IncomingMessage, response: ServerResponse) => {
-    requests++;
-    for (const waiter of waiters.filter((w) => w.count <= requests)) {
-      waiters.splice(waiters.indexOf(waiter), 1);
-      waiter.resolve();
-    }
+    waiters.reached(++requests);
+    response.on('close', () => {
+      if (!response.writableFinished) abandonWaiters.reached(++abandoned);
+    });
     request.resume();
     if (status === 'hang') return;
     response.writeHead(status, { 'content-type': 'text/plain' }).end(`status ${status}`);
@@ -46,8 +49,8 @@ export async function startUpstream(): Promise<Upstream> {
     get requests() {
       return requests;
     },
-    received: (count) =>
-      new Promise<void>((resolve) => (count <= requests ? resolve() : waiters.push({ count, resolve }))),
+    received: (count) => waiters.until(count, requests),
+    abandoned: (count) => abandonWaiters.until(count, abandoned),
     answer(next) {
       status = next;
     },
@@ -56,6 +59,21 @@ export async function startUpstream(): Promise<Upstream> {
         server.close((error) => (error ? reject(error) : resolve()));
         server.closeAllConnections();
       }),
+  };
+}
+
+/** Promises that resolve once a counter reaches their count. */
+function counterWaiters() {
+  const waiters: Array<{ count: number; resolve: () => void }> = [];
+  return {
+    until: (count: number, now: number) =>
+      new Promise<void>((resolve) => (count <= now ? resolve() : waiters.push({ count, resolve }))),
+    reached(now: number): void {
+      for (const waiter of waiters.filter((w) => w.count <= now)) {
+        waiters.splice(waiters.indexOf(waiter), 1);
+        waiter.resolve();
+      }
+    },
   };
 }
 

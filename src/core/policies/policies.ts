@@ -11,6 +11,7 @@ import {
 } from './policy-option-table';
 import { RateLimiter } from './rate-limiter';
 import { RetryPolicy, type Attempt } from './retry';
+import type { SharedRateLimits } from './shared-rate-limits';
 import { systemTimers, type PolicyTimers, type RandomSource } from './timers';
 import { TotalTimeout } from './total-timeout';
 
@@ -28,6 +29,8 @@ export interface PoliciesDeps {
    * rate limit or bulkhead refused it).
    */
   onFinalFailure?: (args: readonly unknown[], error: unknown, attempts: number) => void;
+  /** The fleet's token buckets, for `rateLimit.scope: 'fleet'` (which needs them). */
+  sharedRateLimits?: SharedRateLimits;
 }
 
 /** One call through the policies. @publicApi */
@@ -68,7 +71,9 @@ export class Policies {
     const timers = deps.timers ?? systemTimers;
     const emit = deps.onEvent ?? (() => undefined);
     const { retry, timeout, bulkhead, rateLimit } = options;
-    this.rateLimiter = rateLimit && new RateLimiter(name, resolveRateLimitOptions(rateLimit), timers, emit);
+    const shared = rateLimit?.scope === 'fleet' ? deps.sharedRateLimits : undefined;
+    this.rateLimiter =
+      rateLimit && new RateLimiter(name, resolveRateLimitOptions(rateLimit), timers, emit, shared);
     this.rateLimitKey = rateLimit?.key;
     this.bulkhead = bulkhead && new Bulkhead(name, resolveBulkheadOptions(bulkhead), timers, emit);
     this.timeout = timeout === undefined ? undefined : new TotalTimeout(name, timeout, timers, emit);
@@ -106,12 +111,14 @@ export class Policies {
     const retried: Attempt<T> =
       retry === undefined ? attempt : (call) => retry.execute(attempt, retryOn, call);
     const timed = timeout === undefined ? () => retried(undefined) : () => timeout.execute(retried);
+    const guarded = bulkhead === undefined ? timed : () => bulkhead.execute(timed);
     try {
       if (rateLimiter !== undefined) {
         const key = this.rateLimitKey?.(...(call.args ?? []));
-        rateLimiter.acquire(key === undefined ? '' : String(key));
+        const acquired = rateLimiter.acquire(key === undefined ? '' : String(key));
+        if (acquired !== undefined) return acquired.then(guarded);
       }
-      return bulkhead === undefined ? timed() : bulkhead.execute(timed);
+      return guarded();
     } catch (error) {
       return Promise.reject(error);
     }

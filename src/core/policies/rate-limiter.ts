@@ -1,5 +1,6 @@
 import type { PolicyListener } from './policy-events';
 import { RateLimitedError } from './policy-errors';
+import type { SharedRateLimits } from './shared-rate-limits';
 import type { PolicyTimers } from './timers';
 import { TokenBucket } from './token-bucket';
 
@@ -17,7 +18,8 @@ const REFUSAL_WINDOW_MS = 10_000;
 
 /**
  * A token bucket per key (one when calls carry no key): calls without a token fail at once
- * with `RateLimitedError`, whose `retryAfterMs` is when a token is due.
+ * with `RateLimitedError`, whose `retryAfterMs` is when a token is due. With `fleet` (scope
+ * `fleet`), the fleet's bucket decides, and this instance's own buckets only while it cannot.
  */
 export class RateLimiter {
   private readonly buckets = new Map<string, TokenBucket>();
@@ -34,14 +36,28 @@ export class RateLimiter {
     readonly options: ResolvedRateLimitOptions,
     private readonly timers: PolicyTimers,
     private readonly emit: PolicyListener,
+    private readonly fleet?: SharedRateLimits,
   ) {
     this.perMs = options.limit / options.interval;
   }
 
-  /** Takes a token for a call with `key`; throws `RateLimitedError` when there is none. */
-  acquire(key = ''): void {
+  /**
+   * Takes a token for a call with `key`; throws `RateLimitedError` when there is none. A fleet
+   * limit answers with a promise (rejected with it), an instance one decides synchronously.
+   */
+  acquire(key = ''): void | Promise<void> {
+    if (this.fleet !== undefined) return this.acquireFromFleet(this.fleet, key);
     const now = this.timers.now();
-    const wait = this.bucketFor(key, now).take(now);
+    this.settle(now, this.bucketFor(key, now).take(now));
+  }
+
+  private async acquireFromFleet(fleet: SharedRateLimits, key: string): Promise<void> {
+    const wait = await fleet.take({ policy: this.policy, key, burst: this.options.burst, perMs: this.perMs });
+    const now = this.timers.now();
+    this.settle(now, wait ?? this.bucketFor(key, now).take(now));
+  }
+
+  private settle(now: number, wait: number): void {
     this.count(now, wait === 0);
     if (wait === 0) return;
     this.emit({ kind: 'rejected', policy: this.policy, reason: 'rate_limited' });

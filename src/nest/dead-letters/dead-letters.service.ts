@@ -25,8 +25,9 @@ export type ReplayOutcome =
 
 /**
  * The dead letters of the app's named policies: calls that finally failed, kept with their
- * arguments (as JSON) in the module's store (memory: the newest 1,000; sqlite: the newest
- * 10,000, surviving restarts), to be looked at and replayed through the same policy.
+ * arguments (as JSON) in the module's store (memory: the newest 1,000; sqlite and redis: the
+ * newest 10,000, surviving restarts; redis shares them with the fleet), to be looked at and
+ * replayed through the same policy.
  * @publicApi
  */
 @Injectable()

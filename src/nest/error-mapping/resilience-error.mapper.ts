@@ -3,7 +3,7 @@ import type { HttpAdapterHost } from '@nestjs/core';
 import { answerFor, type ErrorAnswer } from './error-answers';
 import { graphqlErrorFor } from './graphql-answer';
 import { httpExceptionFor } from './http-answer';
-import { rpcExceptionFor } from './rpc-answer';
+import { rpcAnswerFor } from './rpc-answer';
 
 /** Builds what a handler of one context type throws in place of a resilience error. */
 type ContextMapping = (
@@ -16,14 +16,14 @@ type ContextMapping = (
 /** The contexts whose handlers get a mapped error, by `host.getType()`. */
 const CONTEXTS: ReadonlyMap<string, ContextMapping> = new Map<string, ContextMapping>([
   ['http', httpExceptionFor],
-  ['rpc', (_adapterHost, _host, answer) => rpcExceptionFor(answer)],
+  ['rpc', (_adapterHost, host, answer) => rpcAnswerFor(host, answer)],
   ['graphql', (_adapterHost, _host, answer, error) => graphqlErrorFor(answer, error)],
 ]);
 
 /**
  * Turns a resilience error that escapes a handler into the answer its context expects (on
  * HTTP: Nest's `ServiceUnavailableException` with `Retry-After`, `GatewayTimeoutException`;
- * on RPC an `RpcException`; on GraphQL a `GraphQLError`), before any exception filter sees it. Any other error, an error of a context without a
+ * on RPC an `RpcException`, or one warning line for an event; on GraphQL a `GraphQLError`), before any exception filter sees it. Any other error, an error of a context without a
  * mapping, and every error once the module's `mapErrors` is `false`, come back unchanged.
  */
 export class ResilienceErrorMapper {

@@ -1,17 +1,47 @@
+import { type ArgumentsHost, type ExecutionContext, IntrinsicException, Logger } from '@nestjs/common';
 import type { RpcException } from '@nestjs/microservices';
+import { LOG_CONTEXT } from '../resilience.constants';
+import { EVENT_DROPPED } from '../resilience.messages';
 import type { ErrorAnswer } from './error-answers';
 
 let Exception: typeof RpcException | undefined;
 
+/** Where `@EventPattern` / `@MessagePattern` say what a handler is (stable since Nest 6). */
+const PATTERN_HANDLER_METADATA = 'microservices:handler_type';
+/** `PatternHandler.EVENT`: a handler with no reply channel. */
+const EVENT_HANDLER = 2;
+
+const logger = new Logger(LOG_CONTEXT);
+
 /**
- * `answer` as the `RpcException` a microservice handler (`@MessagePattern`, `@EventPattern`)
- * throws: its error, `{ code, message, breaker | policy, retryAfterMs | timeoutMs }`, is what
- * the `ClientProxy` receives, on every transport. Nest's RPC exception handling answers any
- * other error "Internal server error".
+ * `answer` as the `RpcException` a `@MessagePattern` handler throws: its error,
+ * `{ code, message, breaker | policy, retryAfterMs | timeoutMs }`, is what the `ClientProxy`
+ * receives, on every transport. Nest's RPC exception handling answers any other error
+ * "Internal server error". An `@EventPattern` handler has no one to answer: see
+ * {@link eventRejectionFor}.
  */
-export function rpcExceptionFor(answer: ErrorAnswer): RpcException {
+export function rpcAnswerFor(host: ArgumentsHost, answer: ErrorAnswer): Error {
+  if (isEventHandler(host)) return eventRejectionFor(host as ExecutionContext, answer);
   // Loaded on the first RPC rejection: an app with an RPC context has @nestjs/microservices.
   // eslint-disable-next-line @typescript-eslint/no-require-imports -- an optional peer, never loaded by HTTP-only apps
   Exception ??= (require('@nestjs/microservices') as typeof import('@nestjs/microservices')).RpcException;
   return new Exception({ ...answer.details });
+}
+
+/**
+ * An event a breaker or policy kept from its handler is said in one warning line, with no
+ * stack: an open breaker rejects every event, and Nest would log each as an error with its
+ * stack (Nest 12) or not at all (Nest 11). The error still leaves the handler, as an exception
+ * Nest does not log again, for a transport that hands event failures to its client library
+ * (Kafka redelivers).
+ */
+function eventRejectionFor(context: ExecutionContext, answer: ErrorAnswer): Error {
+  const { details } = answer;
+  logger.warn(EVENT_DROPPED(`${context.getClass().name}.${context.getHandler().name}`, details));
+  return Object.assign(new IntrinsicException(details.message), details);
+}
+
+function isEventHandler(host: ArgumentsHost): boolean {
+  const handler = (host as Partial<ExecutionContext>).getHandler?.();
+  return handler !== undefined && Reflect.getMetadata(PATTERN_HANDLER_METADATA, handler) === EVENT_HANDLER;
 }

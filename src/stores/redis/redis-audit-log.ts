@@ -1,11 +1,9 @@
 import type { AuditEntry, AuditLog } from '../../core/audit-log';
 import type { CircuitState } from '../../core/circuit-state';
+import { fieldsOf, newestFirst, type StreamEntry } from './redis-stream';
 
 /** Most entries the audit stream keeps (`XADD … MAXLEN`); the scripts cap it the same way. */
 export const AUDIT_STREAM_MAX = 10_000;
-
-/** Entries read per round trip while looking for one breaker's. */
-const PAGE = 500;
 
 /** How the audit log reaches Redis: through the store, which bounds and counts every command. */
 export interface AuditCommands {
@@ -51,32 +49,19 @@ export class RedisAuditLog implements AuditLog {
 
   /** Newest first. */
   async list(breaker?: string, limit = 100): Promise<AuditEntry[]> {
-    const found: AuditEntry[] = [];
-    let end = '+';
-    while (found.length < limit) {
-      const count = breaker === undefined ? limit - found.length : PAGE;
-      const page = (await this.redis.command('audit', [
-        'XREVRANGE',
-        this.redis.key,
-        end,
-        '-',
-        'COUNT',
-        String(count),
-      ])) as Array<[string, string[]]>;
-      for (const [, fields] of page) {
-        const entry = toEntry(fields);
-        if (breaker === undefined || entry.breaker === breaker) found.push(entry);
-      }
-      if (page.length < count) break;
-      end = `(${page[page.length - 1][0]}`;
-    }
-    return found.slice(0, limit);
+    const range = (args: string[]) =>
+      this.redis.command('audit', ['XREVRANGE', this.redis.key, ...args]) as Promise<StreamEntry[]>;
+    return newestFirst(
+      range,
+      limit,
+      ([, fields]) => toEntry(fields),
+      breaker === undefined ? undefined : (entry) => entry.breaker === breaker,
+    );
   }
 }
 
 function toEntry(fields: string[]): AuditEntry {
-  const f: Record<string, string> = {};
-  for (let i = 0; i < fields.length; i += 2) f[fields[i]] = String(fields[i + 1]);
+  const f = fieldsOf(fields);
   return {
     breaker: f.breaker,
     action: f.action as AuditEntry['action'],

@@ -8,6 +8,7 @@
  * openDuration, successes), `p quorum:n` (sorted set: instance -> when it opened it),
  * `p trials:n` (sorted set: lease -> when it expires); `p breakers` (every name with a state),
  * `p audit` (the capped stream), `p instances` (sorted set: instance -> last heartbeat).
+ * A fleet rate limit's bucket is `p ratelimit:<policy>:<key>` (hash: tokens, at).
  *
  * Every script that reads a state answers `{ outcome, state, gen, openedAt, until,
  * openDuration, now }`; times are Redis ms, empty strings where they do not apply.
@@ -167,4 +168,56 @@ redis.call('SET', KEYS[1], ARGV[2], 'PX', ttl)
 redis.call('ZADD', KEYS[2], now, ARGV[1])
 redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now - ttl)
 return redis.call('ZCARD', KEYS[2])
+`;
+
+/**
+ * Takes a token from a fleet rate limit's bucket, refilled continuously on Redis' clock like
+ * the instance's `TokenBucket`. KEYS: bucket. ARGV: burst, tokens per ms. Answers 0 when taken,
+ * else the ms until a token is due (nothing taken). The key expires once the bucket would be
+ * full again, so an idle bucket costs no memory and dropping it changes nothing.
+ */
+export const RATE_LIMIT_SCRIPT = `
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + tonumber(t[2]) / 1000
+local burst = tonumber(ARGV[1])
+local perMs = tonumber(ARGV[2])
+local h = redis.call('HMGET', KEYS[1], 'tokens', 'at')
+local tokens = tonumber(h[1]) or burst
+local at = tonumber(h[2]) or now
+if now > at then
+  tokens = math.min(burst, tokens + (now - at) * perMs)
+  at = now
+end
+local wait = 0
+if tokens >= 1 then tokens = tokens - 1 else wait = (1 - tokens) / perMs end
+redis.call('HSET', KEYS[1], 'tokens', string.format('%.17g', tokens), 'at', string.format('%.17g', at))
+redis.call('PEXPIRE', KEYS[1], math.ceil((burst - tokens) / perMs) + 1000)
+return string.format('%.17g', wait)
+`;
+
+/**
+ * Removes the dead letters of one policy, or every one, and answers how many. KEYS: the
+ * dead-letter stream. ARGV: `all` or `one`, policy. The stream is trimmed, never deleted, so
+ * that it keeps its last id and never gives one again.
+ */
+export const PURGE_DEAD_LETTERS_SCRIPT = `
+if ARGV[1] == 'all' then
+  local n = redis.call('XLEN', KEYS[1])
+  redis.call('XTRIM', KEYS[1], 'MAXLEN', '0')
+  return n
+end
+local n = 0
+for _, entry in ipairs(redis.call('XRANGE', KEYS[1], '-', '+')) do
+  local fields = entry[2]
+  for i = 1, #fields, 2 do
+    if fields[i] == 'policy' then
+      if fields[i + 1] == ARGV[2] then
+        redis.call('XDEL', KEYS[1], entry[1])
+        n = n + 1
+      end
+      break
+    end
+  end
+end
+return n
 `;

@@ -18,6 +18,8 @@ import { checkStoreOptions, redisOptionsOf } from '../store-option-table';
 import type { StoreOptions } from '../store-options';
 import type { StoreStatus } from '../store-status';
 import { RedisAuditLog } from './redis-audit-log';
+import { RedisDeadLetters } from './redis-dead-letters';
+import { RedisRateLimits } from './redis-rate-limits';
 import { adaptRedisClient, type RedisClient, type RedisConnection } from './redis-client';
 import {
   CLAIM_SCRIPT,
@@ -67,6 +69,8 @@ class CommandTimeout extends Error {}
  */
 export class RedisStore implements BreakerStore {
   readonly auditLog: RedisAuditLog;
+  readonly rateLimits: RedisRateLimits;
+  readonly deadLetters: RedisDeadLetters;
   readonly instanceId: string;
   private readonly prefix: string;
   private readonly commandTimeout: number;
@@ -116,6 +120,15 @@ export class RedisStore implements BreakerStore {
       isShared: (name) => this.registry?.find(name)?.options.shared ?? true,
       instance: this.instanceId,
       key: this.key('audit'),
+    });
+    this.rateLimits = new RedisRateLimits({
+      command: (operation, args) => this.command(operation, args),
+      isUp: () => this.up,
+      key: (suffix) => this.key(suffix),
+    });
+    this.deadLetters = new RedisDeadLetters({
+      command: (operation, args) => this.command(operation, args),
+      key: this.key('dead-letters'),
     });
   }
 

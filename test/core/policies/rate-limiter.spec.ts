@@ -1,6 +1,7 @@
 import { Policies } from '../../../src/core/policies/policies';
 import type { PolicyEvent } from '../../../src/core/policies/policy-events';
 import type { RateLimitOptions } from '../../../src/core/policies/policy-options';
+import type { SharedBucket, SharedRateLimits } from '../../../src/core/policies/shared-rate-limits';
 import { fakeTimers, type FakeTimers } from './fake-timers';
 
 function limited(rateLimit: RateLimitOptions, timers: FakeTimers, events: PolicyEvent[] = []) {
@@ -72,5 +73,66 @@ describe('rate limit refusals over time', () => {
     expect(policies.rateLimiter?.refusedShare()).toBe(0.75);
     await timers.advance(10_000);
     expect(policies.rateLimiter?.refusedShare()).toBe(0);
+  });
+});
+
+describe('fleet rate limit', () => {
+  /** A fleet's bucket that answers what `answers` says, recording what it is asked. */
+  function fleetBuckets(answers: Array<number | undefined>) {
+    const asked: SharedBucket[] = [];
+    const fleet: SharedRateLimits = {
+      take: async (bucket) => {
+        asked.push(bucket);
+        return answers.shift();
+      },
+    };
+    return { fleet, asked };
+  }
+
+  function fleetLimited(rateLimit: RateLimitOptions, timers: FakeTimers, fleet: SharedRateLimits) {
+    return new Policies(
+      'search',
+      { rateLimit: { ...rateLimit, scope: 'fleet' }, bulkhead: { maxConcurrent: 1 } },
+      { timers, sharedRateLimits: fleet },
+      { fleetStore: true },
+    );
+  }
+
+  it("should let the fleet's bucket decide, with its retryAfterMs, and ask for the call's key", async () => {
+    const timers = fakeTimers();
+    const { fleet, asked } = fleetBuckets([0, 40]);
+    const policies = fleetLimited(
+      { limit: 10, interval: 1_000, burst: 3, key: (id) => String(id) },
+      timers,
+      fleet,
+    );
+
+    await expect(policies.execute(async () => 'ok', { args: ['eu'] })).resolves.toBe('ok');
+    await expect(policies.execute(async () => 'ok', { args: ['eu'] })).rejects.toMatchObject({
+      code: 'RATE_LIMITED',
+      retryAfterMs: 40,
+    });
+    expect(asked).toEqual([
+      { policy: 'search', key: 'eu', burst: 3, perMs: 0.01 },
+      { policy: 'search', key: 'eu', burst: 3, perMs: 0.01 },
+    ]);
+    expect(policies.bulkhead?.active).toBe(0);
+  });
+
+  it("should fall back on the instance's own bucket while the fleet's cannot decide", async () => {
+    const timers = fakeTimers();
+    const { fleet } = fleetBuckets([]);
+    const policies = fleetLimited({ limit: 10, interval: 1_000, burst: 2 }, timers, fleet);
+
+    expect(await outcomes(policies, 3)).toEqual(['ok', 'ok', 'RATE_LIMITED']);
+  });
+
+  it('should never ask the fleet for a limit of scope instance', async () => {
+    const timers = fakeTimers();
+    const { fleet, asked } = fleetBuckets([]);
+    const policies = new Policies('search', { rateLimit: { limit: 1 } }, { timers, sharedRateLimits: fleet });
+
+    expect(await outcomes(policies, 2)).toEqual(['ok', 'RATE_LIMITED']);
+    expect(asked).toEqual([]);
   });
 });

@@ -1,0 +1,98 @@
+import type { DeadLetter, DeadLetterStore, NewDeadLetter } from '../../core/dead-letter-store';
+import { PURGE_DEAD_LETTERS_SCRIPT } from './redis-scripts';
+import { fieldsOf, newestFirst, type StreamEntry } from './redis-stream';
+
+/** Entries the redis store keeps (`XADD … MAXLEN`); the oldest are dropped as new ones arrive. */
+export const REDIS_DEAD_LETTERS_KEPT = 10_000;
+
+/** How the dead letters reach Redis: through the store, which bounds and counts every command. */
+export interface DeadLetterCommands {
+  command(operation: string, args: string[]): Promise<unknown>;
+  /** The stream's key. */
+  readonly key: string;
+}
+
+/**
+ * The dead letters of the redis store: one stream shared by the fleet, so a letter kept on one
+ * instance is listed and replayed from any. Ids are the stream's: they only grow, and a removed
+ * one is never given again. Holds the newest {@link REDIS_DEAD_LETTERS_KEPT}. While Redis is
+ * down a letter cannot be kept: `add` rejects, and the module logs the letter lost.
+ */
+export class RedisDeadLetters implements DeadLetterStore {
+  constructor(
+    private readonly redis: DeadLetterCommands,
+    private readonly capacity = REDIS_DEAD_LETTERS_KEPT,
+  ) {}
+
+  async add(letter: NewDeadLetter): Promise<DeadLetter> {
+    const fields = {
+      policy: letter.policy,
+      args: JSON.stringify(letter.args),
+      error: JSON.stringify(letter.error),
+      attempts: String(letter.attempts),
+      at: String(letter.at),
+    };
+    const id = await this.redis.command('dead_letters', [
+      'XADD',
+      this.redis.key,
+      'MAXLEN',
+      String(this.capacity),
+      '*',
+      ...Object.entries(fields).flat(),
+    ]);
+    return toLetter(String(id), Object.entries(fields).flat());
+  }
+
+  async list({ policy, limit = 100 }: { policy?: string; limit?: number } = {}): Promise<DeadLetter[]> {
+    return newestFirst(
+      (args) => this.range('XREVRANGE', ...args),
+      limit,
+      ([id, fields]) => toLetter(id, fields),
+      policy === undefined ? undefined : (letter) => letter.policy === policy,
+    );
+  }
+
+  async get(id: string): Promise<DeadLetter | undefined> {
+    if (!isStreamId(id)) return undefined;
+    const [entry] = await this.range('XRANGE', id, id);
+    return entry && toLetter(entry[0], entry[1]);
+  }
+
+  async remove(id: string): Promise<boolean> {
+    if (!isStreamId(id)) return false;
+    return Number(await this.redis.command('dead_letters', ['XDEL', this.redis.key, id])) > 0;
+  }
+
+  async purge(policy?: string): Promise<number> {
+    const removed = await this.redis.command('dead_letters', [
+      'EVAL',
+      PURGE_DEAD_LETTERS_SCRIPT,
+      '1',
+      this.redis.key,
+      policy === undefined ? 'all' : 'one',
+      policy ?? '',
+    ]);
+    return Number(removed);
+  }
+
+  private range(command: 'XRANGE' | 'XREVRANGE', ...args: string[]): Promise<StreamEntry[]> {
+    return this.redis.command('dead_letters', [command, this.redis.key, ...args]) as Promise<StreamEntry[]>;
+  }
+}
+
+/** Whether `id` is a stream id (`<ms>-<seq>`): anything else names no letter. */
+function isStreamId(id: string): boolean {
+  return /^\d{1,20}-\d{1,20}$/.test(id);
+}
+
+function toLetter(id: string, fields: string[]): DeadLetter {
+  const f = fieldsOf(fields);
+  return {
+    id,
+    policy: f.policy,
+    args: JSON.parse(f.args) as unknown[],
+    error: JSON.parse(f.error) as DeadLetter['error'],
+    attempts: Number(f.attempts),
+    at: Number(f.at),
+  };
+}

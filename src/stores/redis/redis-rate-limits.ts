@@ -1,0 +1,38 @@
+import type { SharedBucket, SharedRateLimits } from '../../core/policies/shared-rate-limits';
+import { RATE_LIMIT_SCRIPT } from './redis-scripts';
+
+/** How the rate limits reach Redis: through the store, which bounds and counts every command. */
+export interface RateLimitCommands {
+  command(operation: string, args: string[]): Promise<unknown>;
+  /** Whether Redis answered the last command: while it does not, no call waits on it. */
+  isUp(): boolean;
+  /** The key of a store-relative name (the prefix added). */
+  key(suffix: string): string;
+}
+
+/**
+ * The fleet's token buckets (`rateLimit.scope: 'fleet'`): one Lua script per call, atomic and
+ * on Redis' clock, so every instance takes from the same bucket. While Redis is down (or
+ * slower than `commandTimeout`) it answers `undefined` and the instance's bucket decides; it
+ * asks Redis again once the store's heartbeat finds it back.
+ */
+export class RedisRateLimits implements SharedRateLimits {
+  constructor(private readonly redis: RateLimitCommands) {}
+
+  async take({ policy, key, burst, perMs }: SharedBucket): Promise<number | undefined> {
+    if (!this.redis.isUp()) return undefined;
+    try {
+      const wait = await this.redis.command('rate_limit', [
+        'EVAL',
+        RATE_LIMIT_SCRIPT,
+        '1',
+        this.redis.key(`ratelimit:${policy}:${key}`),
+        String(burst),
+        String(perMs),
+      ]);
+      return Number(wait);
+    } catch {
+      return undefined;
+    }
+  }
+}

@@ -1,0 +1,176 @@
+import { Controller, Get } from '@nestjs/common';
+import { setTimeout as delay } from 'node:timers/promises';
+import { Policies } from '../../src/core/policies/policies';
+import type { RateLimitOptions } from '../../src/core/policies/policy-options';
+import { BreakerRegistry } from '../../src/core/registry';
+import { RateLimit } from '../../src/nest/policy.decorators';
+import type { NodeRedisClientLike, RedisClient } from '../../src/stores/redis/redis-client';
+import { RedisStore } from '../../src/stores/redis/redis.store';
+import { fakeTimers } from '../core/policies/fake-timers';
+import { closeAllApps, createApp } from '../nest/nest-app.fixture';
+import {
+  closeRedisClients,
+  connectClient,
+  deleteKeys,
+  REDIS_LIBRARIES,
+  REDIS_URL,
+  testPrefix,
+  type RedisLibrary,
+} from '../support/redis-fixture';
+
+const logger = { warn: jest.fn(), error: jest.fn(), log: jest.fn() };
+const COMMAND_TIMEOUT = 100;
+
+let prefix: string;
+const stores: RedisStore[] = [];
+
+beforeEach(() => {
+  prefix = testPrefix();
+});
+
+afterEach(async () => {
+  for (const store of stores.splice(0)) await store.close();
+  await closeAllApps();
+  await closeRedisClients();
+  await deleteKeys(prefix);
+});
+
+/** One instance of the fleet: a store on its own connection, attached to a registry. */
+async function instanceStore(client: RedisClient): Promise<RedisStore> {
+  const store = new RedisStore(
+    { type: 'redis', client, keyPrefix: prefix, commandTimeout: COMMAND_TIMEOUT },
+    logger,
+  );
+  stores.push(store);
+  await store.attach(new BreakerRegistry({ auditLog: store.auditLog }));
+  return store;
+}
+
+/** A policy limited fleet-wide through `store`; its local clock never moves, so only Redis' can refill. */
+function fleetLimited(store: RedisStore, rateLimit: RateLimitOptions): Policies {
+  return new Policies(
+    'search',
+    { rateLimit: { ...rateLimit, scope: 'fleet' } },
+    { timers: fakeTimers(), sharedRateLimits: store.rateLimits },
+    { fleetStore: true },
+  );
+}
+
+const call = (policies: Policies, args: unknown[] = []) =>
+  policies.execute(async () => 'ok', { args }).catch((e: { code: string }) => e.code);
+
+describe.each(REDIS_LIBRARIES)('fleet rate limit with a %s client', (library: RedisLibrary) => {
+  it('should share one bucket between instances: limit calls in all', async () => {
+    const a = fleetLimited(await instanceStore(await connectClient(library)), { limit: 4, interval: 60_000 });
+    const b = fleetLimited(await instanceStore(await connectClient(library)), { limit: 4, interval: 60_000 });
+
+    const outcomes = [
+      await call(a),
+      await call(b),
+      await call(a),
+      await call(b),
+      await call(a),
+      await call(b),
+    ];
+
+    expect(outcomes).toEqual(['ok', 'ok', 'ok', 'ok', 'RATE_LIMITED', 'RATE_LIMITED']);
+    await expect(a.execute(async () => 'ok')).rejects.toMatchObject({
+      retryAfterMs: expect.closeTo(15_000, -3),
+    });
+  });
+
+  it('should keep one shared bucket per rate-limit key', async () => {
+    const options = { limit: 1, interval: 60_000, key: (region: unknown) => String(region) };
+    const a = fleetLimited(await instanceStore(await connectClient(library)), options);
+    const b = fleetLimited(await instanceStore(await connectClient(library)), options);
+
+    expect([await call(a, ['eu']), await call(b, ['us']), await call(b, ['eu'])]).toEqual([
+      'ok',
+      'ok',
+      'RATE_LIMITED',
+    ]);
+  });
+
+  it("should refill on Redis' clock, whatever the instance's clock says", async () => {
+    const a = fleetLimited(await instanceStore(await connectClient(library)), {
+      limit: 10,
+      interval: 1_000,
+      burst: 2,
+    });
+    expect([await call(a), await call(a), await call(a)]).toEqual(['ok', 'ok', 'RATE_LIMITED']);
+
+    await delay(250);
+
+    expect([await call(a), await call(a), await call(a)]).toEqual(['ok', 'ok', 'RATE_LIMITED']);
+  });
+});
+
+describe('fleet rate limit while Redis is away', () => {
+  it("should let the instance's bucket decide at once when Redis cannot be reached", async () => {
+    const store = new RedisStore(
+      { type: 'redis', url: 'redis://127.0.0.1:1', keyPrefix: prefix, commandTimeout: COMMAND_TIMEOUT },
+      logger,
+    );
+    stores.push(store);
+    await store.attach(new BreakerRegistry({ auditLog: store.auditLog }));
+    const a = fleetLimited(store, { limit: 2, interval: 60_000 });
+
+    const started = Date.now();
+    expect([await call(a), await call(a), await call(a)]).toEqual(['ok', 'ok', 'RATE_LIMITED']);
+    expect(Date.now() - started).toBeLessThan(COMMAND_TIMEOUT);
+  });
+
+  it('should wait on a Redis that stops answering no longer than commandTimeout, then decide locally', async () => {
+    const real = (await connectClient('node-redis')) as NodeRedisClientLike;
+    let answering = true;
+    const client: NodeRedisClientLike = {
+      sendCommand: (args) => (answering ? real.sendCommand(args) : new Promise(() => {})),
+      duplicate: () => real.duplicate(),
+      on: (event, listener) => real.on(event, listener),
+      get isReady() {
+        return real.isReady;
+      },
+    };
+    const a = fleetLimited(await instanceStore(client), { limit: 2, interval: 60_000 });
+    expect(await call(a)).toBe('ok');
+
+    answering = false;
+    const started = Date.now();
+    expect(await call(a)).toBe('ok');
+    const first = Date.now() - started;
+    expect([await call(a), await call(a)]).toEqual(['ok', 'RATE_LIMITED']);
+
+    expect(first).toBeGreaterThanOrEqual(COMMAND_TIMEOUT - 5);
+    expect(first).toBeLessThan(COMMAND_TIMEOUT * 3);
+    expect(Date.now() - started - first).toBeLessThan(COMMAND_TIMEOUT);
+  });
+});
+
+@Controller()
+class SearchController {
+  @RateLimit({ limit: 3, interval: 60_000, scope: 'fleet' })
+  @Get('search')
+  async search(): Promise<string> {
+    return 'results';
+  }
+}
+
+describe('fleet rate limit over HTTP', () => {
+  it('should answer 429 with Retry-After once two apps together reach the limit', async () => {
+    const app = () =>
+      createApp(
+        { controllers: [SearchController] },
+        // Generous: a loaded machine must not make Redis look down here.
+        { store: { type: 'redis', url: REDIS_URL, keyPrefix: prefix, commandTimeout: 2_000 } },
+      );
+    const [a, b] = [await app(), await app()];
+
+    await a.http().get('/search').expect(200, 'results');
+    await b.http().get('/search').expect(200);
+    await a.http().get('/search').expect(200);
+    const refused = await b.http().get('/search').expect(429);
+
+    expect(Number(refused.headers['retry-after'])).toBeGreaterThanOrEqual(19);
+    expect(refused.body).toMatchObject({ code: 'RATE_LIMITED', policy: 'SearchController.search' });
+  });
+});

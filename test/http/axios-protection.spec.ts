@@ -1,0 +1,88 @@
+import axios, { type AxiosResponse } from 'axios';
+import { isResilienceError } from '../../src/core/errors';
+import { BreakerRegistry } from '../../src/core/registry';
+import { protectAxiosInstance } from '../../src/http/axios-protection';
+import { originBreakersOf } from '../../src/http/origin-breakers';
+import type { ResilientFetchOptions } from '../../src/http/http-options';
+import { startUpstream, type Upstream } from '../support/upstream-server';
+
+describe('protectAxiosInstance: the origin breakers in front of an Axios adapter, real upstream', () => {
+  let upstream: Upstream;
+
+  beforeEach(async () => {
+    upstream = await startUpstream();
+  });
+  afterEach(async () => {
+    await upstream.close();
+  });
+
+  async function protectedAxios(options: ResilientFetchOptions) {
+    const registry = new BreakerRegistry();
+    const client = axios.create();
+    await protectAxiosInstance(client, originBreakersOf(registry, options));
+    return { client, breaker: () => registry.get(`http:${upstream.origin}`) };
+  }
+
+  const timers = () => process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length;
+
+  it('ends a request on the wire at the breaker’s timeout, and leaves no timer behind', async () => {
+    const before = timers();
+    const { client, breaker } = await protectedAxios({ defaults: { timeout: 200 } });
+    upstream.answer('hang');
+
+    const timedOut = await client.get(upstream.origin).catch((e: unknown) => e);
+
+    expect(isResilienceError(timedOut, 'BREAKER_TIMEOUT')).toBe(true);
+    await upstream.abandoned(1);
+    expect(breaker().snapshot().failures).toBe(0.5);
+    expect(timers()).toBe(before);
+  });
+
+  it('aborts on the caller’s signal or cancel token without counting it, the breaker’s timeout still running', async () => {
+    const { client, breaker } = await protectedAxios({ defaults: { timeout: 300 } });
+    upstream.answer('hang');
+
+    const controller = new AbortController();
+    const bySignal = client.get(upstream.origin, { signal: controller.signal }).catch((e: unknown) => e);
+    await upstream.received(1);
+    controller.abort();
+    expect(axios.isCancel(await bySignal)).toBe(true);
+
+    const source = axios.CancelToken.source();
+    const byToken = client.get(upstream.origin, { cancelToken: source.token }).catch((e: unknown) => e);
+    await upstream.received(2);
+    source.cancel('enough');
+    expect(axios.isCancel(await byToken)).toBe(true);
+    expect(breaker().snapshot()).toMatchObject({ failures: 0, successes: 0 });
+
+    // With a token of the caller's (HttpService gives every request one), the breaker's timeout still ends it.
+    const timedOut = await client
+      .get(upstream.origin, { cancelToken: axios.CancelToken.source().token })
+      .catch((e: unknown) => e);
+    expect(isResilienceError(timedOut, 'BREAKER_TIMEOUT')).toBe(true);
+    await upstream.abandoned(3);
+  });
+
+  it('gives the request’s config back as the caller wrote it, on a response and on an error', async () => {
+    const { client } = await protectedAxios({ defaults: { timeout: 5_000 } });
+    const signal = new AbortController().signal;
+
+    const { token } = axios.CancelToken.source();
+    const plain = await client.get(upstream.origin);
+    const withSignal = await client.get(upstream.origin, { signal });
+    const withToken = await client.get(upstream.origin, { cancelToken: token });
+    upstream.answer(503);
+    const failed = (await client.get(upstream.origin).catch((e: unknown) => e)) as {
+      response: AxiosResponse;
+    };
+
+    expect([plain.config.signal, plain.config.cancelToken]).toEqual([undefined, undefined]);
+    expect([withSignal.config.signal, withSignal.config.cancelToken]).toEqual([signal, undefined]);
+    expect(withToken.config.cancelToken).toBe(token);
+    expect(failed.response.status).toBe(503);
+    expect([failed.response.config.signal, failed.response.config.cancelToken]).toEqual([
+      undefined,
+      undefined,
+    ]);
+  });
+});

@@ -1,0 +1,44 @@
+import { BreakerRegistry } from '../../src/core/registry';
+import { originBreakersOf } from '../../src/http/origin-breakers';
+
+describe('OriginBreakers: the breaker of the origin a URL goes to', () => {
+  it('finds, for any spelling of a URL, the breaker of the origin URL parsing gives it', () => {
+    const origins = originBreakersOf(new BreakerRegistry());
+    const urls = [
+      'http://Example.COM:80/a',
+      'http://example.com',
+      'http://example.com?q=1',
+      'http://example.com#top',
+      'http://user:secret@example.com/a',
+      'http://example.com\\evil.test/a',
+      'http://example.com\\@evil.test/a',
+      'http://evil.test@example.com/a',
+      'https://example.com:8443/a',
+      'https://example.com:443/a',
+      'http://[::1]:8080/a',
+    ];
+    // Twice: the second lookup of each comes from what the first one learnt.
+    for (const url of [...urls, ...urls]) {
+      expect(origins.forUrl(url)?.name).toBe(`http:${new URL(url).origin}`);
+    }
+    expect(origins.forUrl('ftp://example.com/a')).toBeUndefined();
+    expect(origins.forUrl('http://exa mple.com/a')).toBeUndefined();
+  });
+
+  it('keeps least recently used order when the same origin is asked for again and again', () => {
+    const registry = new BreakerRegistry();
+    const origins = originBreakersOf(registry, { maxOrigins: 2 });
+    origins.forUrl('http://a.test/1');
+    origins.forUrl('http://a.test/2');
+    origins.forUrl('http://b.test/');
+    origins.forUrl('http://a.test/3');
+    origins.forUrl('http://a.test/4');
+
+    origins.forUrl('http://c.test/');
+
+    expect(registry.all().map((b) => b.name)).toEqual(['http:http://a.test', 'http:http://c.test']);
+    origins.forUrl('http://c.test/');
+    origins.forUrl('http://b.test/');
+    expect(registry.all().map((b) => b.name)).toEqual(['http:http://c.test', 'http:http://b.test']);
+  });
+});
