@@ -1,10 +1,15 @@
 import type { ChildProcess } from 'node:child_process';
-import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { runCli } from '../cli/cli-runner';
 import { killHard, readLines, spawnTs } from '../support/child-process';
-import { deleteKeys, PROPAGATION_MS, REDIS_URL, testPrefix } from '../support/redis-fixture';
+import {
+  deleteKeys,
+  PROPAGATION_MS,
+  REDIS_URL,
+  startRedisServer,
+  testPrefix,
+} from '../support/redis-fixture';
 
 const CHILD = join(__dirname, '..', 'support', 'fleet-instance-child.ts');
 
@@ -263,26 +268,12 @@ describe('a fleet of app processes on the redis store', () => {
     const port = 16_379 + Math.floor(Math.random() * 1_000);
     let server: ChildProcess | undefined;
 
-    async function startRedis(): Promise<void> {
-      server = spawn('redis-server', ['--port', String(port), '--save', '', '--appendonly', 'no'], {
-        stdio: 'ignore',
-      });
-      const probe = async () => {
-        const p = spawn('redis-cli', ['-p', String(port), 'ping'], { stdio: ['ignore', 'pipe', 'ignore'] });
-        let out = '';
-        p.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
-        await new Promise((resolve) => p.once('exit', resolve));
-        return out.trim() === 'PONG';
-      };
-      await eventually(probe, 5_000);
-    }
-
     afterEach(async () => {
       if (server !== undefined) await killHard(server);
     });
 
     it('should keep calls within their bound, open locally, report degraded health, and read the fleet state again', async () => {
-      await startRedis();
+      server = await startRedisServer(port);
       const breakers = { payments: { failureThreshold: 2, openDuration: 60_000 } };
       const extra = { redisUrl: `redis://127.0.0.1:${port}`, commandTimeout: 100 };
       const [a, b] = await fleet(2, breakers, extra);
@@ -307,7 +298,7 @@ describe('a fleet of app processes on the redis store', () => {
       const health = await (await fetch(`http://127.0.0.1:${a.port}/health`)).status;
       expect(health).toBe(200);
 
-      await startRedis();
+      server = await startRedisServer(port);
       // On reconnect, a reports the opening it made meanwhile, and the fleet opens on b too.
       await eventually(async () => (await b.state('payments')) === 'open', 5_000);
       await eventually(async () => {

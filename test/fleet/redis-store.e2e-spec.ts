@@ -1,10 +1,13 @@
+import type { ChildProcess } from 'node:child_process';
 import { setTimeout as delay } from 'node:timers/promises';
+import Redis from 'ioredis';
 import type { BreakerOptions } from '../../src/core/breaker-options';
 import { InvalidBreakerOptionsError } from '../../src/core/errors';
 import { BreakerRegistry } from '../../src/core/registry';
 import { createBreakerStore } from '../../src/stores/create-store';
 import type { RedisClient } from '../../src/stores/redis/redis-client';
 import { RedisStore, type RedisStoreOptions } from '../../src/stores/redis/redis.store';
+import { killHard } from '../support/child-process';
 import {
   closeRedisClients,
   connectClient,
@@ -12,6 +15,7 @@ import {
   PROPAGATION_MS,
   REDIS_LIBRARIES,
   REDIS_URL,
+  startRedisServer,
   testPrefix,
   type RedisLibrary,
 } from '../support/redis-fixture';
@@ -302,5 +306,108 @@ describe('RedisStore options', () => {
       .catch(() => {});
     expect(registry.get('payments').state).toBe('open');
     await store.close();
+  });
+});
+
+describe('RedisStore on a redis-server of its own, restarted empty', () => {
+  const port = 18_379 + Math.floor(Math.random() * 1_000);
+  let server: ChildProcess | undefined;
+  const stores: RedisStore[] = [];
+
+  afterEach(async () => {
+    for (const store of stores.splice(0)) await store.close();
+    if (server !== undefined) await killHard(server);
+  });
+
+  /** Waits until `n` connections are subscribed again (a message published before is lost to them). */
+  async function subscribed(n: number): Promise<void> {
+    const admin = new Redis(port, '127.0.0.1');
+    const count = async () =>
+      String(await admin.client('LIST'))
+        .split('\n')
+        .filter((line) => / sub=1 /.test(line)).length;
+    const started = Date.now();
+    while ((await count()) < n) {
+      if (Date.now() - started > 3_000) throw new Error(`${n} subscribers not back within 3 s`);
+      await delay(10);
+    }
+    admin.disconnect();
+  }
+
+  it('should still apply the fleet transitions made after the restart to every instance', async () => {
+    server = await startRedisServer(port);
+    const [a, b] = await Promise.all(
+      ['a', 'b'].map(async (instanceId) => {
+        const store = new RedisStore(
+          {
+            type: 'redis',
+            url: `redis://127.0.0.1:${port}`,
+            instanceId,
+            keyPrefix: 'restart:',
+            heartbeat: 100,
+          },
+          logger,
+        );
+        stores.push(store);
+        const registry = new BreakerRegistry({ breakers: { payments: {} }, auditLog: store.auditLog });
+        await store.attach(registry);
+        return { store, breaker: registry.get('payments') };
+      }),
+    );
+    await a.breaker.disable();
+    await eventually(() => b.breaker.state === 'disabled');
+    await killHard(server!);
+    server = await startRedisServer(port);
+    await eventually(() => a.store.stats().up && b.store.stats().up, 3_000);
+    await subscribed(2);
+
+    // Generations start over on the empty Redis: this trip is generation 1 again.
+    await b.breaker.trip();
+
+    await eventually(() => a.breaker.state === 'forced_open', PROPAGATION_MS);
+  });
+
+  it('should apply a transition heard before its instance read the fleet state again', async () => {
+    server = await startRedisServer(port);
+    // Instance a reads the fleet state only once let: it hears b's trip first.
+    let reads = true;
+    const io = new Redis(port, '127.0.0.1');
+    const client = new Proxy(io, {
+      get(target, property) {
+        if (property === 'call')
+          return (...args: string[]) =>
+            !reads && args.some((arg) => arg.includes('SMEMBERS'))
+              ? new Promise(() => {})
+              : target.call(...(args as [string]));
+        const value: unknown = Reflect.get(target, property, target);
+        return typeof value === 'function' ? value.bind(target) : value;
+      },
+    });
+    const [a, b] = await Promise.all(
+      [{ client }, { url: `redis://127.0.0.1:${port}` }].map(async (connection, i) => {
+        const store = new RedisStore(
+          { type: 'redis', ...connection, instanceId: `i${i}`, keyPrefix: 'race:', heartbeat: 100 },
+          logger,
+        );
+        stores.push(store);
+        const registry = new BreakerRegistry({ breakers: { payments: {} }, auditLog: store.auditLog });
+        await store.attach(registry);
+        return { store, breaker: registry.get('payments') };
+      }),
+    );
+    await a.breaker.disable();
+    await eventually(() => b.breaker.state === 'disabled');
+    reads = false;
+    await killHard(server!);
+    server = await startRedisServer(port);
+    await eventually(() => b.store.stats().up, 3_000);
+    await subscribed(2);
+
+    await b.breaker.trip();
+    await delay(100);
+    reads = true;
+
+    await eventually(() => a.breaker.state === 'forced_open', 1_000);
+    io.disconnect();
   });
 });

@@ -1,4 +1,6 @@
+import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { setTimeout as delay } from 'node:timers/promises';
 import Redis from 'ioredis';
 import { createClient } from 'redis';
 import type { RedisClient } from '../../src/stores/redis/redis-client';
@@ -49,4 +51,27 @@ export async function deleteKeys(prefix: string): Promise<void> {
   } finally {
     client.disconnect();
   }
+}
+
+/**
+ * Starts a redis-server of the test's own on `port`, without persistence (restarted, it comes
+ * back empty), and answers it once it answers PING.
+ */
+export async function startRedisServer(port: number): Promise<ChildProcess> {
+  const server = spawn('redis-server', ['--port', String(port), '--save', '', '--appendonly', 'no'], {
+    stdio: 'ignore',
+  });
+  // Not lazy: a lazy client's own connect() rejects unhandled when the server is not listening yet.
+  const probe = new Redis(port, '127.0.0.1', { maxRetriesPerRequest: 0, retryStrategy: () => 25 });
+  probe.on('error', () => undefined);
+  try {
+    const started = Date.now();
+    while ((await probe.ping().catch(() => '')) !== 'PONG') {
+      if (Date.now() - started > 5_000) throw new Error(`redis-server on port ${port} did not answer`);
+      await delay(25);
+    }
+  } finally {
+    probe.disconnect();
+  }
+  return server;
 }

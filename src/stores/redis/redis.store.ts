@@ -346,6 +346,9 @@ export class RedisStore implements BreakerStore {
     } catch {
       return;
     }
+    // A transition of no higher generation, dated after the one known, was made after Redis restarted empty.
+    const known = this.heard.get(m.n);
+    if (known !== undefined && m.g <= known.gen && m.t > known.redisNow) this.heard.delete(m.n);
     this.learn(m.n, {
       state: m.s,
       gen: m.g,
@@ -421,8 +424,11 @@ export class RedisStore implements BreakerStore {
     }
     const redisNow = Number(reply[0]);
     const localNow = this.clock.now();
+    const listed = new Set<string>();
     for (let i = 1; i + 5 < reply.length; i += 6) {
       const name = String(reply[i]);
+      listed.add(name);
+      if ((this.heard.get(name)?.gen ?? 0) > Number(reply[i + 2])) this.heard.delete(name);
       this.learn(name, {
         ...toRecord(reply.slice(i + 1, i + 6), redisNow, localNow),
         reason: FLEET_STATE,
@@ -430,6 +436,8 @@ export class RedisStore implements BreakerStore {
         actor: null,
       });
     }
+    // Redis lost what was heard (restarted empty): its generations start over, so forget the old ones.
+    for (const name of [...this.heard.keys()]) if (!listed.has(name)) this.heard.delete(name);
     for (const [name, opening] of [...this.unreported]) {
       this.unreported.delete(name);
       const breaker = this.registry?.find(name);
