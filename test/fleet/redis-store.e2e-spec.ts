@@ -309,7 +309,7 @@ describe('RedisStore options', () => {
   });
 });
 
-describe('RedisStore on a redis-server of its own, restarted empty', () => {
+describe('RedisStore on a redis-server of its own: restarted empty, subscriptions cut', () => {
   const port = 18_379 + Math.floor(Math.random() * 1_000);
   let server: ChildProcess | undefined;
   const stores: RedisStore[] = [];
@@ -408,6 +408,38 @@ describe('RedisStore on a redis-server of its own, restarted empty', () => {
     reads = true;
 
     await eventually(() => a.breaker.state === 'forced_open', 1_000);
+    io.disconnect();
+  });
+
+  it('should catch up on a transition published while its subscription was reconnecting, with either library', async () => {
+    server = await startRedisServer(port);
+    const io = new Redis(port, '127.0.0.1');
+    const [a, b] = await Promise.all(
+      [{ url: `redis://127.0.0.1:${port}` }, { client: io }].map(async (connection, i) => {
+        const store = new RedisStore(
+          { type: 'redis', ...connection, instanceId: `s${i}`, keyPrefix: 'cut:', heartbeat: 100 },
+          logger,
+        );
+        stores.push(store);
+        const registry = new BreakerRegistry({ breakers: { payments: {} }, auditLog: store.auditLog });
+        await store.attach(registry);
+        return { store, breaker: registry.get('payments') };
+      }),
+    );
+    const admin = new Redis(port, '127.0.0.1');
+    const cutSubscriptions = () => admin.client('KILL', 'TYPE', 'pubsub');
+
+    // Each trip is published while every subscription is gone: only a read of the fleet state
+    // once the subscription is back can tell the other instance.
+    await cutSubscriptions();
+    await a.breaker.trip();
+    await eventually(() => b.breaker.state === 'forced_open', 1_000);
+    await subscribed(2);
+
+    await cutSubscriptions();
+    await b.breaker.reset({ force: true });
+    await eventually(() => a.breaker.state === 'closed', 1_000);
+    admin.disconnect();
     io.disconnect();
   });
 });

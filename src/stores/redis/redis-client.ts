@@ -42,8 +42,12 @@ export interface RedisConnection {
   command(args: string[]): Promise<unknown>;
   /** Called on every (re)connection once the connection serves commands. */
   onReady(listener: () => void): void;
-  /** A second connection subscribed to `channel`; closed with {@link RedisConnection.close}. */
-  subscribe(channel: string, listener: MessageListener): Promise<void>;
+  /**
+   * A second connection subscribed to `channel`; closed with {@link RedisConnection.close}.
+   * `onResubscribed` is called each time it is back after losing its connection (what was
+   * published meanwhile never reached it).
+   */
+  subscribe(channel: string, listener: MessageListener, onResubscribed: () => void): Promise<void>;
   /** Closes what the store opened; an app's own client stays open. */
   close(): Promise<void>;
 }
@@ -75,12 +79,14 @@ export function adaptRedisClient(client: RedisClient, owned: boolean): RedisConn
     return {
       command: (args) => node.sendCommand(args),
       onReady: (listener) => void node.on('ready', listener),
-      subscribe: async (channel, listener) => {
+      subscribe: async (channel, listener, onResubscribed) => {
         const sub = node.duplicate() as NodeRedisFull;
         sub.on('error', () => {});
         extra.push(() => sub.destroy());
         await sub.connect();
         await sub.subscribe(channel, listener);
+        // node-redis subscribes again before it is ready after a reconnect.
+        sub.on('ready', onResubscribed);
       },
       close: closeAll,
     };
@@ -90,12 +96,14 @@ export function adaptRedisClient(client: RedisClient, owned: boolean): RedisConn
   return {
     command: ([command, ...args]) => io.call(command, ...args),
     onReady: (listener) => void io.on('ready', listener),
-    subscribe: async (channel, listener) => {
+    subscribe: async (channel, listener, onResubscribed) => {
       const sub = io.duplicate() as IoRedisFull;
       sub.on('error', () => {});
       extra.push(() => sub.disconnect());
       sub.on('message', (_channel: string, message: string) => listener(message));
       await sub.subscribe(channel);
+      // ioredis sends its subscriptions again as it becomes ready after a reconnect.
+      sub.on('ready', onResubscribed);
     },
     close: closeAll,
   };

@@ -146,7 +146,12 @@ export class RedisStore implements BreakerStore {
       registry.on('removed', (breaker) => breaker.coordinateWith(null)),
     );
     this.redis.onReady(() => void this.resync());
-    const subscribed = this.redis.subscribe(this.key('transitions'), (message) => this.hear(message));
+    // Transitions published while the subscription was away are read back from the fleet state.
+    const subscribed = this.redis.subscribe(
+      this.key('transitions'),
+      (message) => this.hear(message),
+      () => void this.resync(),
+    );
     subscribed.catch(() => undefined);
     try {
       await this.bounded(subscribed);
