@@ -334,18 +334,12 @@ describe('RedisStore on a redis-server of its own: restarted empty, subscription
     admin.disconnect();
   }
 
-  it('should still apply the fleet transitions made after the restart to every instance', async () => {
-    server = await startRedisServer(port);
-    const [a, b] = await Promise.all(
-      ['a', 'b'].map(async (instanceId) => {
+  /** Two instances of a fleet on this server, connected as `connections` say, with a `payments` breaker. */
+  function pair(keyPrefix: string, connections: Array<{ url: string } | { client: RedisClient }>) {
+    return Promise.all(
+      connections.map(async (connection, i) => {
         const store = new RedisStore(
-          {
-            type: 'redis',
-            url: `redis://127.0.0.1:${port}`,
-            instanceId,
-            keyPrefix: 'restart:',
-            heartbeat: 100,
-          },
+          { type: 'redis', ...connection, instanceId: `${keyPrefix}${i}`, keyPrefix, heartbeat: 100 },
           logger,
         );
         stores.push(store);
@@ -354,6 +348,14 @@ describe('RedisStore on a redis-server of its own: restarted empty, subscription
         return { store, breaker: registry.get('payments') };
       }),
     );
+  }
+
+  it('should still apply the fleet transitions made after the restart to every instance', async () => {
+    server = await startRedisServer(port);
+    const [a, b] = await pair('restart:', [
+      { url: `redis://127.0.0.1:${port}` },
+      { url: `redis://127.0.0.1:${port}` },
+    ]);
     await a.breaker.disable();
     await eventually(() => b.breaker.state === 'disabled');
     await killHard(server!);
@@ -383,18 +385,7 @@ describe('RedisStore on a redis-server of its own: restarted empty, subscription
         return typeof value === 'function' ? value.bind(target) : value;
       },
     });
-    const [a, b] = await Promise.all(
-      [{ client }, { url: `redis://127.0.0.1:${port}` }].map(async (connection, i) => {
-        const store = new RedisStore(
-          { type: 'redis', ...connection, instanceId: `i${i}`, keyPrefix: 'race:', heartbeat: 100 },
-          logger,
-        );
-        stores.push(store);
-        const registry = new BreakerRegistry({ breakers: { payments: {} }, auditLog: store.auditLog });
-        await store.attach(registry);
-        return { store, breaker: registry.get('payments') };
-      }),
-    );
+    const [a, b] = await pair('race:', [{ client }, { url: `redis://127.0.0.1:${port}` }]);
     await a.breaker.disable();
     await eventually(() => b.breaker.state === 'disabled');
     reads = false;
@@ -414,18 +405,7 @@ describe('RedisStore on a redis-server of its own: restarted empty, subscription
   it('should catch up on a transition published while its subscription was reconnecting, with either library', async () => {
     server = await startRedisServer(port);
     const io = new Redis(port, '127.0.0.1');
-    const [a, b] = await Promise.all(
-      [{ url: `redis://127.0.0.1:${port}` }, { client: io }].map(async (connection, i) => {
-        const store = new RedisStore(
-          { type: 'redis', ...connection, instanceId: `s${i}`, keyPrefix: 'cut:', heartbeat: 100 },
-          logger,
-        );
-        stores.push(store);
-        const registry = new BreakerRegistry({ breakers: { payments: {} }, auditLog: store.auditLog });
-        await store.attach(registry);
-        return { store, breaker: registry.get('payments') };
-      }),
-    );
+    const [a, b] = await pair('cut:', [{ url: `redis://127.0.0.1:${port}` }, { client: io }]);
     const admin = new Redis(port, '127.0.0.1');
     const cutSubscriptions = () => admin.client('KILL', 'TYPE', 'pubsub');
 
