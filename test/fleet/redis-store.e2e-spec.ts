@@ -334,6 +334,25 @@ describe('RedisStore on a redis-server of its own: restarted empty, subscription
     admin.disconnect();
   }
 
+  /**
+   * Waits until each store's commands reach the restarted server: `up` alone may still be the
+   * verdict from before the restart while a connection is waiting to reconnect.
+   */
+  async function online(...instances: Array<{ store: RedisStore }>): Promise<void> {
+    const started = Date.now();
+    for (const { store } of instances) {
+      while (
+        !(await store.fleet().then(
+          () => true,
+          () => false,
+        ))
+      ) {
+        if (Date.now() - started > 3_000) throw new Error('a store did not reach Redis again within 3 s');
+        await delay(10);
+      }
+    }
+  }
+
   /** Two instances of a fleet on this server, connected as `connections` say, with a `payments` breaker. */
   function pair(keyPrefix: string, connections: Array<{ url: string } | { client: RedisClient }>) {
     return Promise.all(
@@ -360,7 +379,7 @@ describe('RedisStore on a redis-server of its own: restarted empty, subscription
     await eventually(() => b.breaker.state === 'disabled');
     await killHard(server!);
     server = await startRedisServer(port);
-    await eventually(() => a.store.stats().up && b.store.stats().up, 3_000);
+    await online(a, b);
     await subscribed(2);
 
     // Generations start over on the empty Redis: this trip is generation 1 again.
@@ -391,7 +410,7 @@ describe('RedisStore on a redis-server of its own: restarted empty, subscription
     reads = false;
     await killHard(server!);
     server = await startRedisServer(port);
-    await eventually(() => b.store.stats().up, 3_000);
+    await online(b);
     await subscribed(2);
 
     await b.breaker.trip();
