@@ -334,6 +334,8 @@ const manual = (action: 'trip' | 'reset' | 'disable', instance: number): Command
     if (m.outage) m.alone.add(i);
     // An action that changes nothing here sends nothing: after a crash the fleet may still not know this state.
     else if ((await fleetState(r)).gen !== before?.gen) m.alone.clear();
+    // A reset of a CLOSED breaker starts a new window on its own instance only (no fleet transition).
+    else if (action === 'reset') m.windows[i] = new BreakerModel(m.config);
     await settleAndCheck(m, r);
     const expected = { trip: 'forced_open', disable: 'disabled', reset: 'closed' }[action];
     if (m.alone.size === 0)
