@@ -47,9 +47,9 @@ async function instanceStore(client: RedisClient): Promise<RedisStore> {
 }
 
 /** A policy limited fleet-wide through `store`; its local clock never moves, so only Redis' can refill. */
-function fleetLimited(store: RedisStore, rateLimit: RateLimitOptions): Policies {
+function fleetLimited(store: RedisStore, rateLimit: RateLimitOptions, policy = 'search'): Policies {
   return new Policies(
-    'search',
+    policy,
     { rateLimit: { ...rateLimit, scope: 'fleet' } },
     { timers: fakeTimers(), sharedRateLimits: store.rateLimits },
     { fleetStore: true },
@@ -89,6 +89,16 @@ describe.each(REDIS_LIBRARIES)('fleet rate limit with a %s client', (library: Re
       'ok',
       'RATE_LIMITED',
     ]);
+  });
+
+  it("should never let a key reach another policy's bucket, whatever characters it holds", async () => {
+    const store = await instanceStore(await connectClient(library));
+    const options = { limit: 1, interval: 60_000, key: (k: unknown) => String(k) };
+    const search = fleetLimited(store, options, 'search');
+    const searchEu = fleetLimited(store, options, 'search:eu');
+
+    // Without an unambiguous key, policy "search" with key "eu:x" and policy "search:eu" with key "x" share one bucket.
+    expect([await call(searchEu, ['x']), await call(search, ['eu:x'])]).toEqual(['ok', 'ok']);
   });
 
   it("should refill on Redis' clock, whatever the instance's clock says", async () => {

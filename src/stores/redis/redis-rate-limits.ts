@@ -26,7 +26,8 @@ export class RedisRateLimits implements SharedRateLimits {
         'EVAL',
         RATE_LIMIT_SCRIPT,
         '1',
-        this.redis.key(`ratelimit:${policy}:${key}`),
+        // The policy's length first: a key (from a request, say) cannot spell another policy's bucket.
+        this.redis.key(`ratelimit:${policy.length}:${policy}:${key}`),
         String(burst),
         String(perMs),
       ]);

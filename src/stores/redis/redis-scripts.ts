@@ -8,7 +8,7 @@
  * openDuration, successes), `p quorum:n` (sorted set: instance -> when it opened it),
  * `p trials:n` (sorted set: lease -> when it expires); `p breakers` (every name with a state),
  * `p audit` (the capped stream), `p instances` (sorted set: instance -> last heartbeat).
- * A fleet rate limit's bucket is `p ratelimit:<policy>:<key>` (hash: tokens, at).
+ * A fleet rate limit's bucket is `p ratelimit:<length of policy>:<policy>:<key>` (hash: tokens, at).
  *
  * Every script that reads a state answers `{ outcome, state, gen, openedAt, until,
  * openDuration, now }`; times are Redis ms, empty strings where they do not apply.
