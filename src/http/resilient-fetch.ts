@@ -2,7 +2,8 @@ import type { BreakerRegistry } from '../core/registry';
 import { checkHttpOptions, RESILIENT_FETCH_OPTIONS } from './http-option-table';
 import type { ResilientFetchOptions } from './http-options';
 import { originBreakersOf, type OriginBreakers } from './origin-breakers';
-import { sendThroughBreaker } from './origin-request';
+import { abortsThroughDispatcher, AbortingDispatcher, dispatcherFor, learnAnswered } from './dispatch-abort';
+import { sendCancellable, sendThroughBreaker } from './origin-request';
 
 type Fetch = typeof globalThis.fetch;
 
@@ -65,9 +66,45 @@ function protectFetch(base: () => Fetch, origins: OriginBreakers): Fetch {
     const request = typeof input === 'string' || input instanceof URL ? undefined : input;
     const breaker = origins.forUrl(request === undefined ? (input as string | URL) : request.url);
     if (breaker === undefined) return base()(input, init);
+    const fetch = base();
     const signal = init?.signal ?? request?.signal ?? undefined;
+    // A Request carries its own dispatcher, which only undici can read: it keeps the signal way.
+    const target =
+      breaker.options.timeout === false || request !== undefined ? undefined : dispatcherFor(init);
+    const through = target === undefined ? false : abortsThroughDispatcher(fetch);
+    if (target !== undefined && through === true) {
+      const dispatcher = new AbortingDispatcher(target);
+      return sendCancellable(
+        breaker,
+        signal,
+        () => fetch(input, sentWith(init, { dispatcher })),
+        (error) => dispatcher.abort(error),
+        () => dispatcher.settled(),
+      );
+    }
+    if (target !== undefined && through === undefined) {
+      // Not known yet whether this fetch honours a dispatcher: this request carries both ways.
+      const learning = new AbortingDispatcher(target, fetch);
+      return sendThroughBreaker(breaker, signal, (combined) =>
+        fetch(input, sentWith(init, { signal: combined, dispatcher: learning })).then((response) => {
+          learnAnswered(fetch, learning);
+          return response;
+        }),
+      );
+    }
     return sendThroughBreaker(breaker, signal, (combined) =>
-      base()(input, combined === signal ? init : { ...init, signal: combined }),
+      fetch(input, combined === signal ? init : { ...init, signal: combined }),
     );
   };
+}
+
+/**
+ * `init` with our signal and dispatcher. Ours implements only the part of undici's `Dispatcher`
+ * that `fetch` uses, hence the cast.
+ */
+function sentWith(
+  init: RequestInit | undefined,
+  ours: { signal?: AbortSignal | undefined; dispatcher: AbortingDispatcher },
+): RequestInit {
+  return { ...init, ...ours } as unknown as RequestInit;
 }

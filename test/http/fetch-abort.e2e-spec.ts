@@ -1,0 +1,62 @@
+import { join } from 'node:path';
+import { readLines, spawnTs } from '../support/child-process';
+
+/**
+ * The breaker's timeout aborts a request at the upstream. With Node's own fetch (run in a child
+ * process: Jest's sandbox hides undici's global dispatcher) a request is given a dispatcher, not
+ * an AbortSignal, which costs undici far less; a fetch that ignores dispatchers keeps signals.
+ */
+describe('createResilientFetch: the breaker’s timeout aborts the request (Node’s fetch, a child process)', () => {
+  let report: Record<string, any>;
+
+  beforeAll(async () => {
+    const child = spawnTs(join(__dirname, '../support/fetch-abort-child.ts'));
+    const [line] = await readLines(child, 1);
+    report = JSON.parse(line!) as Record<string, any>;
+  }, 30_000);
+
+  it('gives up a timed-out request at the upstream, through a dispatcher and no signal', () => {
+    expect(report.first).toMatchObject({ status: 200 });
+    expect(report.learning).toMatchObject({ status: 200 });
+    expect(report.timedOut.error).toBe('BREAKER_TIMEOUT');
+    expect(report.timedOut.ms).toBeGreaterThanOrEqual(290);
+    expect(report.timedOutAbandoned).toBe(true);
+    // Before Node has loaded undici there is no dispatcher to go through: the first request
+    // carries a signal; the second carries both and learns; later ones carry no signal of ours.
+    expect(report.nodeGiven.slice(0, 3)).toEqual([
+      { signal: true, dispatcher: false },
+      { signal: true, dispatcher: true },
+      { signal: false, dispatcher: true },
+    ]);
+  });
+
+  it('lets the caller’s own signal abort a request without counting it', () => {
+    expect(report.callerAborted.error).toBe('AbortError');
+    expect(report.callerAbortedAbandoned).toBe(true);
+    // The timeout before weighs half a failure; the caller's abort adds nothing.
+    expect(report.failuresAfterAbort).toBe(0.5);
+    // The signal is the caller's own.
+    expect(report.nodeGiven[3]).toEqual({ signal: true, dispatcher: true });
+  });
+
+  it('sends a request through the caller’s own dispatcher, and still aborts it on timeout', () => {
+    expect(report.ownAnswered).toMatchObject({ status: 200 });
+    expect(report.ownTimedOut.error).toBe('BREAKER_TIMEOUT');
+    expect(report.ownAbandoned).toBe(true);
+    expect(report.ownDispatched).toBe(2);
+    expect(report.nodeGiven.slice(4)).toEqual([
+      { signal: false, dispatcher: true },
+      { signal: false, dispatcher: true },
+    ]);
+  });
+
+  it('keeps aborting through a signal for a fetch that ignores dispatchers', () => {
+    expect(report.otherFirst).toMatchObject({ status: 200 });
+    expect(report.otherTimedOut.error).toBe('BREAKER_TIMEOUT');
+    expect(report.otherAbandoned).toBe(true);
+    expect(report.otherGiven).toEqual([
+      { signal: true, dispatcher: true },
+      { signal: true, dispatcher: false },
+    ]);
+  });
+});

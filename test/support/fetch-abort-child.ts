@@ -1,0 +1,107 @@
+/**
+ * Child process of the fetch-abort test: Node's own `fetch` as an app meets it, outside Jest's
+ * sandbox (which hides undici's global dispatcher, so requests there keep the signal way). Runs
+ * timed-out and aborted requests through `createResilientFetch()` against real upstreams and
+ * prints what happened as one JSON line: each request's outcome, what `fetch` was given (a
+ * signal, a dispatcher), and whether the upstream saw the request given up.
+ * Usage: node --require ./swc-register.js fetch-abort-child.ts
+ */
+import { BreakerRegistry } from '../../src/core/registry';
+import { createResilientFetch } from '../../src/http/resilient-fetch';
+import { startUpstream, type Upstream } from './upstream-server';
+
+type Fetch = typeof globalThis.fetch;
+interface Dispatcher {
+  dispatch(options: object, handler: object): boolean;
+}
+
+const TIMEOUT_MS = 300;
+const nodeFetch = globalThis.fetch;
+/** What each request handed to `fetch`: did it carry a signal, a dispatcher? */
+const given: Array<{ signal: boolean; dispatcher: boolean }> = [];
+
+function recording(send: Fetch): Fetch {
+  return (input, init) => {
+    given.push({ signal: init?.signal != null, dispatcher: init?.dispatcher != null });
+    return send(input, init);
+  };
+}
+
+/** Whether `upstream` sees `count` requests given up by their client within 5 s. */
+function abandoned(upstream: Upstream, count: number): Promise<boolean> {
+  return Promise.race([
+    upstream.abandoned(count).then(() => true),
+    new Promise<boolean>((resolve) => setTimeout(resolve, 5_000, false).unref()),
+  ]);
+}
+
+/** How a request ended: its status, or its error's code or name; and how long it took. */
+async function outcome(request: Promise<Response>) {
+  const started = Date.now();
+  try {
+    const response = await request;
+    await response.text();
+    return { status: response.status, ms: Date.now() - started };
+  } catch (error) {
+    // A DOMException's code is a number: its name says more.
+    const { code, name } = error as { code?: unknown; name?: string };
+    return { error: typeof code === 'string' ? code : name, ms: Date.now() - started };
+  }
+}
+
+async function main(): Promise<void> {
+  const [hanging, answering] = await Promise.all([startUpstream(), startUpstream()]);
+  hanging.answer('hang');
+  const registry = new BreakerRegistry();
+  const fetch = createResilientFetch(registry, { defaults: { timeout: TIMEOUT_MS } });
+  const report: Record<string, unknown> = {};
+
+  globalThis.fetch = recording(nodeFetch);
+  // Node loads undici (and its global dispatcher) on the first request: it goes the signal way.
+  report.first = await outcome(fetch(`${answering.origin}/a`));
+  // The next one carries both and learns that this fetch uses the dispatcher it is given.
+  report.learning = await outcome(fetch(`${answering.origin}/a`));
+  report.timedOut = await outcome(fetch(`${hanging.origin}/b`));
+  report.timedOutAbandoned = await abandoned(hanging, 1);
+
+  const controller = new AbortController();
+  const aborted = outcome(fetch(`${hanging.origin}/c`, { signal: controller.signal }));
+  await hanging.received(2);
+  controller.abort();
+  report.callerAborted = await aborted;
+  report.callerAbortedAbandoned = await abandoned(hanging, 2);
+  report.failuresAfterAbort = registry.get(`http:${hanging.origin}`).snapshot().failures;
+
+  // The caller's own dispatcher still carries the request.
+  const global = (globalThis as unknown as Record<symbol, Dispatcher>)[
+    Symbol.for('undici.globalDispatcher.1')
+  ];
+  let dispatched = 0;
+  const own: Dispatcher = {
+    dispatch(options, handler) {
+      dispatched++;
+      return global.dispatch(options, handler);
+    },
+  };
+  const init = { dispatcher: own } as unknown as RequestInit;
+  report.ownAnswered = await outcome(fetch(`${answering.origin}/d`, init));
+  report.ownTimedOut = await outcome(fetch(`${hanging.origin}/e`, init));
+  report.ownAbandoned = await abandoned(hanging, 3);
+  report.ownDispatched = dispatched;
+  report.nodeGiven = given.splice(0);
+
+  // A fetch that never uses the dispatcher it is given (a mock, another runtime's fetch).
+  globalThis.fetch = recording((input, init) => {
+    const { dispatcher: _ignored, ...rest } = (init ?? {}) as RequestInit & { dispatcher?: unknown };
+    return nodeFetch(input, rest);
+  });
+  report.otherFirst = await outcome(fetch(`${answering.origin}/f`));
+  report.otherTimedOut = await outcome(fetch(`${hanging.origin}/g`));
+  report.otherAbandoned = await abandoned(hanging, 4);
+  report.otherGiven = given.splice(0);
+
+  process.stdout.write(`${JSON.stringify(report)}\n`);
+  await Promise.all([hanging.close(), answering.close()]);
+}
+
+void main();
