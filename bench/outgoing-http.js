@@ -2,23 +2,48 @@
 
 /**
  * Outgoing HTTP through the origin breakers, side by side with the same client unprotected:
- * `npm run build && node --expose-gc bench/outgoing-http.js [--rounds=31] [--requests=1000] [--concurrency=16]`.
+ * `npm run bench:http` (or `npm run build && node --expose-gc bench/outgoing-http.js
+ * [--rounds=61] [--requests=250] [--concurrency=16]`).
  *
  * - fetch: `createResilientFetch(registry)` (preset `http`, and with `timeout: false`) vs the global
- *   fetch (undici, keep-alive), and vs the global fetch given a fresh AbortSignal per request: the
- *   floor of any request a timeout can abort;
+ *   fetch (undici, keep-alive), and vs the global fetch given a fresh AbortSignal per request
+ *   (what a timeout cost before requests were aborted through their dispatcher);
  * - HttpService: an `HttpService` whose Axios instance the module would protect (with the preset's
  *   timeout, and without one) vs one it does not (keep-alive agents on all);
  * - 1,000 origins: heap per origin breaker, and what the first request to a new origin costs
- *   the protection (parsing its origin and creating its breaker) next to a known one.
+ *   the protection (parsing its origin and creating its breaker) next to a known one;
+ * - in-process, Node's own fetch over a dispatcher that answers at once: the protection's cost
+ *   per request without a connection's noise.
  *
- * The upstream runs in a child process on 127.0.0.1, so client and server each get a core.
- * Rounds alternate the clients; the medians and the median ratios to plain are printed.
+ * The upstream runs in a child process on 127.0.0.1; with `taskset` (Linux) the bench runs on CPU 0
+ * and the upstream on CPU 1, so that neither takes the other's core. Each round runs every client
+ * for one segment, in a shuffled order, after a full GC (with --expose-gc): the garbage of one
+ * client is not paid by the next, and the shared machine's drift reaches all clients alike. A
+ * ratio is the median of the per-round ratios to plain, with their interquartile range, for the
+ * wall-clock throughput and for the client's CPU time per request (the client is CPU-bound).
+ * `plain (again)` is plain once more: its ratio shows the noise of the run.
  */
 
-const { spawn } = require('node:child_process');
+const { spawn, spawnSync } = require('node:child_process');
 const http = require('node:http');
+const os = require('node:os');
 const { numberArg } = require('./args');
+
+// (Once pinned, this process sees one CPU: the variable says it was pinned.)
+const hasTaskset =
+  process.env.BENCH_PINNED === '1' ||
+  (os.availableParallelism() >= 2 && spawnSync('taskset', ['-c', '0', 'true']).status === 0);
+if (hasTaskset && process.env.BENCH_PINNED === undefined) {
+  const pinned = spawnSync(
+    'taskset',
+    ['-c', '0', process.execPath, ...process.execArgv, ...process.argv.slice(1)],
+    {
+      stdio: 'inherit',
+      env: { ...process.env, BENCH_PINNED: '1' },
+    },
+  );
+  process.exit(pinned.status ?? 1);
+}
 
 const SETTINGS = {
   rounds: numberArg('rounds', 31),
@@ -34,7 +59,10 @@ const UPSTREAM = `
 `;
 
 function startUpstream() {
-  const child = spawn(process.execPath, ['-e', UPSTREAM], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const command = hasTaskset ? ['taskset', '-c', '1', process.execPath] : [process.execPath];
+  const child = spawn(command[0], [...command.slice(1), '-e', UPSTREAM], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   return new Promise((resolve) =>
     child.stdout.once('data', (chunk) =>
       resolve({ child, origin: `http://127.0.0.1:${String(chunk).trim()}` }),
@@ -42,41 +70,79 @@ function startUpstream() {
   );
 }
 
-/** Requests per second sending `requests` requests, `concurrency` at a time, with `send`. */
+/**
+ * Sends `requests` requests, `concurrency` at a time, with `send`: requests per second of wall
+ * time, and of the client's CPU time.
+ */
 async function throughput(send) {
   let left = SETTINGS.requests;
   const worker = async () => {
     while (left-- > 0) await send();
   };
+  const cpu = process.cpuUsage();
   const started = process.hrtime.bigint();
   await Promise.all(Array.from({ length: SETTINGS.concurrency }, worker));
-  return SETTINGS.requests / (Number(process.hrtime.bigint() - started) / 1e9);
+  const wall = Number(process.hrtime.bigint() - started) / 1e9;
+  const { user, system } = process.cpuUsage(cpu);
+  return { wall: SETTINGS.requests / wall, cpu: SETTINGS.requests / ((user + system) / 1e6) };
 }
 
-const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
+const quantile = (values, q) => [...values].sort((a, b) => a - b)[Math.floor((values.length - 1) * q)];
+const median = (values) => quantile(values, 0.5);
 
-/**
- * Rounds of each client in `clients` (after one warm-up each), the order turning every round.
- * Each client's ratio is the median of its per-round ratios to the first client's throughput in
- * the same round: on a shared machine the load drifts between rounds, much less within one.
- */
+/** 0, 1, …, n - 1 in an order that changes every call (a fixed seed: runs shuffle alike). */
+const shuffled = (() => {
+  let seed = 20261206;
+  const next = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
+  return (n) => {
+    const order = Array.from({ length: n }, (_, i) => i);
+    for (let i = n - 1; i > 0; i--) {
+      const j = Math.floor(next() * (i + 1));
+      [order[i], order[j]] = [order[j], order[i]];
+    }
+    return order;
+  };
+})();
+
+/** Median and interquartile range of the per-round ratios of `runs` to `base`, formatted. */
+function ratioOf(runs, base) {
+  const ratios = runs.map((value, round) => value / base[round]);
+  const [ratio, low, high] = [0.5, 0.25, 0.75].map((q) => quantile(ratios, q));
+  return {
+    ratio,
+    interquartile: [low, high],
+    text: `${ratio.toFixed(3)} (IQR ${low.toFixed(3)}–${high.toFixed(3)})`,
+  };
+}
+
+/** Rounds of each client in `clients` (after one warm-up each); the first is the base of the ratios. */
 async function compare(name, clients) {
   const entries = Object.entries(clients);
   for (const [, send] of entries) await throughput(send);
-  const runs = entries.map(() => []);
+  const runs = entries.map(() => ({ wall: [], cpu: [] }));
   for (let round = 0; round < SETTINGS.rounds; round++) {
-    for (let step = 0; step < entries.length; step++) {
-      const i = (round + step) % entries.length;
-      runs[i][round] = await throughput(entries[i][1]);
+    for (const i of shuffled(entries.length)) {
+      globalThis.gc?.();
+      const { wall, cpu } = await throughput(entries[i][1]);
+      runs[i].wall[round] = wall;
+      runs[i].cpu[round] = cpu;
     }
   }
   const result = { name };
-  console.log(name);
+  console.log(`${name}: requests/s (wall) and ratio to plain; the ratio of client CPU time per request`);
   for (const [i, [label]] of entries.entries()) {
-    const perSecond = median(runs[i]);
-    const ratio = median(runs[i].map((value, round) => value / runs[0][round]));
-    result[label] = { perSecond, ratio };
-    console.log(`  ${label.padEnd(38)} ${perSecond.toFixed(0).padStart(6)} req/s  ratio ${ratio.toFixed(3)}`);
+    const perSecond = median(runs[i].wall);
+    const wall = ratioOf(runs[i].wall, runs[0].wall);
+    const cpu = ratioOf(runs[i].cpu, runs[0].cpu);
+    result[label] = {
+      perSecond,
+      wall: { ratio: wall.ratio, interquartile: wall.interquartile },
+      cpu: { ratio: cpu.ratio, interquartile: cpu.interquartile },
+    };
+    console.log(
+      `  ${label.padEnd(38)} ${perSecond.toFixed(0).padStart(6)} req/s` +
+        (i === 0 ? '' : `  wall ${wall.text}  cpu ${cpu.text}`),
+    );
   }
   return result;
 }
@@ -100,6 +166,7 @@ async function httpServiceClients(origin) {
   const url = `${origin}/x`;
   return {
     plain: () => lastValueFrom(plain.get(url)),
+    'plain (again)': () => lastValueFrom(plain.get(url)),
     'protected (preset http: 30 s timeout)': () => lastValueFrom(guarded.get(url)),
     'protected, timeout: false': () => lastValueFrom(untimed.get(url)),
   };
@@ -130,24 +197,33 @@ function origins() {
   return { perBreakerBytes: perBreaker, firstRequestNs: firstNs, knownOriginNs: knownNs };
 }
 
-/** Median ns per call of each function in `calls` (16 at a time, alternating rounds). */
-async function nsPerCall(calls, count = 50_000, rounds = 7) {
+/**
+ * Median ns per call of each function in `calls` (16 at a time), and the median of its per-round
+ * differences to the first: short rounds, the order turning every round (round 0 warms up).
+ */
+async function nsPerCall(calls, count = 2_000, rounds = 40) {
   const entries = Object.entries(calls);
   const runs = entries.map(() => []);
   for (let round = 0; round <= rounds; round++) {
-    for (const [i, [, call]] of entries.entries()) {
+    for (let step = 0; step < entries.length; step++) {
+      const i = (round + step) % entries.length;
       const started = process.hrtime.bigint();
-      for (let n = 0; n < count; n += 16) await Promise.all(Array.from({ length: 16 }, call));
-      // Round 0 warms up.
+      for (let n = 0; n < count; n += 16) await Promise.all(Array.from({ length: 16 }, entries[i][1]));
       if (round > 0) runs[i].push(Number(process.hrtime.bigint() - started) / count);
     }
   }
-  return Object.fromEntries(entries.map(([label], i) => [label, median(runs[i])]));
+  return Object.fromEntries(
+    entries.map(([label], i) => [
+      label,
+      i === 0 ? median(runs[0]) : median(runs[i].map((ns, round) => ns - runs[0][round])),
+    ]),
+  );
 }
 
 /**
- * The protection's own cost per request, in-process, with a transport that answers at once:
- * what the throughput ratios above measure through the noise of a real connection.
+ * The protection's own cost per request, in-process, where a connection's noise cannot hide it:
+ * Node's own fetch over a global dispatcher that answers at once, and axios with an adapter that
+ * does. What the throughput ratios above measure through a real connection.
  */
 async function ownCost() {
   const axios = require('axios');
@@ -155,18 +231,30 @@ async function ownCost() {
   const { createResilientFetch } = require('../dist/http/resilient-fetch');
   const { originBreakersOf } = require('../dist/http/origin-breakers');
   const { protectAxiosInstance } = require('../dist/http/axios-protection');
-  const url = 'http://127.0.0.1:9/x';
-  const response = { status: 200 };
-  const original = globalThis.fetch;
-  globalThis.fetch = () => Promise.resolve(response);
+  const url = 'http://127.0.0.1:8080/x';
+  const key = Symbol.for('undici.globalDispatcher.1');
+  // The first fetch loads undici and its global dispatcher.
+  await globalThis.fetch('data:,');
+  const original = globalThis[key];
+  globalThis[key] = {
+    dispatch(options, handler) {
+      handler.onConnect(() => {});
+      globalThis.queueMicrotask(() => {
+        handler.onHeaders(200, [], () => {}, 'OK');
+        handler.onComplete([]);
+      });
+      return true;
+    },
+  };
   try {
     const guarded = createResilientFetch(new BreakerRegistry());
     const untimed = createResilientFetch(new BreakerRegistry(), { defaults: { timeout: false } });
+    const text = async (response) => (await response).text();
     const fetchNs = await nsPerCall({
-      plain: () => globalThis.fetch(url),
-      signal: () => globalThis.fetch(url, { signal: new globalThis.AbortController().signal }),
-      guarded: () => guarded(url),
-      untimed: () => untimed(url),
+      plain: () => text(globalThis.fetch(url)),
+      signal: () => text(globalThis.fetch(url, { signal: new globalThis.AbortController().signal })),
+      guarded: () => text(guarded(url)),
+      untimed: () => text(untimed(url)),
     });
     const adapter = (config) => Promise.resolve({ status: 200, data: '', headers: {}, config, request: {} });
     const [plainAxios, guardedAxios, untimedAxios] = [0, 1, 2].map(() => axios.create({ adapter }));
@@ -183,14 +271,14 @@ async function ownCost() {
     const us = (ns) => (ns / 1000).toFixed(2);
     console.log(
       `protection's own cost per request (in-process, a transport that answers at once):\n` +
-        `  fetch        30 s timeout ${us(fetchNs.guarded - fetchNs.plain)} µs (a fresh AbortSignal alone: ${us(fetchNs.signal - fetchNs.plain)} µs), ` +
-        `timeout: false ${us(fetchNs.untimed - fetchNs.plain)} µs\n` +
-        `  axios        30 s timeout ${us(axiosNs.guarded - axiosNs.plain)} µs, timeout: false ${us(axiosNs.untimed - axiosNs.plain)} µs ` +
+        `  fetch        30 s timeout ${us(fetchNs.guarded)} µs, timeout: false ${us(fetchNs.untimed)} µs ` +
+        `(fetch itself: ${us(fetchNs.plain)} µs; given a fresh AbortSignal: +${us(fetchNs.signal)} µs)\n` +
+        `  axios        30 s timeout ${us(axiosNs.guarded)} µs, timeout: false ${us(axiosNs.untimed)} µs ` +
         `(axios itself: ${us(axiosNs.plain)} µs)`,
     );
     return { fetchNs, axiosNs };
   } finally {
-    globalThis.fetch = original;
+    globalThis[key] = original;
   }
 }
 
@@ -204,11 +292,13 @@ async function main() {
     const untimed = createResilientFetch(new BreakerRegistry(), { defaults: { timeout: false } });
     const url = `${upstream.origin}/x`;
     console.log(
-      `${SETTINGS.rounds} rounds of ${SETTINGS.requests} requests, ${SETTINGS.concurrency} at a time, loopback keep-alive`,
+      `${SETTINGS.rounds} rounds of ${SETTINGS.requests} requests, ${SETTINGS.concurrency} at a time, loopback keep-alive` +
+        (hasTaskset ? ', client on CPU 0, upstream on CPU 1' : ''),
     );
     await compare('fetch', {
       plain: async () => (await globalThis.fetch(url)).text(),
-      // The floor of a request a timeout can abort: fetch given a fresh AbortSignal, no breaker.
+      'plain (again)': async () => (await globalThis.fetch(url)).text(),
+      // What a timeout cost when it aborted requests through a signal: fetch given one, no breaker.
       'plain + a fresh AbortSignal': async () =>
         (await globalThis.fetch(url, { signal: new globalThis.AbortController().signal })).text(),
       'protected (preset http: 30 s timeout)': async () => (await guarded(url)).text(),
