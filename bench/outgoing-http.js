@@ -15,39 +15,31 @@
  * - in-process, Node's own fetch over a dispatcher that answers at once: the protection's cost
  *   per request without a connection's noise.
  *
- * The upstream runs in a child process on 127.0.0.1; with `taskset` (Linux) the bench runs on CPU 0
- * and the upstream on CPU 1, so that neither takes the other's core. Each round runs every client
- * for one segment, in a shuffled order, after a full GC (with --expose-gc): the garbage of one
- * client is not paid by the next, and the shared machine's drift reaches all clients alike. A
- * ratio is the median of the per-round ratios to plain, with their interquartile range, for the
- * wall-clock throughput and for the client's CPU time per request (the client is CPU-bound).
- * `plain (again)` is plain once more: its ratio shows the noise of the run.
+ * The upstream runs in a child process on 127.0.0.1, and each client in a process of its own, as
+ * an app runs with the protection on or off: in one process, clients taking turns every segment
+ * cost the protected one 8–18% more than it costs alone (V8 tunes undici's code for one mix of
+ * requests, then for another), which says nothing of an app. With `taskset` (Linux) the clients
+ * run on CPU 0 and the upstream on CPU 1. Each round starts one process per client, in a
+ * shuffled order; a process warms up (`--warmup` requests), then measures `--requests` requests,
+ * `--concurrency` at a time. A ratio is the median of the per-round ratios to plain, with their
+ * interquartile range, for wall-clock throughput and for the client's CPU time per request (the
+ * client is CPU-bound). `plain (again)` is plain once more: its ratio shows the noise of the run.
  */
 
 const { spawn, spawnSync } = require('node:child_process');
 const http = require('node:http');
 const os = require('node:os');
-const { numberArg } = require('./args');
+const { numberArg, listArg } = require('./args');
 
-// (Once pinned, this process sees one CPU: the variable says it was pinned.)
-const hasTaskset =
-  process.env.BENCH_PINNED === '1' ||
-  (os.availableParallelism() >= 2 && spawnSync('taskset', ['-c', '0', 'true']).status === 0);
-if (hasTaskset && process.env.BENCH_PINNED === undefined) {
-  const pinned = spawnSync(
-    'taskset',
-    ['-c', '0', process.execPath, ...process.execArgv, ...process.argv.slice(1)],
-    {
-      stdio: 'inherit',
-      env: { ...process.env, BENCH_PINNED: '1' },
-    },
-  );
-  process.exit(pinned.status ?? 1);
-}
+const hasTaskset = os.availableParallelism() >= 2 && spawnSync('taskset', ['-c', '0', 'true']).status === 0;
+
+/** `command` on `cpu` when `taskset` can pin it. */
+const pinnedTo = (cpu, command) => (hasTaskset ? ['taskset', '-c', String(cpu), ...command] : command);
 
 const SETTINGS = {
-  rounds: numberArg('rounds', 31),
-  requests: numberArg('requests', 1_000),
+  rounds: numberArg('rounds', 11),
+  requests: numberArg('requests', 5_000),
+  warmup: numberArg('warmup', 2_000),
   concurrency: numberArg('concurrency', 16),
 };
 
@@ -74,8 +66,8 @@ function startUpstream() {
  * Sends `requests` requests, `concurrency` at a time, with `send`: requests per second of wall
  * time, and of the client's CPU time.
  */
-async function throughput(send) {
-  let left = SETTINGS.requests;
+async function throughput(send, requests = SETTINGS.requests) {
+  let left = requests;
   const worker = async () => {
     while (left-- > 0) await send();
   };
@@ -84,7 +76,7 @@ async function throughput(send) {
   await Promise.all(Array.from({ length: SETTINGS.concurrency }, worker));
   const wall = Number(process.hrtime.bigint() - started) / 1e9;
   const { user, system } = process.cpuUsage(cpu);
-  return { wall: SETTINGS.requests / wall, cpu: SETTINGS.requests / ((user + system) / 1e6) };
+  return { wall: requests / wall, cpu: requests / ((user + system) / 1e6) };
 }
 
 const quantile = (values, q) => [...values].sort((a, b) => a - b)[Math.floor((values.length - 1) * q)];
@@ -115,22 +107,48 @@ function ratioOf(runs, base) {
   };
 }
 
-/** Rounds of each client in `clients` (after one warm-up each); the first is the base of the ratios. */
-async function compare(name, clients) {
-  const entries = Object.entries(clients);
-  for (const [, send] of entries) await throughput(send);
-  const runs = entries.map(() => ({ wall: [], cpu: [] }));
+/** Runs one client of `suite` in this process (a child of `compare`) and prints its figures. */
+async function runClient(suite, label, origin) {
+  const send = (await CLIENTS[suite](origin))[label];
+  await throughput(send, SETTINGS.warmup);
+  globalThis.gc?.();
+  process.stdout.write(`${JSON.stringify(await throughput(send))}\n`);
+}
+
+/** Figures of one client of `suite`, measured in a process of its own. */
+function measureApart(suite, label, origin) {
+  const [command, ...args] = pinnedTo(0, [
+    process.execPath,
+    '--expose-gc',
+    process.argv[1],
+    `--client=${suite},${label}`,
+    `--origin=${origin}`,
+    ...['requests', 'warmup', 'concurrency'].map((name) => `--${name}=${SETTINGS[name]}`),
+  ]);
+  const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'inherit'] });
+  let out = '';
+  child.stdout.on('data', (chunk) => (out += chunk));
+  return new Promise((resolve, reject) =>
+    child.once('exit', (code) =>
+      code === 0 ? resolve(JSON.parse(out)) : reject(new Error(`${label}: exit ${code}`)),
+    ),
+  );
+}
+
+/** Rounds of each client of `suite`, one process each; the first client is the base of the ratios. */
+async function compare(suite, origin) {
+  const labels = Object.keys(await CLIENTS[suite](origin));
+  const runs = labels.map(() => ({ wall: [], cpu: [] }));
   for (let round = 0; round < SETTINGS.rounds; round++) {
-    for (const i of shuffled(entries.length)) {
-      globalThis.gc?.();
-      const { wall, cpu } = await throughput(entries[i][1]);
+    for (const i of shuffled(labels.length)) {
+      const { wall, cpu } = await measureApart(suite, labels[i], origin);
       runs[i].wall[round] = wall;
       runs[i].cpu[round] = cpu;
     }
   }
-  const result = { name };
-  console.log(`${name}: requests/s (wall) and ratio to plain; the ratio of client CPU time per request`);
-  for (const [i, [label]] of entries.entries()) {
+  const result = { name: suite };
+  console.log(`${suite}: requests/s (wall) and ratio to plain; the ratio of client CPU time per request`);
+  for (const [i, label] of labels.entries()) {
     const perSecond = median(runs[i].wall);
     const wall = ratioOf(runs[i].wall, runs[0].wall);
     const cpu = ratioOf(runs[i].cpu, runs[0].cpu);
@@ -145,6 +163,24 @@ async function compare(name, clients) {
     );
   }
   return result;
+}
+
+/** The fetch clients, against `origin`. */
+async function fetchClients(origin) {
+  const { BreakerRegistry } = require('../dist/core/registry');
+  const { createResilientFetch } = require('../dist/http/resilient-fetch');
+  const guarded = createResilientFetch(new BreakerRegistry());
+  const untimed = createResilientFetch(new BreakerRegistry(), { defaults: { timeout: false } });
+  const url = `${origin}/x`;
+  return {
+    plain: async () => (await globalThis.fetch(url)).text(),
+    'plain (again)': async () => (await globalThis.fetch(url)).text(),
+    // What a timeout cost when it aborted requests through a signal: fetch given one, no breaker.
+    'plain + a fresh AbortSignal': async () =>
+      (await globalThis.fetch(url, { signal: new globalThis.AbortController().signal })).text(),
+    'protected (preset http: 30 s timeout)': async () => (await guarded(url)).text(),
+    'protected, timeout: false': async () => (await untimed(url)).text(),
+  };
 }
 
 async function httpServiceClients(origin) {
@@ -282,29 +318,19 @@ async function ownCost() {
   }
 }
 
+const CLIENTS = { fetch: fetchClients, HttpService: httpServiceClients };
+
 async function main() {
   if (globalThis.gc === undefined) console.warn('run with --expose-gc for steady heap figures');
-  const { BreakerRegistry } = require('../dist/core/registry');
-  const { createResilientFetch } = require('../dist/http/resilient-fetch');
   const upstream = await startUpstream();
   try {
-    const guarded = createResilientFetch(new BreakerRegistry());
-    const untimed = createResilientFetch(new BreakerRegistry(), { defaults: { timeout: false } });
-    const url = `${upstream.origin}/x`;
     console.log(
-      `${SETTINGS.rounds} rounds of ${SETTINGS.requests} requests, ${SETTINGS.concurrency} at a time, loopback keep-alive` +
-        (hasTaskset ? ', client on CPU 0, upstream on CPU 1' : ''),
+      `${SETTINGS.rounds} rounds; each client in its own process: ${SETTINGS.warmup} requests to warm up, then ` +
+        `${SETTINGS.requests} measured, ${SETTINGS.concurrency} at a time, loopback keep-alive` +
+        (hasTaskset ? '; clients on CPU 0, upstream on CPU 1' : ''),
     );
-    await compare('fetch', {
-      plain: async () => (await globalThis.fetch(url)).text(),
-      'plain (again)': async () => (await globalThis.fetch(url)).text(),
-      // What a timeout cost when it aborted requests through a signal: fetch given one, no breaker.
-      'plain + a fresh AbortSignal': async () =>
-        (await globalThis.fetch(url, { signal: new globalThis.AbortController().signal })).text(),
-      'protected (preset http: 30 s timeout)': async () => (await guarded(url)).text(),
-      'protected, timeout: false': async () => (await untimed(url)).text(),
-    });
-    await compare('HttpService', await httpServiceClients(upstream.origin));
+    await compare('fetch', upstream.origin);
+    await compare('HttpService', upstream.origin);
     origins();
     await ownCost();
   } finally {
@@ -312,4 +338,6 @@ async function main() {
   }
 }
 
-void main();
+const client = listArg('client');
+if (client === undefined) void main();
+else void runClient(client[0], client.slice(1).join(','), listArg('origin')[0]);
