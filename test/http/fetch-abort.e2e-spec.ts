@@ -1,5 +1,6 @@
 import { join } from 'node:path';
 import { readLines, spawnTs } from '../support/child-process';
+import type { FetchAbortReport } from '../support/fetch-abort-child';
 
 /**
  * The breaker's timeout aborts a request at the upstream. With Node's own fetch (run in a child
@@ -7,12 +8,12 @@ import { readLines, spawnTs } from '../support/child-process';
  * an AbortSignal, which costs undici far less; a fetch that ignores dispatchers keeps signals.
  */
 describe('createResilientFetch: the breaker’s timeout aborts the request (Node’s fetch, a child process)', () => {
-  let report: Record<string, any>;
+  let report: FetchAbortReport;
 
   beforeAll(async () => {
     const child = spawnTs(join(__dirname, '../support/fetch-abort-child.ts'));
     const [line] = await readLines(child, 1);
-    report = JSON.parse(line!) as Record<string, any>;
+    report = JSON.parse(line!) as FetchAbortReport;
   }, 30_000);
 
   it('gives up a timed-out request at the upstream, through a dispatcher and no signal', () => {

@@ -11,14 +11,47 @@ import { createResilientFetch } from '../../src/http/resilient-fetch';
 import { startUpstream, type Upstream } from './upstream-server';
 
 type Fetch = typeof globalThis.fetch;
+
+/** How a request ended: its status, or its error's code (or name); and how long it took. */
+export interface Outcome {
+  status?: number;
+  error?: string;
+  ms: number;
+}
+
+/** What a request handed to `fetch`: a signal, a dispatcher. */
+export interface Given {
+  signal: boolean;
+  dispatcher: boolean;
+}
+
+/** What the child prints. */
+export interface FetchAbortReport {
+  first: Outcome;
+  learning: Outcome;
+  timedOut: Outcome;
+  timedOutAbandoned: boolean;
+  callerAborted: Outcome;
+  callerAbortedAbandoned: boolean;
+  failuresAfterAbort: number;
+  ownAnswered: Outcome;
+  ownTimedOut: Outcome;
+  ownAbandoned: boolean;
+  ownDispatched: number;
+  nodeGiven: Given[];
+  otherFirst: Outcome;
+  otherTimedOut: Outcome;
+  otherAbandoned: boolean;
+  otherGiven: Given[];
+}
 interface Dispatcher {
   dispatch(options: object, handler: object): boolean;
 }
 
 const TIMEOUT_MS = 300;
 const nodeFetch = globalThis.fetch;
-/** What each request handed to `fetch`: did it carry a signal, a dispatcher? */
-const given: Array<{ signal: boolean; dispatcher: boolean }> = [];
+/** What each request handed to `fetch`. */
+const given: Given[] = [];
 
 function recording(send: Fetch): Fetch {
   return (input, init) => {
@@ -35,8 +68,7 @@ function abandoned(upstream: Upstream, count: number): Promise<boolean> {
   ]);
 }
 
-/** How a request ended: its status, or its error's code or name; and how long it took. */
-async function outcome(request: Promise<Response>) {
+async function outcome(request: Promise<Response>): Promise<Outcome> {
   const started = Date.now();
   try {
     const response = await request;
@@ -54,7 +86,7 @@ async function main(): Promise<void> {
   hanging.answer('hang');
   const registry = new BreakerRegistry();
   const fetch = createResilientFetch(registry, { defaults: { timeout: TIMEOUT_MS } });
-  const report: Record<string, unknown> = {};
+  const report = {} as FetchAbortReport;
 
   globalThis.fetch = recording(nodeFetch);
   // Node loads undici (and its global dispatcher) on the first request: it goes the signal way.
