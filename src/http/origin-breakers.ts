@@ -7,7 +7,13 @@ import { resolveBreakerOptions } from '../core/resolve-options';
 import { isTransientHttpFailure } from './http-failure';
 import { RESILIENT_FETCH_OPTIONS } from './http-option-table';
 import type { ResilientFetchOptions } from './http-options';
-import { authorityPrefixOf, isOriginBreakerName, ORIGIN_BREAKER_PREFIX, originOf } from './origin';
+import {
+  authorityPrefixOf,
+  endsAuthority,
+  isOriginBreakerName,
+  ORIGIN_BREAKER_PREFIX,
+  originOf,
+} from './origin';
 
 const CONFLICT_HINT =
   'a name outside http:<origin>, which outgoing HTTP protection creates on demand and evicts beyond ' +
@@ -25,6 +31,9 @@ export class OriginBreakers {
    * that a request parses no URL; emptied when it outgrows twice the origins kept.
    */
   private readonly names = new Map<string, string>();
+  /** The prefix and name the last string URL had: a request to the same origin skips the map. */
+  private lastPrefix = '';
+  private lastName: string | undefined;
 
   /**
    * `source` has been checked against its table (the module's, or `createResilientFetch()`'s).
@@ -61,6 +70,8 @@ export class OriginBreakers {
   }
 
   private nameOf(url: string): string | undefined {
+    const last = this.lastPrefix;
+    if (last !== '' && url.startsWith(last) && endsAuthority(url, last.length)) return this.lastName;
     const prefix = authorityPrefixOf(url);
     if (prefix === undefined) return breakerNameOf(url);
     let name = this.names.get(prefix);
@@ -70,6 +81,8 @@ export class OriginBreakers {
       if (this.names.size >= 2 * this.group.options.max) this.names.clear();
       this.names.set(prefix, name);
     }
+    this.lastPrefix = prefix;
+    this.lastName = name;
     return name;
   }
 }

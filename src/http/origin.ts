@@ -23,11 +23,15 @@ export function originOf(url: string | URL): string | undefined {
 export function authorityPrefixOf(url: string): string | undefined {
   const start = url.startsWith('https://') ? 8 : url.startsWith('http://') ? 7 : -1;
   if (start < 0) return undefined;
-  for (let i = start; i < url.length; i++) {
-    const c = url.charCodeAt(i);
-    if (c === SLASH || c === QUESTION_MARK || c === HASH) return url.slice(0, i);
-  }
+  for (let i = start; i < url.length; i++) if (endsAuthority(url, i)) return url.slice(0, i);
   return url;
+}
+
+/** Whether `url`'s authority prefix may end at `index`: its end, or a `/`, `?` or `#` there. */
+export function endsAuthority(url: string, index: number): boolean {
+  if (index === url.length) return true;
+  const c = url.charCodeAt(index);
+  return c === SLASH || c === QUESTION_MARK || c === HASH;
 }
 
 const SLASH = 0x2f;

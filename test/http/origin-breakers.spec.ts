@@ -25,6 +25,25 @@ describe('OriginBreakers: the breaker of the origin a URL goes to', () => {
     expect(origins.forUrl('http://exa mple.com/a')).toBeUndefined();
   });
 
+  it('looks a URL up anew when it only starts like the one before (the last origin is remembered)', () => {
+    const origins = originBreakersOf(new BreakerRegistry());
+    // Each URL right after one whose authority its own begins with.
+    const urls = [
+      'http://example.com/a',
+      'http://example.com.evil.test/a',
+      'http://example.com',
+      'http://example.com:8080/',
+      'http://example.com:80/a',
+      'http://example.com:8080/a',
+      'http://example.com/b',
+      'http://example.com@evil.test/',
+      'http://example.com?q=1',
+      'https://example.com/a',
+      'https://example.com\@evil.test/a',
+    ];
+    for (const url of urls) expect(origins.forUrl(url)?.name).toBe(`http:${new URL(url).origin}`);
+  });
+
   it('keeps least recently used order when the same origin is asked for again and again', () => {
     const registry = new BreakerRegistry();
     const origins = originBreakersOf(registry, { maxOrigins: 2 });
