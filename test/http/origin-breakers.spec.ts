@@ -39,7 +39,7 @@ describe('OriginBreakers: the breaker of the origin a URL goes to', () => {
       'http://example.com@evil.test/',
       'http://example.com?q=1',
       'https://example.com/a',
-      'https://example.com\@evil.test/a',
+      'https://example.com\\@evil.test/a',
     ];
     for (const url of urls) expect(origins.forUrl(url)?.name).toBe(`http:${new URL(url).origin}`);
   });
