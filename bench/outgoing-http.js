@@ -17,8 +17,8 @@
  *
  * The upstream runs in a child process on 127.0.0.1, and each client in a process of its own, as
  * an app runs with the protection on or off: in one process, clients taking turns every segment
- * cost the protected one 8–18% more than it costs alone (V8 tunes undici's code for one mix of
- * requests, then for another), which says nothing of an app. With `taskset` (Linux) the clients
+ * cost the protected one 8–18% more than it costs alone (why is not measured here; V8 tuning
+ * undici's code for one mix of requests, then another, would do it), which says nothing of an app. With `taskset` (Linux) the clients
  * run on CPU 0 and the upstream on CPU 1. Each round starts one process per client, in a
  * shuffled order; a process warms up (`--warmup` requests), then measures `--requests` requests,
  * `--concurrency` at a time. A ratio is the median of the per-round ratios to plain, with their

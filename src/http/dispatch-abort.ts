@@ -18,7 +18,7 @@ const GLOBAL_DISPATCHER = Symbol.for('undici.globalDispatcher.1');
 /**
  * The dispatcher one request is given, so that the breaker's timeout can abort it without an
  * `AbortSignal`: on Node 20 a request given a signal costs undici a weak reference, a
- * finalization registry entry and a listener, about a tenth of a loopback request's throughput.
+ * finalization registry entry and a listener: 10–30 µs per request in-process.
  * It hands the request on to `target` (the caller's own `dispatcher`, or the global one) and keeps the
  * abort function undici gives the request when it is connected (each redirect hop anew).
  */

@@ -71,26 +71,28 @@ function protectFetch(base: () => Fetch, origins: OriginBreakers): Fetch {
     // A Request carries its own dispatcher, which only undici can read: it keeps the signal way.
     const target =
       breaker.options.timeout === false || request !== undefined ? undefined : dispatcherFor(init);
-    const through = target === undefined ? false : abortsThroughDispatcher(fetch);
-    if (target !== undefined && through === true) {
-      const dispatcher = new AbortingDispatcher(target);
-      return sendCancellable(
-        breaker,
-        signal,
-        () => fetch(input, sentWith(init, { dispatcher })),
-        (error) => dispatcher.abort(error),
-        () => dispatcher.settled(),
-      );
-    }
-    if (target !== undefined && through === undefined) {
-      // Not known yet whether this fetch honours a dispatcher: this request carries both ways.
-      const learning = new AbortingDispatcher(target, fetch);
-      return sendThroughBreaker(breaker, signal, (combined) =>
-        fetch(input, sentWith(init, { signal: combined, dispatcher: learning })).then((response) => {
-          learnAnswered(fetch, learning);
-          return response;
-        }),
-      );
+    if (target !== undefined) {
+      const through = abortsThroughDispatcher(fetch);
+      if (through === true) {
+        const dispatcher = new AbortingDispatcher(target);
+        return sendCancellable(
+          breaker,
+          signal,
+          () => fetch(input, sentWith(init, { dispatcher })),
+          (error) => dispatcher.abort(error),
+          () => dispatcher.settled(),
+        );
+      }
+      if (through === undefined) {
+        // Not known yet whether this fetch honours a dispatcher: this request carries both ways.
+        const learning = new AbortingDispatcher(target, fetch);
+        return sendThroughBreaker(breaker, signal, (combined) =>
+          fetch(input, sentWith(init, { signal: combined, dispatcher: learning })).then((response) => {
+            learnAnswered(fetch, learning);
+            return response;
+          }),
+        );
+      }
     }
     return sendThroughBreaker(breaker, signal, (combined) =>
       fetch(input, combined === signal ? init : { ...init, signal: combined }),

@@ -48,7 +48,14 @@ describe('createResilientFetch: the breaker’s timeout aborts the request (Node
     expect(report.nodeGiven.slice(4)).toEqual([
       { signal: false, dispatcher: true },
       { signal: false, dispatcher: true },
+      { signal: false, dispatcher: true },
     ]);
+  });
+
+  it('tells fetch whether the dispatcher it hands the request to mocks (MockAgent)', () => {
+    expect(report.mockAnswered).toMatchObject({ status: 200 });
+    // undici's fetch gives a mocking dispatcher the body as written, any other a stream.
+    expect(report.mockBody).toBe('string');
   });
 
   it('keeps aborting through a signal for a fetch that ignores dispatchers', () => {

@@ -38,6 +38,8 @@ export interface FetchAbortReport {
   ownTimedOut: Outcome;
   ownAbandoned: boolean;
   ownDispatched: number;
+  mockAnswered: Outcome;
+  mockBody: string | undefined;
   nodeGiven: Given[];
   otherFirst: Outcome;
   otherTimedOut: Outcome;
@@ -120,6 +122,18 @@ async function main(): Promise<void> {
   report.ownTimedOut = await outcome(fetch(`${hanging.origin}/e`, init));
   report.ownAbandoned = await abandoned(hanging, 3);
   report.ownDispatched = dispatched;
+
+  // A mocking dispatcher (undici's MockAgent says isMockActive): fetch then hands it the body as
+  // written, which it reads through ours.
+  const mock = {
+    isMockActive: true,
+    dispatch(options: { body?: unknown }, handler: object) {
+      report.mockBody = typeof options.body;
+      return global.dispatch(options, handler);
+    },
+  };
+  const posted = { method: 'POST', body: 'hello', dispatcher: mock } as unknown as RequestInit;
+  report.mockAnswered = await outcome(fetch(`${answering.origin}/m`, posted));
   report.nodeGiven = given.splice(0);
 
   // A fetch that never uses the dispatcher it is given (a mock, another runtime's fetch).
