@@ -2,7 +2,14 @@ import type { BreakerRegistry } from '../core/registry';
 import { checkHttpOptions, RESILIENT_FETCH_OPTIONS } from './http-option-table';
 import type { ResilientFetchOptions } from './http-options';
 import { originBreakersOf, type OriginBreakers } from './origin-breakers';
-import { abortsThroughDispatcher, AbortingDispatcher, dispatcherFor, learnAnswered } from './dispatch-abort';
+import {
+  abortsThroughDispatcher,
+  AbortingDispatcher,
+  dispatcherFor,
+  learnFrom,
+  sendThrough,
+  unlearn,
+} from './dispatch-abort';
 import { sendCancellable, sendThroughBreaker } from './origin-request';
 
 type Fetch = typeof globalThis.fetch;
@@ -78,19 +85,20 @@ function protectFetch(base: () => Fetch, origins: OriginBreakers): Fetch {
         return sendCancellable(
           breaker,
           signal,
-          () => fetch(input, sentWith(init, { dispatcher })),
+          () => {
+            const response = sendThrough(fetch, dispatcher, input, init);
+            if (!dispatcher.hooked) unlearn(fetch);
+            return response;
+          },
           (error) => dispatcher.abort(error),
           () => dispatcher.settled(),
         );
       }
       if (through === undefined) {
-        // Not known yet whether this fetch honours a dispatcher: this request carries both ways.
-        const learning = new AbortingDispatcher(target, fetch);
+        // Not known yet whether this fetch sends through a dispatcher: this request carries both ways.
+        const learning = new AbortingDispatcher(target);
         return sendThroughBreaker(breaker, signal, (combined) =>
-          fetch(input, sentWith(init, { signal: combined, dispatcher: learning })).then((response) => {
-            learnAnswered(fetch, learning);
-            return response;
-          }),
+          learnFrom(fetch, learning, sendThrough(fetch, learning, input, { ...init, signal: combined })),
         );
       }
     }
@@ -98,15 +106,4 @@ function protectFetch(base: () => Fetch, origins: OriginBreakers): Fetch {
       fetch(input, combined === signal ? init : { ...init, signal: combined }),
     );
   };
-}
-
-/**
- * `init` with our signal and dispatcher. Ours implements only the part of undici's `Dispatcher`
- * that `fetch` uses, hence the cast.
- */
-function sentWith(
-  init: RequestInit | undefined,
-  ours: { signal?: AbortSignal | undefined; dispatcher: AbortingDispatcher },
-): RequestInit {
-  return { ...init, ...ours } as unknown as RequestInit;
 }

@@ -4,8 +4,9 @@ import type { FetchAbortReport } from '../support/fetch-abort-child';
 
 /**
  * The breaker's timeout aborts a request at the upstream. With Node's own fetch (run in a child
- * process: Jest's sandbox hides undici's global dispatcher) a request is given a dispatcher, not
- * an AbortSignal, which costs undici far less; a fetch that ignores dispatchers keeps signals.
+ * process: Jest's sandbox hides undici's global dispatcher) a request goes through a dispatcher
+ * of ours, not an AbortSignal, which costs undici far less; a fetch that waits before it sends
+ * keeps signals.
  */
 describe('createResilientFetch: the breaker’s timeout aborts the request (Node’s fetch, a child process)', () => {
   let report: FetchAbortReport;
@@ -24,11 +25,13 @@ describe('createResilientFetch: the breaker’s timeout aborts the request (Node
     expect(report.timedOutAbandoned).toBe(true);
     // Before Node has loaded undici there is no dispatcher to go through: the first request
     // carries a signal; the second carries both and learns; later ones carry no signal of ours.
+    // Ours stands in for the global dispatcher while fetch runs: init stays as the caller wrote it.
     expect(report.nodeGiven.slice(0, 3)).toEqual([
-      { signal: true, dispatcher: false },
-      { signal: true, dispatcher: true },
-      { signal: false, dispatcher: true },
+      { signal: true, dispatcher: 'none' },
+      { signal: true, dispatcher: 'global' },
+      { signal: false, dispatcher: 'global' },
     ]);
+    expect(report.globalRestored).toBe(true);
   });
 
   it('lets the caller’s own signal abort a request without counting it', () => {
@@ -37,7 +40,7 @@ describe('createResilientFetch: the breaker’s timeout aborts the request (Node
     // The timeout before weighs half a failure; the caller's abort adds nothing.
     expect(report.failuresAfterAbort).toBe(0.5);
     // The signal is the caller's own.
-    expect(report.nodeGiven[3]).toEqual({ signal: true, dispatcher: true });
+    expect(report.nodeGiven[3]).toEqual({ signal: true, dispatcher: 'global' });
   });
 
   it('sends a request through the caller’s own dispatcher, and still aborts it on timeout', () => {
@@ -46,9 +49,9 @@ describe('createResilientFetch: the breaker’s timeout aborts the request (Node
     expect(report.ownAbandoned).toBe(true);
     expect(report.ownDispatched).toBe(2);
     expect(report.nodeGiven.slice(4)).toEqual([
-      { signal: false, dispatcher: true },
-      { signal: false, dispatcher: true },
-      { signal: false, dispatcher: true },
+      { signal: false, dispatcher: 'init' },
+      { signal: false, dispatcher: 'init' },
+      { signal: false, dispatcher: 'init' },
     ]);
   });
 
@@ -58,13 +61,25 @@ describe('createResilientFetch: the breaker’s timeout aborts the request (Node
     expect(report.mockBody).toBe('string');
   });
 
-  it('keeps aborting through a signal for a fetch that ignores dispatchers', () => {
+  it('keeps aborting through a signal for a fetch that waits before it sends', () => {
     expect(report.otherFirst).toMatchObject({ status: 200 });
     expect(report.otherTimedOut.error).toBe('BREAKER_TIMEOUT');
     expect(report.otherAbandoned).toBe(true);
     expect(report.otherGiven).toEqual([
-      { signal: true, dispatcher: true },
-      { signal: true, dispatcher: false },
+      { signal: true, dispatcher: 'global' },
+      { signal: true, dispatcher: 'none' },
+    ]);
+  });
+
+  it('learns anew when a fetch that sent at once starts to wait', () => {
+    expect(report.turningStatuses).toEqual([200, 200, 200, 200, 200]);
+    expect(report.turningGiven).toEqual([
+      { signal: true, dispatcher: 'global' },
+      { signal: false, dispatcher: 'global' },
+      // Not dispatched through ours by the time fetch returned: the next request learns again.
+      { signal: false, dispatcher: 'global' },
+      { signal: true, dispatcher: 'global' },
+      { signal: true, dispatcher: 'none' },
     ]);
   });
 });

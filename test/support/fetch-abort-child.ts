@@ -7,6 +7,7 @@
  * Usage: node --require ./swc-register.js fetch-abort-child.ts
  */
 import { BreakerRegistry } from '../../src/core/registry';
+import { AbortingDispatcher } from '../../src/http/dispatch-abort';
 import { createResilientFetch } from '../../src/http/resilient-fetch';
 import { startUpstream, type Upstream } from './upstream-server';
 
@@ -19,10 +20,13 @@ export interface Outcome {
   ms: number;
 }
 
-/** What a request handed to `fetch`: a signal, a dispatcher. */
+/**
+ * What a request handed to `fetch`: a signal; a dispatcher in `init`, or ours standing in for
+ * undici's global one while `fetch` ran, or none.
+ */
 export interface Given {
   signal: boolean;
-  dispatcher: boolean;
+  dispatcher: 'init' | 'global' | 'none';
 }
 
 /** What the child prints. */
@@ -45,22 +49,43 @@ export interface FetchAbortReport {
   otherTimedOut: Outcome;
   otherAbandoned: boolean;
   otherGiven: Given[];
+  turningGiven: Given[];
+  turningStatuses: (number | undefined)[];
+  globalRestored: boolean;
 }
 interface Dispatcher {
   dispatch(options: object, handler: object): boolean;
 }
 
 const TIMEOUT_MS = 300;
+const GLOBAL_DISPATCHER = Symbol.for('undici.globalDispatcher.1');
+const globals = globalThis as unknown as Record<symbol, Dispatcher | undefined>;
 const nodeFetch = globalThis.fetch;
 /** What each request handed to `fetch`. */
 const given: Given[] = [];
 
 function recording(send: Fetch): Fetch {
   return (input, init) => {
-    given.push({ signal: init?.signal != null, dispatcher: init?.dispatcher != null });
+    given.push({
+      signal: init?.signal != null,
+      dispatcher:
+        init?.dispatcher != null
+          ? 'init'
+          : globals[GLOBAL_DISPATCHER] instanceof AbortingDispatcher
+            ? 'global'
+            : 'none',
+    });
     return send(input, init);
   };
 }
+
+/** `send` once it has waited a turn, as a wrapper that awaits something before it sends. */
+const later =
+  (send: Fetch): Fetch =>
+  async (input, init) => {
+    await undefined;
+    return send(input, init);
+  };
 
 /** Whether `upstream` sees `count` requests given up by their client within 5 s. */
 function abandoned(upstream: Upstream, count: number): Promise<boolean> {
@@ -107,9 +132,7 @@ async function main(): Promise<void> {
   report.failuresAfterAbort = registry.get(`http:${hanging.origin}`).snapshot().failures;
 
   // The caller's own dispatcher still carries the request.
-  const global = (globalThis as unknown as Record<symbol, Dispatcher>)[
-    Symbol.for('undici.globalDispatcher.1')
-  ];
+  const global = globals[GLOBAL_DISPATCHER]!;
   let dispatched = 0;
   const own: Dispatcher = {
     dispatch(options, handler) {
@@ -136,15 +159,24 @@ async function main(): Promise<void> {
   report.mockAnswered = await outcome(fetch(`${answering.origin}/m`, posted));
   report.nodeGiven = given.splice(0);
 
-  // A fetch that never uses the dispatcher it is given (a mock, another runtime's fetch).
-  globalThis.fetch = recording((input, init) => {
-    const { dispatcher: _ignored, ...rest } = (init ?? {}) as RequestInit & { dispatcher?: unknown };
-    return nodeFetch(input, rest);
-  });
+  // A fetch that sends only after it has waited: the global dispatcher is undici's own again by then.
+  globalThis.fetch = recording(later(nodeFetch));
   report.otherFirst = await outcome(fetch(`${answering.origin}/f`));
   report.otherTimedOut = await outcome(fetch(`${hanging.origin}/g`));
   report.otherAbandoned = await abandoned(hanging, 4);
   report.otherGiven = given.splice(0);
+
+  // A fetch that sends at once twice, then only after waiting: it is learned anew.
+  let sent = 0;
+  const waitsFromTheThird = later(nodeFetch);
+  globalThis.fetch = recording((input, init) =>
+    ++sent <= 2 ? nodeFetch(input, init) : waitsFromTheThird(input, init),
+  );
+  const turning: Outcome[] = [];
+  for (let i = 0; i < 5; i++) turning.push(await outcome(fetch(`${answering.origin}/t`)));
+  report.turningStatuses = turning.map((o) => o.status);
+  report.turningGiven = given.splice(0);
+  report.globalRestored = globals[GLOBAL_DISPATCHER] === global;
 
   process.stdout.write(`${JSON.stringify(report)}\n`);
   await Promise.all([hanging.close(), answering.close()]);
