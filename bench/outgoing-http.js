@@ -3,7 +3,7 @@
 /**
  * Outgoing HTTP through the origin breakers, side by side with the same client unprotected:
  * `npm run bench:http` (or `npm run build && node --expose-gc bench/outgoing-http.js
- * [--rounds=61] [--requests=250] [--concurrency=16]`).
+ * [--rounds=11] [--seconds=3] [--warmup=2000] [--concurrency=16]`).
  *
  * - fetch: `createResilientFetch(registry)` (preset `http`, and with `timeout: false`) vs the global
  *   fetch (undici, keep-alive), and vs the global fetch given a fresh AbortSignal per request
@@ -18,12 +18,18 @@
  * The upstream runs in a child process on 127.0.0.1, and each client in a process of its own, as
  * an app runs with the protection on or off: in one process, clients taking turns every segment
  * cost the protected one 8–18% more than it costs alone (why is not measured here; V8 tuning
- * undici's code for one mix of requests, then another, would do it), which says nothing of an app. With `taskset` (Linux) the clients
- * run on CPU 0 and the upstream on CPU 1. Each round starts one process per client, in a
- * shuffled order; a process warms up (`--warmup` requests), then measures `--requests` requests,
- * `--concurrency` at a time. A ratio is the median of the per-round ratios to plain, with their
- * interquartile range, for wall-clock throughput and for the client's CPU time per request (the
- * client is CPU-bound). `plain (again)` is plain once more: its ratio shows the noise of the run.
+ * undici's code for one mix of requests, then another, would do it), which says nothing of an
+ * app. With `taskset` (Linux) the clients run on CPU 0 and the upstream on CPU 1.
+ *
+ * One process per client is started and warmed up (`--warmup` requests) once; then, every
+ * round, each client in a shuffled order measures alone for `--seconds`, `--concurrency`
+ * requests at a time, while the others wait: short rounds pair clients measured a few seconds
+ * apart (on the shared VM the A/A row still moves by ±5–10% a round, hence many rounds and
+ * medians). Clients measured at once on one CPU would share its caches, which costs the one
+ * that touches more memory more than an app pays. A client's figure is requests per second
+ * of wall time (each is CPU-bound; the CPU time's ratio is shown beside it). A ratio is the
+ * median of the per-round ratios to plain, with their interquartile range. `plain (again)` is
+ * plain once more: its ratio shows the noise of the run.
  */
 
 const { spawn, spawnSync } = require('node:child_process');
@@ -37,8 +43,8 @@ const hasTaskset = os.availableParallelism() >= 2 && spawnSync('taskset', ['-c',
 const pinnedTo = (cpu, command) => (hasTaskset ? ['taskset', '-c', String(cpu), ...command] : command);
 
 const SETTINGS = {
-  rounds: numberArg('rounds', 11),
-  requests: numberArg('requests', 5_000),
+  rounds: numberArg('rounds', 25),
+  seconds: numberArg('seconds', 1),
   warmup: numberArg('warmup', 2_000),
   concurrency: numberArg('concurrency', 16),
 };
@@ -62,21 +68,34 @@ function startUpstream() {
   );
 }
 
-/**
- * Sends `requests` requests, `concurrency` at a time, with `send`: requests per second of wall
- * time, and of the client's CPU time.
- */
-async function throughput(send, requests = SETTINGS.requests) {
+/** Sends `requests` requests with `send`, `concurrency` at a time. */
+async function warmUp(send, requests) {
   let left = requests;
   const worker = async () => {
     while (left-- > 0) await send();
   };
+  await Promise.all(Array.from({ length: SETTINGS.concurrency }, worker));
+}
+
+/**
+ * Sends requests with `send`, `concurrency` at a time, for `seconds`: requests per second of the
+ * client's CPU time, and of wall time.
+ */
+async function throughput(send, seconds = SETTINGS.seconds) {
+  let requests = 0;
   const cpu = process.cpuUsage();
   const started = process.hrtime.bigint();
+  const end = started + BigInt(Math.round(seconds * 1e9));
+  const worker = async () => {
+    while (process.hrtime.bigint() < end) {
+      await send();
+      requests++;
+    }
+  };
   await Promise.all(Array.from({ length: SETTINGS.concurrency }, worker));
   const wall = Number(process.hrtime.bigint() - started) / 1e9;
   const { user, system } = process.cpuUsage(cpu);
-  return { wall: requests / wall, cpu: requests / ((user + system) / 1e6) };
+  return { cpu: requests / ((user + system) / 1e6), wall: requests / wall };
 }
 
 const quantile = (values, q) => [...values].sort((a, b) => a - b)[Math.floor((values.length - 1) * q)];
@@ -107,45 +126,59 @@ function ratioOf(runs, base) {
   };
 }
 
-/** Runs one client of `suite` in this process (a child of `compare`) and prints its figures. */
+/**
+ * Runs one client of `suite` in this process (a child of `compare`): warms up, then measures and
+ * prints its figures (a line of JSON) each time it reads a line on stdin, until stdin ends.
+ */
 async function runClient(suite, label, origin) {
   const send = (await CLIENTS[suite](origin))[label];
-  await throughput(send, SETTINGS.warmup);
-  globalThis.gc?.();
-  process.stdout.write(`${JSON.stringify(await throughput(send))}\n`);
+  await warmUp(send, SETTINGS.warmup);
+  process.stdout.write('ready\n');
+  for await (const _ of require('node:readline').createInterface({ input: process.stdin })) {
+    globalThis.gc?.();
+    process.stdout.write(`${JSON.stringify(await throughput(send))}\n`);
+  }
 }
 
-/** Figures of one client of `suite`, measured in a process of its own. */
-function measureApart(suite, label, origin) {
+/**
+ * Starts a client of `suite` in a process of its own; resolves once it is warm, with its
+ * `measure()` (its figures, measured once more) and `stop()`.
+ */
+function startClient(suite, label, origin) {
   const [command, ...args] = pinnedTo(0, [
     process.execPath,
     '--expose-gc',
     process.argv[1],
     `--client=${suite},${label}`,
     `--origin=${origin}`,
-    ...['requests', 'warmup', 'concurrency'].map((name) => `--${name}=${SETTINGS[name]}`),
+    ...['seconds', 'warmup', 'concurrency'].map((name) => `--${name}=${SETTINGS[name]}`),
   ]);
-  const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'inherit'] });
-  let out = '';
-  child.stdout.on('data', (chunk) => (out += chunk));
-  return new Promise((resolve, reject) =>
-    child.once('exit', (code) =>
-      code === 0 ? resolve(JSON.parse(out)) : reject(new Error(`${label}: exit ${code}`)),
-    ),
+  const child = spawn(command, args, { stdio: ['pipe', 'pipe', 'inherit'] });
+  const lines = require('node:readline').createInterface({ input: child.stdout })[Symbol.asyncIterator]();
+  const exited = new Promise((_, reject) =>
+    child.once('exit', (code) => code !== 0 && reject(new Error(`${label}: exit ${code}`))),
   );
+  const nextLine = () => Promise.race([lines.next().then(({ value }) => value), exited]);
+  return nextLine().then(() => ({
+    measure: () => (child.stdin.write('go\n'), nextLine().then(JSON.parse)),
+    stop: () => child.stdin.end(),
+  }));
 }
 
-/** Rounds of each client of `suite`, one process each; the first client is the base of the ratios. */
+/** Rounds of the clients of `suite`, measured together; the first client is the base of the ratios. */
 async function compare(suite, origin) {
   const labels = Object.keys(await CLIENTS[suite](origin));
   const runs = labels.map(() => ({ wall: [], cpu: [] }));
+  const clients = [];
+  for (const label of labels) clients.push(await startClient(suite, label, origin));
   for (let round = 0; round < SETTINGS.rounds; round++) {
     for (const i of shuffled(labels.length)) {
-      const { wall, cpu } = await measureApart(suite, labels[i], origin);
+      const { wall, cpu } = await clients[i].measure();
       runs[i].wall[round] = wall;
       runs[i].cpu[round] = cpu;
     }
   }
+  for (const client of clients) client.stop();
   const result = { name: suite };
   console.log(`${suite}: requests/s (wall) and ratio to plain; the ratio of client CPU time per request`);
   for (const [i, label] of labels.entries()) {
@@ -325,8 +358,8 @@ async function main() {
   const upstream = await startUpstream();
   try {
     console.log(
-      `${SETTINGS.rounds} rounds; each client in its own process: ${SETTINGS.warmup} requests to warm up, then ` +
-        `${SETTINGS.requests} measured, ${SETTINGS.concurrency} at a time, loopback keep-alive` +
+      `${SETTINGS.rounds} rounds; each client in its own process, warmed up by ${SETTINGS.warmup} requests, ` +
+        `measures alone for ${SETTINGS.seconds} s a round, ${SETTINGS.concurrency} requests at a time, loopback keep-alive` +
         (hasTaskset ? '; clients on CPU 0, upstream on CPU 1' : ''),
     );
     await compare('fetch', upstream.origin);

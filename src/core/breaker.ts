@@ -28,6 +28,7 @@ import type { LoadSampler } from './load-sampler';
 import { resolveBreakerOptions } from './resolve-options';
 import type { SlidingWindow, WindowTotals } from './sliding-window';
 import { TimeWindow } from './time-window';
+import { SignalledCall, type WatchedCall } from './watched-call';
 
 /** What a breaker needs besides its options. @publicApi */
 export interface BreakerDeps {
@@ -201,16 +202,12 @@ export class Breaker {
   }
 
   /**
-   * @internal `execute()` for a call that is told of its timeout instead of being handed a
-   * signal: `fn` gets a signal that never aborts, and when the breaker's `timeout` ends the call
-   * `onTimeout` hears it. Outgoing HTTP makes the abort signal a request needs only when it needs
-   * one: on Node 20 making a signal costs more than the rest of a protected call.
+   * @internal `execute()` for a call that is told of its outcome (see {@link WatchedCall}): the
+   * breaker's `timeout` tells the call instead of aborting a signal, and a value the call says
+   * is a failure is counted as one while its caller still gets the value.
    */
-  executeNotified<T>(
-    fn: () => T | PromiseLike<T>,
-    onTimeout: (error: BreakerTimeoutError) => void,
-  ): Promise<T> {
-    return this.options.timeout === false ? this.execute(fn) : this.admitAndRun(fn, onTimeout);
+  executeWatched<T>(call: WatchedCall<T>): Promise<T> {
+    return this.admitAndRun(call);
   }
 
   /** Subscribes to an event; returns the function that unsubscribes. */
@@ -475,14 +472,11 @@ export class Breaker {
   }
 
   /**
-   * `execute()` for every call but an untimed CLOSED one whose handlers are made. A call is
-   * timed (its start read from the clock) when it needs a duration or the state needs the time
-   * to admit it; `startedAt` stays undefined otherwise.
+   * `execute()` for every call but an untimed CLOSED one whose handlers are made, and
+   * `executeWatched()`. A call is timed (its start read from the clock) when it needs a duration
+   * or the state needs the time to admit it; `startedAt` stays undefined otherwise.
    */
-  private admitAndRun<T>(
-    fn: (signal: AbortSignal) => T | PromiseLike<T>,
-    onTimeout?: (error: BreakerTimeoutError) => void,
-  ): Promise<T> {
+  private admitAndRun<T>(task: Task<T>): Promise<T> {
     // Shedding comes before the state: a shed call takes no trial slot and reaches no window.
     const shedding = this.shedding;
     if (shedding !== null && this.running > shedding.inFlight) {
@@ -497,31 +491,26 @@ export class Breaker {
       if (typeof admitted === 'string') return rejectSoon(this.reject(admitted, startedAt));
       // A HALF_OPEN trial (an admission that is not its state) runs only once the coordinator grants it.
       if (this.coordinator !== null && admitted !== admitted.phase) {
-        return this.runLeasedTrial(fn, this.coordinator, admitted, startedAt, onTimeout);
+        return this.runLeasedTrial(task, this.coordinator, admitted, startedAt);
       }
       admission = admitted;
-    } else if (this.options.timeout === false && shedding === null) {
+    } else if (typeof task === 'function' && this.options.timeout === false && shedding === null) {
       // The first untimed call of this CLOSED state makes its handlers; it and the next ones take the short way
       // (which a shedding breaker never takes: its check lives here).
       this.untimed = this.untimedSettler(this.phase);
-      return this.execute(fn);
+      return this.execute(task);
     }
-    return this.run(fn, admission, startedAt, onTimeout);
+    return this.run(task, admission, startedAt);
   }
 
   /** Runs an admitted call. */
-  private run<T>(
-    fn: (signal: AbortSignal) => T | PromiseLike<T>,
-    admission: Admission,
-    startedAt: number | undefined,
-    onTimeout: ((error: BreakerTimeoutError) => void) | undefined,
-  ): Promise<T> {
+  private run<T>(task: Task<T>, admission: Admission, startedAt: number | undefined): Promise<T> {
     this.running++;
-    if (this.options.timeout !== false)
-      return this.executeWithTimeout(fn, admission, startedAt, this.options.timeout, onTimeout);
+    if (typeof task !== 'function') return this.runWatched(task, admission, startedAt);
+    if (this.options.timeout !== false) return this.runWatched(new SignalledCall(task), admission, startedAt);
     let result: T | PromiseLike<T>;
     try {
-      result = fn(NEVER_ABORTED);
+      result = task(NEVER_ABORTED);
     } catch (error) {
       return this.failedAtOnce(admission, startedAt, error);
     }
@@ -533,18 +522,17 @@ export class Breaker {
    * its slot and the caller is rejected as if the trials were taken.
    */
   private async runLeasedTrial<T>(
-    fn: (signal: AbortSignal) => T | PromiseLike<T>,
+    task: Task<T>,
     coordinator: BreakerCoordinator,
     trial: Admission,
     startedAt: number,
-    onTimeout: ((error: BreakerTimeoutError) => void) | undefined,
   ): Promise<T> {
     const lease = await coordinator.claimTrial(this.name);
     if (lease === null) {
       trial.onIgnored();
       throw this.reject('half_open_full', this.clock.now());
     }
-    return this.run(fn, leasedTrial(trial, lease), startedAt, onTimeout);
+    return this.run(task, leasedTrial(trial, lease), startedAt);
   }
 
   /** A call whose fn threw instead of returning a promise. */
@@ -579,42 +567,78 @@ export class Breaker {
     );
   }
 
-  private executeWithTimeout<T>(
-    fn: (signal: AbortSignal) => T | PromiseLike<T>,
+  /**
+   * Runs an admitted watched call. Under a `timeout` its caller gets a promise of the breaker's
+   * own, which the timeout can reject first; the timer is handed the call's record rather than a
+   * closure, and the call's outcome needs no layer of its own.
+   */
+  private runWatched<T>(
+    call: WatchedCall<T>,
     admission: Admission,
     startedAt: number | undefined,
-    timeoutMs: number,
-    onTimeout: ((error: BreakerTimeoutError) => void) | undefined,
   ): Promise<T> {
-    const controller = onTimeout === undefined ? new AbortController() : undefined;
-    return new Promise<T>((resolve, reject) => {
-      let settled = false;
-      const timer = setTimeout(() => {
-        settled = true;
-        const error = new BreakerTimeoutError(this.name, timeoutMs);
-        controller?.abort(error);
-        onTimeout?.(error);
-        this.settle(admission, startedAt, true, error, true);
-        reject(error);
-      }, timeoutMs);
-      const finish = (failed: boolean, outcome: unknown) => {
-        if (settled) return;
-        settled = true;
-        clearTimeout(timer);
-        this.settle(admission, startedAt, failed, outcome);
-        if (failed) reject(outcome);
-        else resolve(outcome as T);
-      };
-      try {
-        Promise.resolve(fn(controller?.signal ?? NEVER_ABORTED)).then(
-          (value) => finish(false, value),
-          (error: unknown) => finish(true, error),
-        );
-      } catch (error) {
-        finish(true, error);
-      }
-    });
+    const record = new WatchedRecord(call, admission, startedAt);
+    const timeoutMs = this.options.timeout;
+    if (timeoutMs !== false) record.timer = setTimeout(this.timeOut, timeoutMs, record);
+    let started: Promise<T>;
+    try {
+      const result = call.start();
+      started = result instanceof Promise ? (result as Promise<T>) : Promise.resolve(result);
+    } catch (error) {
+      started = Promise.reject(error);
+    }
+    if (timeoutMs === false) {
+      return started.then(
+        (value) => {
+          this.settleWatched(record, value, false);
+          return value;
+        },
+        (error: unknown) => {
+          this.settleWatched(record, error, true);
+          return new Rejection(error);
+        },
+      );
+    }
+    const outcome = new Promise<T>(keepResolvers);
+    const resolve = keptResolve as (value: T) => void;
+    const reject = (record.reject = keptReject);
+    void started.then(
+      (value) => {
+        if (this.settleWatched(record, value, false)) resolve(value);
+      },
+      (error: unknown) => {
+        if (this.settleWatched(record, error, true)) reject(error);
+      },
+    );
+    return outcome;
   }
+
+  /**
+   * Tells a watched call how it settled and, unless its timeout came first, settles it (a value
+   * the call says is a failure counts as one). False when the timeout came first.
+   */
+  private settleWatched<T>(record: WatchedRecord<T>, outcome: unknown, rejected: boolean): boolean {
+    let failed = rejected;
+    let error = outcome;
+    if (rejected) record.call.failed(outcome);
+    else {
+      error = record.call.failureOf(outcome as T);
+      failed = error !== undefined;
+    }
+    if (record.timer === TIMED_OUT) return false;
+    if (record.timer !== undefined) clearTimeout(record.timer);
+    this.settle(record.admission, record.startedAt, failed, error);
+    return true;
+  }
+
+  /** Ends a watched call whose timeout came first: one function per breaker, handed the call's record. */
+  private readonly timeOut = (record: WatchedRecord<unknown>): void => {
+    record.timer = TIMED_OUT;
+    const error = new BreakerTimeoutError(this.name, this.options.timeout as number);
+    record.call.timedOut(error);
+    this.settle(record.admission, record.startedAt, true, error, true);
+    record.reject?.(error);
+  };
 
   /** Handlers that settle untimed calls admitted under `phase`, made once per CLOSED state, not per call. */
   private untimedSettler(phase: BreakerStateBase): UntimedSettler {
@@ -732,6 +756,36 @@ function leasedTrial(trial: Admission, lease: TrialLease): Admission {
       trial.onIgnored();
     },
   };
+}
+
+/** What a call runs: a function handed the call's signal, or a watched call. */
+type Task<T> = ((signal: AbortSignal) => T | PromiseLike<T>) | WatchedCall<T>;
+
+/** What a running watched call's record holds for its timer in place of one once the timeout came first. */
+const TIMED_OUT = Symbol('timed out');
+
+/** A running watched call: what its outcome goes to, and what its timeout needs. */
+class WatchedRecord<T> {
+  timer: ReturnType<typeof setTimeout> | typeof TIMED_OUT | undefined;
+  reject: ((error: unknown) => void) | undefined;
+
+  constructor(
+    readonly call: WatchedCall<T>,
+    readonly admission: Admission,
+    readonly startedAt: number | undefined,
+  ) {}
+}
+
+/**
+ * Where `keepResolvers` leaves the functions that settle the promise just made: a promise's
+ * executor runs at once, and a function made once costs no closure per call.
+ */
+let keptResolve: (value: never) => void;
+let keptReject: (error: unknown) => void;
+
+function keepResolvers(resolve: (value: never) => void, reject: (error: unknown) => void): void {
+  keptResolve = resolve;
+  keptReject = reject;
 }
 
 interface UntimedSettler {

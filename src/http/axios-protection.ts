@@ -1,5 +1,6 @@
+import { AdapterRequest, type Adapter, type AdapterConfig, type CanceledErrorClass } from './adapter-request';
 import type { OriginBreakers } from './origin-breakers';
-import { sendCancellable } from './origin-request';
+import { sendThroughBreaker } from './origin-request';
 
 /** What is used of an Axios instance, typed here so that axios stays an optional peer. */
 export interface AxiosInstanceLike {
@@ -7,31 +8,12 @@ export interface AxiosInstanceLike {
   interceptors: { request: object };
 }
 
-/** What an Axios adapter is given (axios's own copy of the request's config): only the fields used here. */
-interface AdapterConfig {
-  url?: string;
-  baseURL?: string;
-  signal?: unknown;
-  cancelToken?: unknown;
-}
-
-type Adapter = (config: AdapterConfig) => Promise<{ status: number }>;
-
 /** `axios.getAdapter` of the copy of axios that made an instance. */
 type GetAdapter = (adapters: unknown, config: AdapterConfig) => Adapter;
 
-/** What is used of an axios `CancelToken`. */
-interface CancelToken {
-  subscribe(listener: (reason: unknown) => void): void;
-  unsubscribe(listener: (reason: unknown) => void): void;
-}
-
-/** axios's `CancelToken`: the executor is handed the function that cancels. */
-type CancelTokenClass = new (executor: (cancel: (message: string) => void) => void) => CancelToken;
-
 interface AxiosModule extends AxiosInstanceLike {
   getAdapter: GetAdapter;
-  CancelToken: CancelTokenClass;
+  CanceledError: CanceledErrorClass;
 }
 
 /** Instances protected now, so that none is protected twice, whichever app asks. */
@@ -50,7 +32,7 @@ export async function protectAxiosInstance(
   origins: OriginBreakers,
 ): Promise<(() => void) | undefined> {
   if (protectedInstances.has(instance)) return undefined;
-  const { getAdapter, CancelToken } = await axiosCopyOf(instance);
+  const { getAdapter, CanceledError } = await axiosCopyOf(instance);
   if (protectedInstances.has(instance)) return undefined;
   protectedInstances.add(instance);
   const original = instance.defaults.adapter;
@@ -58,31 +40,10 @@ export async function protectAxiosInstance(
     const adapter = getAdapter(original, config);
     const breaker = origins.forUrl(urlOf(config));
     if (breaker === undefined) return adapter(config);
-    const callerToken = config.cancelToken as CancelToken | undefined;
-    let cancel: ((message: string) => void) | undefined;
-    let follow: ((reason: unknown) => void) | undefined;
-    if (breaker.options.timeout !== false) {
-      // The breaker's timeout cancels through a cancel token of its own, which axios honours
-      // beside the caller's signal (on Node 20 an AbortSignal costs many times more). It stands
-      // in for the caller's token (HttpService gives every request one) while the adapter runs,
-      // and follows it. The config is axios's own copy for this request; the response or error
-      // carries it, so it is given back as it came.
-      config.cancelToken = new CancelToken((c) => (cancel = c));
-      follow = (reason) => cancel?.((reason as Error | undefined)?.message ?? 'canceled');
-      callerToken?.subscribe(follow);
-    }
-    // Called as the adapter settles, before the breaker hears how.
-    const restore = () => {
-      if (follow === undefined) return;
-      config.cancelToken = callerToken;
-      callerToken?.unsubscribe(follow);
-    };
-    return sendCancellable(
+    const timed = breaker.options.timeout !== false;
+    return sendThroughBreaker(
       breaker,
-      config.signal as { aborted: boolean } | undefined,
-      () => adapter(config),
-      (error) => cancel?.(error.message),
-      restore,
+      new AdapterRequest(breaker.name, adapter, config, timed ? CanceledError : undefined),
     );
   };
   instance.defaults.adapter = protectedAdapter;
@@ -104,7 +65,7 @@ function urlOf(config: AdapterConfig): string {
 
 /**
  * The copy of axios that made `instance`, so that adapters (and the errors they throw) and
- * cancel tokens are that copy's: axios ships a CommonJS and an ESM build, and an ESM
+ * cancellations are that copy's: axios ships a CommonJS and an ESM build, and an ESM
  * `@nestjs/axios` uses the ESM one. A copy made the instance when its interceptor class did.
  */
 async function axiosCopyOf(instance: AxiosInstanceLike): Promise<AxiosModule> {

@@ -2,15 +2,9 @@ import type { BreakerRegistry } from '../core/registry';
 import { checkHttpOptions, RESILIENT_FETCH_OPTIONS } from './http-option-table';
 import type { ResilientFetchOptions } from './http-options';
 import { originBreakersOf, type OriginBreakers } from './origin-breakers';
-import {
-  abortsThroughDispatcher,
-  AbortingDispatcher,
-  dispatcherFor,
-  learnFrom,
-  sendThrough,
-  unlearn,
-} from './dispatch-abort';
-import { sendCancellable, sendThroughBreaker } from './origin-request';
+import { abortsThroughDispatcher, dispatcherFor } from './dispatch-abort';
+import { DispatchedFetch, LearningFetch, SignalledFetch } from './fetch-request';
+import { sendThroughBreaker } from './origin-request';
 
 type Fetch = typeof globalThis.fetch;
 
@@ -75,35 +69,25 @@ function protectFetch(base: () => Fetch, origins: OriginBreakers): Fetch {
     if (breaker === undefined) return base()(input, init);
     const fetch = base();
     const signal = init?.signal ?? request?.signal ?? undefined;
+    const timed = breaker.options.timeout !== false;
     // A Request carries its own dispatcher, which only undici can read: it keeps the signal way.
-    const target =
-      breaker.options.timeout === false || request !== undefined ? undefined : dispatcherFor(init);
+    const target = !timed || request !== undefined ? undefined : dispatcherFor(init);
     if (target !== undefined) {
       const through = abortsThroughDispatcher(fetch);
       if (through === true) {
-        const dispatcher = new AbortingDispatcher(target);
-        return sendCancellable(
+        return sendThroughBreaker(
           breaker,
-          signal,
-          () => {
-            const response = sendThrough(fetch, dispatcher, input, init);
-            if (!dispatcher.hooked) unlearn(fetch);
-            return response;
-          },
-          (error) => dispatcher.abort(error),
-          () => dispatcher.settled(),
+          new DispatchedFetch(breaker.name, signal, fetch, input, init, target),
         );
       }
       if (through === undefined) {
         // Not known yet whether this fetch sends through a dispatcher: this request carries both ways.
-        const learning = new AbortingDispatcher(target);
-        return sendThroughBreaker(breaker, signal, (combined) =>
-          learnFrom(fetch, learning, sendThrough(fetch, learning, input, { ...init, signal: combined })),
+        return sendThroughBreaker(
+          breaker,
+          new LearningFetch(breaker.name, signal, fetch, input, init, target),
         );
       }
     }
-    return sendThroughBreaker(breaker, signal, (combined) =>
-      fetch(input, combined === signal ? init : { ...init, signal: combined }),
-    );
+    return sendThroughBreaker(breaker, new SignalledFetch(breaker.name, signal, fetch, input, init, timed));
   };
 }

@@ -172,36 +172,4 @@ describe('Timeouts', () => {
     slow.resolve('ok');
     await call;
   });
-
-  it('tells a call run with executeNotified() of its timeout, handing it no signal that aborts', async () => {
-    const { breaker, advance } = setup({ timeout: 1_000 });
-    const told: BreakerTimeoutError[] = [];
-    let given: unknown;
-    const call = rejectionOf(
-      breaker.executeNotified(
-        (...args: unknown[]) => {
-          given = args[0];
-          return new Promise<string>(() => undefined);
-        },
-        (error) => told.push(error),
-      ),
-    );
-
-    await advance(1_000);
-
-    const error = await call;
-    expect(error).toBeInstanceOf(BreakerTimeoutError);
-    expect(told).toEqual([error]);
-    expect((given as AbortSignal | undefined)?.aborted ?? false).toBe(false);
-    expect(breaker.snapshot()).toMatchObject({ failures: 0.5, inFlight: 0 });
-  });
-
-  it('runs executeNotified() calls of a breaker without a timeout as execute() does', async () => {
-    const { breaker } = setup({ timeout: false });
-    const onTimeout = jest.fn();
-
-    await expect(breaker.executeNotified(() => Promise.resolve('ok'), onTimeout)).resolves.toBe('ok');
-    expect(onTimeout).not.toHaveBeenCalled();
-    expect(breaker.snapshot()).toMatchObject({ successes: 1 });
-  });
 });

@@ -85,4 +85,22 @@ describe('protectAxiosInstance: the origin breakers in front of an Axios adapter
       undefined,
     ]);
   });
+
+  it('ends a request through axios’s fetch adapter at the breaker’s timeout; the caller’s token still cancels it', async () => {
+    const registry = new BreakerRegistry();
+    const client = axios.create({ adapter: 'fetch' });
+    await protectAxiosInstance(client, originBreakersOf(registry, { defaults: { timeout: 200 } }));
+    upstream.answer('hang');
+
+    const timedOut = await client.get(upstream.origin).catch((e: unknown) => e);
+    expect(isResilienceError(timedOut, 'BREAKER_TIMEOUT')).toBe(true);
+    await upstream.abandoned(1);
+
+    const source = axios.CancelToken.source();
+    const cancelled = client.get(upstream.origin, { cancelToken: source.token }).catch((e: unknown) => e);
+    await upstream.received(2);
+    source.cancel('enough');
+    expect(axios.isCancel(await cancelled)).toBe(true);
+    expect(registry.get(`http:${upstream.origin}`).snapshot()).toMatchObject({ failures: 0.5, calls: 1 });
+  });
 });

@@ -1,0 +1,145 @@
+import type { BreakerOptions } from '../../src/core/breaker-options';
+import { BreakerOpenError, BreakerTimeoutError } from '../../src/core/errors';
+import type { WatchedCall } from '../../src/core/watched-call';
+import { breakerOn, deferred, fakeClock, fail, record, rejectionOf, type Deferred } from './breaker-test-kit';
+
+/**
+ * `executeWatched()`: how outgoing HTTP runs a request. The call is told of its timeout and
+ * of its outcome, and says which values are failures.
+ */
+function setup(options: BreakerOptions) {
+  const clock = fakeClock();
+  const breaker = breakerOn(clock, options);
+  const advance = async (ms: number) => {
+    clock.advance(ms);
+    await jest.advanceTimersByTimeAsync(ms);
+  };
+  return { breaker, advance };
+}
+
+interface Reply {
+  status: number;
+}
+
+/** A call whose reply is settled by the test; it records what it is told, in order. */
+function watched(told: string[] = []): WatchedCall<Reply> & { reply: Deferred<Reply>; told: string[] } {
+  const reply = deferred<Reply>();
+  return {
+    reply,
+    told,
+    start: () => {
+      told.push('start');
+      return reply.promise;
+    },
+    timedOut: (error) => told.push(`timedOut ${error.code}`),
+    failureOf: (value) => {
+      told.push(`failureOf ${value.status}`);
+      return value.status >= 500 ? new Error(`status ${value.status}`) : undefined;
+    },
+    failed: (error) => told.push(`failed ${(error as Error).message}`),
+  };
+}
+
+describe('Watched calls', () => {
+  beforeEach(() => {
+    jest.useFakeTimers();
+  });
+
+  afterEach(() => {
+    jest.useRealTimers();
+  });
+
+  it.each([{ timeout: 1_000 }, { timeout: false as const }])(
+    'counts a value the call says is a failure, and still resolves with it ($timeout)',
+    async (options) => {
+      const { breaker } = setup(options);
+      const failures = record(breaker, 'failure');
+      const call = watched();
+
+      const outcome = breaker.executeWatched(call);
+      call.reply.resolve({ status: 503 });
+
+      await expect(outcome).resolves.toEqual({ status: 503 });
+      expect(breaker.snapshot()).toMatchObject({ failures: 1, calls: 1, inFlight: 0 });
+      expect(failures.map(({ error }) => (error as Error).message)).toEqual(['status 503']);
+      expect(call.told).toEqual(['start', 'failureOf 503']);
+    },
+  );
+
+  it.each([{ timeout: 1_000 }, { timeout: false as const }])(
+    'counts any other value as a success ($timeout)',
+    async (options) => {
+      const { breaker } = setup(options);
+      const call = watched();
+
+      const outcome = breaker.executeWatched(call);
+      call.reply.resolve({ status: 404 });
+
+      await expect(outcome).resolves.toEqual({ status: 404 });
+      expect(breaker.snapshot()).toMatchObject({ failures: 0, successes: 1, inFlight: 0 });
+      expect(jest.getTimerCount()).toBe(0);
+    },
+  );
+
+  it('tells the call of its error before the breaker classifies it', async () => {
+    const callerAborts = new WeakSet<object>();
+    const { breaker } = setup({ timeout: 1_000, isFailure: (error) => !callerAborts.has(error as object) });
+    const call = watched();
+    call.failed = (error) => callerAborts.add(error as object);
+
+    const outcome = rejectionOf(breaker.executeWatched(call));
+    const aborted = new Error('aborted by its caller');
+    call.reply.reject(aborted);
+
+    expect(await outcome).toBe(aborted);
+    expect(breaker.snapshot()).toMatchObject({ failures: 0, calls: 0, inFlight: 0 });
+  });
+
+  it('counts a call that throws as it starts, and rejects with its error', async () => {
+    const { breaker } = setup({ timeout: 1_000 });
+    const error = new Error('bad header');
+
+    const outcome = breaker.executeWatched({
+      ...watched(),
+      start: () => {
+        throw error;
+      },
+    });
+
+    await expect(outcome).rejects.toBe(error);
+    expect(breaker.snapshot()).toMatchObject({ failures: 1, inFlight: 0 });
+    expect(jest.getTimerCount()).toBe(0);
+  });
+
+  it('tells the call of its timeout and rejects its caller at once; what it settles with later counts for nothing', async () => {
+    const { breaker, advance } = setup({ timeout: 1_000 });
+    const call = watched();
+    const outcome = rejectionOf(breaker.executeWatched(call));
+
+    await advance(999);
+    expect(call.told).toEqual(['start']);
+    await advance(1);
+
+    const error = await outcome;
+    expect(error).toBeInstanceOf(BreakerTimeoutError);
+    expect(call.told).toEqual(['start', 'timedOut BREAKER_TIMEOUT']);
+    expect(breaker.snapshot()).toMatchObject({ failures: 0.5, calls: 1, inFlight: 0 });
+
+    call.reply.resolve({ status: 500 });
+    await jest.advanceTimersByTimeAsync(0);
+    expect(call.told).toEqual(['start', 'timedOut BREAKER_TIMEOUT', 'failureOf 500']);
+    expect(breaker.snapshot()).toMatchObject({ failures: 0.5, calls: 1 });
+  });
+
+  it('never starts a call the breaker rejects', async () => {
+    const { breaker } = setup({ timeout: 1_000, failureThreshold: 1 });
+    await fail(breaker);
+    const call = watched();
+
+    const outcome = rejectionOf(breaker.executeWatched(call));
+    await jest.advanceTimersByTimeAsync(0);
+
+    expect(await outcome).toBeInstanceOf(BreakerOpenError);
+    expect(call.told).toEqual([]);
+  });
+});
