@@ -3,7 +3,7 @@
 /**
  * Outgoing HTTP through the origin breakers, side by side with the same client unprotected:
  * `npm run bench:http` (or `npm run build && node --expose-gc bench/outgoing-http.js
- * [--rounds=11] [--seconds=3] [--warmup=2000] [--concurrency=16]`).
+ * [--rounds=50] [--seconds=1] [--warmup=2000] [--concurrency=16]`).
  *
  * - fetch: `createResilientFetch(registry)` (preset `http`, and with `timeout: false`) vs the global
  *   fetch (undici, keep-alive), and vs the global fetch given a fresh AbortSignal per request
@@ -12,8 +12,8 @@
  *   timeout, and without one) vs one it does not (keep-alive agents on all);
  * - 1,000 origins: heap per origin breaker, and what the first request to a new origin costs
  *   the protection (parsing its origin and creating its breaker) next to a known one;
- * - in-process, Node's own fetch over a dispatcher that answers at once: the protection's cost
- *   per request without a connection's noise.
+ * - in-process, Node's own fetch over a dispatcher that answers at once (axios over an adapter
+ *   that does): the protection's time and heap allocated per request without a connection's noise.
  *
  * The upstream runs in a child process on 127.0.0.1, and each client in a process of its own, as
  * an app runs with the protection on or off: in one process, clients taking turns every segment
@@ -43,7 +43,7 @@ const hasTaskset = os.availableParallelism() >= 2 && spawnSync('taskset', ['-c',
 const pinnedTo = (cpu, command) => (hasTaskset ? ['taskset', '-c', String(cpu), ...command] : command);
 
 const SETTINGS = {
-  rounds: numberArg('rounds', 25),
+  rounds: numberArg('rounds', 50),
   seconds: numberArg('seconds', 1),
   warmup: numberArg('warmup', 2_000),
   concurrency: numberArg('concurrency', 16),
@@ -290,11 +290,30 @@ async function nsPerCall(calls, count = 2_000, rounds = 40) {
 }
 
 /**
+ * Bytes allocated per call of each function in `calls` (16 at a time), read from the heap's
+ * growth with no garbage collection in between: run in a process whose new space holds them all
+ * (see `allocations`). The median of 5 rounds.
+ */
+async function bytesPerCall(calls, count = 1_600) {
+  const bytes = Object.fromEntries(Object.keys(calls).map((label) => [label, []]));
+  for (let round = 0; round < 5; round++) {
+    for (const [label, call] of Object.entries(calls)) {
+      globalThis.gc();
+      const before = process.memoryUsage().heapUsed;
+      for (let n = 0; n < count; n += 16) await Promise.all(Array.from({ length: 16 }, call));
+      bytes[label].push((process.memoryUsage().heapUsed - before) / count);
+    }
+  }
+  return Object.fromEntries(Object.entries(bytes).map(([label, values]) => [label, median(values)]));
+}
+
+/**
  * The protection's own cost per request, in-process, where a connection's noise cannot hide it:
  * Node's own fetch over a global dispatcher that answers at once, and axios with an adapter that
- * does. What the throughput ratios above measure through a real connection.
+ * does. What the throughput ratios above measure through a real connection. `measure` is
+ * `nsPerCall` or `bytesPerCall`.
  */
-async function ownCost() {
+async function ownCost(measure) {
   const axios = require('axios');
   const { BreakerRegistry } = require('../dist/core/registry');
   const { createResilientFetch } = require('../dist/http/resilient-fetch');
@@ -319,7 +338,7 @@ async function ownCost() {
     const guarded = createResilientFetch(new BreakerRegistry());
     const untimed = createResilientFetch(new BreakerRegistry(), { defaults: { timeout: false } });
     const text = async (response) => (await response).text();
-    const fetchNs = await nsPerCall({
+    const fetch = await measure({
       plain: () => text(globalThis.fetch(url)),
       signal: () => text(globalThis.fetch(url, { signal: new globalThis.AbortController().signal })),
       guarded: () => text(guarded(url)),
@@ -332,23 +351,52 @@ async function ownCost() {
       untimedAxios,
       originBreakersOf(new BreakerRegistry(), { defaults: { timeout: false } }),
     );
-    const axiosNs = await nsPerCall({
+    const axiosCost = await measure({
       plain: () => plainAxios.get(url),
       guarded: () => guardedAxios.get(url),
       untimed: () => untimedAxios.get(url),
     });
-    const us = (ns) => (ns / 1000).toFixed(2);
-    console.log(
-      `protection's own cost per request (in-process, a transport that answers at once):\n` +
-        `  fetch        30 s timeout ${us(fetchNs.guarded)} µs, timeout: false ${us(fetchNs.untimed)} µs ` +
-        `(fetch itself: ${us(fetchNs.plain)} µs; given a fresh AbortSignal: +${us(fetchNs.signal)} µs)\n` +
-        `  axios        30 s timeout ${us(axiosNs.guarded)} µs, timeout: false ${us(axiosNs.untimed)} µs ` +
-        `(axios itself: ${us(axiosNs.plain)} µs)`,
-    );
-    return { fetchNs, axiosNs };
+    return { fetch, axios: axiosCost };
   } finally {
     globalThis[key] = original;
   }
+}
+
+/** Prints `ownCost(nsPerCall)`. */
+async function ownTime() {
+  const { fetch, axios } = await ownCost(nsPerCall);
+  const us = (ns) => (ns / 1000).toFixed(2);
+  console.log(
+    `protection's own cost per request (in-process, a transport that answers at once):\n` +
+      `  fetch        30 s timeout ${us(fetch.guarded)} µs, timeout: false ${us(fetch.untimed)} µs ` +
+      `(fetch itself: ${us(fetch.plain)} µs; given a fresh AbortSignal: +${us(fetch.signal)} µs)\n` +
+      `  axios        30 s timeout ${us(axios.guarded)} µs, timeout: false ${us(axios.untimed)} µs ` +
+      `(axios itself: ${us(axios.plain)} µs)`,
+  );
+}
+
+/**
+ * Prints `ownCost(bytesPerCall)`, measured in a process of its own whose new space (256 MB)
+ * holds a round's garbage: the protection's own allocations per request, which the garbage
+ * collector pays for while a request's in-flight objects are live.
+ */
+function allocations() {
+  const { status, stdout } = spawnSync(
+    process.execPath,
+    ['--expose-gc', '--max-semi-space-size=256', process.argv[1], '--allocations'],
+    { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] },
+  );
+  if (status !== 0) throw new Error(`allocations: exit ${status}`);
+  const { fetch, axios } = JSON.parse(stdout);
+  const kb = (bytes) => (bytes / 1024).toFixed(2);
+  const more = (cost, label) => `+${kb(cost[label] - cost.plain)} KB`;
+  console.log(
+    `heap allocated per request (in-process):\n` +
+      `  fetch        30 s timeout ${more(fetch, 'guarded')}, timeout: false ${more(fetch, 'untimed')} ` +
+      `(fetch itself: ${kb(fetch.plain)} KB; given a fresh AbortSignal: ${more(fetch, 'signal')})\n` +
+      `  axios        30 s timeout ${more(axios, 'guarded')}, timeout: false ${more(axios, 'untimed')} ` +
+      `(axios itself: ${kb(axios.plain)} KB)`,
+  );
 }
 
 const CLIENTS = { fetch: fetchClients, HttpService: httpServiceClients };
@@ -365,12 +413,15 @@ async function main() {
     await compare('fetch', upstream.origin);
     await compare('HttpService', upstream.origin);
     origins();
-    await ownCost();
+    await ownTime();
+    allocations();
   } finally {
     upstream.child.kill();
   }
 }
 
 const client = listArg('client');
-if (client === undefined) void main();
+if (process.argv.includes('--allocations')) {
+  void ownCost(bytesPerCall).then((cost) => process.stdout.write(JSON.stringify(cost)));
+} else if (client === undefined) void main();
 else void runClient(client[0], client.slice(1).join(','), listArg('origin')[0]);
