@@ -98,3 +98,17 @@ export async function openByFailure(breaker: Breaker): Promise<void> {
   await fail(breaker);
   if (breaker.state !== 'open') throw new Error(`expected the breaker to open, it is ${breaker.state}`);
 }
+
+/**
+ * A breaker whose timeout runs on Jest's fake timers (the one real timer in a breaker), its
+ * clock moved with them by `advance` so that durations match.
+ */
+export function onFakeTimers(options: BreakerOptions) {
+  const clock = fakeClock();
+  const breaker = breakerOn(clock, options);
+  const advance = async (ms: number) => {
+    clock.advance(ms);
+    await jest.advanceTimersByTimeAsync(ms);
+  };
+  return { breaker, clock, advance };
+}

@@ -1,23 +1,8 @@
-import type { BreakerOptions } from '../../src/core/breaker-options';
 import { BreakerTimeoutError } from '../../src/core/errors';
-import { breakerOn, deferred, fakeClock, record, rejectionOf } from './breaker-test-kit';
-
-/**
- * The timeout is the one real timer in the breaker: it runs on Jest's fake timers, and the
- * breaker's clock moves with them so durations match.
- */
-function setup(options: BreakerOptions) {
-  const clock = fakeClock();
-  const breaker = breakerOn(clock, options);
-  const advance = async (ms: number) => {
-    clock.advance(ms);
-    await jest.advanceTimersByTimeAsync(ms);
-  };
-  return { breaker, clock, advance };
-}
+import { deferred, onFakeTimers, record, rejectionOf } from './breaker-test-kit';
 
 /** Starts a call that never ends by itself; returns its outcome and the signal it was given. */
-function hangingCall(breaker: ReturnType<typeof setup>['breaker']) {
+function hangingCall(breaker: ReturnType<typeof onFakeTimers>['breaker']) {
   let signal!: AbortSignal;
   const call = breaker.execute((s) => {
     signal = s;
@@ -36,7 +21,7 @@ describe('Timeouts', () => {
   });
 
   it('fails a call that takes longer than `timeout` with BreakerTimeoutError', async () => {
-    const { breaker, advance } = setup({ timeout: 1_000 });
+    const { breaker, advance } = onFakeTimers({ timeout: 1_000 });
     const call = hangingCall(breaker);
 
     await advance(999);
@@ -51,7 +36,7 @@ describe('Timeouts', () => {
   });
 
   it("aborts the call's AbortSignal with the BreakerTimeoutError", async () => {
-    const { breaker, advance } = setup({ timeout: 1_000 });
+    const { breaker, advance } = onFakeTimers({ timeout: 1_000 });
     const call = hangingCall(breaker);
     expect(call.signal().aborted).toBe(false);
 
@@ -63,7 +48,7 @@ describe('Timeouts', () => {
   });
 
   it("emits 'timeout', not 'failure'", async () => {
-    const { breaker, advance } = setup({ timeout: 1_000 });
+    const { breaker, advance } = onFakeTimers({ timeout: 1_000 });
     const timeouts = record(breaker, 'timeout');
     const failures = record(breaker, 'failure');
     const call = hangingCall(breaker);
@@ -76,7 +61,7 @@ describe('Timeouts', () => {
   });
 
   it('weighs a timeout half a failure by default: two timeouts make one failure', async () => {
-    const { breaker, advance } = setup({ timeout: 1_000, failureThreshold: 1 });
+    const { breaker, advance } = onFakeTimers({ timeout: 1_000, failureThreshold: 1 });
 
     const first = hangingCall(breaker);
     await advance(1_000);
@@ -90,7 +75,7 @@ describe('Timeouts', () => {
   });
 
   it('lets a call that ends in time through and leaves no timer behind', async () => {
-    const { breaker, advance } = setup({ timeout: 1_000 });
+    const { breaker, advance } = onFakeTimers({ timeout: 1_000 });
     const slow = deferred();
     const call = breaker.execute(() => slow.promise);
     await advance(999);
@@ -103,7 +88,7 @@ describe('Timeouts', () => {
   });
 
   it('leaves no timer behind when the call throws synchronously', async () => {
-    const { breaker } = setup({ timeout: 1_000 });
+    const { breaker } = onFakeTimers({ timeout: 1_000 });
     const error = new Error('sync');
 
     await expect(
@@ -117,7 +102,7 @@ describe('Timeouts', () => {
   });
 
   it('counts a timed-out call once, whatever the call does afterwards', async () => {
-    const { breaker, advance } = setup({ timeout: 1_000 });
+    const { breaker, advance } = onFakeTimers({ timeout: 1_000 });
     const successes = record(breaker, 'success');
     const slow = deferred();
     const call = rejectionOf(breaker.execute(() => slow.promise));
@@ -132,7 +117,7 @@ describe('Timeouts', () => {
   });
 
   it('uses a custom failureWeight for timeouts', async () => {
-    const { breaker, advance } = setup({
+    const { breaker, advance } = onFakeTimers({
       timeout: 1_000,
       failureThreshold: 1,
       failureWeight: (e) => (e instanceof BreakerTimeoutError ? 1 : 0.1),
@@ -146,7 +131,11 @@ describe('Timeouts', () => {
   });
 
   it('reopens the breaker on a timed-out trial', async () => {
-    const { breaker, clock, advance } = setup({ timeout: 500, failureThreshold: 1, openDuration: 1_000 });
+    const { breaker, clock, advance } = onFakeTimers({
+      timeout: 500,
+      failureThreshold: 1,
+      openDuration: 1_000,
+    });
     await rejectionOf(breaker.execute(() => Promise.reject(new Error('down'))));
     await advance(1_000);
     expect(breaker.state).toBe('half_open');
@@ -159,7 +148,7 @@ describe('Timeouts', () => {
   });
 
   it('starts no timer when no timeout is configured', async () => {
-    const { breaker } = setup({});
+    const { breaker } = onFakeTimers({});
     let signal!: AbortSignal;
     const slow = deferred();
     const call = breaker.execute((s) => {

@@ -1,21 +1,6 @@
-import type { BreakerOptions } from '../../src/core/breaker-options';
 import { BreakerOpenError, BreakerTimeoutError } from '../../src/core/errors';
 import type { WatchedCall } from '../../src/core/watched-call';
-import { breakerOn, deferred, fakeClock, fail, record, rejectionOf, type Deferred } from './breaker-test-kit';
-
-/**
- * `executeWatched()`: how outgoing HTTP runs a request. The call is told of its timeout and
- * of its outcome, and says which values are failures.
- */
-function setup(options: BreakerOptions) {
-  const clock = fakeClock();
-  const breaker = breakerOn(clock, options);
-  const advance = async (ms: number) => {
-    clock.advance(ms);
-    await jest.advanceTimersByTimeAsync(ms);
-  };
-  return { breaker, advance };
-}
+import { deferred, fail, onFakeTimers, record, rejectionOf, type Deferred } from './breaker-test-kit';
 
 interface Reply {
   status: number;
@@ -40,6 +25,10 @@ function watched(told: string[] = []): WatchedCall<Reply> & { reply: Deferred<Re
   };
 }
 
+/**
+ * `executeWatched()`: how outgoing HTTP runs a request. The call is told of its timeout and
+ * of its outcome, and says which values are failures.
+ */
 describe('Watched calls', () => {
   beforeEach(() => {
     jest.useFakeTimers();
@@ -52,7 +41,7 @@ describe('Watched calls', () => {
   it.each([{ timeout: 1_000 }, { timeout: false as const }])(
     'counts a value the call says is a failure, and still resolves with it ($timeout)',
     async (options) => {
-      const { breaker } = setup(options);
+      const { breaker } = onFakeTimers(options);
       const failures = record(breaker, 'failure');
       const call = watched();
 
@@ -69,7 +58,7 @@ describe('Watched calls', () => {
   it.each([{ timeout: 1_000 }, { timeout: false as const }])(
     'counts any other value as a success ($timeout)',
     async (options) => {
-      const { breaker } = setup(options);
+      const { breaker } = onFakeTimers(options);
       const call = watched();
 
       const outcome = breaker.executeWatched(call);
@@ -83,7 +72,10 @@ describe('Watched calls', () => {
 
   it('tells the call of its error before the breaker classifies it', async () => {
     const callerAborts = new WeakSet<object>();
-    const { breaker } = setup({ timeout: 1_000, isFailure: (error) => !callerAborts.has(error as object) });
+    const { breaker } = onFakeTimers({
+      timeout: 1_000,
+      isFailure: (error) => !callerAborts.has(error as object),
+    });
     const call = watched();
     call.failed = (error) => callerAborts.add(error as object);
 
@@ -96,7 +88,7 @@ describe('Watched calls', () => {
   });
 
   it('counts a call that throws as it starts, and rejects with its error', async () => {
-    const { breaker } = setup({ timeout: 1_000 });
+    const { breaker } = onFakeTimers({ timeout: 1_000 });
     const error = new Error('bad header');
 
     const outcome = breaker.executeWatched({
@@ -112,7 +104,7 @@ describe('Watched calls', () => {
   });
 
   it('tells the call of its timeout and rejects its caller at once; what it settles with later counts for nothing', async () => {
-    const { breaker, advance } = setup({ timeout: 1_000 });
+    const { breaker, advance } = onFakeTimers({ timeout: 1_000 });
     const call = watched();
     const outcome = rejectionOf(breaker.executeWatched(call));
 
@@ -132,7 +124,7 @@ describe('Watched calls', () => {
   });
 
   it('never starts a call the breaker rejects', async () => {
-    const { breaker } = setup({ timeout: 1_000, failureThreshold: 1 });
+    const { breaker } = onFakeTimers({ timeout: 1_000, failureThreshold: 1 });
     await fail(breaker);
     const call = watched();
 
