@@ -3,7 +3,7 @@
 /**
  * Outgoing HTTP through the origin breakers, side by side with the same client unprotected:
  * `npm run bench:http` (or `npm run build && node --expose-gc bench/outgoing-http.js
- * [--rounds=50] [--seconds=1] [--warmup=2000] [--concurrency=16]`).
+ * [--rounds=50] [--generations=5] [--seconds=1] [--warmup=2000] [--concurrency=16]`).
  *
  * - fetch: `createResilientFetch(registry)` (preset `http`, and with `timeout: false`) vs the global
  *   fetch (undici, keep-alive), and vs the global fetch given a fresh AbortSignal per request
@@ -21,12 +21,14 @@
  * undici's code for one mix of requests, then another, would do it), which says nothing of an
  * app. With `taskset` (Linux) the clients run on CPU 0 and the upstream on CPU 1.
  *
- * One process per client is started and warmed up (`--warmup` requests) once; then, every
- * round, each client in a shuffled order measures alone for `--seconds`, `--concurrency`
- * requests at a time, while the others wait: short rounds pair clients measured a few seconds
- * apart (on the shared VM the A/A row still moves by ±5–10% a round, hence many rounds and
- * medians). Clients measured at once on one CPU would share its caches, which costs the one
- * that touches more memory more than an app pays. A client's figure is requests per second
+ * Each client's process is started and warmed up (`--warmup` requests); then, every round,
+ * each client in a shuffled order measures alone for `--seconds`, `--concurrency` requests at a
+ * time, while the others wait. The processes are started anew `--generations` times in a run,
+ * so that no one process's luck (where its code and heap landed) decides a row; short rounds
+ * pair clients measured a few seconds apart (on the shared VM the A/A row still moves by
+ * ±5–10% a round).
+ * Clients measured at once on one CPU would share its caches, which costs the one that touches
+ * more memory more than an app pays. A client's figure is requests per second
  * of wall time (each is CPU-bound; the CPU time's ratio is shown beside it). A ratio is the
  * median of the per-round ratios to plain, with their interquartile range. `plain (again)` is
  * plain once more: its ratio shows the noise of the run.
@@ -44,6 +46,7 @@ const pinnedTo = (cpu, command) => (hasTaskset ? ['taskset', '-c', String(cpu), 
 
 const SETTINGS = {
   rounds: numberArg('rounds', 50),
+  generations: numberArg('generations', 5),
   seconds: numberArg('seconds', 1),
   warmup: numberArg('warmup', 2_000),
   concurrency: numberArg('concurrency', 16),
@@ -169,9 +172,14 @@ function startClient(suite, label, origin) {
 async function compare(suite, origin) {
   const labels = Object.keys(await CLIENTS[suite](origin));
   const runs = labels.map(() => ({ wall: [], cpu: [] }));
-  const clients = [];
-  for (const label of labels) clients.push(await startClient(suite, label, origin));
+  let clients = [];
   for (let round = 0; round < SETTINGS.rounds; round++) {
+    // A process keeps its luck (where its code and heap landed) for as long as it runs: new ones.
+    if (round % Math.ceil(SETTINGS.rounds / SETTINGS.generations) === 0) {
+      for (const client of clients) client.stop();
+      clients = [];
+      for (const label of labels) clients.push(await startClient(suite, label, origin));
+    }
     for (const i of shuffled(labels.length)) {
       const { wall, cpu } = await clients[i].measure();
       runs[i].wall[round] = wall;
@@ -406,7 +414,7 @@ async function main() {
   const upstream = await startUpstream();
   try {
     console.log(
-      `${SETTINGS.rounds} rounds; each client in its own process, warmed up by ${SETTINGS.warmup} requests, ` +
+      `${SETTINGS.rounds} rounds; each client in its own process (${SETTINGS.generations} in turn), warmed up by ${SETTINGS.warmup} requests, ` +
         `measures alone for ${SETTINGS.seconds} s a round, ${SETTINGS.concurrency} requests at a time, loopback keep-alive` +
         (hasTaskset ? '; clients on CPU 0, upstream on CPU 1' : ''),
     );
