@@ -1,18 +1,22 @@
 import type { BreakerTimeoutError } from '../core/errors';
-import { AbortingDispatcher, learnFrom, sendThrough, unlearn, type UndiciDispatcher } from './dispatch-abort';
+import { learnFrom, sendThrough, unlearn, type AbortingDispatcher } from './dispatch-abort';
 import { OriginRequest } from './origin-request';
 
 type Fetch = typeof globalThis.fetch;
 type FetchInput = Parameters<Fetch>[0];
 
-/** A `fetch()` call through its origin's breaker, as its caller wrote it. */
-abstract class FetchRequest extends OriginRequest<Response> {
+/**
+ * A `fetch()` call through its origin's breaker, as its caller wrote it, with `aborter`: what
+ * the breaker's timeout aborts it through.
+ */
+abstract class FetchRequest<A> extends OriginRequest<Response> {
   constructor(
     breaker: string,
     protected readonly signal: AbortSignal | undefined,
     protected readonly fetch: Fetch,
     protected readonly input: FetchInput,
     protected readonly init: RequestInit | undefined,
+    protected readonly aborter: A,
   ) {
     super(breaker, signal);
   }
@@ -27,33 +31,19 @@ abstract class FetchRequest extends OriginRequest<Response> {
  * A request the breaker's timeout aborts through the dispatcher it is sent through: no abort
  * signal is made for it (see `AbortingDispatcher`), and `init` reaches `fetch` as written.
  */
-export class DispatchedFetch extends FetchRequest {
-  protected readonly dispatcher: AbortingDispatcher;
-
-  constructor(
-    breaker: string,
-    signal: AbortSignal | undefined,
-    fetch: Fetch,
-    input: FetchInput,
-    init: RequestInit | undefined,
-    target: UndiciDispatcher,
-  ) {
-    super(breaker, signal, fetch, input, init);
-    this.dispatcher = new AbortingDispatcher(target);
-  }
-
+export class DispatchedFetch extends FetchRequest<AbortingDispatcher> {
   start(): Promise<Response> {
-    const response = sendThrough(this.fetch, this.dispatcher, this.input, this.init);
-    if (!this.dispatcher.hooked) unlearn(this.fetch);
+    const response = sendThrough(this.fetch, this.aborter, this.input, this.init);
+    if (!this.aborter.hooked) unlearn(this.fetch);
     return response;
   }
 
   timedOut(error: BreakerTimeoutError): void {
-    this.dispatcher.abort(error);
+    this.aborter.abort(error);
   }
 
   protected override settled(): void {
-    this.dispatcher.settled();
+    this.aborter.settled();
   }
 }
 
@@ -65,11 +55,11 @@ export class LearningFetch extends DispatchedFetch {
   private readonly controller = new AbortController();
 
   override start(): Promise<Response> {
-    const { fetch, dispatcher } = this;
+    const { fetch, aborter } = this;
     return learnFrom(
       fetch,
-      dispatcher,
-      sendThrough(fetch, dispatcher, this.input, this.withSignal(this.controller.signal)),
+      aborter,
+      sendThrough(fetch, aborter, this.input, this.withSignal(this.controller.signal)),
     );
   }
 
@@ -81,30 +71,16 @@ export class LearningFetch extends DispatchedFetch {
 
 /**
  * A request the breaker's timeout aborts through its signal (a `fetch` that does not send
- * through a given dispatcher, a `Request`), or that no timeout aborts: then `init` reaches
- * `fetch` as written.
+ * through a given dispatcher, a `Request`), or, without a controller, that no timeout aborts:
+ * then `init` reaches `fetch` as written.
  */
-export class SignalledFetch extends FetchRequest {
-  private readonly controller: AbortController | undefined;
-
-  constructor(
-    breaker: string,
-    signal: AbortSignal | undefined,
-    fetch: Fetch,
-    input: FetchInput,
-    init: RequestInit | undefined,
-    timed: boolean,
-  ) {
-    super(breaker, signal, fetch, input, init);
-    this.controller = timed ? new AbortController() : undefined;
-  }
-
+export class SignalledFetch extends FetchRequest<AbortController | undefined> {
   start(): Promise<Response> {
-    const { controller } = this;
-    return this.fetch(this.input, controller === undefined ? this.init : this.withSignal(controller.signal));
+    const { aborter } = this;
+    return this.fetch(this.input, aborter === undefined ? this.init : this.withSignal(aborter.signal));
   }
 
   timedOut(error: BreakerTimeoutError): void {
-    this.controller?.abort(error);
+    this.aborter?.abort(error);
   }
 }

@@ -2,7 +2,7 @@ import type { BreakerRegistry } from '../core/registry';
 import { checkHttpOptions, RESILIENT_FETCH_OPTIONS } from './http-option-table';
 import type { ResilientFetchOptions } from './http-options';
 import { originBreakersOf, type OriginBreakers } from './origin-breakers';
-import { abortsThroughDispatcher, dispatcherFor } from './dispatch-abort';
+import { abortsThroughDispatcher, AbortingDispatcher, dispatcherFor } from './dispatch-abort';
 import { DispatchedFetch, LearningFetch, SignalledFetch } from './fetch-request';
 import { sendThroughBreaker } from './origin-request';
 
@@ -77,17 +77,21 @@ function protectFetch(base: () => Fetch, origins: OriginBreakers): Fetch {
       if (through === true) {
         return sendThroughBreaker(
           breaker,
-          new DispatchedFetch(breaker.name, signal, fetch, input, init, target),
+          new DispatchedFetch(breaker.name, signal, fetch, input, init, new AbortingDispatcher(target)),
         );
       }
       if (through === undefined) {
         // Not known yet whether this fetch sends through a dispatcher: this request carries both ways.
         return sendThroughBreaker(
           breaker,
-          new LearningFetch(breaker.name, signal, fetch, input, init, target),
+          new LearningFetch(breaker.name, signal, fetch, input, init, new AbortingDispatcher(target)),
         );
       }
     }
-    return sendThroughBreaker(breaker, new SignalledFetch(breaker.name, signal, fetch, input, init, timed));
+    const controller = timed ? new AbortController() : undefined;
+    return sendThroughBreaker(
+      breaker,
+      new SignalledFetch(breaker.name, signal, fetch, input, init, controller),
+    );
   };
 }
