@@ -6,24 +6,33 @@ type Fetch = typeof globalThis.fetch;
 type FetchInput = Parameters<Fetch>[0];
 
 /**
- * A `fetch()` call through its origin's breaker, as its caller wrote it, with `aborter`: what
- * the breaker's timeout aborts it through.
+ * A `fetch()` call through its origin's breaker, as its caller wrote it, with `how`: what the
+ * breaker's timeout aborts it through (a dispatcher of ours; for a signal, whether there is a
+ * timeout at all).
  */
-abstract class FetchRequest<A> extends OriginRequest<Response> {
+abstract class FetchRequest<H> extends OriginRequest<Response, AbortSignal> {
+  /** The signal the timeout aborts, made once the breaker has admitted the request. */
+  protected controller: AbortController | undefined;
+
   constructor(
     breaker: string,
-    protected readonly signal: AbortSignal | undefined,
+    signal: AbortSignal | undefined,
     protected readonly fetch: Fetch,
     protected readonly input: FetchInput,
     protected readonly init: RequestInit | undefined,
-    protected readonly aborter: A,
+    protected readonly how: H,
   ) {
     super(breaker, signal);
   }
 
-  /** `init` with a signal that aborts on the caller's own and on `own`. */
-  protected withSignal(own: AbortSignal): RequestInit {
-    return { ...this.init, signal: this.signal === undefined ? own : AbortSignal.any([this.signal, own]) };
+  /**
+   * `init` with a signal that aborts on the caller's own and on the breaker's timeout: made as
+   * the request starts, so that a request the breaker rejects costs no controller.
+   */
+  protected withTimeoutSignal(): RequestInit {
+    const own = (this.controller = new AbortController()).signal;
+    const caller = this.callerSignal;
+    return { ...this.init, signal: caller === undefined ? own : AbortSignal.any([caller, own]) };
   }
 }
 
@@ -33,17 +42,17 @@ abstract class FetchRequest<A> extends OriginRequest<Response> {
  */
 export class DispatchedFetch extends FetchRequest<AbortingDispatcher> {
   start(): Promise<Response> {
-    const response = sendThrough(this.fetch, this.aborter, this.input, this.init);
-    if (!this.aborter.hooked) unlearn(this.fetch);
+    const response = sendThrough(this.fetch, this.how, this.input, this.init);
+    if (!this.how.hooked) unlearn(this.fetch);
     return response;
   }
 
   timedOut(error: BreakerTimeoutError): void {
-    this.aborter.abort(error);
+    this.how.abort(error);
   }
 
   protected override settled(): void {
-    this.aborter.settled();
+    this.how.settled();
   }
 }
 
@@ -52,35 +61,28 @@ export class DispatchedFetch extends FetchRequest<AbortingDispatcher> {
  * carries both a dispatcher and a signal the timeout aborts, and teaches which way works.
  */
 export class LearningFetch extends DispatchedFetch {
-  private readonly controller = new AbortController();
-
   override start(): Promise<Response> {
-    const { fetch, aborter } = this;
-    return learnFrom(
-      fetch,
-      aborter,
-      sendThrough(fetch, aborter, this.input, this.withSignal(this.controller.signal)),
-    );
+    const { fetch, how } = this;
+    return learnFrom(fetch, how, sendThrough(fetch, how, this.input, this.withTimeoutSignal()));
   }
 
   override timedOut(error: BreakerTimeoutError): void {
     super.timedOut(error);
-    this.controller.abort(error);
+    this.controller?.abort(error);
   }
 }
 
 /**
  * A request the breaker's timeout aborts through its signal (a `fetch` that does not send
- * through a given dispatcher, a `Request`), or, without a controller, that no timeout aborts:
- * then `init` reaches `fetch` as written.
+ * through a given dispatcher, a `Request`) when `how` (timed) is true; otherwise no timeout
+ * aborts it, and `init` reaches `fetch` as written.
  */
-export class SignalledFetch extends FetchRequest<AbortController | undefined> {
+export class SignalledFetch extends FetchRequest<boolean> {
   start(): Promise<Response> {
-    const { aborter } = this;
-    return this.fetch(this.input, aborter === undefined ? this.init : this.withSignal(aborter.signal));
+    return this.fetch(this.input, this.how ? this.withTimeoutSignal() : this.init);
   }
 
   timedOut(error: BreakerTimeoutError): void {
-    this.aborter?.abort(error);
+    this.controller?.abort(error);
   }
 }

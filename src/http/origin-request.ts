@@ -16,12 +16,15 @@ export interface CallerSignal {
  * comes only after its timeout has settled the call) and thrown unchanged. Each client says how
  * a request is sent and how the breaker's timeout aborts it.
  */
-export abstract class OriginRequest<R extends { status: number }> implements WatchedCall<R> {
+export abstract class OriginRequest<
+  R extends { status: number },
+  S extends CallerSignal = CallerSignal,
+> implements WatchedCall<R> {
   constructor(
     /** The origin's breaker: `http:<origin>`. */
     private readonly breaker: string,
-    /** The caller's own signal, only read. */
-    protected readonly callerSignal: CallerSignal | undefined,
+    /** The caller's own signal. */
+    protected readonly callerSignal: S | undefined,
   ) {}
 
   /** Sends the request. */

@@ -88,10 +88,6 @@ function protectFetch(base: () => Fetch, origins: OriginBreakers): Fetch {
         );
       }
     }
-    const controller = timed ? new AbortController() : undefined;
-    return sendThroughBreaker(
-      breaker,
-      new SignalledFetch(breaker.name, signal, fetch, input, init, controller),
-    );
+    return sendThroughBreaker(breaker, new SignalledFetch(breaker.name, signal, fetch, input, init, timed));
   };
 }
