@@ -26,24 +26,46 @@ Promise.all(opened).then(() => {
 });
 `;
 
+/**
+ * A policy's total timeout keeps one timer for all its calls, left set when the last one
+ * settles: it must not hold the process open then (60 s), yet must while a call runs (the hung
+ * call below has nothing else keeping the process alive, and must still time out).
+ */
+const policyScript = `
+const { Policies } = require(${JSON.stringify(join(root, 'src/core/policies/policies.ts'))});
+const settled = new Policies('settled', { timeout: 60000, retry: { attempts: 2, delay: 10 } });
+const hung = new Policies('hung', { timeout: 200 });
+settled.execute(async () => 'ok').then((value) => console.log(value));
+hung.execute(() => new Promise(() => undefined)).catch((error) => console.log(error.code));
+`;
+
+/** Runs `script` in a child process on the TypeScript sources; SIGKILLed after 10 s. */
+function runScript(script: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(
+      process.execPath,
+      ['--require', join(root, 'test/support/swc-register.js'), '--eval', script],
+      { cwd: root, timeout: 10_000, killSignal: 'SIGKILL' },
+      (error, out, err) =>
+        resolve({ code: error ? (error.code as number | null) : 0, stdout: out, stderr: err }),
+    );
+  });
+}
+
 describe('Process exit', () => {
   it('lets a process with 10,000 breakers, half of them open, exit by itself', async () => {
-    const { code, stdout, stderr } = await new Promise<{
-      code: number | null;
-      stdout: string;
-      stderr: string;
-    }>((resolve) => {
-      execFile(
-        process.execPath,
-        ['--require', join(root, 'test/support/swc-register.js'), '--eval', script],
-        { cwd: root, timeout: 10_000, killSignal: 'SIGKILL' },
-        (error, out, err) =>
-          resolve({ code: error ? (error.code as number | null) : 0, stdout: out, stderr: err }),
-      );
-    });
+    const { code, stdout, stderr } = await runScript(script);
 
     expect(stderr).toBe('');
     expect(code).toBe(0);
     expect(JSON.parse(stdout)).toEqual({ forced_open: 2_500, open: 2_500, closed: 5_000 });
+  }, 15_000);
+
+  it('lets a process exit once its policies have no call running, and times out a call that holds nothing', async () => {
+    const { code, stdout, stderr } = await runScript(policyScript);
+
+    expect(stderr).toBe('');
+    expect(code).toBe(0);
+    expect(stdout.trim().split('\n')).toEqual(['ok', 'TIMEOUT']);
   }, 15_000);
 });

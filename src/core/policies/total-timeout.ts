@@ -11,6 +11,12 @@ interface Deadline {
   next: Deadline | undefined;
 }
 
+/** What is used of a timer handle that can stop holding the process open (Node's, Bun's `Timeout`). */
+interface Refable {
+  ref?(): unknown;
+  unref?(): unknown;
+}
+
 /**
  * Bounds a whole call, retries and their waits included: when `timeoutMs` elapses the call's
  * signal is aborted (so the method and a retry's wait stop) and the call fails with
@@ -19,12 +25,15 @@ interface Deadline {
  * Every call of a policy has the same timeout, so deadlines come in the order calls start: a
  * list (a call that settles leaves it at once), watched by one timer set for the earliest
  * deadline. A timer per call (set, then cleared) would cost more than the rest of a fast call.
+ * The timer stays set once the list is empty, but no longer holds the process open (a script's
+ * last call would keep it alive for the whole timeout).
  */
 export class TotalTimeout {
   private first: Deadline | undefined;
   private last: Deadline | undefined;
   /** When the timer fires; undefined while none is set. */
   private armedFor: number | undefined;
+  private timer: Refable | undefined;
 
   constructor(
     readonly policy: string,
@@ -57,8 +66,10 @@ export class TotalTimeout {
 
   private watch(at: number, expire: () => void): Deadline {
     const deadline: Deadline = { at, expire, prev: this.last, next: undefined };
-    if (this.last === undefined) this.first = deadline;
-    else this.last.next = deadline;
+    if (this.last === undefined) {
+      this.first = deadline;
+      this.timer?.ref?.();
+    } else this.last.next = deadline;
     this.last = deadline;
     if (this.armedFor === undefined) this.arm(at);
     return deadline;
@@ -74,11 +85,13 @@ export class TotalTimeout {
     else next.prev = prev;
     deadline.prev = undefined;
     deadline.next = undefined;
+    if (this.first === undefined) this.timer?.unref?.();
   }
 
   private arm(at: number): void {
     this.armedFor = at;
-    this.timers.setTimeout(() => this.expireDue(), Math.max(0, at - this.timers.now()));
+    const handle = this.timers.setTimeout(() => this.expireDue(), Math.max(0, at - this.timers.now()));
+    this.timer = typeof handle === 'object' && handle !== null ? (handle as Refable) : undefined;
   }
 
   /**
@@ -87,6 +100,7 @@ export class TotalTimeout {
    */
   private expireDue(): void {
     this.armedFor = undefined;
+    this.timer = undefined;
     const now = this.timers.now();
     while (this.first !== undefined && this.first.at <= now) {
       const due = this.first;
