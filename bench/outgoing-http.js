@@ -137,8 +137,10 @@ async function runClient(suite, label, origin) {
   const send = (await CLIENTS[suite](origin))[label];
   await warmUp(send, SETTINGS.warmup);
   process.stdout.write('ready\n');
+  // No gc() before a round: a full collection shrinks V8's young generation, and the round then
+  // pays for growing it again (plain fetch read 2.6-3.0k req/s so, 4.5-4.8k without), by an
+  // amount that moves with what each client allocates: it skewed the ratios.
   for await (const _ of require('node:readline').createInterface({ input: process.stdin })) {
-    globalThis.gc?.();
     process.stdout.write(`${JSON.stringify(await throughput(send))}\n`);
   }
 }
