@@ -21,6 +21,7 @@ import {
 import { CircuitState } from './circuit-state';
 import { systemClock, type Clock } from './clock';
 import { CountWindow } from './count-window';
+import { DeadlineList, timersOn, type Deadline } from './deadline-list';
 import { BreakerOpenError, BreakerTimeoutError, LoadShedError, ResetCooldownError } from './errors';
 import { sharedEventLoopSampler } from './event-loop-sampler';
 import { EventEmitter, type ListenerErrorHandler } from './event-emitter';
@@ -119,6 +120,8 @@ export class Breaker {
   /** What `loadShed` compares, with the sampler it reads; null when the breaker never sheds. */
   private readonly shedding: Shedding | null;
   private coordinator: BreakerCoordinator | null = null;
+  /** The deadlines of running calls under a `timeout`, watched by one timer; null without one. */
+  private readonly deadlines: DeadlineList<WatchedRecord<unknown>> | null;
 
   /** @throws {InvalidBreakerOptionsError} when an option is bad. */
   constructor(
@@ -134,6 +137,10 @@ export class Breaker {
     this.timed = this.options.slowCallDuration !== undefined;
     this.openDuration = this.options.openDuration;
     this.phase = new ClosedState(this);
+    this.deadlines =
+      this.options.timeout === false
+        ? null
+        : new DeadlineList(timersOn(this.clock), (record) => this.timeOut(record));
     const { loadShed } = this.options;
     this.shedding =
       loadShed === false ? null : { ...loadShed, sampler: deps.loadSampler ?? sharedEventLoopSampler() };
@@ -569,8 +576,8 @@ export class Breaker {
 
   /**
    * Runs an admitted watched call. Under a `timeout` its caller gets a promise of the breaker's
-   * own, which the timeout can reject first; the timer is handed the call's record rather than a
-   * closure, and the call's outcome needs no layer of its own.
+   * own, which the timeout can reject first; the call's record is its deadline in the breaker's
+   * list, and the call's outcome needs no layer of its own.
    */
   private runWatched<T>(
     call: WatchedCall<T>,
@@ -578,8 +585,11 @@ export class Breaker {
     startedAt: number | undefined,
   ): Promise<T> {
     const record = new WatchedRecord(call, admission, startedAt);
-    const timeoutMs = this.options.timeout;
-    if (timeoutMs !== false) record.timer = setTimeout(this.timeOut, timeoutMs, record);
+    const deadlines = this.deadlines;
+    if (deadlines !== null) {
+      record.at = (startedAt ?? this.clock.now()) + (this.options.timeout as number);
+      deadlines.add(record);
+    }
     let started: Promise<T>;
     try {
       const result = call.start();
@@ -587,7 +597,7 @@ export class Breaker {
     } catch (error) {
       started = Promise.reject(error);
     }
-    if (timeoutMs === false) {
+    if (deadlines === null) {
       return started.then(
         (value) => {
           this.settleWatched(record, value, false);
@@ -625,20 +635,18 @@ export class Breaker {
       error = record.call.failureOf(outcome as T);
       failed = error !== undefined;
     }
-    if (record.timer === TIMED_OUT) return false;
-    if (record.timer !== undefined) clearTimeout(record.timer);
+    if (this.deadlines !== null && !this.deadlines.remove(record)) return false;
     this.settle(record.admission, record.startedAt, failed, error);
     return true;
   }
 
-  /** Ends a watched call whose timeout came first: one function per breaker, handed the call's record. */
-  private readonly timeOut = (record: WatchedRecord<unknown>): void => {
-    record.timer = TIMED_OUT;
+  /** Ends a watched call whose timeout came first (out of the list already). */
+  private timeOut(record: WatchedRecord<unknown>): void {
     const error = new BreakerTimeoutError(this.name, this.options.timeout as number);
     record.call.timedOut(error);
     this.settle(record.admission, record.startedAt, true, error, true);
     record.reject?.(error);
-  };
+  }
 
   /** Handlers that settle untimed calls admitted under `phase`, made once per CLOSED state, not per call. */
   private untimedSettler(phase: BreakerStateBase): UntimedSettler {
@@ -761,13 +769,12 @@ function leasedTrial(trial: Admission, lease: TrialLease): Admission {
 /** What a call runs: a function handed the call's signal, or a watched call. */
 type Task<T> = ((signal: AbortSignal) => T | PromiseLike<T>) | WatchedCall<T>;
 
-/** What a running watched call's record holds for its timer in place of one once the timeout came first. */
-const TIMED_OUT = Symbol('timed out');
-
-/** A running watched call: what its outcome goes to, and what its timeout needs. */
-class WatchedRecord<T> {
-  timer: ReturnType<typeof setTimeout> | typeof TIMED_OUT | undefined;
-  reject: ((error: unknown) => void) | undefined;
+/** A running watched call: what its outcome goes to, and, under a timeout, its deadline. */
+class WatchedRecord<T> implements Deadline {
+  at = 0;
+  prev: Deadline | undefined = undefined;
+  next: Deadline | undefined = undefined;
+  reject: ((error: unknown) => void) | undefined = undefined;
 
   constructor(
     readonly call: WatchedCall<T>,

@@ -27,16 +27,21 @@ Promise.all(opened).then(() => {
 `;
 
 /**
- * A policy's total timeout keeps one timer for all its calls, left set when the last one
- * settles: it must not hold the process open then (60 s), yet must while a call runs (the hung
- * call below has nothing else keeping the process alive, and must still time out).
+ * A policy's total timeout and a breaker's timeout each keep one timer for all their calls:
+ * it must not hold the process open once no call runs (60 s), yet must while one does (the
+ * hung calls below have nothing else keeping the process alive, and must still time out).
  */
-const policyScript = `
+const timeoutScript = `
 const { Policies } = require(${JSON.stringify(join(root, 'src/core/policies/policies.ts'))});
+const { Breaker } = require(${JSON.stringify(join(root, 'src/core/breaker.ts'))});
 const settled = new Policies('settled', { timeout: 60000, retry: { attempts: 2, delay: 10 } });
 const hung = new Policies('hung', { timeout: 200 });
+const breaker = new Breaker('settled', { timeout: 60000 });
+const hungBreaker = new Breaker('hung', { timeout: 300 });
 settled.execute(async () => 'ok').then((value) => console.log(value));
+breaker.execute(async () => 'ok').then((value) => console.log(value));
 hung.execute(() => new Promise(() => undefined)).catch((error) => console.log(error.code));
+hungBreaker.execute(() => new Promise(() => undefined)).catch((error) => console.log(error.code));
 `;
 
 /** Runs `script` in a child process on the TypeScript sources; SIGKILLed after 10 s. */
@@ -61,11 +66,11 @@ describe('Process exit', () => {
     expect(JSON.parse(stdout)).toEqual({ forced_open: 2_500, open: 2_500, closed: 5_000 });
   }, 15_000);
 
-  it('lets a process exit once its policies have no call running, and times out a call that holds nothing', async () => {
-    const { code, stdout, stderr } = await runScript(policyScript);
+  it('lets a process exit once its policies and breakers have no call running, and times out a call that holds nothing', async () => {
+    const { code, stdout, stderr } = await runScript(timeoutScript);
 
     expect(stderr).toBe('');
     expect(code).toBe(0);
-    expect(stdout.trim().split('\n')).toEqual(['ok', 'TIMEOUT']);
+    expect(stdout.trim().split('\n')).toEqual(['ok', 'ok', 'TIMEOUT', 'BREAKER_TIMEOUT']);
   }, 15_000);
 });

@@ -147,6 +147,61 @@ describe('Timeouts', () => {
     expect(breaker.snapshot()).toMatchObject({ state: 'open', tripCount: 2, openedAt: clock.now() });
   });
 
+  it('times out each call at its own deadline, with one timer for all running calls', async () => {
+    const { breaker, advance } = onFakeTimers({ timeout: 1_000 });
+    const first = hangingCall(breaker);
+    await advance(400);
+    const second = hangingCall(breaker);
+    expect(jest.getTimerCount()).toBe(1);
+
+    await advance(600);
+    expect(await first.outcome).toBeInstanceOf(BreakerTimeoutError);
+    expect(breaker.inFlight).toBe(1);
+    expect(second.signal().aborted).toBe(false);
+
+    await advance(399);
+    expect(breaker.inFlight).toBe(1);
+    await advance(1);
+    expect(await second.outcome).toBeInstanceOf(BreakerTimeoutError);
+    expect(breaker.inFlight).toBe(0);
+    expect(jest.getTimerCount()).toBe(0);
+  });
+
+  it('gives a call that starts after an earlier one settled its full timeout', async () => {
+    const { breaker, advance } = onFakeTimers({ timeout: 1_000 });
+    const quick = deferred();
+    const settled = breaker.execute(() => quick.promise);
+    await advance(100);
+    quick.resolve('ok');
+    await settled;
+    await advance(400);
+    const slow = deferred();
+    const call = breaker.execute(() => slow.promise);
+
+    await advance(999);
+    expect(breaker.inFlight).toBe(1);
+    slow.resolve('in time');
+
+    await expect(call).resolves.toBe('in time');
+    expect(breaker.snapshot()).toMatchObject({ failures: 0, successes: 2 });
+  });
+
+  it('times out a call whose deadline comes first on the clock first, also when the clock went back', async () => {
+    const { breaker, clock, advance } = onFakeTimers({ timeout: 1_000 });
+    const first = hangingCall(breaker);
+    clock.advance(-300);
+    const second = hangingCall(breaker);
+
+    await advance(999);
+    expect(breaker.inFlight).toBe(2);
+    await advance(1);
+    expect(await second.outcome).toBeInstanceOf(BreakerTimeoutError);
+    expect(first.signal().aborted).toBe(false);
+    await advance(300);
+    expect(await first.outcome).toBeInstanceOf(BreakerTimeoutError);
+    expect(breaker.inFlight).toBe(0);
+  });
+
   it('starts no timer when no timeout is configured', async () => {
     const { breaker } = onFakeTimers({});
     let signal!: AbortSignal;

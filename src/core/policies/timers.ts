@@ -1,4 +1,5 @@
 import type { Clock } from '../clock';
+import { timersOn } from '../deadline-list';
 
 /**
  * Where policies read the time and wait: tests inject a fake one that moves by hand instead
@@ -15,11 +16,7 @@ export interface PolicyTimers extends Clock {
 export type RandomSource = () => number;
 
 /** The wall clock and Node's timers. */
-export const systemTimers: PolicyTimers = {
-  now: () => Date.now(),
-  setTimeout: (callback, ms) => setTimeout(callback, ms),
-  clearTimeout: (handle) => clearTimeout(handle as ReturnType<typeof setTimeout>),
-};
+export const systemTimers: PolicyTimers = timersOn({ now: () => Date.now() });
 
 /**
  * Resolves after `ms`, or rejects with the signal's reason as soon as `signal` aborts: a

@@ -194,6 +194,31 @@ describe('total timeout', () => {
     expect(timers.pending).toBe(0);
   });
 
+  it('should still time out the other calls when an onEvent listener throws on a timeout', async () => {
+    const timers = fakeTimers();
+    const listenerError = new Error('listener failed');
+    let thrown = false;
+    const onEvent = () => {
+      if (thrown) return;
+      thrown = true;
+      throw listenerError;
+    };
+    const policies = new Policies('p', { timeout: 1_000 }, { timers, onEvent });
+    const calls = [0, 1].map(() => policies.execute(() => new Promise(() => undefined)));
+    const outcomes = calls.map((call) =>
+      call.then(
+        () => 'resolved',
+        (error: { code: string }) => error.code,
+      ),
+    );
+
+    await expect(timers.advance(1_000)).rejects.toBe(listenerError);
+    await timers.advance(0);
+
+    expect(await Promise.all(outcomes)).toEqual(['TIMEOUT', 'TIMEOUT']);
+    expect(timers.pending).toBe(0);
+  });
+
   it('should build no AbortSignal for a call that never reads it', async () => {
     const timers = fakeTimers();
     const policies = new Policies('p', { timeout: 1_000 }, { timers });

@@ -1,0 +1,108 @@
+import type { Clock } from './clock';
+
+/** A running call whose deadline a {@link DeadlineList} watches: its node in the list. */
+export interface Deadline {
+  /** When the call times out, on the list's clock. */
+  at: number;
+  prev: Deadline | undefined;
+  next: Deadline | undefined;
+}
+
+/** The clock a deadline list reads and the timers it sets. */
+export interface DeadlineTimers {
+  now(): number;
+  setTimeout(callback: () => void, ms: number): unknown;
+  clearTimeout(handle: unknown): void;
+}
+
+/** `clock` with the runtime's timers, looked up at each call (a test may fake them after). */
+export function timersOn(clock: Clock): DeadlineTimers {
+  return {
+    now: () => clock.now(),
+    setTimeout: (callback, ms) => setTimeout(callback, ms),
+    clearTimeout: (handle) => clearTimeout(handle as ReturnType<typeof setTimeout>),
+  };
+}
+
+/**
+ * The deadlines of running calls, earliest first, watched by one timer set for the earliest.
+ * A timer per call (set, then cleared) cost ~0.2 µs and an object per call on Node 20. The
+ * calls of one breaker or policy share a timeout, so a deadline comes last in the list (unless
+ * the clock went back: then the timer is set anew if it comes first) and a call that settles
+ * leaves it near the front: both take a few steps.
+ * A call that settles leaves the timer set for its deadline; when it fires it moves on to the
+ * earliest left. Once no call runs the timer is cleared: it never holds a process open for
+ * nothing.
+ */
+export class DeadlineList<D extends Deadline> {
+  private first: D | undefined;
+  private last: D | undefined;
+  private timer: unknown;
+  private armed = false;
+  /** The deadline the timer is set for. */
+  private armedFor = 0;
+
+  /** `expire` is handed each deadline that passed, once it is out of the list. */
+  constructor(
+    private readonly timers: DeadlineTimers,
+    private readonly expire: (deadline: D) => void,
+  ) {}
+
+  /** Watches `deadline` (its `at` set, not in a list). */
+  add(deadline: D): void {
+    let before = this.last;
+    while (before !== undefined && before.at > deadline.at) before = before.prev as D | undefined;
+    const after = before === undefined ? this.first : (before.next as D | undefined);
+    deadline.prev = before;
+    deadline.next = after;
+    if (before === undefined) this.first = deadline;
+    else before.next = deadline;
+    if (after === undefined) this.last = deadline;
+    else after.prev = deadline;
+    if (!this.armed) this.arm(deadline.at);
+    else if (deadline.at < this.armedFor) {
+      this.timers.clearTimeout(this.timer);
+      this.arm(deadline.at);
+    }
+  }
+
+  /** Takes a deadline out of the list: false when it is not there (it passed, or was taken out). */
+  remove(deadline: D): boolean {
+    const { prev, next } = deadline;
+    if (prev === undefined && this.first !== deadline) return false;
+    if (prev === undefined) this.first = next as D | undefined;
+    else prev.next = next;
+    if (next === undefined) this.last = prev as D | undefined;
+    else next.prev = prev;
+    deadline.prev = undefined;
+    deadline.next = undefined;
+    if (this.first === undefined && this.armed) {
+      this.armed = false;
+      this.timers.clearTimeout(this.timer);
+    }
+    return true;
+  }
+
+  private arm(at: number): void {
+    this.armed = true;
+    this.armedFor = at;
+    this.timer = this.timers.setTimeout(this.expireDue, Math.max(0, at - this.timers.now()));
+  }
+
+  /**
+   * Expires every deadline that passed, then waits for the earliest one left (also when an
+   * `expire` threw: the deadlines after it are not left without a timer).
+   */
+  private readonly expireDue = (): void => {
+    this.armed = false;
+    const now = this.timers.now();
+    try {
+      for (let due = this.first; due !== undefined && due.at <= now; due = this.first) {
+        this.remove(due);
+        this.expire(due);
+      }
+    } finally {
+      if (this.first !== undefined && !this.armed) this.arm(this.first.at);
+    }
+  };
+}
