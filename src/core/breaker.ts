@@ -21,7 +21,7 @@ import {
 import { CircuitState } from './circuit-state';
 import { systemClock, type Clock } from './clock';
 import { CountWindow } from './count-window';
-import { DeadlineList, timersOn, type Deadline } from './deadline-list';
+import { DeadlineList, runtimeTimers, type Deadline } from './deadline-list';
 import { BreakerOpenError, BreakerTimeoutError, LoadShedError, ResetCooldownError } from './errors';
 import { sharedEventLoopSampler } from './event-loop-sampler';
 import { EventEmitter, type ListenerErrorHandler } from './event-emitter';
@@ -120,8 +120,8 @@ export class Breaker {
   /** What `loadShed` compares, with the sampler it reads; null when the breaker never sheds. */
   private readonly shedding: Shedding | null;
   private coordinator: BreakerCoordinator | null = null;
-  /** The deadlines of running calls under a `timeout`, watched by one timer; null without one. */
-  private readonly deadlines: DeadlineList<WatchedRecord<unknown>> | null;
+  /** The deadlines of running calls under a `timeout`, watched by one timer: made by the first such call. */
+  private deadlines: DeadlineList<WatchedRecord<unknown>> | null = null;
 
   /** @throws {InvalidBreakerOptionsError} when an option is bad. */
   constructor(
@@ -137,10 +137,6 @@ export class Breaker {
     this.timed = this.options.slowCallDuration !== undefined;
     this.openDuration = this.options.openDuration;
     this.phase = new ClosedState(this);
-    this.deadlines =
-      this.options.timeout === false
-        ? null
-        : new DeadlineList(timersOn(this.clock), (record) => this.timeOut(record));
     const { loadShed } = this.options;
     this.shedding =
       loadShed === false ? null : { ...loadShed, sampler: deps.loadSampler ?? sharedEventLoopSampler() };
@@ -585,10 +581,11 @@ export class Breaker {
     startedAt: number | undefined,
   ): Promise<T> {
     const record = new WatchedRecord(call, admission, startedAt);
-    const deadlines = this.deadlines;
-    if (deadlines !== null) {
-      record.at = (startedAt ?? this.clock.now()) + (this.options.timeout as number);
-      deadlines.add(record);
+    const timeoutMs = this.options.timeout;
+    if (timeoutMs !== false) {
+      record.at = (startedAt ?? this.clock.now()) + timeoutMs;
+      this.deadlines ??= new DeadlineList(this.clock, runtimeTimers, (due) => this.timeOut(due));
+      this.deadlines.add(record);
     }
     let started: Promise<T>;
     try {
@@ -597,7 +594,7 @@ export class Breaker {
     } catch (error) {
       started = Promise.reject(error);
     }
-    if (deadlines === null) {
+    if (timeoutMs === false) {
       return started.then(
         (value) => {
           this.settleWatched(record, value, false);
@@ -635,6 +632,7 @@ export class Breaker {
       error = record.call.failureOf(outcome as T);
       failed = error !== undefined;
     }
+    // Under a timeout the list exists (the call is in it), unless the timeout came first.
     if (this.deadlines !== null && !this.deadlines.remove(record)) return false;
     this.settle(record.admission, record.startedAt, failed, error);
     return true;

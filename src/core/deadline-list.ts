@@ -8,21 +8,17 @@ export interface Deadline {
   next: Deadline | undefined;
 }
 
-/** The clock a deadline list reads and the timers it sets. */
+/** The timers a deadline list sets. */
 export interface DeadlineTimers {
-  now(): number;
   setTimeout(callback: () => void, ms: number): unknown;
   clearTimeout(handle: unknown): void;
 }
 
-/** `clock` with the runtime's timers, looked up at each call (a test may fake them after). */
-export function timersOn(clock: Clock): DeadlineTimers {
-  return {
-    now: () => clock.now(),
-    setTimeout: (callback, ms) => setTimeout(callback, ms),
-    clearTimeout: (handle) => clearTimeout(handle as ReturnType<typeof setTimeout>),
-  };
-}
+/** The runtime's timers, looked up at each call (a test may fake them after). */
+export const runtimeTimers: DeadlineTimers = {
+  setTimeout: (callback, ms) => setTimeout(callback, ms),
+  clearTimeout: (handle) => clearTimeout(handle as ReturnType<typeof setTimeout>),
+};
 
 /**
  * The deadlines of running calls, earliest first, watched by one timer set for the earliest.
@@ -31,8 +27,9 @@ export function timersOn(clock: Clock): DeadlineTimers {
  * the clock went back: then the timer is set anew if it comes first) and a call that settles
  * leaves it near the front: both take a few steps.
  * A call that settles leaves the timer set for its deadline; when it fires it moves on to the
- * earliest left. Once no call runs the timer is cleared: it never holds a process open for
- * nothing.
+ * earliest left. Once no call runs the timer no longer holds the process open (`unref()`, on
+ * Node's and Bun's handles; a handle without it, Deno's, is cleared): setting and clearing a
+ * timer for each of calls made one after the other cost ~0.8 µs a call on Node 20.
  */
 export class DeadlineList<D extends Deadline> {
   private first: D | undefined;
@@ -41,9 +38,12 @@ export class DeadlineList<D extends Deadline> {
   private armed = false;
   /** The deadline the timer is set for. */
   private armedFor = 0;
+  /** Set, but unref'd: no call runs. */
+  private idle = false;
 
-  /** `expire` is handed each deadline that passed, once it is out of the list. */
+  /** `expire` is handed each deadline that passed (on `clock`), once it is out of the list. */
   constructor(
+    private readonly clock: Clock,
     private readonly timers: DeadlineTimers,
     private readonly expire: (deadline: D) => void,
   ) {}
@@ -63,6 +63,9 @@ export class DeadlineList<D extends Deadline> {
     else if (deadline.at < this.armedFor) {
       this.timers.clearTimeout(this.timer);
       this.arm(deadline.at);
+    } else if (this.idle) {
+      this.idle = false;
+      (this.timer as Refable).ref();
     }
   }
 
@@ -77,16 +80,22 @@ export class DeadlineList<D extends Deadline> {
     deadline.prev = undefined;
     deadline.next = undefined;
     if (this.first === undefined && this.armed) {
-      this.armed = false;
-      this.timers.clearTimeout(this.timer);
+      if (isRefable(this.timer)) {
+        this.idle = true;
+        this.timer.unref();
+      } else {
+        this.armed = false;
+        this.timers.clearTimeout(this.timer);
+      }
     }
     return true;
   }
 
   private arm(at: number): void {
     this.armed = true;
+    this.idle = false;
     this.armedFor = at;
-    this.timer = this.timers.setTimeout(this.expireDue, Math.max(0, at - this.timers.now()));
+    this.timer = this.timers.setTimeout(this.expireDue, Math.max(0, at - this.clock.now()));
   }
 
   /**
@@ -95,7 +104,8 @@ export class DeadlineList<D extends Deadline> {
    */
   private readonly expireDue = (): void => {
     this.armed = false;
-    const now = this.timers.now();
+    this.idle = false;
+    const now = this.clock.now();
     try {
       for (let due = this.first; due !== undefined && due.at <= now; due = this.first) {
         this.remove(due);
@@ -105,4 +115,14 @@ export class DeadlineList<D extends Deadline> {
       if (this.first !== undefined && !this.armed) this.arm(this.first.at);
     }
   };
+}
+
+/** A timer handle that can stop holding the process open (Node's, Bun's). */
+interface Refable {
+  ref(): unknown;
+  unref(): unknown;
+}
+
+function isRefable(handle: unknown): handle is Refable {
+  return typeof handle === 'object' && handle !== null && typeof (handle as Refable).unref === 'function';
 }

@@ -42,6 +42,11 @@ settled.execute(async () => 'ok').then((value) => console.log(value));
 breaker.execute(async () => 'ok').then((value) => console.log(value));
 hung.execute(() => new Promise(() => undefined)).catch((error) => console.log(error.code));
 hungBreaker.execute(() => new Promise(() => undefined)).catch((error) => console.log(error.code));
+// Its timer outlives its first call, no longer holding the process; the hung call after must again.
+const reused = new Breaker('reused', { timeout: 400 });
+reused.execute(async () => 'ok').then(() =>
+  reused.execute(() => new Promise(() => undefined)).catch((error) => console.log('again', error.code)),
+);
 `;
 
 /** Runs `script` in a child process on the TypeScript sources; SIGKILLed after 10 s. */
@@ -71,6 +76,12 @@ describe('Process exit', () => {
 
     expect(stderr).toBe('');
     expect(code).toBe(0);
-    expect(stdout.trim().split('\n')).toEqual(['ok', 'ok', 'TIMEOUT', 'BREAKER_TIMEOUT']);
+    expect(stdout.trim().split('\n')).toEqual([
+      'ok',
+      'ok',
+      'TIMEOUT',
+      'BREAKER_TIMEOUT',
+      'again BREAKER_TIMEOUT',
+    ]);
   }, 15_000);
 });

@@ -58,14 +58,16 @@ describe('Watched calls', () => {
   it.each([{ timeout: 1_000 }, { timeout: false as const }])(
     'counts any other value as a success ($timeout)',
     async (options) => {
-      const { breaker } = onFakeTimers(options);
+      const { breaker, advance } = onFakeTimers(options);
       const call = watched();
 
       const outcome = breaker.executeWatched(call);
       call.reply.resolve({ status: 404 });
 
       await expect(outcome).resolves.toEqual({ status: 404 });
+      await advance(1_000);
       expect(breaker.snapshot()).toMatchObject({ failures: 0, successes: 1, inFlight: 0 });
+      expect(call.told).toEqual(['start', 'failureOf 404']);
       expect(jest.getTimerCount()).toBe(0);
     },
   );
@@ -88,7 +90,7 @@ describe('Watched calls', () => {
   });
 
   it('counts a call that throws as it starts, and rejects with its error', async () => {
-    const { breaker } = onFakeTimers({ timeout: 1_000 });
+    const { breaker, advance } = onFakeTimers({ timeout: 1_000 });
     const error = new Error('bad header');
 
     const outcome = breaker.executeWatched({
@@ -99,7 +101,8 @@ describe('Watched calls', () => {
     });
 
     await expect(outcome).rejects.toBe(error);
-    expect(breaker.snapshot()).toMatchObject({ failures: 1, inFlight: 0 });
+    await advance(1_000);
+    expect(breaker.snapshot()).toMatchObject({ failures: 1, calls: 1, inFlight: 0 });
     expect(jest.getTimerCount()).toBe(0);
   });
 

@@ -1,5 +1,5 @@
 import type { Clock } from '../clock';
-import { timersOn } from '../deadline-list';
+import { runtimeTimers } from '../deadline-list';
 
 /**
  * Where policies read the time and wait: tests inject a fake one that moves by hand instead
@@ -16,7 +16,7 @@ export interface PolicyTimers extends Clock {
 export type RandomSource = () => number;
 
 /** The wall clock and Node's timers. */
-export const systemTimers: PolicyTimers = timersOn({ now: () => Date.now() });
+export const systemTimers: PolicyTimers = { now: () => Date.now(), ...runtimeTimers };
 
 /**
  * Resolves after `ms`, or rejects with the signal's reason as soon as `signal` aborts: a

@@ -26,7 +26,7 @@ export class TotalTimeout {
     private readonly timers: PolicyTimers,
     private readonly emit: PolicyListener,
   ) {
-    this.deadlines = new DeadlineList(timers, expireCall);
+    this.deadlines = new DeadlineList(timers, timers, expireCall);
   }
 
   execute<T>(run: (call: CallSignal) => Promise<T>): Promise<T> {
