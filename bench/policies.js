@@ -32,8 +32,10 @@ async function nsPerCall(run) {
   return Number(process.hrtime.bigint() - started) / SETTINGS.calls;
 }
 
-function ours(options) {
-  const breaker = new Breaker('bench', { failureThreshold: 1_000_000 });
+const benchBreaker = (options) => new Breaker('bench', { failureThreshold: 1_000_000, ...options });
+
+function ours(options, breakerOptions) {
+  const breaker = benchBreaker(breakerOptions);
   const policies = options === undefined ? undefined : new Policies('bench', options);
   if (policies === undefined) return (fn) => breaker.execute(fn);
   return (fn) => policies.execute(() => breaker.execute(fn));
@@ -60,8 +62,18 @@ const FULL = {
   rateLimit: { limit: 1e12, interval: 1_000 },
 };
 
+/** The call path of a `@CircuitBreaker` method (without Nest's own wrapper). */
+function decorated(breakerOptions) {
+  const { callThroughBreaker } = require('../dist/nest/breaker-call');
+  const breaker = benchBreaker(breakerOptions);
+  return (fn) => callThroughBreaker(breaker, fn);
+}
+
 const CONTENDERS = {
   'bare breaker': ours(undefined),
+  'breaker timeout (10 s)': ours(undefined, { timeout: 10_000 }),
+  '@CircuitBreaker call path': decorated({}),
+  '@CircuitBreaker call path, timeout (10 s)': decorated({ timeout: 10_000 }),
   '+ retry': ours({ retry: { attempts: 3 } }),
   '+ total timeout': ours({ timeout: 10_000 }),
   '+ bulkhead': ours({ bulkhead: { maxConcurrent: 20, maxQueue: 50 } }),

@@ -1,4 +1,5 @@
 import type { BreakerTimeoutError } from './errors';
+import { CallSignal } from './policies/call-signal';
 
 /**
  * @internal A call that is told of its own outcome, run by `Breaker.executeWatched()`: one object
@@ -22,21 +23,16 @@ export interface WatchedCall<T> {
   failed(error: unknown): void;
 }
 
-/**
- * What `execute(fn)` runs under a `timeout`: `fn` is handed a signal the timeout aborts, and
- * its value is a success.
- */
-export class SignalledCall<T> implements WatchedCall<T> {
-  private readonly controller = new AbortController();
+/** A call handed a signal its timeout aborts (as `S`); its value is a success. */
+abstract class CallWithSignal<T, S> implements WatchedCall<T> {
+  protected readonly signal = new CallSignal();
 
-  constructor(private readonly fn: (signal: AbortSignal) => T | PromiseLike<T>) {}
+  constructor(protected readonly fn: (signal: S) => T | PromiseLike<T>) {}
 
-  start(): T | PromiseLike<T> {
-    return this.fn(this.controller.signal);
-  }
+  abstract start(): T | PromiseLike<T>;
 
   timedOut(error: BreakerTimeoutError): void {
-    this.controller.abort(error);
+    this.signal.abort(error);
   }
 
   failureOf(): undefined {
@@ -44,4 +40,22 @@ export class SignalledCall<T> implements WatchedCall<T> {
   }
 
   failed(): void {}
+}
+
+/** What `execute(fn)` runs under a `timeout`: `fn` is handed an `AbortSignal` the timeout aborts. */
+export class SignalledCall<T> extends CallWithSignal<T, AbortSignal> {
+  start(): T | PromiseLike<T> {
+    return this.fn(this.signal.signal);
+  }
+}
+
+/**
+ * @internal A call under a `timeout` handed a {@link CallSignal}, whose `AbortSignal` is made
+ * only if read: making one costs ~2.5 µs on Node 20, most of a fast timed call, and few calls
+ * read theirs (a decorated method, through `getCallSignal()`).
+ */
+export class LazySignalledCall<T> extends CallWithSignal<T, CallSignal> {
+  start(): T | PromiseLike<T> {
+    return this.fn(this.signal);
+  }
 }

@@ -3,22 +3,47 @@ import { catchError, defer, from, isObservable, lastValueFrom, Observable, type 
 import type { Breaker } from '../core/breaker';
 import { defaultIsFailure } from '../core/default-predicates';
 import { isResilienceError } from '../core/errors';
-import type { CallSignal } from '../core/policies/call-signal';
+import { LazySignalledCall } from '../core/watched-call';
+import { CallSignal } from '../core/policies/call-signal';
 import { isRejection } from '../core/policies/policy-errors';
 import { traceCall, traceError, traceFallback, type TracedSpan } from '../tracing/call-tracing';
 
 /** Handles an error the breaker let through or produced; called with the error only. */
 export type Recover = (error: unknown) => unknown;
 
-/** A call through a breaker (or a policy's total timeout), linked to the call it runs inside of. */
-interface ActiveCall {
-  /** Undefined for a call bounded by a policy's total timeout. */
-  readonly breaker: Breaker | undefined;
-  /** Aborted when the breaker's `timeout` (or the policy's total timeout) ends the call. */
-  readonly signal: AbortSignal;
-  readonly outer: ActiveCall | undefined;
+/**
+ * A call through a breaker (or a policy's total timeout), linked to the call it runs inside
+ * of. Its `AbortSignal` is made when first read: signals are costly to create and most calls
+ * never read theirs.
+ */
+class ActiveCall {
   /** Until what the method returned settles. */
-  running: boolean;
+  running = true;
+  private combined: AbortSignal | undefined;
+
+  constructor(
+    /** Undefined for a call bounded by a policy's total timeout. */
+    readonly breaker: Breaker | undefined,
+    /** Aborted when the breaker's `timeout` (or the policy's total timeout) ends the call. */
+    private readonly own: AbortSignal | CallSignal,
+    readonly outer: ActiveCall | undefined,
+  ) {}
+
+  /** Whether the call was given up: by its own timeout, or by the policy's total timeout it runs directly under. */
+  get aborted(): boolean {
+    return this.own.aborted || (this.underTotalTimeout() && (this.outer as ActiveCall).aborted);
+  }
+
+  /** Aborted when the call is given up: a breaker call under a policy's total timeout, on either timeout. */
+  get signal(): AbortSignal {
+    const own = this.own instanceof CallSignal ? this.own.signal : this.own;
+    if (!this.underTotalTimeout()) return own;
+    return (this.combined ??= AbortSignal.any([own, (this.outer as ActiveCall).signal]));
+  }
+
+  private underTotalTimeout(): boolean {
+    return this.breaker !== undefined && this.outer !== undefined && this.outer.breaker === undefined;
+  }
 }
 
 /**
@@ -33,7 +58,7 @@ const activeCalls = new AsyncLocalStorage<ActiveCall>();
 /** Whether `breaker` already protects a call that is running on this call path. */
 function isActive(call: ActiveCall | undefined, breaker: Breaker): boolean {
   for (let c = call; c !== undefined; c = c.outer) {
-    if (c.breaker === breaker && c.running && !c.signal.aborted) return true;
+    if (c.breaker === breaker && c.running && !c.aborted) return true;
   }
   return false;
 }
@@ -44,11 +69,8 @@ function isActive(call: ActiveCall | undefined, breaker: Breaker): boolean {
  * whatever `invoke` left running in the background.
  */
 function runActive(breaker: Breaker, outer: ActiveCall | undefined, invoke: () => unknown): Promise<unknown> {
-  return breaker.execute((own) => {
-    const call: ActiveCall =
-      outer !== undefined && outer.breaker === undefined
-        ? underTotalTimeout(breaker, own, outer)
-        : { breaker, signal: own, outer, running: true };
+  const run = (own: AbortSignal | CallSignal): unknown => {
+    const call = new ActiveCall(breaker, own, outer);
     const end = () => {
       call.running = false;
     };
@@ -63,23 +85,10 @@ function runActive(breaker: Breaker, outer: ActiveCall | undefined, invoke: () =
     if (result instanceof Promise) result.then(end, end);
     else end();
     return result;
-  });
-}
-
-/**
- * A breaker call under a policy's total timeout: the method's signal aborts on either
- * timeout. Built when first read, as signals are costly to create and most calls never read theirs.
- */
-function underTotalTimeout(breaker: Breaker, own: AbortSignal, outer: ActiveCall): ActiveCall {
-  let combined: AbortSignal | undefined;
-  return {
-    breaker,
-    outer,
-    running: true,
-    get signal() {
-      return (combined ??= AbortSignal.any([own, outer.signal]));
-    },
   };
+  return breaker.options.timeout === false
+    ? breaker.execute(run)
+    : breaker.executeWatched(new LazySignalledCall(run));
 }
 
 /**
@@ -102,15 +111,7 @@ export const getBreakerSignal = getCallSignal;
 
 /** Runs `invoke` as a call bounded by a policy's total timeout, whose signal {@link getCallSignal} returns. */
 export function runWithSignal<T>(call: CallSignal, invoke: () => T): T {
-  const active: ActiveCall = {
-    breaker: undefined,
-    outer: activeCalls.getStore(),
-    running: true,
-    get signal() {
-      return call.signal;
-    },
-  };
-  return activeCalls.run(active, invoke);
+  return activeCalls.run(new ActiveCall(undefined, call, activeCalls.getStore()), invoke);
 }
 
 /**

@@ -345,6 +345,18 @@ describe('timeouts', () => {
     await expect(client.waitForAbort()).rejects.toMatchObject({ code: 'BREAKER_TIMEOUT', breaker: 'slow' });
     expect(getBreakerSignal()).toBeUndefined();
   });
+
+  it('should make no AbortSignal for a timed decorated call that never reads its signal', async () => {
+    const t = await createApp({ imports: [PaymentsModule] }, { breakers: { payments: { timeout: 1_000 } } });
+    const client = t.app.get(PaymentsClient);
+    const created = jest.spyOn(globalThis, 'AbortController');
+
+    await expect(client.charge()).resolves.toBe('charged');
+    await expect(Promise.all([client.charge(), client.charge()])).resolves.toEqual(['charged', 'charged']);
+
+    expect(created).not.toHaveBeenCalled();
+    expect(t.breaker('payments').snapshot()).toMatchObject({ successes: 3, inFlight: 0 });
+  });
 });
 
 describe('shutdown', () => {
