@@ -3,7 +3,7 @@
 /**
  * Outgoing HTTP through the origin breakers, side by side with the same client unprotected:
  * `npm run bench:http` (or `npm run build && node --expose-gc bench/outgoing-http.js
- * [--rounds=50] [--generations=5] [--seconds=1] [--warmup=2000] [--concurrency=16]`).
+ * [--rounds=50] [--generations=25] [--seconds=1] [--warmup=2000] [--concurrency=16]`).
  *
  * - fetch: `createResilientFetch(registry)` (preset `http`, and with `timeout: false`) vs the global
  *   fetch (undici, keep-alive), and vs the global fetch given a fresh AbortSignal per request
@@ -21,10 +21,11 @@
  * undici's code for one mix of requests, then another, would do it), which says nothing of an
  * app. With `taskset` (Linux) the clients run on CPU 0 and the upstream on CPU 1.
  *
- * Each client's process is started and warmed up (`--warmup` requests); then, every round,
- * each client in a shuffled order measures alone for `--seconds`, `--concurrency` requests at a
- * time, while the others wait. The processes are started anew `--generations` times in a run,
- * so that no one process's luck (where its code and heap landed) decides a row; short rounds
+ * Each client's process is started (in a shuffled order) and warmed up (`--warmup` requests);
+ * then, every round, each client in a shuffled order measures alone for `--seconds`,
+ * `--concurrency` requests at a time, while the others wait. The processes are started anew
+ * `--generations` times in a run, so that no one process's luck (where its code and heap
+ * landed, which moved a row by ±5% with 5 generations) decides a row; short rounds
  * pair clients measured a few seconds apart (on the shared VM the A/A row still moves by
  * ±5–10% a round).
  * Clients measured at once on one CPU would share its caches, which costs the one that touches
@@ -46,7 +47,7 @@ const pinnedTo = (cpu, command) => (hasTaskset ? ['taskset', '-c', String(cpu), 
 
 const SETTINGS = {
   rounds: numberArg('rounds', 50),
-  generations: numberArg('generations', 5),
+  generations: numberArg('generations', 25),
   seconds: numberArg('seconds', 1),
   warmup: numberArg('warmup', 2_000),
   concurrency: numberArg('concurrency', 16),
@@ -180,7 +181,8 @@ async function compare(suite, origin) {
     if (round % Math.ceil(SETTINGS.rounds / SETTINGS.generations) === 0) {
       for (const client of clients) client.stop();
       clients = [];
-      for (const label of labels) clients.push(await startClient(suite, label, origin));
+      // Started in a new order each time: the first one started read ~2% slower over whole runs.
+      for (const i of shuffled(labels.length)) clients[i] = await startClient(suite, labels[i], origin);
     }
     for (const i of shuffled(labels.length)) {
       const { wall, cpu } = await clients[i].measure();
