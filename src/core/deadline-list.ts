@@ -29,7 +29,7 @@ export const runtimeTimers: DeadlineTimers = {
  * A call that settles leaves the timer set for its deadline; when it fires it moves on to the
  * earliest left. Once no call runs the timer no longer holds the process open (`unref()`, on
  * Node's and Bun's handles; a handle without it, Deno's, is cleared): setting and clearing a
- * timer for each of calls made one after the other cost ~0.8 µs a call on Node 20.
+ * timer for each of calls made one after the other cost ~0.25 µs a call more on Node 20.
  */
 export class DeadlineList<D extends Deadline> {
   private first: D | undefined;
