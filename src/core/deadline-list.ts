@@ -105,7 +105,8 @@ export class DeadlineList<D extends Deadline> {
   private readonly expireDue = (): void => {
     this.armed = false;
     this.idle = false;
-    const now = this.clock.now();
+    // The timer's own wait counts too: a clock set back cannot hold off the deadline it was set for.
+    const now = Math.max(this.clock.now(), this.armedFor);
     try {
       for (let due = this.first; due !== undefined && due.at <= now; due = this.first) {
         this.remove(due);

@@ -182,7 +182,9 @@ describe('Timeouts', () => {
     const slow = deferred();
     const call = breaker.execute(() => slow.promise);
 
-    await advance(999);
+    // The timer set for the first call's deadline fires at 500 ms; the clock moves with it.
+    await advance(500);
+    await advance(499);
     expect(breaker.inFlight).toBe(1);
     slow.resolve('in time');
 
@@ -203,6 +205,17 @@ describe('Timeouts', () => {
     expect(first.signal().aborted).toBe(false);
     await advance(300);
     expect(await first.outcome).toBeInstanceOf(BreakerTimeoutError);
+    expect(breaker.inFlight).toBe(0);
+  });
+
+  it('still times out a running call when the clock is set back an hour', async () => {
+    const { breaker, clock, advance } = onFakeTimers({ timeout: 1_000 });
+    const call = hangingCall(breaker);
+    clock.advance(-3_600_000);
+
+    await advance(1_000);
+
+    expect(await call.outcome).toBeInstanceOf(BreakerTimeoutError);
     expect(breaker.inFlight).toBe(0);
   });
 
