@@ -91,11 +91,12 @@ export class DeadlineList<D extends Deadline> {
     return true;
   }
 
-  private arm(at: number): void {
+  /** Sets the timer for `at`, `now` being the time it is set at. */
+  private arm(at: number, now = this.clock.now()): void {
     this.armed = true;
     this.idle = false;
     this.armedFor = at;
-    this.timer = this.timers.setTimeout(this.expireDue, Math.max(0, at - this.clock.now()));
+    this.timer = this.timers.setTimeout(this.expireDue, Math.max(0, at - now));
   }
 
   /**
@@ -105,7 +106,8 @@ export class DeadlineList<D extends Deadline> {
   private readonly expireDue = (): void => {
     this.armed = false;
     this.idle = false;
-    // The timer's own wait counts too: a clock set back cannot hold off the deadline it was set for.
+    // The timer's own wait counts too: a clock set back holds off neither the deadline it was set
+    // for nor, measured from that one, the next.
     const now = Math.max(this.clock.now(), this.armedFor);
     try {
       for (let due = this.first; due !== undefined && due.at <= now; due = this.first) {
@@ -113,7 +115,7 @@ export class DeadlineList<D extends Deadline> {
         this.expire(due);
       }
     } finally {
-      if (this.first !== undefined && !this.armed) this.arm(this.first.at);
+      if (this.first !== undefined && !this.armed) this.arm(this.first.at, now);
     }
   };
 }

@@ -208,14 +208,18 @@ describe('Timeouts', () => {
     expect(breaker.inFlight).toBe(0);
   });
 
-  it('still times out a running call when the clock is set back an hour', async () => {
+  it('still times out running calls when the clock is set back an hour', async () => {
     const { breaker, clock, advance } = onFakeTimers({ timeout: 1_000 });
-    const call = hangingCall(breaker);
+    const first = hangingCall(breaker);
+    await advance(200);
+    const second = hangingCall(breaker);
     clock.advance(-3_600_000);
 
-    await advance(1_000);
-
-    expect(await call.outcome).toBeInstanceOf(BreakerTimeoutError);
+    await advance(800);
+    expect(await first.outcome).toBeInstanceOf(BreakerTimeoutError);
+    expect(breaker.inFlight).toBe(1);
+    await advance(200);
+    expect(await second.outcome).toBeInstanceOf(BreakerTimeoutError);
     expect(breaker.inFlight).toBe(0);
   });
 
