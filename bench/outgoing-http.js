@@ -3,7 +3,7 @@
 /**
  * Outgoing HTTP through the origin breakers, side by side with the same client unprotected:
  * `npm run bench:http` (or `npm run build && node --expose-gc bench/outgoing-http.js
- * [--rounds=50] [--generations=25] [--seconds=1] [--warmup=2000] [--concurrency=16]`).
+ * [--rounds=50] [--generations=10] [--seconds=1] [--warmup=5] [--rewarm=0.5] [--concurrency=16]`).
  *
  * - fetch: `createResilientFetch(registry)` (preset `http`, and with `timeout: false`) vs the global
  *   fetch (undici, keep-alive), and vs the global fetch given a fresh AbortSignal per request
@@ -21,8 +21,10 @@
  * undici's code for one mix of requests, then another, would do it), which says nothing of an
  * app. With `taskset` (Linux) the clients run on CPU 0 and the upstream on CPU 1.
  *
- * Each client's process is started (in a shuffled order) and warmed up (`--warmup` requests);
- * then, every round, each client in a shuffled order measures alone for `--seconds`,
+ * Each client's process is started (in a shuffled order) and warmed up (for `--warmup` seconds:
+ * 2,000 requests, ~0.5 s, left a process's first round 25-45% under its later ones); then, every
+ * round, each client in a shuffled order runs alone for `--rewarm` seconds unmeasured (a process
+ * that waited while the others ran reads slow at first) and measures for `--seconds`,
  * `--concurrency` requests at a time, while the others wait. The processes are started anew
  * `--generations` times in a run, so that no one process's luck (where its code and heap
  * landed, which moved a row by ±5% with 5 generations) decides a row; short rounds
@@ -47,9 +49,10 @@ const pinnedTo = (cpu, command) => (hasTaskset ? ['taskset', '-c', String(cpu), 
 
 const SETTINGS = {
   rounds: numberArg('rounds', 50),
-  generations: numberArg('generations', 25),
+  generations: numberArg('generations', 10),
   seconds: numberArg('seconds', 1),
-  warmup: numberArg('warmup', 2_000),
+  warmup: numberArg('warmup', 5),
+  rewarm: numberArg('rewarm', 0.5),
   concurrency: numberArg('concurrency', 16),
 };
 
@@ -70,15 +73,6 @@ function startUpstream() {
       resolve({ child, origin: `http://127.0.0.1:${String(chunk).trim()}` }),
     ),
   );
-}
-
-/** Sends `requests` requests with `send`, `concurrency` at a time. */
-async function warmUp(send, requests) {
-  let left = requests;
-  const worker = async () => {
-    while (left-- > 0) await send();
-  };
-  await Promise.all(Array.from({ length: SETTINGS.concurrency }, worker));
 }
 
 /**
@@ -136,12 +130,13 @@ function ratioOf(runs, base) {
  */
 async function runClient(suite, label, origin) {
   const send = (await CLIENTS[suite](origin))[label];
-  await warmUp(send, SETTINGS.warmup);
+  await throughput(send, SETTINGS.warmup);
   process.stdout.write('ready\n');
   // No gc() before a round: a full collection shrinks V8's young generation, and the round then
   // pays for growing it again (plain fetch read 2.6-3.0k req/s so, 4.5-4.8k without), by an
   // amount that moves with what each client allocates: it skewed the ratios.
   for await (const _ of require('node:readline').createInterface({ input: process.stdin })) {
+    await throughput(send, SETTINGS.rewarm);
     process.stdout.write(`${JSON.stringify(await throughput(send))}\n`);
   }
 }
@@ -157,7 +152,7 @@ function startClient(suite, label, origin) {
     process.argv[1],
     `--client=${suite},${label}`,
     `--origin=${origin}`,
-    ...['seconds', 'warmup', 'concurrency'].map((name) => `--${name}=${SETTINGS[name]}`),
+    ...['seconds', 'warmup', 'rewarm', 'concurrency'].map((name) => `--${name}=${SETTINGS[name]}`),
   ]);
   const child = spawn(command, args, { stdio: ['pipe', 'pipe', 'inherit'] });
   const lines = require('node:readline').createInterface({ input: child.stdout })[Symbol.asyncIterator]();
@@ -418,8 +413,8 @@ async function main() {
   const upstream = await startUpstream();
   try {
     console.log(
-      `${SETTINGS.rounds} rounds; each client in its own process (${SETTINGS.generations} in turn), warmed up by ${SETTINGS.warmup} requests, ` +
-        `measures alone for ${SETTINGS.seconds} s a round, ${SETTINGS.concurrency} requests at a time, loopback keep-alive` +
+      `${SETTINGS.rounds} rounds; each client in its own process (${SETTINGS.generations} in turn), warmed up for ${SETTINGS.warmup} s, ` +
+        `then, each round, for ${SETTINGS.rewarm} s more and measures alone for ${SETTINGS.seconds} s, ${SETTINGS.concurrency} requests at a time, loopback keep-alive` +
         (hasTaskset ? '; clients on CPU 0, upstream on CPU 1' : ''),
     );
     await compare('fetch', upstream.origin);
