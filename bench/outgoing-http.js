@@ -3,7 +3,8 @@
 /**
  * Outgoing HTTP through the origin breakers, side by side with the same client unprotected:
  * `npm run bench:http` (or `npm run build && node --expose-gc bench/outgoing-http.js
- * [--rounds=50] [--generations=10] [--seconds=1] [--warmup=5] [--rewarm=0.5] [--concurrency=16]`).
+ * [--rounds=50] [--generations=10] [--seconds=1] [--warmup=5] [--rewarm=0.5] [--concurrency=16]
+ * [--parts=fetch,HttpService,origins,in-process]`).
  *
  * - fetch: `createResilientFetch(registry)` (preset `http`, and with `timeout: false`) vs the global
  *   fetch (undici, keep-alive), and vs the global fetch given a fresh AbortSignal per request
@@ -12,8 +13,9 @@
  *   timeout, and without one) vs one it does not (keep-alive agents on all);
  * - 1,000 origins: heap per origin breaker, and what the first request to a new origin costs
  *   the protection (parsing its origin and creating its breaker) next to a known one;
- * - in-process, Node's own fetch over a dispatcher that answers at once (axios over an adapter
- *   that does): the protection's time and heap allocated per request without a connection's noise.
+ * - in-process, Node's own fetch over a dispatcher that answers with no connection (axios over an
+ *   adapter that does): the protection's time and heap allocated per request without a
+ *   connection's noise.
  *
  * The upstream runs in a child process on 127.0.0.1, and each client in a process of its own, as
  * an app runs with the protection on or off: in one process, clients taking turns every segment
@@ -38,9 +40,9 @@
  */
 
 const { spawn, spawnSync } = require('node:child_process');
-const http = require('node:http');
 const os = require('node:os');
-const { numberArg, listArg } = require('./args');
+const { numberArg, listArg, choicesArg } = require('./args');
+const { CLIENTS, IN_PROCESS, LABELS, answerInProcess, startUpstream } = require('./outgoing-clients');
 
 const hasTaskset = os.availableParallelism() >= 2 && spawnSync('taskset', ['-c', '0', 'true']).status === 0;
 
@@ -56,24 +58,8 @@ const SETTINGS = {
   concurrency: numberArg('concurrency', 16),
 };
 
-const UPSTREAM = `
-  const http = require('node:http');
-  const server = http.createServer((req, res) => { req.resume(); res.end('{"ok":true}'); });
-  server.keepAliveTimeout = 60_000;
-  server.listen(0, '127.0.0.1', () => process.stdout.write(String(server.address().port) + '\\n'));
-`;
-
-function startUpstream() {
-  const command = hasTaskset ? ['taskset', '-c', '1', process.execPath] : [process.execPath];
-  const child = spawn(command[0], [...command.slice(1), '-e', UPSTREAM], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  return new Promise((resolve) =>
-    child.stdout.once('data', (chunk) =>
-      resolve({ child, origin: `http://127.0.0.1:${String(chunk).trim()}` }),
-    ),
-  );
-}
+/** The parts of the bench to run (`--parts`, all by default). */
+const PARTS = choicesArg('parts', ['fetch', 'HttpService', 'origins', 'in-process']);
 
 /**
  * Sends requests with `send`, `concurrency` at a time, for `seconds`: requests per second of the
@@ -205,49 +191,6 @@ async function compare(suite, origin) {
   return result;
 }
 
-/** The fetch clients, against `origin`. */
-async function fetchClients(origin) {
-  const { BreakerRegistry } = require('../dist/core/registry');
-  const { createResilientFetch } = require('../dist/http/resilient-fetch');
-  const guarded = createResilientFetch(new BreakerRegistry());
-  const untimed = createResilientFetch(new BreakerRegistry(), { defaults: { timeout: false } });
-  const url = `${origin}/x`;
-  return {
-    plain: async () => (await globalThis.fetch(url)).text(),
-    'plain (again)': async () => (await globalThis.fetch(url)).text(),
-    // What a timeout cost when it aborted requests through a signal: fetch given one, no breaker.
-    'plain + a fresh AbortSignal': async () =>
-      (await globalThis.fetch(url, { signal: new globalThis.AbortController().signal })).text(),
-    'protected (preset http: 30 s timeout)': async () => (await guarded(url)).text(),
-    'protected, timeout: false': async () => (await untimed(url)).text(),
-  };
-}
-
-async function httpServiceClients(origin) {
-  const axios = require('axios');
-  const { HttpService } = require('@nestjs/axios');
-  const { lastValueFrom } = require('rxjs');
-  const { BreakerRegistry } = require('../dist/core/registry');
-  const { originBreakersOf } = require('../dist/http/origin-breakers');
-  const { protectAxiosInstance } = require('../dist/http/axios-protection');
-  const make = () => new HttpService(axios.create({ httpAgent: new http.Agent({ keepAlive: true }) }));
-  const plain = make();
-  const guarded = make();
-  const untimed = make();
-  await protectAxiosInstance(guarded.axiosRef, originBreakersOf(new BreakerRegistry()));
-  await protectAxiosInstance(
-    untimed.axiosRef,
-    originBreakersOf(new BreakerRegistry(), { defaults: { timeout: false } }),
-  );
-  const url = `${origin}/x`;
-  return {
-    plain: () => lastValueFrom(plain.get(url)),
-    'plain (again)': () => lastValueFrom(plain.get(url)),
-    'protected (preset http: 30 s timeout)': () => lastValueFrom(guarded.get(url)),
-    'protected, timeout: false': () => lastValueFrom(untimed.get(url)),
-  };
-}
-
 function origins() {
   const { BreakerRegistry } = require('../dist/core/registry');
   const { originBreakersOf } = require('../dist/http/origin-breakers');
@@ -316,56 +259,16 @@ async function bytesPerCall(calls, count = 1_600) {
 
 /**
  * The protection's own cost per request, in-process, where a connection's noise cannot hide it:
- * Node's own fetch over a global dispatcher that answers at once, and axios with an adapter that
- * does. What the throughput ratios above measure through a real connection. `measure` is
- * `nsPerCall` or `bytesPerCall`.
+ * Node's own fetch over a global dispatcher that answers with no connection, and axios with an
+ * adapter that does (`IN_PROCESS`). What the throughput ratios above measure through a real
+ * connection. `measure` is `nsPerCall` or `bytesPerCall`.
  */
 async function ownCost(measure) {
-  const axios = require('axios');
-  const { BreakerRegistry } = require('../dist/core/registry');
-  const { createResilientFetch } = require('../dist/http/resilient-fetch');
-  const { originBreakersOf } = require('../dist/http/origin-breakers');
-  const { protectAxiosInstance } = require('../dist/http/axios-protection');
-  const url = 'http://127.0.0.1:8080/x';
-  const key = Symbol.for('undici.globalDispatcher.1');
-  // The first fetch loads undici and its global dispatcher.
-  await globalThis.fetch('data:,');
-  const original = globalThis[key];
-  globalThis[key] = {
-    dispatch(options, handler) {
-      handler.onConnect(() => {});
-      globalThis.queueMicrotask(() => {
-        handler.onHeaders(200, [], () => {}, 'OK');
-        handler.onComplete([]);
-      });
-      return true;
-    },
-  };
+  const restore = await answerInProcess();
   try {
-    const guarded = createResilientFetch(new BreakerRegistry());
-    const untimed = createResilientFetch(new BreakerRegistry(), { defaults: { timeout: false } });
-    const text = async (response) => (await response).text();
-    const fetch = await measure({
-      plain: () => text(globalThis.fetch(url)),
-      signal: () => text(globalThis.fetch(url, { signal: new globalThis.AbortController().signal })),
-      guarded: () => text(guarded(url)),
-      untimed: () => text(untimed(url)),
-    });
-    const adapter = (config) => Promise.resolve({ status: 200, data: '', headers: {}, config, request: {} });
-    const [plainAxios, guardedAxios, untimedAxios] = [0, 1, 2].map(() => axios.create({ adapter }));
-    await protectAxiosInstance(guardedAxios, originBreakersOf(new BreakerRegistry()));
-    await protectAxiosInstance(
-      untimedAxios,
-      originBreakersOf(new BreakerRegistry(), { defaults: { timeout: false } }),
-    );
-    const axiosCost = await measure({
-      plain: () => plainAxios.get(url),
-      guarded: () => guardedAxios.get(url),
-      untimed: () => untimedAxios.get(url),
-    });
-    return { fetch, axios: axiosCost };
+    return { fetch: await measure(IN_PROCESS.fetch()), axios: await measure(await IN_PROCESS.axios()) };
   } finally {
-    globalThis[key] = original;
+    restore();
   }
 }
 
@@ -373,12 +276,14 @@ async function ownCost(measure) {
 async function ownTime() {
   const { fetch, axios } = await ownCost(nsPerCall);
   const us = (ns) => (ns / 1000).toFixed(2);
+  const row = (cost) =>
+    `30 s timeout +${us(cost[LABELS.timed])} µs, timeout: false +${us(cost[LABELS.untimed])} µs, ` +
+    `plain again +${us(cost[LABELS.again])} µs`;
   console.log(
-    `protection's own cost per request (in-process, a transport that answers at once):\n` +
-      `  fetch        30 s timeout ${us(fetch.guarded)} µs, timeout: false ${us(fetch.untimed)} µs ` +
-      `(fetch itself: ${us(fetch.plain)} µs; given a fresh AbortSignal: +${us(fetch.signal)} µs)\n` +
-      `  axios        30 s timeout ${us(axios.guarded)} µs, timeout: false ${us(axios.untimed)} µs ` +
-      `(axios itself: ${us(axios.plain)} µs)`,
+    `protection's own time per request (in-process, a transport that answers with no connection):\n` +
+      `  fetch        ${row(fetch)} (fetch itself: ${us(fetch[LABELS.plain])} µs; ` +
+      `given a fresh AbortSignal: +${us(fetch[LABELS.signal])} µs)\n` +
+      `  axios        ${row(axios)} (axios itself: ${us(axios[LABELS.plain])} µs)`,
   );
 }
 
@@ -396,34 +301,38 @@ function allocations() {
   if (status !== 0) throw new Error(`allocations: exit ${status}`);
   const { fetch, axios } = JSON.parse(stdout);
   const kb = (bytes) => (bytes / 1024).toFixed(2);
-  const more = (cost, label) => `+${kb(cost[label] - cost.plain)} KB`;
+  const more = (cost, label) => `+${kb(cost[label] - cost[LABELS.plain])} KB`;
+  const row = (cost) =>
+    `30 s timeout ${more(cost, LABELS.timed)}, timeout: false ${more(cost, LABELS.untimed)}, ` +
+    `plain again ${more(cost, LABELS.again)}`;
   console.log(
     `heap allocated per request (in-process):\n` +
-      `  fetch        30 s timeout ${more(fetch, 'guarded')}, timeout: false ${more(fetch, 'untimed')} ` +
-      `(fetch itself: ${kb(fetch.plain)} KB; given a fresh AbortSignal: ${more(fetch, 'signal')})\n` +
-      `  axios        30 s timeout ${more(axios, 'guarded')}, timeout: false ${more(axios, 'untimed')} ` +
-      `(axios itself: ${kb(axios.plain)} KB)`,
+      `  fetch        ${row(fetch)} (fetch itself: ${kb(fetch[LABELS.plain])} KB; ` +
+      `given a fresh AbortSignal: ${more(fetch, LABELS.signal)})\n` +
+      `  axios        ${row(axios)} (axios itself: ${kb(axios[LABELS.plain])} KB)`,
   );
 }
 
-const CLIENTS = { fetch: fetchClients, HttpService: httpServiceClients };
-
 async function main() {
   if (globalThis.gc === undefined) console.warn('run with --expose-gc for steady heap figures');
-  const upstream = await startUpstream();
-  try {
-    console.log(
-      `${SETTINGS.rounds} rounds; each client in its own process (${SETTINGS.generations} in turn), warmed up for ${SETTINGS.warmup} s, ` +
-        `then, each round, for ${SETTINGS.rewarm} s more and measures alone for ${SETTINGS.seconds} s, ${SETTINGS.concurrency} requests at a time, loopback keep-alive` +
-        (hasTaskset ? '; clients on CPU 0, upstream on CPU 1' : ''),
-    );
-    await compare('fetch', upstream.origin);
-    await compare('HttpService', upstream.origin);
-    origins();
+  const suites = PARTS.filter((part) => part in CLIENTS);
+  if (suites.length > 0) {
+    const upstream = await startUpstream(pinnedTo(1, [process.execPath]));
+    try {
+      console.log(
+        `${SETTINGS.rounds} rounds; each client in its own process (${SETTINGS.generations} in turn), warmed up for ${SETTINGS.warmup} s, ` +
+          `then, each round, for ${SETTINGS.rewarm} s more and measures alone for ${SETTINGS.seconds} s, ${SETTINGS.concurrency} requests at a time, loopback keep-alive` +
+          (hasTaskset ? '; clients on CPU 0, upstream on CPU 1' : ''),
+      );
+      for (const suite of suites) await compare(suite, upstream.origin);
+    } finally {
+      upstream.child.kill();
+    }
+  }
+  if (PARTS.includes('origins')) origins();
+  if (PARTS.includes('in-process')) {
     await ownTime();
     allocations();
-  } finally {
-    upstream.child.kill();
   }
 }
 
