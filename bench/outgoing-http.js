@@ -272,17 +272,21 @@ async function ownCost(measure) {
   }
 }
 
+/** `value` with its sign (+ or −), the rest as `format` writes its magnitude. */
+const signed = (value, format) => `${value < 0 ? '−' : '+'}${format(Math.abs(value))}`;
+
 /** Prints `ownCost(nsPerCall)`. */
 async function ownTime() {
   const { fetch, axios } = await ownCost(nsPerCall);
   const us = (ns) => (ns / 1000).toFixed(2);
+  const more = (ns) => `${signed(ns, us)} µs`;
   const row = (cost) =>
-    `30 s timeout +${us(cost[LABELS.timed])} µs, timeout: false +${us(cost[LABELS.untimed])} µs, ` +
-    `plain again +${us(cost[LABELS.again])} µs`;
+    `30 s timeout ${more(cost[LABELS.timed])}, timeout: false ${more(cost[LABELS.untimed])}, ` +
+    `plain again ${more(cost[LABELS.again])}`;
   console.log(
     `protection's own time per request (in-process, a transport that answers with no connection):\n` +
       `  fetch        ${row(fetch)} (fetch itself: ${us(fetch[LABELS.plain])} µs; ` +
-      `given a fresh AbortSignal: +${us(fetch[LABELS.signal])} µs)\n` +
+      `given a fresh AbortSignal: ${more(fetch[LABELS.signal])})\n` +
       `  axios        ${row(axios)} (axios itself: ${us(axios[LABELS.plain])} µs)`,
   );
 }
@@ -301,7 +305,7 @@ function allocations() {
   if (status !== 0) throw new Error(`allocations: exit ${status}`);
   const { fetch, axios } = JSON.parse(stdout);
   const kb = (bytes) => (bytes / 1024).toFixed(2);
-  const more = (cost, label) => `+${kb(cost[label] - cost[LABELS.plain])} KB`;
+  const more = (cost, label) => `${signed(cost[label] - cost[LABELS.plain], kb)} KB`;
   const row = (cost) =>
     `30 s timeout ${more(cost, LABELS.timed)}, timeout: false ${more(cost, LABELS.untimed)}, ` +
     `plain again ${more(cost, LABELS.again)}`;
