@@ -11,8 +11,14 @@ import { requireOptional } from '../core/optional-peer';
 /** The span a protected call marks: the one active when the call started. */
 export type TracedSpan = OpenTelemetry.Span;
 
-/** `@opentelemetry/api`, loaded on the first protected call; null when it is not installed. */
+/**
+ * `@opentelemetry/api`, loaded on the first protected call once something has registered with
+ * it; null when it is not installed.
+ */
 let api: typeof OpenTelemetry | null | undefined;
+
+/** Where `@opentelemetry/api` 1.x keeps what is registered with it (an SDK's tracer provider, context manager). */
+const REGISTERED = Symbol.for('opentelemetry.js.api.1');
 
 /**
  * Marks the active span with the breaker a call goes through and the state that admits it
@@ -21,7 +27,13 @@ let api: typeof OpenTelemetry | null | undefined;
  * no span is recording.
  */
 export function traceCall(breaker: Breaker): TracedSpan | undefined {
-  if (api === undefined) api = requireOptional<typeof OpenTelemetry>('@opentelemetry/api') ?? null;
+  if (api === undefined) {
+    // With nothing registered no span can be active: an app that has the API installed but no
+    // SDK (a dependency's dependency) does not load it (~0.4 MB of heap, which its garbage
+    // collector would go through on every full collection).
+    if ((globalThis as Record<symbol, unknown>)[REGISTERED] === undefined) return undefined;
+    api = requireOptional<typeof OpenTelemetry>('@opentelemetry/api') ?? null;
+  }
   const span = api?.trace.getActiveSpan();
   if (span === undefined || !span.isRecording()) return undefined;
   span.setAttributes({ 'circuit_breaker.name': breaker.name, 'circuit_breaker.state': breaker.state });
