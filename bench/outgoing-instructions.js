@@ -5,21 +5,22 @@
  * valgrind: `npm run bench:http:instructions` (or `npm run build && node
  * bench/outgoing-instructions.js [--requests=6000] [--warmup=6000] [--repeats=3]
  * [--suites=fetch,HttpService,fetch in-process,axios in-process]`). Needs valgrind (Debian:
- * `apt-get install valgrind`); ~50 minutes.
+ * `apt-get install valgrind`); ~40 minutes.
  *
  * Wall-clock throughput on a shared VM moves by ±5–10% between two rounds of the same client
- * (`outgoing-http.js`), which hides a difference of a few percent. An instruction count does not
- * move with the VM's load: each client of `outgoing-clients.js` runs in a process of its own
- * under `valgrind --tool=cachegrind` (V8 made deterministic with `--predictable`: no background
- * compiler or GC threads, fixed seeds), sends `--warmup` requests, then `--requests` more,
+ * (`outgoing-http.js`), which hides a difference of a few percent. An instruction count moves far
+ * less with the VM's load: each client of `outgoing-clients.js` runs in a process of its own
+ * under `valgrind --tool=cachegrind` (V8 run with `--predictable`: no background compiler or GC
+ * threads, fixed seeds), sends `--warmup` requests, then `--requests` more,
  * 16 at a time over loopback keep-alive, to the same upstream (not under valgrind). The same
  * client is run again with no requests after its warm-up; the difference of the two counts,
  * divided by `--requests`, is its instructions per request, start-up and warm-up left out. That
  * is done `--repeats` times; a client's figure is the median, and the spread its lowest and
  * highest. `plain (again)` is plain once more: how far a count moves (how many requests the
  * event loop finds ready at once varies with the upstream's timing). The in-process suites send
- * the same requests to transports that answer with no connection (`IN_PROCESS`): their counts
- * do not depend on anyone's timing.
+ * the same requests to transports that answer with no connection (`IN_PROCESS`): no upstream's
+ * timing enters their counts (V8's collector, which plans by time too, still moves them: see
+ * bench/README.md).
  *
  * For a client that is CPU-bound, as these are on loopback, plain's instructions per request
  * over a client's is the throughput ratio the protection allows, at equal instructions per
