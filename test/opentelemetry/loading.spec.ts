@@ -10,7 +10,9 @@ describe('loading @opentelemetry/api', () => {
         loads();
         return jest.requireActual('@opentelemetry/api');
       });
-      const { traceCall } = await import('../../src/tracing/call-tracing');
+      const { traceCall } = jest.requireActual<typeof import('../../src/tracing/call-tracing')>(
+        '../../src/tracing/call-tracing',
+      );
       const breaker = new Breaker('quotes');
 
       expect(traceCall(breaker)).toBeUndefined();
