@@ -3,9 +3,9 @@ import { BasicTracerProvider } from '@opentelemetry/sdk-trace-base';
 import { Breaker } from '../../src/core/breaker';
 
 describe('loading @opentelemetry/api', () => {
-  it('should not load it for a protected call until something registers with it, then load it once', async () => {
+  it('should not load it for a protected call until something registers with it, then load it once', () => {
     const loads = jest.fn();
-    await jest.isolateModulesAsync(async () => {
+    jest.isolateModules(() => {
       jest.doMock('@opentelemetry/api', () => {
         loads();
         return jest.requireActual('@opentelemetry/api');
