@@ -122,29 +122,29 @@ async function answerInProcess() {
 
 const IN_PROCESS_URL = 'http://127.0.0.1:8080/x';
 
-/** The fetch clients, for a fetch that `answerInProcess()` answers. */
-function inProcessFetchClients() {
+/**
+ * The fetch clients to `IN_PROCESS_URL`, each response handed to `take`; with `signal`, also
+ * plain given a fresh `AbortSignal`.
+ */
+function fetchClientsTo(take, { signal = false } = {}) {
   const { BreakerRegistry } = require('../dist/core/registry');
   const { createResilientFetch } = require('../dist/http/resilient-fetch');
   const timed = createResilientFetch(new BreakerRegistry());
   const untimed = createResilientFetch(new BreakerRegistry(), { defaults: { timeout: false } });
-  const text = async (response) => (await response).text();
   return {
-    [LABELS.plain]: () => text(globalThis.fetch(IN_PROCESS_URL)),
-    [LABELS.again]: () => text(globalThis.fetch(IN_PROCESS_URL)),
-    [LABELS.signal]: () =>
-      text(globalThis.fetch(IN_PROCESS_URL, { signal: new globalThis.AbortController().signal })),
-    [LABELS.timed]: () => text(timed(IN_PROCESS_URL)),
-    [LABELS.untimed]: () => text(untimed(IN_PROCESS_URL)),
+    [LABELS.plain]: () => take(globalThis.fetch(IN_PROCESS_URL)),
+    [LABELS.again]: () => take(globalThis.fetch(IN_PROCESS_URL)),
+    ...(signal && {
+      [LABELS.signal]: () =>
+        take(globalThis.fetch(IN_PROCESS_URL, { signal: new globalThis.AbortController().signal })),
+    }),
+    [LABELS.timed]: () => take(timed(IN_PROCESS_URL)),
+    [LABELS.untimed]: () => take(untimed(IN_PROCESS_URL)),
   };
 }
 
-/** The axios clients, over an adapter that answers 200 on the event loop's next turn. */
-async function inProcessAxiosClients() {
-  const adapter = (config) =>
-    new Promise((resolve) =>
-      setImmediate(() => resolve({ status: 200, data: '', headers: {}, config, request: {} })),
-    );
+/** The axios clients to `IN_PROCESS_URL`, over `adapter`. */
+async function axiosClientsOver(adapter) {
   const { plain, timed, untimed } = await axiosInstances(() => ({ adapter }));
   return {
     [LABELS.plain]: () => plain.get(IN_PROCESS_URL),
@@ -154,7 +154,47 @@ async function inProcessAxiosClients() {
   };
 }
 
-/** The same clients with no connection (fetch's only once `answerInProcess()` has run). */
-const IN_PROCESS = { fetch: inProcessFetchClients, axios: inProcessAxiosClients };
+const reply = (config) => ({ status: 200, data: '', headers: {}, config, request: {} });
 
-module.exports = { CLIENTS, IN_PROCESS, LABELS, answerInProcess, startUpstream };
+/** The same clients with no connection (fetch's only once `answerInProcess()` has run). */
+const IN_PROCESS = {
+  fetch: () => fetchClientsTo(async (response) => (await response).text(), { signal: true }),
+  // An adapter that answers on the event loop's next turn.
+  axios: () =>
+    axiosClientsOver((config) => new Promise((resolve) => setImmediate(() => resolve(reply(config))))),
+};
+
+/**
+ * Replaces the global `fetch` with one that does the least Node's does for the protection: it
+ * hands the request to the dispatcher it would go through, which connects it at once, and
+ * answers at once. Resolves with the function that restores Node's.
+ */
+async function answerAtOnce() {
+  const key = Symbol.for('undici.globalDispatcher.1');
+  await globalThis.fetch('data:,');
+  const original = { fetch: globalThis.fetch, dispatcher: globalThis[key] };
+  const response = { status: 200 };
+  const ignore = () => {};
+  globalThis[key] = { dispatch: () => true };
+  globalThis.fetch = (input, init) => {
+    const handler = { onConnect: ignore };
+    (init?.dispatcher ?? globalThis[key]).dispatch({}, handler);
+    handler.onConnect(ignore);
+    return Promise.resolve(response);
+  };
+  return () => {
+    globalThis.fetch = original.fetch;
+    globalThis[key] = original.dispatcher;
+  };
+}
+
+/**
+ * The same clients over transports that answer at once (fetch's only once `answerAtOnce()` has
+ * run): what is left of a request is the client's own code and the protection's.
+ */
+const AT_ONCE = {
+  fetch: () => fetchClientsTo((response) => response),
+  axios: () => axiosClientsOver((config) => Promise.resolve(reply(config))),
+};
+
+module.exports = { AT_ONCE, CLIENTS, IN_PROCESS, LABELS, answerAtOnce, answerInProcess, startUpstream };

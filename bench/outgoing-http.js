@@ -42,7 +42,15 @@
 const { spawn, spawnSync } = require('node:child_process');
 const os = require('node:os');
 const { numberArg, listArg, choicesArg } = require('./args');
-const { CLIENTS, IN_PROCESS, LABELS, answerInProcess, startUpstream } = require('./outgoing-clients');
+const {
+  AT_ONCE,
+  CLIENTS,
+  IN_PROCESS,
+  LABELS,
+  answerAtOnce,
+  answerInProcess,
+  startUpstream,
+} = require('./outgoing-clients');
 
 const hasTaskset = os.availableParallelism() >= 2 && spawnSync('taskset', ['-c', '0', 'true']).status === 0;
 
@@ -258,15 +266,17 @@ async function bytesPerCall(calls, count = 1_600) {
 }
 
 /**
- * The protection's own cost per request, in-process, where a connection's noise cannot hide it:
+ * The protection's cost per request, in-process, where a connection's noise cannot hide it:
  * Node's own fetch over a global dispatcher that answers with no connection, and axios with an
  * adapter that does (`IN_PROCESS`). What the throughput ratios above measure through a real
- * connection. `measure` is `nsPerCall` or `bytesPerCall`.
+ * connection. `measure` is `nsPerCall` or `bytesPerCall`. With `AT_ONCE` and `answerAtOnce`, the
+ * same over transports that answer at once: the protection's own code, without the work of a
+ * request it adds to (its garbage, collected with the request's).
  */
-async function ownCost(measure) {
-  const restore = await answerInProcess();
+async function ownCost(measure, clients = IN_PROCESS, answer = answerInProcess) {
+  const restore = await answer();
   try {
-    return { fetch: await measure(IN_PROCESS.fetch()), axios: await measure(await IN_PROCESS.axios()) };
+    return { fetch: await measure(clients.fetch()), axios: await measure(await clients.axios()) };
   } finally {
     restore();
   }
@@ -275,19 +285,23 @@ async function ownCost(measure) {
 /** `value` with its sign (+ or −), the rest as `format` writes its magnitude. */
 const signed = (value, format) => `${value < 0 ? '−' : '+'}${format(Math.abs(value))}`;
 
-/** Prints `ownCost(nsPerCall)`. */
+/** Prints `ownCost(nsPerCall)`, over the in-process transports and over those that answer at once. */
 async function ownTime() {
   const { fetch, axios } = await ownCost(nsPerCall);
+  const atOnce = await ownCost((calls) => nsPerCall(calls, 8_000, 30), AT_ONCE, answerAtOnce);
   const us = (ns) => (ns / 1000).toFixed(2);
   const more = (ns) => `${signed(ns, us)} µs`;
   const row = (cost) =>
     `30 s timeout ${more(cost[LABELS.timed])}, timeout: false ${more(cost[LABELS.untimed])}, ` +
     `plain again ${more(cost[LABELS.again])}`;
   console.log(
-    `protection's own time per request (in-process, a transport that answers with no connection):\n` +
+    `protection's time per request (in-process, a transport that answers with no connection):\n` +
       `  fetch        ${row(fetch)} (fetch itself: ${us(fetch[LABELS.plain])} µs; ` +
       `given a fresh AbortSignal: ${more(fetch[LABELS.signal])})\n` +
-      `  axios        ${row(axios)} (axios itself: ${us(axios[LABELS.plain])} µs)`,
+      `  axios        ${row(axios)} (axios itself: ${us(axios[LABELS.plain])} µs)\n` +
+      `its own code (a transport that answers at once, the client's least work):\n` +
+      `  fetch        ${row(atOnce.fetch)} (the stand-in fetch: ${us(atOnce.fetch[LABELS.plain])} µs)\n` +
+      `  axios        ${row(atOnce.axios)} (axios itself: ${us(atOnce.axios[LABELS.plain])} µs)`,
   );
 }
 
