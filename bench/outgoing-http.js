@@ -15,7 +15,7 @@
  *   the protection (parsing its origin and creating its breaker) next to a known one;
  * - in-process, Node's own fetch over a dispatcher that answers with no connection (axios over an
  *   adapter that does): the protection's time and heap allocated per request without a
- *   connection's noise.
+ *   connection's noise; and over transports that answer at once, its own code's time.
  *
  * The upstream runs in a child process on 127.0.0.1, and each client in a process of its own, as
  * an app runs with the protection on or off: in one process, clients taking turns every segment
