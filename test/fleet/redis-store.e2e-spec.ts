@@ -421,6 +421,48 @@ describe('RedisStore on a redis-server of its own: restarted empty, subscription
     io.disconnect();
   });
 
+  it('should keep a transition heard while an older read of the fleet state was on its way', async () => {
+    server = await startRedisServer(port);
+    // Instance a's next read of the fleet state reaches it only once let: it is made before b's
+    // reset (reading the trip) and arrives after a heard the reset.
+    let holdRead = false;
+    let release: (() => void) | undefined;
+    const io = new Redis(port, '127.0.0.1');
+    const client = new Proxy(io, {
+      get(target, property) {
+        if (property === 'call')
+          return async (...args: string[]) => {
+            const reply = await target.call(...(args as [string]));
+            if (holdRead && args.some((arg) => arg.includes('SMEMBERS'))) {
+              holdRead = false;
+              await new Promise<void>((resolve) => (release = resolve));
+            }
+            return reply;
+          };
+        const value: unknown = Reflect.get(target, property, target);
+        return typeof value === 'function' ? value.bind(target) : value;
+      },
+    });
+    const [a, b] = await pair('stale:', [{ client }, { url: `redis://127.0.0.1:${port}` }]);
+    const admin = new Redis(port, '127.0.0.1');
+    await b.breaker.trip();
+    await eventually(() => a.breaker.state === 'forced_open', 1_000);
+
+    // Its subscription back after a cut, instance a reads the fleet state again.
+    holdRead = true;
+    await admin.client('KILL', 'TYPE', 'pubsub');
+    await eventually(() => release !== undefined, 3_000);
+    await subscribed(2);
+    await b.breaker.reset({ force: true });
+    await eventually(() => a.breaker.state === 'closed', 1_000);
+    release!();
+    await new Promise((resolve) => setImmediate(resolve));
+
+    expect(a.breaker.state).toBe('closed');
+    admin.disconnect();
+    io.disconnect();
+  });
+
   it('should catch up on a transition published while its subscription was reconnecting, with either library', async () => {
     server = await startRedisServer(port);
     const io = new Redis(port, '127.0.0.1');

@@ -433,7 +433,7 @@ export class RedisStore implements BreakerStore {
     for (let i = 1; i + 5 < reply.length; i += 6) {
       const name = String(reply[i]);
       listed.add(name);
-      if ((this.heard.get(name)?.gen ?? 0) > Number(reply[i + 2])) this.heard.delete(name);
+      if (this.startedOver(name, Number(reply[i + 2]), redisNow)) this.heard.delete(name);
       this.learn(name, {
         ...toRecord(reply.slice(i + 1, i + 6), redisNow, localNow),
         reason: FLEET_STATE,
@@ -442,13 +442,25 @@ export class RedisStore implements BreakerStore {
       });
     }
     // Redis lost what was heard (restarted empty): its generations start over, so forget the old ones.
-    for (const name of [...this.heard.keys()]) if (!listed.has(name)) this.heard.delete(name);
+    for (const name of [...this.heard.keys()])
+      if (!listed.has(name) && this.startedOver(name, 0, redisNow)) this.heard.delete(name);
     for (const [name, opening] of [...this.unreported]) {
       this.unreported.delete(name);
       const breaker = this.registry?.find(name);
       if (breaker !== undefined && localNow - opening.at < opening.openDuration)
         await this.reportOpening(breaker, opening);
     }
+  }
+
+  /**
+   * Whether a read at `redisNow` finding generation `gen` means Redis restarted empty since the
+   * generation heard last was made: the read is of a lower generation and came after it. A read
+   * made before it may reach this instance after it, its answer and the messages coming on two
+   * connections: that read is only older.
+   */
+  private startedOver(name: string, gen: number, redisNow: number): boolean {
+    const known = this.heard.get(name);
+    return known !== undefined && known.gen > gen && known.redisNow < redisNow;
   }
 
   private async beat(): Promise<void> {
