@@ -40,7 +40,13 @@ import type { BreakerOptions } from '../../src/core/breaker-options';
 import { BreakerRegistry } from '../../src/core/registry';
 import { RedisStore } from '../../src/stores/redis/redis.store';
 import { deferred, type Deferred } from '../core/breaker-test-kit';
-import { BreakerModel, type ModelConfig, type Outcome } from '../model/breaker-model';
+import {
+  BreakerModel,
+  type Admitted,
+  type ModelConfig,
+  type Outcome,
+  type Rejected,
+} from '../model/breaker-model';
 import { killHard } from '../support/child-process';
 import { startRedisServer, testPrefix } from '../support/redis-fixture';
 
@@ -73,6 +79,14 @@ interface Held {
   readonly result: Promise<unknown>;
   /** The fleet generation it was admitted under, when admitted as a HALF_OPEN trial. */
   readonly trialGen: number | null;
+  /** The call in its instance's window in the reference model, when admitted there while CLOSED. */
+  readonly modelCall: ModelCall | null;
+}
+
+/** A call the reference model admitted to one instance's window. */
+interface ModelCall {
+  readonly window: BreakerModel;
+  readonly admitted: Admitted | Rejected;
 }
 
 interface Model {
@@ -248,6 +262,30 @@ async function windowsOf(m: Model, r: Real): Promise<BreakerModel[]> {
 /** Whether instance i follows the fleet: Redis answers and it did not act alone meanwhile. */
 const follows = (m: Model, i: number) => !m.outage && !m.alone.has(i);
 
+/** Admits a call instance i admitted while CLOSED to its window in the reference model. */
+async function admitInModel(m: Model, r: Real, i: number): Promise<ModelCall> {
+  const window = (await windowsOf(m, r))[i];
+  return { window, admitted: window.admit(0) };
+}
+
+/**
+ * Settles a call in the reference model, unless its window is gone since it was admitted (a
+ * fleet transition, a reset, a restart: the breaker ignores such a call's outcome too) or the
+ * instance acted alone meanwhile, and checks the window's verdict: an opening is the fleet's
+ * (fleetQuorum 1), else the instance stays CLOSED.
+ */
+async function settleInModel(m: Model, r: Real, i: number, call: ModelCall, outcome: Outcome): Promise<void> {
+  if (!follows(m, i) || m.windows[i] !== call.window || (await fleetState(r)).gen !== m.windowsGen) return;
+  if ('epoch' in call.admitted) call.window.settle(call.admitted, outcome, 0);
+  const opens = call.window.snapshot(0).state === 'open';
+  if (opens) await waitFor(async () => (await fleetState(r)).state !== 'closed', SETTLE_MS);
+  const breaker = r.instances[i].breaker;
+  expect({ opens, state: opens ? (await fleetState(r)).state : breaker.snapshot().state }).toEqual({
+    opens,
+    state: opens ? 'open' : 'closed',
+  });
+}
+
 /** A call on instance i, settled at once with `outcome`, or held in flight (`outcome` null). */
 const call = (instance: number, outcome: Outcome | null): Command => ({
   check: () => true,
@@ -273,24 +311,15 @@ const call = (instance: number, outcome: Outcome | null): Command => ({
     if (follows(m, i) && before === 'disabled') expect(admitted).toBe(true);
     if (!admitted) {
       await expect(result).rejects.toMatchObject({ code: 'BREAKER_OPEN' });
-    } else if (outcome === null) {
-      const trial = breaker.snapshot().state === 'half_open' && follows(m, i) && fleet?.state === 'open';
-      r.held.push({ instance: i, gate, result, trialGen: trial ? fleet.gen : null });
     } else {
-      const windows = follows(m, i) && before === 'closed' ? await windowsOf(m, r) : null;
-      settleWith(gate, outcome);
-      await result.catch(() => undefined);
-      if (windows !== null && (await fleetState(r)).gen === m.windowsGen) {
-        const model = windows[i];
-        const admittedCall = model.admit(0);
-        if ('epoch' in admittedCall) model.settle(admittedCall, outcome, 0);
-        // The window's verdict: an opening is the fleet's (fleetQuorum 1), else the instance stays CLOSED.
-        const opens = model.snapshot(0).state === 'open';
-        if (opens) await waitFor(async () => (await fleetState(r)).state !== 'closed', SETTLE_MS);
-        expect({ opens, state: opens ? (await fleetState(r)).state : breaker.snapshot().state }).toEqual({
-          opens,
-          state: opens ? 'open' : 'closed',
-        });
+      const modelCall = follows(m, i) && before === 'closed' ? await admitInModel(m, r, i) : null;
+      if (outcome === null) {
+        const trial = breaker.snapshot().state === 'half_open' && follows(m, i) && fleet?.state === 'open';
+        r.held.push({ instance: i, gate, result, trialGen: trial ? fleet.gen : null, modelCall });
+      } else {
+        settleWith(gate, outcome);
+        await result.catch(() => undefined);
+        if (modelCall !== null) await settleInModel(m, r, i, modelCall, outcome);
       }
     }
     await settleAndCheck(m, r);
@@ -307,6 +336,7 @@ const finish = (pick: number, outcome: Outcome): Command => ({
     if (m.outage) m.alone.add(held.instance);
     settleWith(held.gate, outcome);
     await held.result.catch(() => undefined);
+    if (held.modelCall !== null) await settleInModel(m, r, held.instance, held.modelCall, outcome);
     await settleAndCheck(m, r);
   },
   toString: () => `finish(#${pick}, ${label(outcome)})`,
