@@ -34,6 +34,27 @@ async function eventually(check: () => boolean, ms = 1_000): Promise<number> {
   return Date.now() - started;
 }
 
+/** Whether a command the store sends reads the whole fleet state (its script lists the breakers). */
+const readsFleetState = (args: string[]) => args.some((arg) => arg.includes('SMEMBERS'));
+
+/**
+ * `io` with each command the store sends through it handed to `call`, with the function that
+ * sends it: a test holds back a command or its reply.
+ */
+function intercepted(
+  io: Redis,
+  call: (args: string[], send: () => Promise<unknown>) => Promise<unknown>,
+): Redis {
+  return new Proxy(io, {
+    get(target, property) {
+      if (property === 'call')
+        return (...args: string[]) => call(args, () => target.call(...(args as [string])));
+      const value: unknown = Reflect.get(target, property, target);
+      return typeof value === 'function' ? value.bind(target) : value;
+    },
+  });
+}
+
 describe.each(REDIS_LIBRARIES)('RedisStore with a %s client', (library: RedisLibrary) => {
   let prefix: string;
   const stores: RedisStore[] = [];
@@ -393,17 +414,9 @@ describe('RedisStore on a redis-server of its own: restarted empty, subscription
     // Instance a reads the fleet state only once let: it hears b's trip first.
     let reads = true;
     const io = new Redis(port, '127.0.0.1');
-    const client = new Proxy(io, {
-      get(target, property) {
-        if (property === 'call')
-          return (...args: string[]) =>
-            !reads && args.some((arg) => arg.includes('SMEMBERS'))
-              ? new Promise(() => {})
-              : target.call(...(args as [string]));
-        const value: unknown = Reflect.get(target, property, target);
-        return typeof value === 'function' ? value.bind(target) : value;
-      },
-    });
+    const client = intercepted(io, (args, send) =>
+      !reads && readsFleetState(args) ? new Promise(() => {}) : send(),
+    );
     const [a, b] = await pair('race:', [{ client }, { url: `redis://127.0.0.1:${port}` }]);
     await a.breaker.disable();
     await eventually(() => b.breaker.state === 'disabled');
@@ -428,20 +441,13 @@ describe('RedisStore on a redis-server of its own: restarted empty, subscription
     let holdRead = false;
     let release: (() => void) | undefined;
     const io = new Redis(port, '127.0.0.1');
-    const client = new Proxy(io, {
-      get(target, property) {
-        if (property === 'call')
-          return async (...args: string[]) => {
-            const reply = await target.call(...(args as [string]));
-            if (holdRead && args.some((arg) => arg.includes('SMEMBERS'))) {
-              holdRead = false;
-              await new Promise<void>((resolve) => (release = resolve));
-            }
-            return reply;
-          };
-        const value: unknown = Reflect.get(target, property, target);
-        return typeof value === 'function' ? value.bind(target) : value;
-      },
+    const client = intercepted(io, async (args, send) => {
+      const reply = await send();
+      if (holdRead && readsFleetState(args)) {
+        holdRead = false;
+        await new Promise<void>((resolve) => (release = resolve));
+      }
+      return reply;
     });
     const [a, b] = await pair('stale:', [{ client }, { url: `redis://127.0.0.1:${port}` }]);
     const admin = new Redis(port, '127.0.0.1');

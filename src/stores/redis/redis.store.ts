@@ -453,8 +453,8 @@ export class RedisStore implements BreakerStore {
   }
 
   /**
-   * Whether a read at `redisNow` finding generation `gen` means Redis restarted empty since the
-   * generation heard last was made: the read is of a lower generation and came after it. A read
+   * Whether a read at `redisNow` finding generation `gen` means Redis restarted empty since what
+   * was heard last: the read is of a lower generation and dated after it (Redis' clock). A read
    * made before it may reach this instance after it, its answer and the messages coming on two
    * connections: that read is only older.
    */
