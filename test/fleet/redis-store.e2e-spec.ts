@@ -141,6 +141,27 @@ describe.each(REDIS_LIBRARIES)('RedisStore with a %s client', (library: RedisLib
     ]);
   });
 
+  it('should start a new window on every instance when a reset closes the fleet, also on one CLOSED already', async () => {
+    const [a, b] = await fleet(2, {
+      payments: { failureThreshold: 2, openDuration: 60_000, fleetQuorum: 2, resetCooldown: 0 },
+    });
+    for (const i of [a, a, b])
+      await i
+        .breaker('payments')
+        .execute(fail)
+        .catch(() => {});
+    // Below the quorum, a opened alone; b counts one failure of two.
+    expect([a, b].map((i) => i.breaker('payments').state)).toEqual(['open', 'closed']);
+
+    await a.breaker('payments').reset({ reason: 'fixed', actor: 'alice' });
+    await eventually(() => b.breaker('payments').snapshot().failures === 0, PROPAGATION_MS);
+    await b
+      .breaker('payments')
+      .execute(fail)
+      .catch(() => {});
+    expect(b.breaker('payments').snapshot()).toMatchObject({ state: 'closed', failures: 1 });
+  });
+
   it('should make one transition and one audit entry when instances open at the same moment', async () => {
     const instances = await fleet(3, { payments: { failureThreshold: 1, openDuration: 60_000 } });
     await Promise.all(

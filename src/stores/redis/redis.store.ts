@@ -379,12 +379,17 @@ export class RedisStore implements BreakerStore {
     if (!this.remember(name, record, correcting)) return;
     const breaker = this.registry?.find(name);
     if (breaker === undefined || !breaker.options.shared) return;
-    if (record.state === CircuitState.CLOSED) {
-      if (breaker.state === CircuitState.CLOSED) return;
-      // A fleet read finding it CLOSED, with nothing else heard since, leaves this instance's own opening alone.
-      if (record.reason === FLEET_STATE && (previous === undefined || previous.state === CircuitState.CLOSED))
-        return;
-    }
+    // A read (or a script's answer) finding it CLOSED is no transition: it leaves a CLOSED window
+    // alone, and this instance's own opening if nothing else was heard since. A fleet transition
+    // to CLOSED starts a new window here even if CLOSED already (opened alone, or below quorum).
+    if (
+      record.state === CircuitState.CLOSED &&
+      record.reason === FLEET_STATE &&
+      (breaker.state === CircuitState.CLOSED ||
+        previous === undefined ||
+        previous.state === CircuitState.CLOSED)
+    )
+      return;
     breaker.applyRemote(this.toRemote(record));
   }
 
