@@ -6,6 +6,7 @@ import { InvalidBreakerOptionsError } from '../../src/core/errors';
 import { BreakerRegistry } from '../../src/core/registry';
 import { createBreakerStore } from '../../src/stores/create-store';
 import type { RedisClient } from '../../src/stores/redis/redis-client';
+import { CONTROL_SCRIPT } from '../../src/stores/redis/redis-scripts';
 import { RedisStore, type RedisStoreOptions } from '../../src/stores/redis/redis.store';
 import { killHard } from '../support/child-process';
 import {
@@ -235,6 +236,87 @@ describe.each(REDIS_LIBRARIES)('RedisStore with a %s client', (library: RedisLib
     expect(results.filter((r) => r === 'ok')).toHaveLength(2);
     expect(results.filter((r) => r === 'half_open')).toHaveLength(58);
     await eventually(() => instances.every((i) => i.breaker('payments').state === 'closed'), PROPAGATION_MS);
+  });
+
+  it('should reopen the fleet when a trial outlives halfOpenMaxWait, though the other trials succeed', async () => {
+    const [a, b] = await fleet(2, {
+      payments: { failureThreshold: 1, openDuration: 1_000, halfOpenMaxCalls: 2, halfOpenMaxWait: 600 },
+    });
+    await a
+      .breaker('payments')
+      .execute(fail)
+      .catch(() => {});
+    await eventually(() => b.breaker('payments').state !== 'closed');
+    await delay(1_050);
+    void a
+      .breaker('payments')
+      .execute(() => new Promise(() => {}))
+      .catch(() => {});
+    await delay(20);
+    await expect(b.breaker('payments').execute(ok)).resolves.toBe('ok');
+    await delay(200);
+    // The second success comes after the hung trial's lease expired (but within its own): that trial failed first.
+    await expect(b.breaker('payments').execute(() => delay(500).then(ok))).resolves.toBe('ok');
+    await delay(50);
+
+    expect(b.breaker('payments').state).toBe('open');
+    expect((await b.registry.audit('payments'))[0]).toMatchObject({
+      to: 'open',
+      reason: 'half_open_max_wait',
+    });
+  });
+
+  it('should date the reopening by an expired lease from when it expired, not from the next claim', async () => {
+    const [a, b] = await fleet(2, {
+      payments: { failureThreshold: 1, openDuration: 400, halfOpenMaxWait: 200 },
+    });
+    await a
+      .breaker('payments')
+      .execute(fail)
+      .catch(() => {});
+    await eventually(() => b.breaker('payments').state !== 'closed');
+    await delay(450);
+    void a
+      .breaker('payments')
+      .execute(() => new Promise(() => {}))
+      .catch(() => {});
+    await delay(450);
+
+    // The lease expired 250 ms ago: the fleet reopened then, for 400 ms.
+    const rejected = await b
+      .breaker('payments')
+      .execute(ok)
+      .catch((error: { retryAfterMs: number }) => error);
+    expect(rejected).toMatchObject({ code: 'BREAKER_OPEN', state: 'open' });
+    expect((rejected as { retryAfterMs: number }).retryAfterMs).toBeLessThan(300);
+    expect((await b.registry.audit('payments'))[0]).toMatchObject({
+      to: 'open',
+      reason: 'half_open_max_wait',
+    });
+  });
+
+  it('should count a lease that expired unclaimed for long as a failed trial', async () => {
+    const [a, b] = await fleet(2, {
+      payments: { failureThreshold: 1, openDuration: 100, halfOpenMaxWait: 100 },
+    });
+    await a
+      .breaker('payments')
+      .execute(fail)
+      .catch(() => {});
+    await eventually(() => b.breaker('payments').state !== 'closed');
+    await delay(150);
+    void a
+      .breaker('payments')
+      .execute(() => new Promise(() => {}))
+      .catch(() => {});
+    await delay(400);
+
+    await b
+      .breaker('payments')
+      .execute(ok)
+      .catch(() => {});
+    const reasons = (await b.registry.audit('payments')).map((entry) => entry.reason);
+    expect(reasons).toContain('half_open_max_wait');
   });
 
   it('should start a per-key breaker OPEN when the fleet opened it before it was created here', async () => {
@@ -486,6 +568,39 @@ describe('RedisStore on a redis-server of its own: restarted empty, subscription
     await new Promise((resolve) => setImmediate(resolve));
 
     expect(a.breaker.state).toBe('closed');
+    admin.disconnect();
+    io.disconnect();
+  });
+
+  it("should end as the fleet did when another instance's older action is heard before the answer to its own", async () => {
+    server = await startRedisServer(port);
+    // Instance a sends its reset only once let: b's trip runs first in Redis, and a hears it.
+    let release: (() => void) | undefined;
+    let hold = false;
+    const io = new Redis(port, '127.0.0.1');
+    const client = intercepted(io, async (args, send) => {
+      if (hold && args[1] === CONTROL_SCRIPT) {
+        hold = false;
+        await new Promise<void>((resolve) => (release = resolve));
+      }
+      return send();
+    });
+    const [a, b] = await pair('order:', [{ client }, { url: `redis://127.0.0.1:${port}` }]);
+    const admin = new Redis(port, '127.0.0.1');
+    await b.breaker.disable();
+    await eventually(() => a.breaker.state === 'disabled', 1_000);
+
+    hold = true;
+    const resetting = a.breaker.reset({ force: true });
+    await b.breaker.trip();
+    await eventually(() => a.breaker.state === 'forced_open', 1_000);
+    // The reset's own message is lost to a (its subscription cut): only its answer tells it.
+    await admin.client('KILL', 'TYPE', 'pubsub');
+    release!();
+    await resetting;
+    await subscribed(2);
+
+    await eventually(() => a.breaker.state === 'closed' && b.breaker.state === 'closed', 1_000);
     admin.disconnect();
     io.disconnect();
   });

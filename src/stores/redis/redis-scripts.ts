@@ -44,6 +44,17 @@ local function reopen(s, now, backoff, maxDuration)
   local d = math.min(tonumber(s.openDuration) * backoff, maxDuration)
   s.state = 'open'; s.openedAt = now; s.untilAt = now + d; s.openDuration = d; s.successes = 0
 end
+-- A lease that expired is a failed trial: the fleet reopened when the first one expired, as
+-- halfOpenMaxWait reopens one process. Installs that reopening; true when there was one.
+-- KEYS: state, trials, breakers, audit. ARGV: name, instance, channel, openBackoff, openDurationMax.
+local function overdue(s, now, keys, name, instance, channel, backoff, maxDuration)
+  local first = redis.call('ZRANGEBYSCORE', keys[2], '-inf', now, 'WITHSCORES', 'LIMIT', 0, 1)
+  if #first == 0 then return false end
+  redis.call('DEL', keys[2])
+  reopen(s, tonumber(first[2]), tonumber(backoff), tonumber(maxDuration))
+  install(keys[1], name, 'half_open', s, now, 'half_open_max_wait', false, '', instance, channel, keys[4])
+  return true
+end
 `;
 
 /**
@@ -86,15 +97,9 @@ local now = clock()
 local s = read(KEYS[1])
 if s.state == 'closed' then return answer('local', s, now) end
 if s.state ~= 'open' or now < tonumber(s.untilAt) then return answer('same', s, now) end
-if #redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', now) > 0 then
-  redis.call('DEL', KEYS[2])
-  reopen(s, now, tonumber(ARGV[7]), tonumber(ARGV[8]))
-  install(KEYS[1], ARGV[1], 'half_open', s, now, 'half_open_max_wait', false, '', ARGV[5], ARGV[6], KEYS[4])
-  return answer('reopened', s, now)
-end
+if overdue(s, now, KEYS, ARGV[1], ARGV[5], ARGV[6], ARGV[7], ARGV[8]) then return answer('reopened', s, now) end
 if redis.call('ZCARD', KEYS[2]) >= tonumber(ARGV[3]) then return answer('full', s, now) end
 redis.call('ZADD', KEYS[2], now + tonumber(ARGV[4]), ARGV[2])
-redis.call('PEXPIRE', KEYS[2], tonumber(ARGV[4]) * 2)
 return answer('granted', s, now)
 `;
 
@@ -102,12 +107,14 @@ return answer('granted', s, now)
  * A granted trial ended. KEYS: state, trials, breakers, audit. ARGV: name, lease, gen (when it
  * was granted), outcome (success | failure | ignored), halfOpenMaxCalls, instance, channel,
  * openBackoff, openDurationMax. A lease of another generation, or one no longer held, decides
- * nothing (`stale`).
+ * nothing (`stale`); nor does one settled after any lease expired (that reopened the fleet).
  */
 export const SETTLE_SCRIPT = `${PRELUDE}
 local now = clock()
 local s = read(KEYS[1])
-if s.gen ~= tonumber(ARGV[3]) or redis.call('ZREM', KEYS[2], ARGV[2]) == 0 then return answer('stale', s, now) end
+if s.gen ~= tonumber(ARGV[3]) then return answer('stale', s, now) end
+if overdue(s, now, KEYS, ARGV[1], ARGV[6], ARGV[7], ARGV[8], ARGV[9]) then return answer('won', s, now) end
+if redis.call('ZREM', KEYS[2], ARGV[2]) == 0 then return answer('stale', s, now) end
 if ARGV[4] == 'ignored' then return answer('freed', s, now) end
 if ARGV[4] == 'failure' then
   redis.call('DEL', KEYS[2])

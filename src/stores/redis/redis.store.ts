@@ -273,7 +273,8 @@ export class RedisStore implements BreakerStore {
           String(t.openDuration),
         ],
       );
-      this.remember(name, answer.record);
+      // Applied, not only kept: an older action heard before this answer must not stand.
+      this.learn(name, answer.record, true);
     } catch {
       // Down: the action stands on this instance; the fleet state is read again on reconnect.
     }
@@ -337,6 +338,7 @@ export class RedisStore implements BreakerStore {
           String(o.openDurationMax),
         ],
       );
+      // Won: this trial closed or reopened the fleet, or another's lease had expired and reopened it.
       if (answer.outcome === 'won') this.learn(breaker.name, answer.record);
     } catch {
       // The lease expires by itself; the fleet counts it as a failed trial.
