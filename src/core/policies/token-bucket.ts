@@ -1,3 +1,6 @@
+/** Tokens this close to a whole one make one: refills add up in floating point (ten of 0.1 make 0.9999999999999999). */
+const SLACK = 1e-9;
+
 /**
  * A bucket of `capacity` tokens refilled continuously at `perMs` tokens per ms: a call takes
  * one token, so calls may come `capacity` at once after a quiet spell and at the refill rate
@@ -16,16 +19,16 @@ export class TokenBucket {
     this.refilledAt = now;
   }
 
-  /** Takes a token: 0 when taken, else the ms until one is due (nothing taken). */
+  /** Takes a token: 0 when taken, else the whole ms until one is due (nothing taken). */
   take(now: number): number {
     if (now > this.refilledAt) {
       this.tokens = Math.min(this.capacity, this.tokens + (now - this.refilledAt) * this.perMs);
       this.refilledAt = now;
     }
-    if (this.tokens >= 1) {
-      this.tokens -= 1;
+    if (this.tokens >= 1 - SLACK) {
+      this.tokens = Math.max(0, this.tokens - 1);
       return 0;
     }
-    return (1 - this.tokens) / this.perMs;
+    return Math.max(1, Math.ceil((1 - this.tokens) / this.perMs - SLACK));
   }
 }

@@ -196,7 +196,8 @@ if now > at then
   at = now
 end
 local wait = 0
-if tokens >= 1 then tokens = tokens - 1 else wait = (1 - tokens) / perMs end
+-- As TokenBucket: within 1e-9 of a whole token is one (refills add up in floating point); waits are whole ms.
+if tokens >= 1 - 1e-9 then tokens = math.max(0, tokens - 1) else wait = math.max(1, math.ceil((1 - tokens) / perMs - 1e-9)) end
 redis.call('HSET', KEYS[1], 'tokens', string.format('%.17g', tokens), 'at', string.format('%.17g', at))
 redis.call('PEXPIRE', KEYS[1], math.ceil((burst - tokens) / perMs) + 1000)
 return string.format('%.17g', wait)

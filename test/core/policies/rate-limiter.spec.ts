@@ -49,6 +49,21 @@ describe('rate limit', () => {
     await expect(policies.execute(async () => 'ok')).rejects.toMatchObject({ retryAfterMs: 400 });
   });
 
+  it('should let exactly limit calls through per interval under steady load, each refusal a whole number of ms', async () => {
+    const timers = fakeTimers();
+    const policies = limited({ limit: 100, interval: 1_000, burst: 1 }, timers);
+    const waits = new Set<number>();
+    let allowed = 0;
+    for (let ms = 0; ms < 2_000; ms++) {
+      await policies
+        .execute(async () => allowed++)
+        .catch((e: { retryAfterMs: number }) => waits.add(e.retryAfterMs));
+      await timers.advance(1);
+    }
+    expect(allowed).toBe(200);
+    expect([...waits].sort((a, b) => a - b)).toEqual(Array.from({ length: 9 }, (_, i) => i + 1));
+  });
+
   it('should keep one bucket per key', async () => {
     const timers = fakeTimers();
     const policies = limited({ limit: 1, key: (tenant: string) => tenant }, timers);
