@@ -45,7 +45,14 @@ export class TotalTimeout {
         },
       };
       this.deadlines.add(deadline);
-      run(call).then(
+      let running: Promise<T>;
+      try {
+        running = Promise.resolve(run(call));
+      } catch (error) {
+        // Thrown before it returned a promise: the call is over, and so is its deadline.
+        running = Promise.reject(error);
+      }
+      running.then(
         (value) => {
           this.deadlines.remove(deadline);
           resolve(value);

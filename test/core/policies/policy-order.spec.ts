@@ -1,5 +1,6 @@
 import { InvalidBreakerOptionsError } from '../../../src/core/errors';
 import { Policies } from '../../../src/core/policies/policies';
+import type { PolicyEvent } from '../../../src/core/policies/policy-events';
 import { fakeTimers } from './fake-timers';
 
 describe('policy order (fallback → rate limit → bulkhead → total timeout → retry → attempt)', () => {
@@ -49,6 +50,21 @@ describe('policy order (fallback → rate limit → bulkhead → total timeout �
     await timers.advance(1_000);
     await expect(promise).rejects.toMatchObject({ code: 'TIMEOUT' });
     expect(attempts).toBe(2);
+  });
+
+  it('should end the total timeout of an attempt that throws before returning a promise', async () => {
+    const timers = fakeTimers();
+    const events: PolicyEvent[] = [];
+    const policies = new Policies('p', { timeout: 1_000 }, { timers, onEvent: (e) => events.push(e) });
+    await expect(
+      policies.execute(() => {
+        throw new Error('thrown at once');
+      }),
+    ).rejects.toThrow('thrown at once');
+
+    expect(timers.pending).toBe(0);
+    await timers.advance(1_000);
+    expect(events).toEqual([]);
   });
 
   it('should abort the signal each attempt receives when the total timeout elapses', async () => {
