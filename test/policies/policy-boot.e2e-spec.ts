@@ -132,11 +132,11 @@ describe('boot checks of policies', () => {
     expect(() => decorated(Retry(), Retry())).toThrow('@Retry is applied twice to Payments.run');
   });
 
-  it('should boot with valid policies', async () => {
+  it("should boot with the README's named policies", async () => {
     const t = await createApp(
       { providers: [decorated(Resilient('payments'))] },
       {
-        breakers: { payments: { timeout: 1_000 } },
+        breakers: { payments: { preset: 'http', timeout: 3_000 } },
         policies: {
           payments: {
             breaker: 'payments',
@@ -148,6 +148,6 @@ describe('boot checks of policies', () => {
         },
       },
     );
-    expect(t.registry.get('payments').options.timeout).toBe(1_000);
+    expect(t.registry.get('payments').options.timeout).toBe(3_000);
   });
 });
