@@ -111,14 +111,26 @@ function whyFailed(error: unknown): string {
   return String(cause?.code ?? cause?.message ?? (error as { message?: unknown } | null)?.message ?? error);
 }
 
-/** What an error answer says: the `message` of a Nest error body (a string or a list), else its text. */
+/** An error body as the admin API sends it (Nest's): `{ statusCode, error, message }`, and what it names. */
+interface ErrorBody {
+  statusCode?: unknown;
+  message?: unknown;
+  breaker?: unknown;
+  id?: unknown;
+}
+
+/**
+ * What an error answer says: the `message` of the admin API's body (a string or a list), found
+ * also where an app's own exception filter wrapped that body in one of its own; else its text.
+ */
 function errorBody(text: string): { message: string | undefined; breaker: unknown; id: unknown } {
-  let body: { message?: unknown; breaker?: unknown; id?: unknown } | null | undefined;
+  let json: unknown;
   try {
-    body = JSON.parse(text);
+    json = JSON.parse(text);
   } catch {
     // Not JSON: a proxy or another server answered; show what it said.
   }
+  const body = nestBody(json);
   const raw = body?.message;
   const message =
     typeof raw === 'string'
@@ -127,4 +139,21 @@ function errorBody(text: string): { message: string | undefined; breaker: unknow
         ? raw.join('; ')
         : text.trim().slice(0, 200) || undefined;
   return { message, breaker: body?.breaker, id: body?.id };
+}
+
+/** The outermost object in `json` shaped as Nest's error body, else the outermost with a `message`. */
+function nestBody(json: unknown): ErrorBody | undefined {
+  const queue: unknown[] = [json];
+  let withMessage: ErrorBody | undefined;
+  // Breadth first, and only so far: an answer is small, but it comes from the network.
+  for (let i = 0; i < queue.length && i < 100; i++) {
+    const value = queue[i];
+    if (typeof value !== 'object' || value === null) continue;
+    const body = value as ErrorBody;
+    const hasMessage = typeof body.message === 'string' || Array.isArray(body.message);
+    if (hasMessage && typeof body.statusCode === 'number') return body;
+    if (hasMessage) withMessage ??= body;
+    queue.push(...Object.values(value));
+  }
+  return withMessage;
 }

@@ -1,5 +1,11 @@
 import type { AddressInfo } from 'node:net';
-import { type CanActivate, type ExecutionContext, type INestApplication, Injectable } from '@nestjs/common';
+import {
+  type CanActivate,
+  type ExceptionFilter,
+  type ExecutionContext,
+  type INestApplication,
+  Injectable,
+} from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import { register } from 'prom-client';
 import type { BreakerOptions } from '../../src/core/breaker-options';
@@ -29,12 +35,13 @@ export class HeaderUserGuard implements CanActivate {
 /** A real Nest app with the admin routes mounted as `admin` says; listening when asked. */
 export async function createAdminApp(
   admin: AdminOptions | undefined,
-  { listen = false }: { listen?: boolean } = {},
+  { listen = false, filter }: { listen?: boolean; filter?: ExceptionFilter } = {},
 ): Promise<INestApplication> {
   const moduleRef = await Test.createTestingModule({
     imports: [ResilienceModule.forRoot({ breakers: TEST_BREAKERS, metrics: false, admin })],
   }).compile();
   const app = moduleRef.createNestApplication({ logger: false });
+  if (filter !== undefined) app.useGlobalFilters(filter);
   if (listen) await app.listen(0, '127.0.0.1');
   else await app.init();
   return app;

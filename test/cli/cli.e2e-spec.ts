@@ -1,6 +1,13 @@
 import { createServer as createHttpServer, type Server } from 'node:http';
 import { createServer, type AddressInfo, type Socket } from 'node:net';
-import type { INestApplication } from '@nestjs/common';
+import {
+  type ArgumentsHost,
+  Catch,
+  type ExceptionFilter,
+  HttpException,
+  type INestApplication,
+} from '@nestjs/common';
+import type { Response } from 'express';
 import { run } from '../../src/cli/run';
 import { BreakerRegistry } from '../../src/core/registry';
 import { runCli as cli } from './cli-runner';
@@ -215,6 +222,48 @@ describe('nest-resilience CLI against a running app', () => {
 
     expect(code).toBe(1);
     expect(stderr).toBe('nest-resilience: Unknown circuit breaker "nope\\u001b[2J\\nforged"\n');
+  });
+
+  describe("against an app whose own exception filter wraps the API's error bodies", () => {
+    /** A catch-all filter as apps write them: every error's body under a key of the app's own. */
+    @Catch()
+    class WrappingFilter implements ExceptionFilter {
+      catch(exception: unknown, host: ArgumentsHost): void {
+        const status = exception instanceof HttpException ? exception.getStatus() : 500;
+        const body = exception instanceof HttpException ? exception.getResponse() : {};
+        host.switchToHttp().getResponse<Response>().status(status).json({ app: 'shop', status, body });
+      }
+    }
+    let wrapping: INestApplication;
+    let wrappedEnv: Record<string, string>;
+
+    beforeAll(async () => {
+      wrapping = await createAdminApp({ token: ADMIN_TOKEN }, { listen: true, filter: new WrappingFilter() });
+      wrappedEnv = {
+        NEST_RESILIENCE_URL: `${baseUrl(wrapping)}/resilience`,
+        NEST_RESILIENCE_TOKEN: ADMIN_TOKEN,
+      };
+    });
+
+    afterAll(() => wrapping.close());
+
+    it("prints the API's own message, not a wrong-URL hint or the wrapper's JSON", async () => {
+      expect(await cli(['status', 'nope'], wrappedEnv)).toEqual({
+        code: 1,
+        stdout: '',
+        stderr: 'nest-resilience: Unknown circuit breaker "nope"\n',
+      });
+      await cli(['trip', 'payments', '--reason', 'drill'], wrappedEnv);
+      const refused = await cli(['reset', 'payments'], wrappedEnv);
+      expect(refused.code).toBe(1);
+      expect(refused.stderr).toMatch(
+        /^nest-resilience: Circuit breaker "payments" opened less than its resetCooldown ago; .* \(with this CLI: --force\)\n$/,
+      );
+      const unauthenticated = await cli(['status'], { NEST_RESILIENCE_URL: wrappedEnv.NEST_RESILIENCE_URL });
+      expect(unauthenticated.stderr).toMatch(
+        /^nest-resilience: Missing admin token.*Pass --token <token> or set NEST_RESILIENCE_TOKEN\.\n$/,
+      );
+    });
   });
 
   describe('when the server sends its headers and then misbehaves', () => {
