@@ -7,7 +7,6 @@ import {
   HttpException,
   type INestApplication,
 } from '@nestjs/common';
-import type { Response } from 'express';
 import { run } from '../../src/cli/run';
 import { BreakerRegistry } from '../../src/core/registry';
 import { runCli as cli } from './cli-runner';
@@ -231,7 +230,11 @@ describe('nest-resilience CLI against a running app', () => {
       catch(exception: unknown, host: ArgumentsHost): void {
         const status = exception instanceof HttpException ? exception.getStatus() : 500;
         const body = exception instanceof HttpException ? exception.getResponse() : {};
-        host.switchToHttp().getResponse<Response>().status(status).json({ app: 'shop', status, body });
+        host
+          .switchToHttp()
+          .getResponse<{ status(code: number): { json(body: unknown): void } }>()
+          .status(status)
+          .json({ app: 'shop', status, body });
       }
     }
     let wrapping: INestApplication;
