@@ -24,6 +24,7 @@ export type {
 export type {
   ResilienceModuleOptions,
   MetricsOptions,
+  MetricsRegistry,
   AdminOptions,
 } from './nest/resilience-options.interface';
 export { LOAD_SAMPLER, RESILIENCE_OPTIONS } from './nest/resilience.constants';

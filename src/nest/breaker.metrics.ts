@@ -73,7 +73,11 @@ export class BreakerMetrics implements OnModuleInit, OnModuleDestroy {
     }
     let metrics: BreakerMetricSet;
     try {
-      metrics = this.leaseMetrics(prom, settings?.registry ?? prom.register, prefix);
+      metrics = this.leaseMetrics(
+        prom,
+        (settings?.registry as Registry | undefined) ?? prom.register,
+        prefix,
+      );
     } catch (error) {
       // Give back the metrics leased before the one that failed, so a failed boot leaves the registry as it was.
       this.onModuleDestroy();

@@ -30,7 +30,7 @@ export class PolicyMetrics implements OnModuleInit, OnModuleDestroy {
     if (settings === false) return;
     const prom = requireOptional<typeof PromClient>('prom-client');
     if (prom === undefined) return;
-    const registry = settings?.registry ?? prom.register;
+    const registry = (settings?.registry as Registry | undefined) ?? prom.register;
     const prefix = settings?.prefix ?? '';
     try {
       const retries = this.counter(

@@ -1,5 +1,4 @@
 import type { CanActivate, Type } from '@nestjs/common';
-import type { Registry } from 'prom-client';
 import type { BreakerOptions } from '../core/breaker-options';
 import type { PolicyOptions } from '../core/policies/policy-options';
 import type { OutgoingHttpOptions } from '../http/http-options';
@@ -7,12 +6,23 @@ import type { BreakerStore } from '../stores/breaker-store';
 import type { StoreOptions } from '../stores/store-options';
 
 /**
+ * A prom-client `Registry` (`new Registry()`, or prom-client's `register`), typed by what this
+ * module calls on it: apps without prom-client type-check with `skipLibCheck` off.
+ * @publicApi
+ */
+export interface MetricsRegistry {
+  registerMetric(metric: never): void;
+  getSingleMetric(name: string): unknown;
+  removeSingleMetric(name: string): void;
+}
+
+/**
  * Prometheus settings. Metrics switch on by themselves when `prom-client` is installed.
  * @publicApi
  */
 export interface MetricsOptions {
   /** Registry the series go to. @default prom-client's global `register` */
-  registry?: Registry;
+  registry?: MetricsRegistry;
   /** Prepended to every metric name, e.g. `myapp_`. @default '' */
   prefix?: string;
   /**

@@ -1,10 +1,12 @@
 import { execFileSync, spawnSync } from 'node:child_process';
 import {
   copyFileSync,
+  cpSync,
   existsSync,
   mkdirSync,
   mkdtempSync,
   readdirSync,
+  readFileSync,
   rmSync,
   symlinkSync,
   writeFileSync,
@@ -14,6 +16,19 @@ import { basename, join, resolve } from 'node:path';
 
 const root = resolve(__dirname, '../..');
 const tsc = join(root, 'node_modules', 'typescript', 'bin', 'tsc');
+const manifest = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as {
+  peerDependenciesMeta: Record<string, unknown>;
+};
+/** Every optional peer, and what the development install holds only for them or for tests. */
+const OPTIONAL_PEERS = [
+  ...Object.keys(manifest.peerDependenciesMeta),
+  '@willsoto/nestjs-prometheus',
+  '@nestjs/apollo',
+  '@apollo',
+  'ioredis',
+  '@nats-io',
+  '@redis',
+];
 
 /**
  * A consumer project in a temp folder whose node_modules holds this package (as a link to the
@@ -136,6 +151,35 @@ describe('the published package', () => {
       execFileSync(process.execPath, ['-e', script], { cwd: consumer, encoding: 'utf8' }),
     );
     expect(out).toEqual({ state: 'closed', open: 'open', nest: [] });
+  });
+
+  it('type-checks with skipLibCheck off in an app where no optional peer is installed', () => {
+    const bare = consumerWithout(OPTIONAL_PEERS);
+    try {
+      // A copy, not a link: types resolve from the package's own folder, as in an installed one.
+      rmSync(join(bare, 'node_modules', 'nest-resilience'));
+      const installed = join(bare, 'node_modules', 'nest-resilience');
+      cpSync(join(root, 'dist'), join(installed, 'dist'), { recursive: true });
+      copyFileSync(join(root, 'package.json'), join(installed, 'package.json'));
+      copyFileSync(join(__dirname, 'fixture', 'bare-consumer.ts'), join(bare, 'consumer.ts'));
+      const compilerOptions = {
+        module: 'commonjs',
+        moduleResolution: 'node10',
+        target: 'es2022',
+        strict: true,
+        noEmit: true,
+        skipLibCheck: false,
+        experimentalDecorators: true,
+        emitDecoratorMetadata: true,
+        types: ['node'],
+      };
+      writeFileSync(join(bare, 'tsconfig.json'), JSON.stringify({ compilerOptions, files: ['consumer.ts'] }));
+      const run = spawnSync(process.execPath, [tsc, '-p', bare], { cwd: bare, encoding: 'utf8' });
+      expect(run.stdout + run.stderr).toBe('');
+      expect(run.status).toBe(0);
+    } finally {
+      rmSync(bare, { recursive: true, force: true });
+    }
   });
 
   it.each([
