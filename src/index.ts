@@ -46,6 +46,7 @@ export type {
 } from './nest/error-mapping/error-answers';
 export { BreakerOpenFilter } from './nest/error-mapping/breaker-open.filter';
 export { BreakerTimeoutFilter } from './nest/error-mapping/breaker-timeout.filter';
+export { ResilienceErrorsFilter } from './nest/error-mapping/resilience-errors.filter';
 export { getBreakerSignal, getCallSignal } from './nest/breaker-call';
 export { Retry, Timeout, Bulkhead, RateLimit, Resilient } from './nest/policy.decorators';
 export type { ResilientOptions } from './nest/method-protection';

@@ -1,7 +1,9 @@
-import { Controller, Get, Inject, Injectable, Param } from '@nestjs/common';
+import { Controller, Get, Headers, Inject, Injectable, Param } from '@nestjs/common';
+import { APP_FILTER } from '@nestjs/core';
 import { defer, from, Observable } from 'rxjs';
 import { getCallSignal } from '../../src/nest/breaker-call';
 import { CircuitBreaker } from '../../src/nest/circuit-breaker.decorator';
+import { ResilienceErrorsFilter } from '../../src/nest/error-mapping/resilience-errors.filter';
 import { Bulkhead, RateLimit, Resilient, Retry, Timeout } from '../../src/nest/policy.decorators';
 import { closeAllApps, createApp } from '../nest/nest-app.fixture';
 
@@ -79,6 +81,15 @@ class PoliciesController {
   }
 }
 
+@Controller('keyed')
+class KeyedController {
+  @CircuitBreaker('tenants', { key: (tenant: string | undefined) => tenant as string })
+  @Get()
+  async forTenant(@Headers('x-tenant') tenant: string | undefined): Promise<string> {
+    return `tenant ${tenant}`;
+  }
+}
+
 const app = () =>
   createApp(
     { controllers: [PoliciesController], providers: [Quotes] },
@@ -105,6 +116,24 @@ describe('policies over HTTP', () => {
       policy: 'PoliciesController.search',
       retryAfterMs: expect.any(Number),
     });
+  });
+
+  it('should answer every policy rejection through ResilienceErrorsFilter with mapErrors off', async () => {
+    const t = await createApp(
+      {
+        controllers: [PoliciesController, KeyedController],
+        providers: [Quotes, { provide: APP_FILTER, useClass: ResilienceErrorsFilter }],
+      },
+      { policies: { payments: {} }, mapErrors: false },
+    );
+    await t.http().get('/search').expect(200);
+    await t.http().get('/search').expect(200);
+    const limited = await t.http().get('/search').expect(429);
+    expect(limited.headers['retry-after']).toBe('30');
+    expect(limited.body).toMatchObject({ code: 'RATE_LIMITED', policy: 'PoliciesController.search' });
+    await t.http().get('/slow').expect(504);
+    const badKey = await t.http().get('/keyed').expect(400);
+    expect(badKey.body).toMatchObject({ breaker: 'tenants', message: expect.stringContaining('tenants') });
   });
 
   it('should answer 503 with Retry-After when the bulkhead is full', async () => {
