@@ -12,7 +12,7 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { basename, join, resolve } from 'node:path';
+import { basename, join, posix, resolve } from 'node:path';
 
 const root = resolve(__dirname, '../..');
 const tsc = join(root, 'node_modules', 'typescript', 'bin', 'tsc');
@@ -69,6 +69,27 @@ describe('the published package', () => {
     symlinkSync(root, join(folder, 'node_modules', 'nest-resilience'));
     return folder;
   }
+
+  it('ships every file its Markdown links to, so no link in an installed copy is dead', () => {
+    const [pack] = JSON.parse(
+      execFileSync('npm', ['pack', '--dry-run', '--json', '--ignore-scripts'], {
+        cwd: root,
+        encoding: 'utf8',
+      }),
+    ) as Array<{ files: Array<{ path: string }> }>;
+    const shipped = new Set(pack.files.map((file) => file.path));
+    const dead = [...shipped]
+      .filter((file) => file.endsWith('.md'))
+      .flatMap((file) =>
+        [...readFileSync(join(root, file), 'utf8').matchAll(/\]\(([^)\s]+)\)/g)]
+          .map((link) => link[1])
+          .filter((target) => !/^([a-z]+:|#)/.test(target))
+          .map((target) => ({ file, target, path: posix.join(posix.dirname(file), target.split('#')[0]) }))
+          .filter(({ path }) => !shipped.has(path) && ![...shipped].some((f) => f.startsWith(`${path}/`))),
+      )
+      .map(({ file, target }) => `${file} -> ${target}`);
+    expect(dead).toEqual([]);
+  });
 
   it('loads with require() and exposes the contract names', () => {
     const script = `
