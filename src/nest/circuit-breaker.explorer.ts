@@ -1,8 +1,9 @@
-import { Inject, Injectable, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
+import { Inject, Injectable, Logger, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
 import { DiscoveryService, MetadataScanner } from '@nestjs/core';
 import type { InstanceWrapper } from '@nestjs/core/injector/instance-wrapper.js';
 import { BreakerRegistry } from '../core/registry';
 import { InvalidBreakerOptionsError } from '../core/errors';
+import { misspelledName } from '../core/misspelled-name';
 import {
   getProtection,
   methodLabel,
@@ -11,6 +12,8 @@ import {
   type MethodProtection,
 } from './method-protection';
 import { PolicyRegistry } from './policy-registry';
+import type { ResilienceModuleOptions } from './resilience-options.interface';
+import { LOG_CONTEXT, RESILIENCE_OPTIONS } from './resilience.constants';
 import * as messages from './resilience.messages';
 import { activateRegistry, bindInstance, deactivateRegistry, unbindInstance } from './registry-holder';
 
@@ -21,20 +24,27 @@ import { activateRegistry, bindInstance, deactivateRegistry, unbindInstance } fr
  * each fallback named must be a method of its class, each `@Resilient` name a configured
  * policy and each decorator's options valid (else the boot fails with
  * `InvalidBreakerOptionsError`), and each breaker and policy named (per-key breakers aside) is
- * created, so health and metrics show it from the start.
+ * created, so health and metrics show it from the start. A breaker named by a decorator or a
+ * policy that is not configured but close to one that is gets a warning: likely a typo.
  */
 @Injectable()
 export class CircuitBreakerExplorer implements OnModuleInit, OnApplicationShutdown {
   private readonly scanner = new MetadataScanner();
   private readonly bound: object[] = [];
+  private readonly logger = new Logger(LOG_CONTEXT);
+  /** Names warned of once already. */
+  private readonly misspelled = new Set<string>();
 
   constructor(
     @Inject(DiscoveryService) private readonly discovery: DiscoveryService,
     @Inject(BreakerRegistry) private readonly registry: BreakerRegistry,
     @Inject(PolicyRegistry) private readonly policies: PolicyRegistry,
+    @Inject(RESILIENCE_OPTIONS) private readonly options: ResilienceModuleOptions,
   ) {}
 
   onModuleInit(): void {
+    for (const [name, policy] of Object.entries(this.options.policies ?? {}))
+      if (policy.breaker !== undefined) this.checkSpelling(policy.breaker, `policy "${name}"`);
     const toBind: object[] = [];
     for (const wrapper of [...this.discovery.getProviders(), ...this.discovery.getControllers()]) {
       if (wrapper.isAlias) continue;
@@ -66,6 +76,8 @@ export class CircuitBreakerExplorer implements OnModuleInit, OnApplicationShutdo
       if ((breaker?.options.fallback ?? resilient?.options.fallback) !== undefined) {
         resolveFallback(target, protection);
       }
+      if (breaker !== undefined)
+        this.checkSpelling(breaker.name, `@CircuitBreaker on ${methodLabel(protection)}`);
       if (breaker !== undefined && breaker.options.key === undefined) this.registry.get(breaker.name);
       if (resilient !== undefined || policy !== undefined) {
         const { policies, keepsDeadLetters } = this.policies.policiesFor(protection);
@@ -73,6 +85,16 @@ export class CircuitBreakerExplorer implements OnModuleInit, OnApplicationShutdo
       }
     }
     return found.length > 0;
+  }
+
+  /** Warns once when `name`, used by `user`, is not configured but close to a name that is. */
+  private checkSpelling(name: string, user: string): void {
+    const configured = Object.keys(this.options.breakers ?? {});
+    if (this.misspelled.has(name) || this.registry.groupOf(name) !== undefined) return;
+    const near = misspelledName(name, configured);
+    if (near === undefined) return;
+    this.misspelled.add(name);
+    this.logger.warn(messages.MISSPELLED_BREAKER(user, name, near));
   }
 
   private registerReplayer(

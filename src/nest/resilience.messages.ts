@@ -5,6 +5,10 @@ export const NO_MODULE = (breaker: string): string =>
   `@CircuitBreaker("${breaker}") was called where no ResilienceModule is initialised; ` +
   'the call runs unprotected (this is logged once per breaker)';
 
+export const MISSPELLED_BREAKER = (user: string, name: string, configured: string): string =>
+  `${user} names circuit breaker "${name}", which is not configured (it gets the defaults); ` +
+  `did you mean "${configured}"?`;
+
 export const NOT_A_METHOD = (decorator: string, owner: string, key: string): string =>
   `${decorator} can only decorate a method${decorator === '@CircuitBreaker' ? ' or a class' : ''}; ${owner}.${key} is not a method`;
 

@@ -655,3 +655,42 @@ describe('@CircuitBreaker and work a call leaves running', () => {
     expect(t.breaker('mailer').snapshot()).toMatchObject({ calls: 1, rejected: 1 });
   });
 });
+
+describe('a breaker named close to a configured one', () => {
+  @Injectable()
+  class Typos {
+    @CircuitBreaker('paymnets')
+    async charge(): Promise<string> {
+      return 'charged';
+    }
+
+    @CircuitBreaker('inventory')
+    async stock(): Promise<string> {
+      return 'in stock';
+    }
+
+    @CircuitBreaker('Payments', { key: (id: string) => id })
+    async refund(id: string): Promise<string> {
+      return id;
+    }
+  }
+
+  it('should warn once per name at boot, naming the configured one, and build it from the defaults', async () => {
+    const warn = jest.spyOn(Logger.prototype, 'warn').mockImplementation(() => undefined);
+    const t = await createApp(
+      { providers: [Typos] },
+      {
+        breakers: { payments: { failureThreshold: 1 }, inventory: {} },
+        policies: { refunds: { breaker: 'paymens' } },
+      },
+    );
+    const not = 'which is not configured (it gets the defaults); did you mean "payments"?';
+    expect(warn.mock.calls.map(([message]) => message as string).sort()).toEqual([
+      `@CircuitBreaker on Typos.charge names circuit breaker "paymnets", ${not}`,
+      `@CircuitBreaker on Typos.refund names circuit breaker "Payments", ${not}`,
+      `policy "refunds" names circuit breaker "paymens", ${not}`,
+    ]);
+    expect(t.breaker('paymnets').options.failureThreshold).toBe(5);
+    warn.mockRestore();
+  });
+});
