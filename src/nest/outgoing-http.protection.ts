@@ -1,11 +1,12 @@
-import { Inject, Injectable, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
+import { Inject, Injectable, Logger, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
 import { DiscoveryService } from '@nestjs/core';
 import { BreakerRegistry } from '../core/registry';
 import { type AxiosInstanceLike, protectAxiosInstance } from '../http/axios-protection';
 import { originBreakersOf } from '../http/origin-breakers';
 import { protectGlobalFetch } from '../http/resilient-fetch';
 import type { ResilienceModuleOptions } from './resilience-options.interface';
-import { RESILIENCE_OPTIONS } from './resilience.constants';
+import * as messages from './resilience.messages';
+import { LOG_CONTEXT, RESILIENCE_OPTIONS } from './resilience.constants';
 
 /**
  * Puts the origin breakers (`http:<origin>`) in front of the clients the module's `http`
@@ -30,10 +31,14 @@ export class OutgoingHttpProtection implements OnModuleInit, OnApplicationShutdo
     const origins = originBreakersOf(this.registry, http);
     if (http.fetch === true) this.undo.push(protectGlobalFetch(origins));
     if (http.axios !== true) return;
+    let found = 0;
     for (const instance of this.axiosInstances()) {
+      found++;
       const off = await protectAxiosInstance(instance, origins);
       if (off !== undefined) this.undo.push(off);
     }
+    // The option would otherwise do nothing in silence (no HttpModule imported, or no @nestjs/axios).
+    if (found === 0) new Logger(LOG_CONTEXT).warn(messages.NO_HTTP_SERVICE);
   }
 
   onApplicationShutdown(): void {

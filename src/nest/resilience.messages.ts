@@ -9,6 +9,10 @@ export const MISSPELLED_BREAKER = (user: string, name: string, configured: strin
   `${user} names circuit breaker "${name}", which is not configured (it gets the defaults); ` +
   `did you mean "${configured}"?`;
 
+export const NO_HTTP_SERVICE =
+  'http.axios is on, but the app has no HttpService of @nestjs/axios (HttpModule not imported, ' +
+  'or @nestjs/axios not installed): no Axios instance is protected';
+
 export const NOT_A_METHOD = (decorator: string, owner: string, key: string): string =>
   `${decorator} can only decorate a method${decorator === '@CircuitBreaker' ? ' or a class' : ''}; ${owner}.${key} is not a method`;
 

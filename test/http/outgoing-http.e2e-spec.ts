@@ -1,5 +1,5 @@
 import { HttpModule, HttpService } from '@nestjs/axios';
-import { Controller, Get, Inject, Injectable, Module, Query } from '@nestjs/common';
+import { Controller, Get, Inject, Injectable, Logger, Module, Query } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import { lastValueFrom } from 'rxjs';
 import { CircuitState } from '../../src/core/circuit-state';
@@ -117,6 +117,16 @@ describe('ResilienceModule http: outgoing requests per origin, with no code per 
       expect(isResilienceError(rejection, 'BREAKER_OPEN')).toBe(true);
     }
     expect(upstream.connections + upstream.requests).toBe(seen);
+  });
+
+  it('says once at boot that http.axios protects nothing in an app without an HttpService', async () => {
+    const warn = jest.spyOn(Logger.prototype, 'warn').mockImplementation(() => undefined);
+    await createApp({}, { http: { axios: true } });
+    await createApp({ imports: [PaymentsModule] }, { http: { axios: true } });
+    expect(warn.mock.calls).toEqual([
+      [expect.stringMatching(/^http.axios is on, but the app has no HttpService/)],
+    ]);
+    warn.mockRestore();
   });
 
   it('counts 408 and 429 through HttpService, and not 404', async () => {
