@@ -478,7 +478,11 @@ describe('RedisStore on a redis-server of its own: restarted empty, subscription
   }
 
   /** Two instances of a fleet on this server, connected as `connections` say, with a `payments` breaker. */
-  function pair(keyPrefix: string, connections: Array<{ url: string } | { client: RedisClient }>) {
+  function pair(
+    keyPrefix: string,
+    connections: Array<{ url: string } | { client: RedisClient }>,
+    payments: BreakerOptions = {},
+  ) {
     return Promise.all(
       connections.map(async (connection, i) => {
         const store = new RedisStore(
@@ -486,7 +490,7 @@ describe('RedisStore on a redis-server of its own: restarted empty, subscription
           logger,
         );
         stores.push(store);
-        const registry = new BreakerRegistry({ breakers: { payments: {} }, auditLog: store.auditLog });
+        const registry = new BreakerRegistry({ breakers: { payments }, auditLog: store.auditLog });
         await store.attach(registry);
         return { store, breaker: registry.get('payments') };
       }),
@@ -510,6 +514,23 @@ describe('RedisStore on a redis-server of its own: restarted empty, subscription
     await b.breaker.trip();
 
     await eventually(() => a.breaker.state === 'forced_open', PROPAGATION_MS);
+  });
+
+  it('should date a fleet opening reported after an outage from when the instance opened', async () => {
+    server = await startRedisServer(port);
+    const url = `redis://127.0.0.1:${port}`;
+    const [a, b] = await pair('late:', [{ url }, { url }], { failureThreshold: 1, openDuration: 2_000 });
+    await killHard(server!);
+    const openedAt = Date.now();
+    await a.breaker.execute(fail).catch(() => {});
+    expect(a.breaker.state).toBe('open');
+    await delay(800);
+
+    server = await startRedisServer(port);
+    await online(a, b);
+    await eventually(() => b.breaker.state === 'open', 3_000);
+    // Open until 2 s after a opened, as a's own breaker is: the outage does not lengthen it.
+    expect(b.breaker.snapshot().nextAttemptAt).toBeLessThan(openedAt + 2_000 + PROPAGATION_MS);
   });
 
   it('should apply a transition heard before its instance read the fleet state again', async () => {

@@ -69,7 +69,8 @@ local now = clock()
 local s = read(KEYS[1])
 if s.state ~= 'closed' then return answer('same', s, now) end
 local od = tonumber(ARGV[3])
-redis.call('ZADD', KEYS[2], now - tonumber(ARGV[6]), ARGV[2])
+local at = now - tonumber(ARGV[6])
+redis.call('ZADD', KEYS[2], at, ARGV[2])
 redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', '(' .. (now - od))
 redis.call('PEXPIRE', KEYS[2], od)
 local count = redis.call('ZCARD', KEYS[2])
@@ -78,7 +79,7 @@ if count < tonumber(ARGV[4]) then
   a[8] = count
   return a
 end
-s.state = 'open'; s.openedAt = now; s.untilAt = now + od; s.openDuration = od; s.successes = 0
+s.state = 'open'; s.openedAt = at; s.untilAt = at + od; s.openDuration = od; s.successes = 0
 redis.call('DEL', KEYS[2], KEYS[3])
 redis.call('SADD', KEYS[4], ARGV[1])
 install(KEYS[1], ARGV[1], 'closed', s, now, ARGV[5], false, '', ARGV[2], ARGV[7], KEYS[5])
