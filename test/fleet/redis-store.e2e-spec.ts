@@ -533,6 +533,20 @@ describe('RedisStore on a redis-server of its own: restarted empty, subscription
     expect(b.breaker.snapshot().nextAttemptAt).toBeLessThan(openedAt + 2_000 + PROPAGATION_MS);
   });
 
+  it('should not report on reconnect an opening an operator reset while Redis was away', async () => {
+    server = await startRedisServer(port);
+    const url = `redis://127.0.0.1:${port}`;
+    const [a, b] = await pair('undone:', [{ url }, { url }], { failureThreshold: 1, openDuration: 60_000 });
+    await killHard(server!);
+    await a.breaker.execute(fail).catch(() => {});
+    await a.breaker.reset({ force: true, reason: 'false alarm' });
+
+    server = await startRedisServer(port);
+    await online(a, b);
+    await delay(PROPAGATION_MS);
+    expect([a.breaker.state, b.breaker.state]).toEqual(['closed', 'closed']);
+  });
+
   it('should apply a transition heard before its instance read the fleet state again', async () => {
     server = await startRedisServer(port);
     // Instance a reads the fleet state only once let: it hears b's trip first.

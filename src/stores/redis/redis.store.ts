@@ -217,7 +217,11 @@ export class RedisStore implements BreakerStore {
 
   private coordinate(t: LocalTransition): Promise<void> | void {
     const { breaker: name } = t;
-    if (t.manual) return this.control(name, t);
+    if (t.manual) {
+      // An operator's action overrides an opening not reported yet (made while Redis was away).
+      this.unreported.delete(name);
+      return this.control(name, t);
+    }
     // Only an opening from the window is the fleet's business: trials report through their leases.
     if (t.from !== CircuitState.CLOSED || t.to !== CircuitState.OPEN) return;
     const breaker = this.registry?.find(name);
