@@ -40,14 +40,18 @@ export class Bulkhead {
     return this.queue.length;
   }
 
-  execute<T>(run: () => Promise<T>): Promise<T> {
-    if (this.running < this.options.maxConcurrent) return this.runInSlot(run);
+  /**
+   * Runs `run` in a slot, freed once its promise settles; or, when `freesItself`, once `run`
+   * calls the function it is handed (a total timeout settles the caller before the work ends).
+   */
+  execute<T>(run: (free: () => void) => Promise<T>, freesItself = false): Promise<T> {
+    if (this.running < this.options.maxConcurrent) return this.runInSlot(run, freesItself);
     if (this.queue.length >= this.options.maxQueue) return Promise.reject(this.reject(false));
     return new Promise<T>((resolve, reject) => {
       const waiter: Waiter = {
         start: () => {
           this.timers.clearTimeout(waiter.handle);
-          this.runInSlot(run).then(resolve, reject);
+          this.runInSlot(run, freesItself).then(resolve, reject);
         },
         handle: this.timers.setTimeout(() => {
           this.queue.splice(this.queue.indexOf(waiter), 1);
@@ -58,14 +62,24 @@ export class Bulkhead {
     });
   }
 
-  private async runInSlot<T>(run: () => Promise<T>): Promise<T> {
+  private runInSlot<T>(run: (free: () => void) => Promise<T>, freesItself: boolean): Promise<T> {
     this.running++;
-    try {
-      return await run();
-    } finally {
+    let freed = false;
+    const free = () => {
+      if (freed) return;
+      freed = true;
       this.running--;
       this.queue.shift()?.start();
+    };
+    let result: Promise<T>;
+    try {
+      result = run(free);
+    } catch (error) {
+      free();
+      return Promise.reject(error);
     }
+    if (!freesItself) result.then(free, free);
+    return result;
   }
 
   private reject(queued: boolean): BulkheadFullError {

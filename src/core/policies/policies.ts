@@ -110,13 +110,18 @@ export class Policies {
     const retryOn = this.retryOn ?? call.retryOn ?? defaultIsFailure;
     const retried: Attempt<T> =
       retry === undefined ? attempt : (call) => retry.execute(attempt, retryOn, call);
-    const timed = timeout === undefined ? () => retried(undefined) : () => timeout.execute(retried);
-    const guarded = bulkhead === undefined ? timed : () => bulkhead.execute(timed);
+    const timed =
+      timeout === undefined
+        ? () => retried(undefined)
+        : (free?: () => void) => timeout.execute(retried, free);
+    // A slot is held until the attempts end, not when the total timeout fails the caller: an
+    // attempt that ignores its signal still runs, and still counts against maxConcurrent.
+    const guarded = bulkhead === undefined ? timed : () => bulkhead.execute(timed, timeout !== undefined);
     try {
       if (rateLimiter !== undefined) {
         const key = this.rateLimitKey?.(...(call.args ?? []));
         const acquired = rateLimiter.acquire(key === undefined ? '' : String(key));
-        if (acquired !== undefined) return acquired.then(guarded);
+        if (acquired !== undefined) return acquired.then(() => guarded());
       }
       return guarded();
     } catch (error) {

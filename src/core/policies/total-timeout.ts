@@ -29,7 +29,11 @@ export class TotalTimeout {
     this.deadlines = new DeadlineList(timers, timers, expireCall);
   }
 
-  execute<T>(run: (call: CallSignal) => Promise<T>): Promise<T> {
+  /**
+   * Runs `run`, failing its caller with `TimeoutExceededError` after `timeoutMs`; `ended` is
+   * called once `run` itself has settled (after the timeout, if it ignored its signal).
+   */
+  execute<T>(run: (call: CallSignal) => Promise<T>, ended?: () => void): Promise<T> {
     const call = new CallSignal();
     return new Promise<T>((resolve, reject) => {
       const deadline: CallDeadline = {
@@ -55,10 +59,12 @@ export class TotalTimeout {
       running.then(
         (value) => {
           this.deadlines.remove(deadline);
+          ended?.();
           resolve(value);
         },
         (error: unknown) => {
           this.deadlines.remove(deadline);
+          ended?.();
           reject(error);
         },
       );

@@ -34,6 +34,22 @@ describe('policy order (fallback → rate limit → bulkhead → total timeout �
     await expect(second).resolves.toBe('b');
   });
 
+  it('should hold a bulkhead slot until an attempt the total timeout failed has really ended', async () => {
+    const timers = fakeTimers();
+    const policies = new Policies('p', { bulkhead: { maxConcurrent: 1 }, timeout: 50 }, { timers });
+    let end!: () => void;
+    // The attempt ignores its signal: it runs on after the caller timed out.
+    const first = policies.execute(() => new Promise<string>((resolve) => (end = () => resolve('late'))));
+    first.catch(() => undefined);
+    await timers.advance(50);
+    await expect(first).rejects.toMatchObject({ code: 'TIMEOUT' });
+
+    await expect(policies.execute(async () => 'second')).rejects.toMatchObject({ code: 'BULKHEAD_FULL' });
+    end();
+    await timers.advance(0);
+    await expect(policies.execute(async () => 'third')).resolves.toBe('third');
+  });
+
   it('should bound every retry and wait with the total timeout', async () => {
     const timers = fakeTimers();
     const policies = new Policies(
