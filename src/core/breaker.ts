@@ -627,14 +627,15 @@ export class Breaker {
   private settleWatched<T>(record: WatchedRecord<T>, outcome: unknown, rejected: boolean): boolean {
     let failed = rejected;
     let error = outcome;
-    if (rejected) record.call.failed(outcome);
+    let judged = true;
+    if (rejected) judged = record.call.failed(outcome) !== false;
     else {
       error = record.call.failureOf(outcome as T);
       failed = error !== undefined;
     }
     // Under a timeout the list exists (the call is in it), unless the timeout came first.
     if (this.deadlines !== null && !this.deadlines.remove(record)) return false;
-    this.settle(record.admission, record.startedAt, failed, error);
+    this.settle(record.admission, record.startedAt, failed, error, false, judged);
     return true;
   }
 
@@ -673,6 +674,7 @@ export class Breaker {
     failed: boolean,
     error?: unknown,
     timedOut = false,
+    judged = true,
   ): void {
     this.running--;
     const timed = startedAt !== undefined;
@@ -680,7 +682,8 @@ export class Breaker {
     // A transition the clock made due meanwhile (an overdue trial) comes first: the call may now be late.
     if (timed) this.phase.refresh(at);
     const durationMs = timed ? at - startedAt : 0;
-    const counted = failed && this.countsAsFailure(error);
+    // A failure the call says is none of the callee's doing (`judged` false) is not counted, whatever `isFailure` says.
+    const counted = failed && judged && this.countsAsFailure(error);
     const weight = counted ? this.weigh(error) : 0;
     if (admission.phase === this.phase) {
       if (failed && !counted) admission.onIgnored();

@@ -19,8 +19,12 @@ export interface WatchedCall<T> {
    * `value`), or undefined for a success. Also told after a timeout, when nothing is counted.
    */
   failureOf(value: T): unknown;
-  /** The call failed with `error`; told before the breaker classifies it, and after a timeout. */
-  failed(error: unknown): void;
+  /**
+   * The call failed with `error`; told before the breaker classifies it, and after a timeout.
+   * False: the failure is none of the callee's doing (its caller aborted it, it was never sent),
+   * and the breaker does not count it, whatever its `isFailure` says.
+   */
+  failed(error: unknown): boolean | void;
 }
 
 /** A call handed a signal its timeout aborts (as `S`); its value is a success. */

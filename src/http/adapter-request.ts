@@ -13,6 +13,16 @@ export type Adapter = (config: AdapterConfig) => Promise<{ status: number }>;
 
 type CancelListener = (reason: unknown) => void;
 
+/** The codes of the errors axios fails a request with before it sends it. */
+const REFUSED = new Set<unknown>([
+  'ERR_BAD_REQUEST',
+  'ERR_BAD_OPTION',
+  'ERR_BAD_OPTION_VALUE',
+  'ERR_INVALID_URL',
+  'ERR_NOT_SUPPORT',
+  'ERR_FR_MAX_BODY_LENGTH_EXCEEDED',
+]);
+
 /** The part of an axios `CancelToken` that axios and its adapters use. */
 interface CancelToken {
   readonly reason?: unknown;
@@ -55,6 +65,12 @@ export class AdapterRequest extends OriginRequest<{ status: number }> implements
 
   start(): Promise<{ status: number }> {
     return this.adapter(this.config);
+  }
+
+  /** axios refused it as written (a body over `maxBodyLength`, a protocol it lacks): no response, one of these codes. */
+  protected override sent(error: unknown): boolean {
+    const failure = error as { isAxiosError?: unknown; response?: unknown; code?: unknown } | null;
+    return !(failure?.isAxiosError === true && failure.response === undefined && REFUSED.has(failure.code));
   }
 
   timedOut(error: BreakerTimeoutError): void {

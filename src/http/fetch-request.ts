@@ -54,6 +54,11 @@ export class DispatchedFetch extends FetchRequest<AbortingDispatcher> {
   protected override settled(): void {
     this.how.settled();
   }
+
+  /** Undici dispatches a request once it is built: one that failed before never left. */
+  protected override sent(): boolean {
+    return this.how.hooked;
+  }
 }
 
 /**

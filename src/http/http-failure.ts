@@ -27,20 +27,12 @@ export class FailedResponseError<R extends { status: number } = { status: number
   }
 }
 
-/** Errors a request failed with because its caller aborted it: never the origin's fault. */
-const abortedByCaller = new WeakSet<object>();
-
-/** Notes that `error` ended a request its caller aborted, so an origin's breaker ignores it. */
-export function noteCallerAbort(error: unknown): void {
-  if (typeof error === 'object' && error !== null) abortedByCaller.add(error);
-}
-
 /**
  * The default `isFailure` of an origin's breaker: a network error or a timeout, or a status of
- * 5xx, 408 or 429. A request its caller aborted and any other status are not failures.
+ * 5xx, 408 or 429; any other status is not a failure. (A request its caller aborted, or one
+ * never sent, is not counted whatever `isFailure` says.)
  */
 export function isTransientHttpFailure(error: unknown): boolean {
-  if (typeof error === 'object' && error !== null && abortedByCaller.has(error)) return false;
   const status = httpStatus(error);
   return status === undefined || isFailureStatus(status);
 }

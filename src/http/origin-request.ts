@@ -2,7 +2,7 @@ import type { Breaker } from '../core/breaker';
 import type { BreakerTimeoutError } from '../core/errors';
 import type { WatchedCall } from '../core/watched-call';
 import { traceCall, traceError } from '../tracing/call-tracing';
-import { FailedResponseError, isFailureStatus, noteCallerAbort } from './http-failure';
+import { FailedResponseError, isFailureStatus } from './http-failure';
 
 /** What is read of a caller's signal: an `AbortSignal`, or an old polyfill of one. */
 export interface CallerSignal {
@@ -11,10 +11,11 @@ export interface CallerSignal {
 
 /**
  * One outgoing request as its origin's breaker runs it: a response whose status counts as a
- * failure (5xx, 408, 429) is counted as one and still returned unchanged; an error is counted
- * (unless the caller aborted: its signal, or an axios cancellation, since the breaker's own
- * comes only after its timeout has settled the call) and thrown unchanged. Each client says how
- * a request is sent and how the breaker's timeout aborts it.
+ * failure (5xx, 408, 429) is counted as one and still returned unchanged; an error is judged by
+ * the breaker's `isFailure` and thrown unchanged, unless the caller aborted (its signal, or an
+ * axios cancellation, since the breaker's own comes only after its timeout has settled the
+ * call) or the request was never sent: those are never counted. Each client says how a request
+ * is sent and how the breaker's timeout aborts it.
  */
 export abstract class OriginRequest<
   R extends { status: number },
@@ -38,14 +39,22 @@ export abstract class OriginRequest<
     return isFailureStatus(response.status) ? new FailedResponseError(response, this.breaker) : undefined;
   }
 
-  failed(error: unknown): void {
+  failed(error: unknown): boolean {
     this.settled();
-    if (this.callerSignal?.aborted || (error as { __CANCEL__?: unknown } | null)?.__CANCEL__ === true)
-      noteCallerAbort(error);
+    const cancelled = (error as { __CANCEL__?: unknown } | null)?.__CANCEL__ === true;
+    return !this.callerSignal?.aborted && !cancelled && this.sent(error);
   }
 
   /** The request settled: nothing is left to abort. */
   protected settled(): void {}
+
+  /**
+   * Whether the request that failed with `error` was sent: one its client refused as written (a
+   * bad header, a body with GET) is no fault of its origin. True where the client does not tell.
+   */
+  protected sent(_error: unknown): boolean {
+    return true;
+  }
 }
 
 /**

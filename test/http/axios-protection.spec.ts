@@ -63,6 +63,20 @@ describe('protectAxiosInstance: the origin breakers in front of an Axios adapter
     await upstream.abandoned(3);
   });
 
+  it('never counts a request axios refused as written (it never left), and counts a 503', async () => {
+    const { client, breaker } = await protectedAxios({ defaults: { failureThreshold: 2 } });
+    const refused = await client
+      .post(upstream.origin, 'x'.repeat(100), { maxBodyLength: 10 })
+      .catch((e: { code?: string }) => e.code);
+    expect(refused).toBe('ERR_BAD_REQUEST');
+    expect(upstream.requests).toBe(0);
+    expect(breaker().snapshot().failures).toBe(0);
+
+    upstream.answer(503);
+    await client.get(upstream.origin).catch(() => undefined);
+    expect(breaker().snapshot().failures).toBe(1);
+  });
+
   it('gives the request’s config back as the caller wrote it, on a response and on an error', async () => {
     const { client } = await protectedAxios({ defaults: { timeout: 5_000 } });
     const signal = new AbortController().signal;

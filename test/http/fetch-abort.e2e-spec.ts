@@ -43,6 +43,14 @@ describe('createResilientFetch: the breaker’s timeout aborts the request (Node
     expect(report.nodeGiven[3]).toEqual({ signal: true, dispatcher: 'global' });
   });
 
+  it('never counts a request fetch refused as written (it never left), and counts a refused connection', () => {
+    expect(report.refusedAsWritten.map((o) => o.error)).toEqual(['TypeError', 'TypeError', 'TypeError']);
+    expect(report.refusedReached).toBe(0);
+    expect(report.failuresAfterRefused).toBe(0);
+    expect(report.connectionRefused.error).toBe('TypeError');
+    expect(report.failuresAfterConnectionRefused).toBe(1);
+  });
+
   it('sends a request through the caller’s own dispatcher, and still aborts it on timeout', () => {
     expect(report.ownAnswered).toMatchObject({ status: 200 });
     expect(report.ownTimedOut.error).toBe('BREAKER_TIMEOUT');

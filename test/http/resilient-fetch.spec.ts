@@ -119,6 +119,26 @@ describe('createResilientFetch: one breaker per origin, real upstreams', () => {
     expect(breaker().snapshot().failures).toBe(0.5);
   });
 
+  it('never counts a caller’s abort, whatever its reason and whatever isFailure says', async () => {
+    const registry = new BreakerRegistry();
+    const fetch = createResilientFetch(registry, {
+      defaults: { failureThreshold: 1, isFailure: () => true },
+    });
+    failing.answer('hang');
+
+    const reasons: unknown[] = ['user navigated away', 42, undefined];
+    for (const [i, reason] of reasons.entries()) {
+      const controller = new AbortController();
+      const aborted = fetch(failing.origin, { signal: controller.signal }).catch((e: unknown) => e);
+      await failing.received(i + 1);
+      controller.abort(reason);
+      await aborted;
+    }
+    await fetch(failing.origin, { signal: AbortSignal.abort('before it started') }).catch(() => undefined);
+
+    expect(registry.get(`http:${failing.origin}`).snapshot()).toMatchObject({ state: 'closed', failures: 0 });
+  });
+
   it('keeps its origin breakers named, listed, and out of the maxBreakers count', async () => {
     const registry = new BreakerRegistry({ maxBreakers: 1, breakers: { payments: {} } });
     const fetch = createResilientFetch(registry);

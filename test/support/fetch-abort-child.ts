@@ -9,7 +9,7 @@
 import { BreakerRegistry } from '../../src/core/registry';
 import { AbortingDispatcher } from '../../src/http/dispatch-abort';
 import { createResilientFetch } from '../../src/http/resilient-fetch';
-import { startUpstream, type Upstream } from './upstream-server';
+import { refusingOrigin, startUpstream, type Upstream } from './upstream-server';
 
 type Fetch = typeof globalThis.fetch;
 
@@ -52,6 +52,11 @@ export interface FetchAbortReport {
   turningGiven: Given[];
   turningStatuses: (number | undefined)[];
   globalRestored: boolean;
+  refusedAsWritten: Outcome[];
+  refusedReached: number;
+  failuresAfterRefused: number;
+  connectionRefused: Outcome;
+  failuresAfterConnectionRefused: number;
 }
 interface Dispatcher {
   dispatch(options: object, handler: object): boolean;
@@ -177,6 +182,21 @@ async function main(): Promise<void> {
   report.turningStatuses = turning.map((o) => o.status);
   report.turningGiven = given.splice(0);
   report.globalRestored = globals[GLOBAL_DISPATCHER] === global;
+
+  // Requests fetch refuses as written never leave: no failure of their origin's. A refused
+  // connection is one.
+  globalThis.fetch = nodeFetch;
+  const reached = answering.requests;
+  report.refusedAsWritten = [
+    await outcome(fetch(`${answering.origin}/r`, { method: 'GET', body: 'x' })),
+    await outcome(fetch(`${answering.origin}/r`, { headers: { 'x-id': 'a\nb' } })),
+    await outcome(fetch(`${answering.origin.replace('//', '//user:secret@')}/r`)),
+  ];
+  report.refusedReached = answering.requests - reached;
+  report.failuresAfterRefused = registry.get(`http:${answering.origin}`).snapshot().failures;
+  const refusing = await refusingOrigin();
+  report.connectionRefused = await outcome(fetch(`${refusing}/r`));
+  report.failuresAfterConnectionRefused = registry.get(`http:${refusing}`).snapshot().failures;
 
   process.stdout.write(`${JSON.stringify(report)}\n`);
   await Promise.all([hanging.close(), answering.close()]);
