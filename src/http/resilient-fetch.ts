@@ -64,8 +64,10 @@ function plainGlobalFetch(): Fetch {
 
 function protectFetch(base: () => Fetch, origins: OriginBreakers): Fetch {
   return function resilientFetch(input, init) {
-    const request = typeof input === 'string' || input instanceof URL ? undefined : input;
-    const breaker = origins.forUrl(request === undefined ? (input as string | URL) : request.url);
+    const plain = typeof input === 'string' || input instanceof URL;
+    const request = plain ? undefined : asRequest(input);
+    // Anything else fetch takes it reads as a string (a String object, an object with toString()).
+    const breaker = origins.forUrl(plain ? input : (request?.url ?? String(input)));
     if (breaker === undefined) return base()(input, init);
     const fetch = base();
     const signal = init?.signal ?? request?.signal ?? undefined;
@@ -90,4 +92,9 @@ function protectFetch(base: () => Fetch, origins: OriginBreakers): Fetch {
     }
     return sendThroughBreaker(breaker, new SignalledFetch(breaker.name, signal, fetch, input, init, timed));
   };
+}
+
+/** `input` as a `Request` (what has a string `url`); undefined for what fetch reads as a string. */
+function asRequest(input: object): Request | undefined {
+  return typeof (input as { url?: unknown }).url === 'string' ? (input as Request) : undefined;
 }

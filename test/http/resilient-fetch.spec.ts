@@ -215,6 +215,19 @@ describe('createResilientFetch: one breaker per origin, real upstreams', () => {
     }
   });
 
+  it('guards a URL given as any object fetch reads as a string (a String, one with toString())', async () => {
+    const registry = new BreakerRegistry();
+    const fetch = createResilientFetch(registry, { defaults: { failureThreshold: 1 } });
+    failing.answer(503);
+    const link = { toString: () => `${failing.origin}/x` } as unknown as string;
+
+    expect(await statusOf(await fetch(link))).toBe(503);
+    const rejection = await fetch(new String(`${failing.origin}/x`) as unknown as string).catch(
+      (e: unknown) => e,
+    );
+    expect(isResilienceError(rejection, 'BREAKER_OPEN')).toBe(true);
+  });
+
   it('leaves URLs that are not http(s) to fetch, unguarded', async () => {
     const registry = new BreakerRegistry();
     const fetch = createResilientFetch(registry);
