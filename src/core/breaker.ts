@@ -327,12 +327,15 @@ export class Breaker {
     const o = this.options;
     this.tripCount = record.tripCount;
     this.rejectedCount = record.rejected;
-    this.lastOpenedAt = record.openedAt;
+    // Never later than now: a clock that was ahead when the record was made (or is behind now)
+    // would lengthen the open period and the reset cooldown by the difference.
+    const openedAt = record.openedAt === null ? null : Math.min(record.openedAt, now);
+    this.lastOpenedAt = openedAt;
     this.openDuration = Math.min(Math.max(record.openDuration, o.openDuration), o.openDurationMax);
     this.ownWindow().import(record.window, now);
     switch (record.state) {
       case CircuitState.OPEN:
-        this.phase = new OpenState(this, (record.openedAt ?? now) + this.openDuration);
+        this.phase = new OpenState(this, (openedAt ?? now) + this.openDuration);
         break;
       case CircuitState.HALF_OPEN:
         // Reopened as of now (not a trip): openedAt + openDuration then says when the fresh period ends,

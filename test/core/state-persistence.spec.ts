@@ -41,6 +41,26 @@ describe('exportState / restoreState', () => {
     expect(after.breaker.state).toBe('half_open');
   });
 
+  it('never keeps an OPEN breaker open longer than openDuration when the clock went back an hour', async () => {
+    const clock = fakeClock(T0 + 3_600_000);
+    const before = breakerOn(clock, { ...options, resetCooldown: 60_000 });
+    await openByFailure(before);
+    const saved = before.exportState();
+
+    const after = restarted({ ...options, resetCooldown: 60_000 }, T0);
+    after.breaker.restoreState(saved);
+
+    expect(after.breaker.snapshot()).toMatchObject({
+      state: 'open',
+      openedAt: T0,
+      nextAttemptAt: T0 + 10_000,
+    });
+    after.clock.advance(10_000);
+    expect(after.breaker.state).toBe('half_open');
+    after.clock.advance(50_000);
+    await expect(after.breaker.reset()).resolves.toBeUndefined();
+  });
+
   it('brings a HALF_OPEN breaker back OPEN for a fresh open period', async () => {
     const clock = fakeClock();
     const before = breakerOn(clock, options);
