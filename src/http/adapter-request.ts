@@ -5,6 +5,7 @@ import { OriginRequest, type CallerSignal } from './origin-request';
 export interface AdapterConfig {
   url?: string;
   baseURL?: string;
+  allowAbsoluteUrls?: boolean;
   signal?: unknown;
   cancelToken?: unknown;
 }

@@ -53,14 +53,18 @@ export async function protectAxiosInstance(
   };
 }
 
-/** The URL a request goes to: its `url`, against its `baseURL` when relative. */
+/** An absolute URL as axios tells one (`isAbsoluteURL`): a scheme, or none, then `//`. */
+const ABSOLUTE_URL = /^([a-z][a-z\d+\-.]*:)?\/\//i;
+
+/**
+ * A URL of the origin a request goes to, as axios's `buildFullPath` makes it: its `baseURL`
+ * with a path added (same origin) when `url` is relative or `allowAbsoluteUrls` is false, else `url`.
+ */
 function urlOf(config: AdapterConfig): string {
-  if (config.baseURL === undefined) return config.url ?? '';
-  try {
-    return new URL(config.url ?? '', config.baseURL).href;
-  } catch {
-    return '';
-  }
+  const url = config.url ?? '';
+  const { baseURL } = config;
+  if (!baseURL) return url;
+  return config.allowAbsoluteUrls === false || !ABSOLUTE_URL.test(url) ? baseURL : url;
 }
 
 /**

@@ -4,7 +4,7 @@ import { BreakerRegistry } from '../../src/core/registry';
 import { protectAxiosInstance } from '../../src/http/axios-protection';
 import { originBreakersOf } from '../../src/http/origin-breakers';
 import type { ResilientFetchOptions } from '../../src/http/http-options';
-import { startUpstream, type Upstream } from '../support/upstream-server';
+import { refusingOrigin, startUpstream, type Upstream } from '../support/upstream-server';
 
 describe('protectAxiosInstance: the origin breakers in front of an Axios adapter, real upstream', () => {
   let upstream: Upstream;
@@ -75,6 +75,18 @@ describe('protectAxiosInstance: the origin breakers in front of an Axios adapter
     upstream.answer(503);
     await client.get(upstream.origin).catch(() => undefined);
     expect(breaker().snapshot().failures).toBe(1);
+  });
+
+  it('charges the origin axios sends to: the baseURL’s, for an absolute url with allowAbsoluteUrls false', async () => {
+    const registry = new BreakerRegistry();
+    const client = axios.create({ baseURL: upstream.origin, allowAbsoluteUrls: false });
+    await protectAxiosInstance(client, originBreakersOf(registry, {}));
+    const elsewhere = await refusingOrigin();
+
+    await client.get(`${elsewhere}/quote`);
+    expect(upstream.requests).toBe(1);
+    expect(registry.get(`http:${upstream.origin}`).snapshot().calls).toBe(1);
+    expect(registry.has(`http:${elsewhere}`)).toBe(false);
   });
 
   it('gives the request’s config back as the caller wrote it, on a response and on an error', async () => {
