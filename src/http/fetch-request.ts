@@ -1,5 +1,7 @@
 import type { BreakerTimeoutError } from '../core/errors';
 import { learnFrom, sendThrough, unlearn, type AbortingDispatcher } from './dispatch-abort';
+import type { FailedResponseError } from './http-failure';
+import { ORIGIN_BREAKER_PREFIX, originOf } from './origin';
 import { OriginRequest } from './origin-request';
 
 type Fetch = typeof globalThis.fetch;
@@ -23,6 +25,16 @@ abstract class FetchRequest<H> extends OriginRequest<Response, AbortSignal> {
     protected readonly how: H,
   ) {
     super(breaker, signal);
+  }
+
+  /**
+   * A response from another origin, which a redirect led to, is no answer of this one's: this
+   * origin answered with the redirect, a success.
+   */
+  override failureOf(response: Response): FailedResponseError<Response> | undefined {
+    const failure = super.failureOf(response);
+    if (failure === undefined || !response.redirected) return failure;
+    return `${ORIGIN_BREAKER_PREFIX}${originOf(response.url)}` === this.breaker ? failure : undefined;
   }
 
   /**

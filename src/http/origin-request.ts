@@ -23,7 +23,7 @@ export abstract class OriginRequest<
 > implements WatchedCall<R> {
   constructor(
     /** The origin's breaker: `http:<origin>`. */
-    private readonly breaker: string,
+    protected readonly breaker: string,
     /** The caller's own signal. */
     protected readonly callerSignal: S | undefined,
   ) {}

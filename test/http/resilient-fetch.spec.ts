@@ -228,6 +228,20 @@ describe('createResilientFetch: one breaker per origin, real upstreams', () => {
     expect(isResilienceError(rejection, 'BREAKER_OPEN')).toBe(true);
   });
 
+  it('judges an origin by its own answer: a redirect to another origin that fails is no failure of its', async () => {
+    const registry = new BreakerRegistry();
+    const fetch = createResilientFetch(registry, { defaults: { failureThreshold: 1 } });
+    healthy.redirectTo(`${failing.origin}/moved`);
+    failing.answer(503);
+
+    const response = await fetch(`${healthy.origin}/quote`);
+    expect({ status: await statusOf(response), url: response.url }).toEqual({
+      status: 503,
+      url: `${failing.origin}/moved`,
+    });
+    expect(registry.get(`http:${healthy.origin}`).snapshot()).toMatchObject({ state: 'closed', failures: 0 });
+  });
+
   it('leaves URLs that are not http(s) to fetch, unguarded', async () => {
     const registry = new BreakerRegistry();
     const fetch = createResilientFetch(registry);

@@ -15,6 +15,8 @@ export interface Upstream {
   abandoned(count: number): Promise<void>;
   /** Status of the next answers (200 at first); `hang` answers never. */
   answer(status: number | 'hang'): void;
+  /** Answers the next requests with a redirect (302) to `location`. */
+  redirectTo(location: string): void;
   close(): Promise<void>;
 }
 
@@ -26,6 +28,7 @@ export async function startUpstream(): Promise<Upstream> {
   let connections = 0;
   let requests = 0;
   let status: number | 'hang' = 200;
+  let location: string | undefined;
   let abandoned = 0;
   const waiters = counterWaiters();
   const abandonWaiters = counterWaiters();
@@ -35,6 +38,7 @@ export async function startUpstream(): Promise<Upstream> {
       if (!response.writableFinished) abandonWaiters.reached(++abandoned);
     });
     request.resume();
+    if (location !== undefined) return response.writeHead(302, { location }).end();
     if (status === 'hang') return;
     response.writeHead(status, { 'content-type': 'text/plain' }).end(`status ${status}`);
   });
@@ -53,6 +57,10 @@ export async function startUpstream(): Promise<Upstream> {
     abandoned: (count) => abandonWaiters.until(count, abandoned),
     answer(next) {
       status = next;
+      location = undefined;
+    },
+    redirectTo(to) {
+      location = to;
     },
     close: () =>
       new Promise<void>((resolve, reject) => {
