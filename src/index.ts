@@ -43,6 +43,7 @@ export type {
   InvalidBreakerKeyResponseBody,
   LoadShedResponseBody,
   PolicyErrorResponseBody,
+  ResilienceErrorDetails,
 } from './nest/error-mapping/error-answers';
 export { BreakerOpenFilter } from './nest/error-mapping/breaker-open.filter';
 export { BreakerTimeoutFilter } from './nest/error-mapping/breaker-timeout.filter';
