@@ -47,6 +47,15 @@ export interface TrialLease {
 }
 
 /**
+ * A HALF_OPEN trial the coordinator refused because the fleet's trials are taken, with how long
+ * until the oldest of them is due to end (its lease expires): the rejected caller's retry time.
+ * @publicApi
+ */
+export interface TrialRefusal {
+  readonly retryAfterMs: number;
+}
+
+/**
  * Takes part in a breaker's decisions, beside the breaker's own state machine (a shared store
  * does, so that every instance of a service reaches one verdict). The breaker's local decision
  * always stands at once; the coordinator may replace it later through
@@ -62,9 +71,10 @@ export interface BreakerCoordinator {
   coordinate(transition: LocalTransition): void | Promise<void>;
   /**
    * Asked for a HALF_OPEN trial the breaker admitted locally, before the trial runs: resolves
-   * to the lease it holds, or to null when the trial may not run (the fleet's trials are
-   * taken); the caller is then rejected as `half_open_full`. Must settle promptly (a shared
-   * store bounds it by its command timeout and grants locally when it cannot ask).
+   * to the lease it holds, or, when the trial may not run (the fleet's trials are taken), to a
+   * `TrialRefusal` saying when to retry, or null; the caller is then rejected as
+   * `half_open_full`. Must settle promptly (a shared store bounds it by its command timeout and
+   * grants locally when it cannot ask).
    */
-  claimTrial(breaker: string): Promise<TrialLease | null>;
+  claimTrial(breaker: string): Promise<TrialLease | TrialRefusal | null>;
 }

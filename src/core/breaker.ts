@@ -461,11 +461,15 @@ export class Breaker {
   }
 
   /** The one place a rejection is counted and its error built. */
-  private reject(reason: RejectionReason, now: number): BreakerOpenError {
+  private reject(
+    reason: RejectionReason,
+    now: number,
+    retryAfter = this.phase.retryAfter(now),
+  ): BreakerOpenError {
     this.rejectedCount++;
     this.version++;
     this.events?.emit('rejected', { breaker: this.name, reason });
-    const retryAfterMs = Math.max(0, this.phase.retryAfter(now));
+    const retryAfterMs = Math.max(0, retryAfter);
     return BreakerOpenError.fast(this.name, this.phase.state, retryAfterMs);
   }
 
@@ -534,9 +538,10 @@ export class Breaker {
     startedAt: number,
   ): Promise<T> {
     const lease = await coordinator.claimTrial(this.name);
-    if (lease === null) {
+    if (lease === null || !('settle' in lease)) {
       trial.onIgnored();
-      throw this.reject('half_open_full', this.clock.now());
+      // The fleet's trials run elsewhere: their leases, not this instance's state, say when to retry.
+      throw this.reject('half_open_full', this.clock.now(), lease?.retryAfterMs);
     }
     return this.run(task, leasedTrial(trial, lease), startedAt);
   }

@@ -6,6 +6,7 @@ export type {
   RemoteTransition,
   TrialLease,
   TrialOutcome,
+  TrialRefusal,
 } from './breaker-coordinator';
 export { BreakerRegistry, type BreakerRegistryOptions } from './registry';
 export { KEY_SEPARATOR, MAX_KEY_LENGTH, type BreakerKey, type BreakerKeyInput } from './breaker-key';

@@ -238,6 +238,32 @@ describe.each(REDIS_LIBRARIES)('RedisStore with a %s client', (library: RedisLib
     await eventually(() => instances.every((i) => i.breaker('payments').state === 'closed'), PROPAGATION_MS);
   });
 
+  it('should tell a caller turned away by a trial on another instance when that trial is due to end', async () => {
+    const [a, b] = await fleet(2, {
+      payments: { failureThreshold: 1, openDuration: 100, halfOpenMaxWait: 5_000 },
+    });
+    await a
+      .breaker('payments')
+      .execute(fail)
+      .catch(() => {});
+    await eventually(() => b.breaker('payments').state !== 'closed');
+    await delay(150);
+    let release!: () => void;
+    const trial = a
+      .breaker('payments')
+      .execute(() => new Promise<string>((resolve) => (release = () => resolve('ok'))));
+    await eventually(() => release !== undefined);
+
+    const rejected = await b
+      .breaker('payments')
+      .execute(ok)
+      .catch((error: unknown) => error);
+    expect(rejected).toMatchObject({ code: 'BREAKER_OPEN', state: 'half_open' });
+    expect((rejected as { retryAfterMs: number }).retryAfterMs).toBeGreaterThan(4_000);
+    release();
+    await trial;
+  });
+
   it('should reopen the fleet when a trial outlives halfOpenMaxWait, though the other trials succeed', async () => {
     const [a, b] = await fleet(2, {
       payments: { failureThreshold: 1, openDuration: 1_000, halfOpenMaxCalls: 2, halfOpenMaxWait: 600 },

@@ -90,7 +90,8 @@ return answer('won', s, now)
  * An instance asks for a HALF_OPEN trial. KEYS: state, trials, breakers, audit. ARGV: name,
  * lease, halfOpenMaxCalls, halfOpenMaxWait, instance, channel, openBackoff, openDurationMax.
  * Outcomes: `granted` (the lease is held until it is settled or expires), `local` (the fleet
- * is CLOSED: the instance's own opening, its own trial), `full`, `same` (not due: follow it),
+ * is CLOSED: the instance's own opening, its own trial), `full` (answer[8]: when the oldest
+ * lease expires), `same` (not due: follow it),
  * `reopened` (a lease expired: a failed trial reopened the fleet).
  */
 export const CLAIM_SCRIPT = `${PRELUDE}
@@ -99,7 +100,11 @@ local s = read(KEYS[1])
 if s.state == 'closed' then return answer('local', s, now) end
 if s.state ~= 'open' or now < tonumber(s.untilAt) then return answer('same', s, now) end
 if overdue(s, now, KEYS, ARGV[1], ARGV[5], ARGV[6], ARGV[7], ARGV[8]) then return answer('reopened', s, now) end
-if redis.call('ZCARD', KEYS[2]) >= tonumber(ARGV[3]) then return answer('full', s, now) end
+if redis.call('ZCARD', KEYS[2]) >= tonumber(ARGV[3]) then
+  local a = answer('full', s, now)
+  a[8] = redis.call('ZRANGE', KEYS[2], 0, 0, 'WITHSCORES')[2]
+  return a
+end
 redis.call('ZADD', KEYS[2], now + tonumber(ARGV[4]), ARGV[2])
 return answer('granted', s, now)
 `;

@@ -6,6 +6,7 @@ import type {
   RemoteTransition,
   TrialLease,
   TrialOutcome,
+  TrialRefusal,
 } from '../../core/breaker-coordinator';
 import { CircuitState } from '../../core/circuit-state';
 import { systemClock, type Clock } from '../../core/clock';
@@ -284,7 +285,7 @@ export class RedisStore implements BreakerStore {
     }
   }
 
-  private async claimTrial(name: string): Promise<TrialLease | null> {
+  private async claimTrial(name: string): Promise<TrialLease | TrialRefusal | null> {
     const breaker = this.registry?.find(name);
     if (breaker === undefined || !this.up) return LOCAL_LEASE;
     const o = breaker.options;
@@ -314,7 +315,9 @@ export class RedisStore implements BreakerStore {
       const gen = answer.record.gen;
       return { settle: (outcome) => void this.settleTrial(breaker, lease, gen, outcome) };
     }
-    if (answer.outcome !== 'full') this.learn(name, answer.record, true);
+    if (answer.outcome === 'full')
+      return { retryAfterMs: Math.max(0, Number(answer.extra) - answer.record.redisNow) };
+    this.learn(name, answer.record, true);
     return null;
   }
 
@@ -518,6 +521,7 @@ export class RedisStore implements BreakerStore {
     return {
       outcome: String(reply[0]),
       record: { ...record, reason: FLEET_STATE, manual: false, actor: null },
+      extra: reply[7],
     };
   }
 
@@ -578,6 +582,8 @@ export class RedisStore implements BreakerStore {
 interface ScriptAnswer {
   outcome: string;
   record: FleetRecord;
+  /** What some outcomes add (`pending`: how many opened it; `full`: when the oldest lease expires). */
+  extra: unknown;
 }
 
 /** A transition as the scripts publish it. */
