@@ -17,6 +17,8 @@ export interface StateChangeEvent {
   manual: boolean;
   /** Who did it, for manual actions. */
   actor: string | null;
+  /** True when decided elsewhere (by another instance, through a shared store) and applied here. */
+  remote: boolean;
   /** Failure rate in the window once the change is made: 0 on closing, as the window starts afresh. */
   failureRate: number;
   at: number;

@@ -417,7 +417,17 @@ export class Breaker {
       const failureRate = t.calls === 0 ? 0 : t.failures / t.calls;
       this.events.emit(
         'stateChange',
-        { breaker: this.name, from, to: next.state, reason, manual, actor, failureRate, at: now },
+        {
+          breaker: this.name,
+          from,
+          to: next.state,
+          reason,
+          manual,
+          actor,
+          remote: how.remote === true,
+          failureRate,
+          at: now,
+        },
         pending,
       );
     }

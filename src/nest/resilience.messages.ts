@@ -55,8 +55,10 @@ export const UNDECLARED_OBSERVABLE = (breaker: string, method: string): string =
   'to keep it an Observable. This is logged once per method';
 
 export const STATE_CHANGE = (e: StateChangeEvent): string =>
-  `Circuit breaker "${e.breaker}" ${e.from} -> ${e.to} (${e.reason}` +
-  `${e.actor === null ? '' : ` by ${e.actor}`}, failure rate ${formatRate(e.failureRate)})`;
+  `Circuit breaker "${e.breaker}" ${e.from} -> ${e.to} (${e.remote ? 'by the fleet: ' : ''}${e.reason}` +
+  `${e.actor === null ? '' : ` by ${e.actor}`}` +
+  // This instance's window did not decide a fleet's transition: its rate would mislead.
+  `${e.remote ? '' : `, failure rate ${formatRate(e.failureRate)}`})`;
 
 export const EVENT_DROPPED = (handler: string, details: ResilienceErrorDetails): string =>
   `${handler} did not handle an event: ${details.message} (${details.code}` +

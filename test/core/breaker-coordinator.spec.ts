@@ -80,7 +80,7 @@ describe('Breaker with a coordinator', () => {
     const c = recordingCoordinator(true);
     breaker.coordinateWith(c.coordinator);
     const changes: string[] = [];
-    breaker.on('stateChange', (e) => void changes.push(`${e.from}->${e.to}:${e.reason}`));
+    breaker.on('stateChange', (e) => void changes.push(`${e.from}->${e.to}:${e.reason}:${e.remote}`));
 
     breaker.applyRemote({
       to: 'open',
@@ -92,7 +92,7 @@ describe('Breaker with a coordinator', () => {
 
     await expect(breaker.execute(() => 'ok')).rejects.toMatchObject({ state: 'open', retryAfterMs: 800 });
     expect(breaker.snapshot()).toMatchObject({ openedAt: T0 - 200, nextAttemptAt: T0 + 800, tripCount: 1 });
-    expect(changes).toEqual(['closed->open:fleet']);
+    expect(changes).toEqual(['closed->open:fleet:true']);
     expect(c.transitions).toEqual([]);
   });
 

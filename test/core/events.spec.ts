@@ -38,6 +38,7 @@ describe('Breaker events', () => {
           reason: 'failure_threshold',
           manual: false,
           actor: null,
+          remote: false,
           failureRate: 2 / 3,
           at: T0,
         },

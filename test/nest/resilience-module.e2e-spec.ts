@@ -336,6 +336,22 @@ describe('state-change logs', () => {
       expect.stringMatching(/open -> closed \(recovered, failure rate 0%\)$/),
     ]);
   });
+
+  it("should say a transition came from the fleet, without this instance's rate", async () => {
+    const lines = await printedLines(async (registry) => {
+      registry.get('payments').applyRemote({
+        to: 'open',
+        openedAt: Date.now(),
+        until: Date.now() + 30_000,
+        openDuration: 30_000,
+        reason: 'failure_threshold',
+      });
+    });
+
+    expect(lines).toEqual([
+      expect.stringMatching(/"payments" closed -> open \(by the fleet: failure_threshold\)$/),
+    ]);
+  });
 });
 
 describe('timeouts', () => {
