@@ -19,6 +19,8 @@ import { leaseMetric, type MetricLease } from './shared-metric';
 export class PolicyMetrics implements OnModuleInit, OnModuleDestroy {
   private readonly leases: MetricLease<object>[] = [];
   private unsubscribe: (() => void) | undefined;
+  /** The series this app counted in, by counter: removed when it closes, as breakers' are. */
+  private readonly counted = new Map<Counter<string>, Map<string, Record<string, string>>>();
 
   constructor(
     @Inject(PolicyRegistry) private readonly policies: PolicyRegistry,
@@ -48,8 +50,8 @@ export class PolicyMetrics implements OnModuleInit, OnModuleDestroy {
       this.gauge(prom, registry, prefix, POLICY_METRICS.bulkheadActive, (b) => b.active);
       this.gauge(prom, registry, prefix, POLICY_METRICS.bulkheadQueued, (b) => b.queued);
       this.unsubscribe = this.policies.on((event: PolicyEvent) => {
-        if (event.kind === 'retry') retries.inc({ policy: event.policy, outcome: event.outcome });
-        else rejected.inc({ policy: event.policy, reason: event.reason });
+        if (event.kind === 'retry') this.count(retries, event.policy, 'outcome', event.outcome);
+        else this.count(rejected, event.policy, 'reason', event.reason);
       });
     } catch (error) {
       this.onModuleDestroy();
@@ -59,7 +61,19 @@ export class PolicyMetrics implements OnModuleInit, OnModuleDestroy {
 
   onModuleDestroy(): void {
     this.unsubscribe?.();
+    for (const [counter, series] of this.counted)
+      for (const labels of series.values()) counter.remove(labels);
+    this.counted.clear();
     for (const lease of this.leases.splice(0)) lease.release();
+  }
+
+  private count(counter: Counter<string>, policy: string, label: string, value: string): void {
+    let series = this.counted.get(counter);
+    if (series === undefined) this.counted.set(counter, (series = new Map()));
+    const key = `${policy}\u0000${value}`;
+    let labels = series.get(key);
+    if (labels === undefined) series.set(key, (labels = { policy, [label]: value }));
+    counter.inc(labels);
   }
 
   private counter(

@@ -65,4 +65,26 @@ describe('policy metrics', () => {
     await t.close();
     expect(await registry.getMetricsAsJSON()).toEqual([]);
   });
+
+  it('should take its series away when it closes, leaving those of an app that shares the registry', async () => {
+    const registry = new Registry();
+    const a = await createApp({ providers: [Downstream] }, { metrics: { registry } });
+    @Injectable()
+    class Other {
+      @RateLimit({ limit: 1, interval: 60_000 })
+      async limited(): Promise<string> {
+        return 'ok';
+      }
+    }
+    const b = await createApp({ providers: [Other] }, { metrics: { registry } });
+    await a.app.get(Downstream).limited();
+    await expect(a.app.get(Downstream).limited()).rejects.toMatchObject({ code: 'RATE_LIMITED' });
+    await b.app.get(Other).limited();
+    await expect(b.app.get(Other).limited()).rejects.toMatchObject({ code: 'RATE_LIMITED' });
+
+    await a.close();
+    const scrape = await registry.metrics();
+    expect(scrape).not.toContain('policy="Downstream.limited"');
+    expect(scrape).toContain('resilience_rejected_total{policy="Other.limited",reason="rate_limited"} 1');
+  });
 });
