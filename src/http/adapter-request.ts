@@ -6,6 +6,8 @@ export interface AdapterConfig {
   url?: string;
   baseURL?: string;
   allowAbsoluteUrls?: boolean;
+  /** What axios's fetch adapter calls instead of the globals (`fetch`). */
+  env?: { fetch?: unknown };
   signal?: unknown;
   cancelToken?: unknown;
 }

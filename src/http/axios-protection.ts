@@ -1,6 +1,7 @@
 import { AdapterRequest, type Adapter, type AdapterConfig, type CanceledErrorClass } from './adapter-request';
 import type { OriginBreakers } from './origin-breakers';
 import { sendThroughBreaker } from './origin-request';
+import { isProtectedFetch, plainGlobalFetch } from './resilient-fetch';
 
 /** What is used of an Axios instance, typed here so that axios stays an optional peer. */
 export interface AxiosInstanceLike {
@@ -37,9 +38,19 @@ export async function protectAxiosInstance(
   protectedInstances.add(instance);
   const original = instance.defaults.adapter;
   const protectedAdapter: Adapter = (config) => {
-    const adapter = getAdapter(original, config);
+    let adapter = getAdapter(original, config);
     const breaker = origins.forUrl(urlOf(config));
     if (breaker === undefined) return adapter(config);
+    // axios's fetch adapter calls the global fetch, which `http.fetch` may protect too: it is
+    // handed the fetch behind that protection, so that a request is one call of its breaker.
+    if (
+      isProtectedFetch(globalThis.fetch) &&
+      config.env?.fetch === undefined &&
+      adapter === getAdapter('fetch', config)
+    ) {
+      config.env = { ...config.env, fetch: plainGlobalFetch() };
+      adapter = getAdapter(original, config);
+    }
     const timed = breaker.options.timeout !== false;
     return sendThroughBreaker(
       breaker,

@@ -55,8 +55,13 @@ export function protectGlobalFetch(origins: OriginBreakers): () => void {
   };
 }
 
+/** Whether `fetch` is a protection of ours (the global fetch, while `http.fetch` is on). */
+export function isProtectedFetch(fetch: unknown): boolean {
+  return underlying.has(fetch as Fetch);
+}
+
 /** The global fetch without the protections of ours in front of it. */
-function plainGlobalFetch(): Fetch {
+export function plainGlobalFetch(): Fetch {
   let fetch = globalThis.fetch;
   for (let inner = underlying.get(fetch); inner !== undefined; inner = underlying.get(fetch)) fetch = inner;
   return fetch;

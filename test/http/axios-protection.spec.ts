@@ -3,6 +3,7 @@ import { isResilienceError } from '../../src/core/errors';
 import { BreakerRegistry } from '../../src/core/registry';
 import { protectAxiosInstance } from '../../src/http/axios-protection';
 import { originBreakersOf } from '../../src/http/origin-breakers';
+import { protectGlobalFetch } from '../../src/http/resilient-fetch';
 import type { ResilientFetchOptions } from '../../src/http/http-options';
 import { refusingOrigin, startUpstream, type Upstream } from '../support/upstream-server';
 
@@ -110,6 +111,22 @@ describe('protectAxiosInstance: the origin breakers in front of an Axios adapter
       undefined,
       undefined,
     ]);
+  });
+
+  it('makes a request through axios’s fetch adapter one breaker call while the global fetch is protected too', async () => {
+    const registry = new BreakerRegistry();
+    const origins = originBreakersOf(registry, {});
+    const restore = protectGlobalFetch(origins);
+    try {
+      const client = axios.create({ adapter: 'fetch' });
+      await protectAxiosInstance(client, origins);
+      upstream.answer(503);
+      await client.get(upstream.origin).catch(() => undefined);
+      expect(upstream.requests).toBe(1);
+      expect(registry.get(`http:${upstream.origin}`).snapshot()).toMatchObject({ calls: 1, failures: 1 });
+    } finally {
+      restore();
+    }
   });
 
   it('ends a request through axios’s fetch adapter at the breaker’s timeout; the caller’s token still cancels it', async () => {
