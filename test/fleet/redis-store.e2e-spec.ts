@@ -1,6 +1,7 @@
 import type { ChildProcess } from 'node:child_process';
 import { setTimeout as delay } from 'node:timers/promises';
 import Redis from 'ioredis';
+import type { Breaker } from '../../src/core/breaker';
 import type { BreakerOptions } from '../../src/core/breaker-options';
 import { InvalidBreakerOptionsError } from '../../src/core/errors';
 import { BreakerRegistry } from '../../src/core/registry';
@@ -90,6 +91,29 @@ describe.each(REDIS_LIBRARIES)('RedisStore with a %s client', (library: RedisLib
     const out = [];
     for (let i = 0; i < n; i++) out.push(await instance(breakers, { instanceId: `instance-${i}` }));
     return out;
+  }
+
+  /**
+   * Two instances of a fleet whose `payments` breaker a failure on the first opened, once its
+   * open period has run out: the next call is a trial.
+   */
+  async function halfOpenPair(payments: BreakerOptions & { openDuration: number }) {
+    const pair = await fleet(2, { payments: { failureThreshold: 1, ...payments } });
+    await pair[0]
+      .breaker('payments')
+      .execute(fail)
+      .catch(() => {});
+    await eventually(() => pair[1].breaker('payments').state !== 'closed');
+    await delay(payments.openDuration + 50);
+    return pair;
+  }
+
+  /** Starts a trial on `on` that never ends: only its lease's expiry can end it for the fleet. */
+  function hangTrial(on: { breaker: (name: string) => Breaker }): void {
+    void on
+      .breaker('payments')
+      .execute(() => new Promise(() => {}))
+      .catch(() => {});
   }
 
   it('should open the breaker on every instance when one sees it fail', async () => {
@@ -239,15 +263,7 @@ describe.each(REDIS_LIBRARIES)('RedisStore with a %s client', (library: RedisLib
   });
 
   it('should tell a caller turned away by a trial on another instance when that trial is due to end', async () => {
-    const [a, b] = await fleet(2, {
-      payments: { failureThreshold: 1, openDuration: 100, halfOpenMaxWait: 5_000 },
-    });
-    await a
-      .breaker('payments')
-      .execute(fail)
-      .catch(() => {});
-    await eventually(() => b.breaker('payments').state !== 'closed');
-    await delay(150);
+    const [a, b] = await halfOpenPair({ openDuration: 100, halfOpenMaxWait: 5_000 });
     let release!: () => void;
     const trial = a
       .breaker('payments')
@@ -265,19 +281,8 @@ describe.each(REDIS_LIBRARIES)('RedisStore with a %s client', (library: RedisLib
   });
 
   it('should reopen the fleet when a trial outlives halfOpenMaxWait, though the other trials succeed', async () => {
-    const [a, b] = await fleet(2, {
-      payments: { failureThreshold: 1, openDuration: 1_000, halfOpenMaxCalls: 2, halfOpenMaxWait: 600 },
-    });
-    await a
-      .breaker('payments')
-      .execute(fail)
-      .catch(() => {});
-    await eventually(() => b.breaker('payments').state !== 'closed');
-    await delay(1_050);
-    void a
-      .breaker('payments')
-      .execute(() => new Promise(() => {}))
-      .catch(() => {});
+    const [a, b] = await halfOpenPair({ openDuration: 1_000, halfOpenMaxCalls: 2, halfOpenMaxWait: 600 });
+    hangTrial(a);
     await delay(20);
     await expect(b.breaker('payments').execute(ok)).resolves.toBe('ok');
     await delay(200);
@@ -293,19 +298,8 @@ describe.each(REDIS_LIBRARIES)('RedisStore with a %s client', (library: RedisLib
   });
 
   it('should date the reopening by an expired lease from when it expired, not from the next claim', async () => {
-    const [a, b] = await fleet(2, {
-      payments: { failureThreshold: 1, openDuration: 400, halfOpenMaxWait: 200 },
-    });
-    await a
-      .breaker('payments')
-      .execute(fail)
-      .catch(() => {});
-    await eventually(() => b.breaker('payments').state !== 'closed');
-    await delay(450);
-    void a
-      .breaker('payments')
-      .execute(() => new Promise(() => {}))
-      .catch(() => {});
+    const [a, b] = await halfOpenPair({ openDuration: 400, halfOpenMaxWait: 200 });
+    hangTrial(a);
     await delay(450);
 
     // The lease expired 250 ms ago: the fleet reopened then, for 400 ms.
@@ -322,19 +316,8 @@ describe.each(REDIS_LIBRARIES)('RedisStore with a %s client', (library: RedisLib
   });
 
   it('should count a lease that expired unclaimed for long as a failed trial', async () => {
-    const [a, b] = await fleet(2, {
-      payments: { failureThreshold: 1, openDuration: 100, halfOpenMaxWait: 100 },
-    });
-    await a
-      .breaker('payments')
-      .execute(fail)
-      .catch(() => {});
-    await eventually(() => b.breaker('payments').state !== 'closed');
-    await delay(150);
-    void a
-      .breaker('payments')
-      .execute(() => new Promise(() => {}))
-      .catch(() => {});
+    const [a, b] = await halfOpenPair({ openDuration: 100, halfOpenMaxWait: 100 });
+    hangTrial(a);
     await delay(400);
 
     await b
