@@ -80,9 +80,18 @@ export class RedisDeadLetters implements DeadLetterStore {
   }
 }
 
-/** Whether `id` is a stream id (`<ms>-<seq>`): anything else names no letter. */
+/** The largest part of a stream id Redis takes. */
+const MAX_ID_PART = 2n ** 64n - 1n;
+
+/**
+ * Whether `id` is a stream id (`<ms>-<seq>`) as Redis writes it: anything else names no letter.
+ * Redis would read `0<id>` as `<id>` too: such a spelling must not name it (a second replay lock).
+ */
 function isStreamId(id: string): boolean {
-  return /^\d{1,20}-\d{1,20}$/.test(id);
+  return (
+    /^(0|[1-9]\d{0,19})-(0|[1-9]\d{0,19})$/.test(id) &&
+    id.split('-').every((part) => BigInt(part) <= MAX_ID_PART)
+  );
 }
 
 function toLetter(id: string, fields: string[]): DeadLetter {
