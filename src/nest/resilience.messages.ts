@@ -1,4 +1,5 @@
 import type { StateChangeEvent } from '../core/breaker-events';
+import { escapeUnprintable } from '../core/printable';
 import type { ResilienceErrorDetails } from './error-mapping/error-answers';
 
 export const NO_MODULE = (breaker: string): string =>
@@ -54,9 +55,10 @@ export const UNDECLARED_OBSERVABLE = (breaker: string, method: string): string =
   'so its last value is returned as a Promise. Declare `: Observable<T>` (with a value import of Observable) ' +
   'to keep it an Observable. This is logged once per method';
 
+/** One line, whatever the reason and actor (from requests and operators) hold: nothing forges another. */
 export const STATE_CHANGE = (e: StateChangeEvent): string =>
-  `Circuit breaker "${e.breaker}" ${e.from} -> ${e.to} (${e.remote ? 'by the fleet: ' : ''}${e.reason}` +
-  `${e.actor === null ? '' : ` by ${e.actor}`}` +
+  `Circuit breaker "${escapeUnprintable(e.breaker)}" ${e.from} -> ${e.to} (${e.remote ? 'by the fleet: ' : ''}` +
+  `${escapeUnprintable(e.reason)}${e.actor === null ? '' : ` by ${escapeUnprintable(e.actor)}`}` +
   // This instance's window did not decide a fleet's transition: its rate would mislead.
   `${e.remote ? '' : `, failure rate ${formatRate(e.failureRate)}`})`;
 

@@ -337,6 +337,18 @@ describe('state-change logs', () => {
     ]);
   });
 
+  it('should print a reason and an actor from a request on its one line, escaped', async () => {
+    const lines = await printedLines(async (registry) => {
+      await registry.get('payments').trip('maintenance)\n[Nest] LOG forged line', 'eve\u001b[2K');
+    });
+
+    expect(lines).toEqual([
+      expect.stringMatching(
+        /closed -> forced_open \(maintenance\)\\n\[Nest\] LOG forged line by eve\\u001b\[2K, failure rate 0%\)$/,
+      ),
+    ]);
+  });
+
   it("should say a transition came from the fleet, without this instance's rate", async () => {
     const lines = await printedLines(async (registry) => {
       registry.get('payments').applyRemote({
