@@ -17,7 +17,8 @@ export interface AdminClientOptions {
  * message a person can act on: what went wrong, and what to try.
  */
 export class AdminClient {
-  private readonly base: string;
+  /** The admin API's URL, as errors name it. */
+  readonly base: string;
   private readonly timeoutMs: number;
 
   constructor(private readonly options: AdminClientOptions) {
@@ -141,19 +142,25 @@ function errorBody(text: string): { message: string | undefined; breaker: unknow
   return { message, breaker: body?.breaker, id: body?.id };
 }
 
+/** How many values of an error answer are looked at for its body. */
+const MAX_VISITED = 100;
+
 /** The outermost object in `json` shaped as Nest's error body, else the outermost with a `message`. */
 function nestBody(json: unknown): ErrorBody | undefined {
   const queue: unknown[] = [json];
   let withMessage: ErrorBody | undefined;
   // Breadth first, and only so far: an answer is small, but it comes from the network.
-  for (let i = 0; i < queue.length && i < 100; i++) {
+  for (let i = 0; i < queue.length && i < MAX_VISITED; i++) {
     const value = queue[i];
     if (typeof value !== 'object' || value === null) continue;
     const body = value as ErrorBody;
     const hasMessage = typeof body.message === 'string' || Array.isArray(body.message);
     if (hasMessage && typeof body.statusCode === 'number') return body;
     if (hasMessage) withMessage ??= body;
-    queue.push(...Object.values(value));
+    for (const child of Object.values(value)) {
+      if (queue.length >= MAX_VISITED) break;
+      queue.push(child);
+    }
   }
   return withMessage;
 }

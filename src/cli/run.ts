@@ -1,6 +1,6 @@
 import { escapeUnprintable, escapeUnprintableJson } from '../core/printable';
 import { AdminClient } from './admin-client';
-import { CliError, ExitCode, usageError } from './cli-errors';
+import { apiError, CliError, ExitCode, usageError } from './cli-errors';
 import { COMMANDS, type Command } from './commands';
 import { parseArgs, type OptionName, type ParsedArgs } from './parse-args';
 import { DEFAULT_URL, PROGRAM, usage } from './usage';
@@ -40,14 +40,24 @@ export async function run(argv: readonly string[], io: CliIo): Promise<number> {
       fetch: io.fetch,
       timeoutMs: io.timeoutMs,
     });
-    const result = await command.execute({
-      client,
-      args: parsed.args,
-      values: parsed.values,
-      force: parsed.flags.force === true,
-      fleet: parsed.flags.fleet === true,
-      now: Date.now(),
-    });
+    const result = await command
+      .execute({
+        client,
+        args: parsed.args,
+        values: parsed.values,
+        force: parsed.flags.force === true,
+        fleet: parsed.flags.fleet === true,
+        now: Date.now(),
+      })
+      .catch((error: unknown) => {
+        // JSON of another shape than the admin API's answers (a field missing, a list that is not one).
+        if (error instanceof TypeError) {
+          throw apiError(
+            `${client.base} answered with JSON the admin API does not send (${error.message}); is --url the admin API's path?`,
+          );
+        }
+        throw error;
+      });
     io.stdout.write(
       parsed.flags.json ? `${escapeUnprintableJson(JSON.stringify(result.data, null, 2))}\n` : result.text,
     );

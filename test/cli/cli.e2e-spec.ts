@@ -359,6 +359,31 @@ describe('nest-resilience CLI against a running app', () => {
       );
     });
 
+    it('exits 1 with one line on JSON of another shape, and on a huge error answer', async () => {
+      for (const [argv, reply] of [
+        [['status'], () => Response.json({ ok: true })],
+        [['dead-letters', 'replay', '1'], () => Response.json({})],
+        [
+          ['status'],
+          () =>
+            Response.json(
+              Array.from({ length: 300_000 }, () => 0),
+              { status: 500 },
+            ),
+        ],
+      ] as const) {
+        stderr = '';
+        expect(
+          await run(
+            [...argv],
+            answering(async () => reply()),
+          ),
+        ).toBe(1);
+        expect(stderr).toMatch(/^nest-resilience: [^\n]*\n$/);
+      }
+      expect(stderr).not.toMatch(/RangeError|at /);
+    });
+
     it('exits 3 when the API does not answer in time', async () => {
       const timeout = () =>
         Promise.reject(new DOMException('The operation was aborted due to timeout', 'TimeoutError'));
