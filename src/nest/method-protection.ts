@@ -199,13 +199,13 @@ function callProtected(
   }
   if (protection.returnsObservable) {
     return defer(() => {
-      const { policies, breaker } = policiesCall(registry, protection, instance, args);
+      const { policies, breaker, seen } = policiesCall(registry, protection, instance, args);
       return observeThroughPolicies(
         policies,
         breaker,
         () => original(protection, instance, args),
         recoverFor(protection, instance, args),
-        args,
+        seen,
       );
     });
   }
@@ -220,21 +220,22 @@ function callProtected(
 }
 
 /**
- * The policies and breaker of one call of a method with policies. A policy that keeps dead
- * letters refuses arguments it could not keep before the call runs, not when it fails.
+ * The policies and breaker of one call of a method with policies, and its arguments as the
+ * policies see them. A policy that keeps dead letters refuses arguments it could not keep
+ * before the call runs, not when it fails, and sees a copy made then: what a dead letter keeps.
  */
 function policiesCall(
   registry: BreakerRegistry,
   protection: MethodProtection,
   instance: unknown,
   args: unknown[],
-): { policies: Policies; breaker: Breaker | undefined } {
+): { policies: Policies; breaker: Breaker | undefined; seen: readonly unknown[] } {
   const policyRegistry = policyRegistryOf(registry);
   const { policies, breaker: breakerName, keepsDeadLetters } = policyRegistry.policiesFor(protection);
-  if (keepsDeadLetters) policyRegistry.checkDeadLetterArguments(policies.name, args);
+  const seen = keepsDeadLetters ? policyRegistry.checkDeadLetterArguments(policies.name, args) : args;
   const breaker =
     breakerName === undefined ? undefined : breakerFor(registry, breakerName, protection, instance, args);
-  return { policies, breaker };
+  return { policies, breaker, seen };
 }
 
 /**
@@ -261,8 +262,8 @@ function asPromiseThroughPolicies(
   recover: Recover | undefined,
 ): Promise<unknown> {
   try {
-    const { policies, breaker } = policiesCall(registry, protection, instance, args);
-    return callThroughPolicies(policies, breaker, invoke, recover, args);
+    const { policies, breaker, seen } = policiesCall(registry, protection, instance, args);
+    return callThroughPolicies(policies, breaker, invoke, recover, seen);
   } catch (error) {
     return Promise.reject(error);
   }

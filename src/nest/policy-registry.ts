@@ -142,10 +142,11 @@ export class PolicyRegistry {
 
   /**
    * Refuses, for a policy that keeps dead letters, arguments a dead letter could not keep.
+   * @returns a copy of them as they are now, the letter's should the call finally fail.
    * @throws {DeadLetterArgumentsError} naming the policy and the argument.
    */
-  checkDeadLetterArguments(policy: string, args: readonly unknown[]): void {
-    this.deadLetters.checkArguments(policy, args);
+  checkDeadLetterArguments(policy: string, args: readonly unknown[]): unknown[] {
+    return this.deadLetters.checkArguments(policy, args);
   }
 
   /**

@@ -70,6 +70,23 @@ describe('a policy with deadLetter: true', () => {
     ]);
   });
 
+  it('should keep the arguments as they were when the call began, though the method changed them', async () => {
+    @Injectable()
+    class Mailer {
+      @Resilient('payments')
+      async send(order: { to: string[]; lastTry?: unknown }): Promise<void> {
+        order.to.push('audit@example.com');
+        order.lastTry = new Date();
+        throw new Error('smtp down');
+      }
+    }
+    const t = await createApp({ providers: [Mailer] }, payments());
+
+    await expect(t.app.get(Mailer).send({ to: ['alice@example.com'] })).rejects.toThrow('smtp down');
+    const [letter] = await t.app.get(DeadLetters).list();
+    expect(letter.args).toEqual([{ to: ['alice@example.com'] }]);
+  });
+
   it('should keep nothing for a call that succeeds after a retry', async () => {
     const { gateway, deadLetters } = await paymentsApp();
     PaymentGateway.failures = 1;

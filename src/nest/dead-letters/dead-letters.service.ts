@@ -45,11 +45,14 @@ export class DeadLetters {
   /**
    * Refuses arguments a dead letter could not keep as they are: call it when a policy's
    * method first runs, so a bad signature fails at once rather than on the first failure.
+   * @returns a copy of them as they are now: what to keep should the call fail (the method may
+   * change its own arguments meanwhile).
    * @throws {DeadLetterArgumentsError} naming the policy and what is wrong.
    */
-  checkArguments(policy: string, args: readonly unknown[]): void {
+  checkArguments(policy: string, args: readonly unknown[]): unknown[] {
     const problem = jsonProblemIn(args);
     if (problem !== undefined) throw new DeadLetterArgumentsError(policy, problem);
+    return JSON.parse(JSON.stringify([...args])) as unknown[];
   }
 
   /**
@@ -60,8 +63,8 @@ export class DeadLetters {
   async record(policy: string, args: readonly unknown[], error: unknown, attempts = 1): Promise<DeadLetter> {
     const replayed = this.replay$.getStore();
     if (replayed?.policy === policy) return replayed;
-    this.checkArguments(policy, args);
-    return this.store.add({ policy, args: [...args], error: describeError(error), attempts, at: Date.now() });
+    const kept = this.checkArguments(policy, args);
+    return this.store.add({ policy, args: kept, error: describeError(error), attempts, at: Date.now() });
   }
 
   /** How `replay()` runs the letters of `policy`; the policy registers it, replacing any earlier one. */
