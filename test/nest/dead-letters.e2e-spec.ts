@@ -19,6 +19,9 @@ async function deadLettersOf(options = {}) {
   return { ...app, deadLetters: app.app.get(DeadLetters) };
 }
 
+/** A list of its own class: JSON gives back a plain one. */
+class Tags extends Array<string> {}
+
 describe('DeadLetters', () => {
   it('should keep a failed call with its arguments and error, newest first', async () => {
     const { deadLetters } = await deadLettersOf();
@@ -48,6 +51,12 @@ describe('DeadLetters', () => {
     [[1n], 'args[0] is a bigint'],
     [[NaN], 'args[0] is NaN (JSON writes it as null)'],
     [['a', undefined], 'args[1] is undefined (JSON writes it as null in a list)'],
+    // eslint-disable-next-line no-sparse-arrays -- a hole is what this case is about
+    [[[, 1]], 'args[0][0] is undefined (JSON writes it as null in a list)'],
+    [[-0], 'args[0] is -0 (JSON writes it as 0)'],
+    [[Tags.from(['x'])], 'args[0] is a Tags, not a plain list'],
+    [[Object.assign(['a'], { note: 'x' })], 'args[0] has the property note, which JSON does not write'],
+    [[{ [Symbol('k')]: 1 }], 'args[0] has the property Symbol(k), which JSON does not write'],
   ])('should refuse arguments %p that JSON would not give back, naming the policy', async (args, problem) => {
     const { deadLetters } = await deadLettersOf();
 

@@ -13,6 +13,7 @@ function problemIn(value: unknown, path: string, seen: Set<object>): string | un
     case 'boolean':
       return undefined;
     case 'number':
+      if (Object.is(value, -0)) return `${path} is -0 (JSON writes it as 0)`;
       return Number.isFinite(value) ? undefined : `${path} is ${value} (JSON writes it as null)`;
     case 'object':
       break;
@@ -24,16 +25,30 @@ function problemIn(value: unknown, path: string, seen: Set<object>): string | un
   if (value === null) return undefined;
   if (seen.has(value)) return `${path} refers back to an object that contains it`;
   const proto = Object.getPrototypeOf(value) as unknown;
-  if (!Array.isArray(value) && proto !== Object.prototype && proto !== null) {
-    return `${path} is a ${(value as object).constructor?.name ?? 'class instance'}, not a plain object`;
+  const list = Array.isArray(value);
+  if (list ? proto !== Array.prototype : proto !== Object.prototype && proto !== null) {
+    return `${path} is a ${(value as object).constructor?.name ?? 'class instance'}, not a plain ${list ? 'list' : 'object'}`;
   }
+  // JSON writes only a list's items and an object's string keys: anything else would be lost.
+  const keys = Reflect.ownKeys(value);
+  const extra = keys.find((key) => typeof key === 'symbol' || (list && key !== 'length' && !isIndex(key)));
+  if (extra !== undefined) return `${path} has the property ${String(extra)}, which JSON does not write`;
   seen.add(value);
-  const found = Array.isArray(value)
-    ? value.reduce<string | undefined>((p, item, i) => p ?? problemIn(item, `${path}[${i}]`, seen), undefined)
-    : Object.entries(value).reduce<string | undefined>(
-        (p, [key, item]) => p ?? (item === undefined ? undefined : problemIn(item, `${path}.${key}`, seen)),
-        undefined,
-      );
+  let found: string | undefined;
+  if (list) {
+    // An index loop, not reduce: a hole reads as undefined, which JSON writes as null.
+    for (let i = 0; i < value.length && found === undefined; i++)
+      found = problemIn(value[i], `${path}[${i}]`, seen);
+  } else {
+    for (const [key, item] of Object.entries(value)) {
+      if (item !== undefined) found = problemIn(item, `${path}.${key}`, seen);
+      if (found !== undefined) break;
+    }
+  }
   seen.delete(value);
   return found;
+}
+
+function isIndex(key: string | symbol): boolean {
+  return typeof key === 'string' && /^(0|[1-9]\d*)$/.test(key);
 }
