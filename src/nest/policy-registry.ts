@@ -58,6 +58,8 @@ export class PolicyRegistry {
   /** The method whose replayer each dead-letter policy registered. */
   private readonly replayedBy = new Map<string, string>();
 
+  private deadLettersWriting = 0;
+
   /** @throws {InvalidBreakerOptionsError} (scope `policy`) for a bad policy option. */
   constructor(
     @Inject(RESILIENCE_OPTIONS) options: ResilienceModuleOptions,
@@ -168,11 +170,20 @@ export class PolicyRegistry {
     this.deadLetters.registerReplayer(policy, replay);
   }
 
+  /** Dead letters being written now: a shutdown waits for them before it closes the store. */
+  get writing(): number {
+    return this.deadLettersWriting;
+  }
+
   /** Keeps a call that finally failed; a store that cannot keep it says so in the log, never silently. */
   private keepDeadLetter(policy: string, args: readonly unknown[], error: unknown, attempts: number): void {
-    this.deadLetters.record(policy, args, error, attempts).catch((problem: unknown) => {
-      this.logger.error(messages.DEAD_LETTER_LOST(policy, problem));
-    });
+    this.deadLettersWriting++;
+    this.deadLetters
+      .record(policy, args, error, attempts)
+      .catch((problem: unknown) => {
+        this.logger.error(messages.DEAD_LETTER_LOST(policy, problem));
+      })
+      .finally(() => this.deadLettersWriting--);
   }
 
   private build(

@@ -70,8 +70,9 @@ export const INVALID_MAP_ERRORS = (value: unknown): string =>
   `ResilienceModule: mapErrors = ${String(value)} is invalid; expected true (map resilience errors to 503/504/400 answers, ` +
   'the default) or false (leave them to your exception filters)';
 
-export const SHUTDOWN_TIMED_OUT = (calls: number, ms: number): string =>
-  `${calls} protected call(s) still running after shutdownTimeout (${ms} ms); shutting down anyway`;
+export const SHUTDOWN_TIMED_OUT = ([breakers, policies, letters]: number[], ms: number): string =>
+  `protected calls still running after shutdownTimeout (${ms} ms): ${breakers} in breakers, ` +
+  `${policies} through policies, ${letters} dead letter(s) being written; shutting down anyway`;
 
 export const PROM_CLIENT_MISSING =
   'prom-client is not installed, so circuit breaker metrics are off; ' +

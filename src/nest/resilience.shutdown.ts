@@ -8,6 +8,7 @@ import {
 import type { LoadSampler } from '../core/load-sampler';
 import { BreakerRegistry } from '../core/registry';
 import { BreakerStore } from '../stores/breaker-store';
+import { PolicyRegistry } from './policy-registry';
 import type { ResilienceModuleOptions } from './resilience-options.interface';
 import {
   DEFAULT_SHUTDOWN_TIMEOUT,
@@ -34,13 +35,14 @@ export class ResilienceShutdown implements BeforeApplicationShutdown, OnApplicat
     @Inject(BreakerStore) private readonly store: BreakerStore,
     @Inject(RESILIENCE_OPTIONS) options: ResilienceModuleOptions,
     @Inject(LOAD_SAMPLER) private readonly loadSampler: LoadSampler,
+    @Inject(PolicyRegistry) private readonly policies: PolicyRegistry,
   ) {
     this.timeout = options.shutdownTimeout ?? DEFAULT_SHUTDOWN_TIMEOUT;
   }
 
   async beforeApplicationShutdown(): Promise<void> {
     const deadline = Date.now() + this.timeout;
-    for (let running = this.inFlight(); running > 0; running = this.inFlight()) {
+    for (let running = this.inFlight(); running.some((n) => n > 0); running = this.inFlight()) {
       if (Date.now() >= deadline) {
         this.logger.warn(messages.SHUTDOWN_TIMED_OUT(running, this.timeout));
         return;
@@ -54,10 +56,16 @@ export class ResilienceShutdown implements BeforeApplicationShutdown, OnApplicat
     await this.store.close();
   }
 
-  private inFlight(): number {
-    let running = 0;
-    for (const breaker of this.registry.all()) running += breaker.inFlight;
-    return running;
+  /**
+   * Calls in breakers, calls through policies (a call through both counts in each), and dead
+   * letters being written: a retry's backoff and a bulkhead's queue hold no breaker call.
+   */
+  private inFlight(): [number, number, number] {
+    let breakers = 0;
+    for (const breaker of this.registry.all()) breakers += breaker.inFlight;
+    let policies = 0;
+    for (const each of this.policies.all()) policies += each.running;
+    return [breakers, policies, this.policies.writing];
   }
 }
 

@@ -128,6 +128,28 @@ describe('a policy with deadLetter: true', () => {
   describe('with the sqlite store', () => {
     const dir = useTempDir();
 
+    it('should keep, before its store closes, the letter of a call in its retry backoff when the app closes', async () => {
+      const options = {
+        policies: {
+          payments: { retry: { attempts: 1, delay: 200, jitter: 'none' as const }, deadLetter: true },
+        },
+        store: { type: 'sqlite' as const, path: join(dir(), 'state.db') },
+      };
+      const first = await createApp({ providers: [PaymentGateway] }, options);
+      const call = first.app.get(PaymentGateway).capture('o-6', { amount: 6 });
+      call.catch(() => undefined);
+      // The first attempt failed: the call waits out its backoff, in no breaker.
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      await closeApp(first.app);
+      await expect(call).rejects.toThrow('gateway down');
+      expect(PaymentGateway.captured).toHaveLength(2);
+
+      const second = await createApp({ providers: [PaymentGateway] }, options);
+      await expect(second.app.get(DeadLetters).list()).resolves.toMatchObject([
+        { args: ['o-6', { amount: 6 }] },
+      ]);
+    });
+
     it('should replay after a restart a letter kept before it', async () => {
       const store = { type: 'sqlite' as const, path: join(dir(), 'state.db') };
       const first = await paymentsApp(store);

@@ -59,6 +59,10 @@ export class Policies {
   private readonly retryOn: ((error: unknown) => boolean) | undefined;
   private readonly rateLimitKey: ((...args: any[]) => string | number) | undefined; // eslint-disable-line @typescript-eslint/no-explicit-any -- the method's arguments
   private readonly onFinalFailure: PoliciesDeps['onFinalFailure'];
+  private inFlight = 0;
+  private readonly ended = (): void => {
+    this.inFlight--;
+  };
 
   /** @throws {InvalidBreakerOptionsError} (scope `policy`) on a bad option. */
   constructor(
@@ -83,8 +87,23 @@ export class Policies {
     this.onFinalFailure = deps.onFinalFailure;
   }
 
+  /**
+   * Calls running through these policies now, from the rate limit to the fallback: waiting in
+   * a bulkhead's queue or a retry's backoff too (a shutdown waits for them).
+   */
+  get running(): number {
+    return this.inFlight;
+  }
+
   /** Runs `attempt` (as many times as the retry allows) through every policy. */
   execute<T>(attempt: Attempt<T>, call: PolicyCall = {}): Promise<T> {
+    this.inFlight++;
+    const result = this.executeCounted(attempt, call);
+    result.then(this.ended, this.ended);
+    return result;
+  }
+
+  private executeCounted<T>(attempt: Attempt<T>, call: PolicyCall): Promise<T> {
     const { onFinalFailure } = this;
     if (onFinalFailure === undefined) return this.runWithFallback(attempt, call);
     // Attempts are counted only for a policy that reports final failures: the others pay nothing.
