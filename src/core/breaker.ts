@@ -122,6 +122,8 @@ export class Breaker {
   private coordinator: BreakerCoordinator | null = null;
   /** The deadlines of running calls under a `timeout`, watched by one timer: made by the first such call. */
   private deadlines: DeadlineList<WatchedRecord<unknown>> | null = null;
+  /** Its app closed: see {@link detachTimers}. */
+  private timersDetached = false;
 
   /** @throws {InvalidBreakerOptionsError} when an option is bad. */
   constructor(
@@ -211,6 +213,15 @@ export class Breaker {
    */
   executeWatched<T>(call: WatchedCall<T>): Promise<T> {
     return this.admitAndRun(call);
+  }
+
+  /**
+   * @internal Its app closed (a shutdown that stopped waiting for calls still running): the
+   * timer of their timeouts holds the process open no longer.
+   */
+  detachTimers(): void {
+    this.timersDetached = true;
+    this.deadlines?.detach();
   }
 
   /** Subscribes to an event; returns the function that unsubscribes. */
@@ -602,8 +613,7 @@ export class Breaker {
     const timeoutMs = this.options.timeout;
     if (timeoutMs !== false) {
       record.at = (startedAt ?? this.clock.now()) + timeoutMs;
-      this.deadlines ??= new DeadlineList(this.clock, runtimeTimers, (due) => this.timeOut(due));
-      this.deadlines.add(record);
+      (this.deadlines ??= this.newDeadlineList()).add(record);
     }
     let started: Promise<T>;
     try {
@@ -655,6 +665,15 @@ export class Breaker {
     if (this.deadlines !== null && !this.deadlines.remove(record)) return false;
     this.settle(record.admission, record.startedAt, failed, error, false, judged);
     return true;
+  }
+
+  /** The list of running calls' deadlines, made with the first timed call. */
+  private newDeadlineList(): DeadlineList<WatchedRecord<unknown>> {
+    const list = new DeadlineList(this.clock, runtimeTimers, (due: WatchedRecord<unknown>) =>
+      this.timeOut(due),
+    );
+    if (this.timersDetached) list.detach();
+    return list;
   }
 
   /** Ends a watched call whose timeout came first (out of the list already). */

@@ -40,6 +40,8 @@ export class DeadlineList<D extends Deadline> {
   private armedFor = 0;
   /** Set, but unref'd: no call runs. */
   private idle = false;
+  /** Its owner's app closed: the timer never holds the process open again. */
+  private detached = false;
 
   /** `expire` is handed each deadline that passed (on `clock`), once it is out of the list. */
   constructor(
@@ -63,10 +65,19 @@ export class DeadlineList<D extends Deadline> {
     else if (deadline.at < this.armedFor) {
       this.timers.clearTimeout(this.timer);
       this.arm(deadline.at);
-    } else if (this.idle) {
+    } else if (this.idle && !this.detached) {
       this.idle = false;
       (this.timer as Refable).ref();
     }
+  }
+
+  /**
+   * Its owner's app closed (with calls still running, once shutdown stopped waiting): their
+   * deadlines still expire should the process live on, but no timer holds it open any more.
+   */
+  detach(): void {
+    this.detached = true;
+    if (this.armed && isRefable(this.timer)) this.timer.unref();
   }
 
   /** Takes a deadline out of the list: false when it is not there (it passed, or was taken out). */
@@ -97,6 +108,7 @@ export class DeadlineList<D extends Deadline> {
     this.idle = false;
     this.armedFor = at;
     this.timer = this.timers.setTimeout(this.expireDue, Math.max(0, at - now));
+    if (this.detached && isRefable(this.timer)) this.timer.unref();
   }
 
   /**

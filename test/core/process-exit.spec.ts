@@ -49,6 +49,30 @@ reused.execute(async () => 'ok').then(() =>
 );
 `;
 
+/**
+ * A Nest app closes while a breaker's call and a policy's call hang (60 s timeouts), its
+ * shutdown waiting 50 ms for them: once closed, neither timer may hold the process open.
+ */
+const closedAppScript = `
+require('reflect-metadata');
+const { Module } = require('@nestjs/common');
+const { NestFactory } = require('@nestjs/core');
+const { ResilienceModule } = require(${JSON.stringify(join(root, 'src/nest/resilience.module.ts'))});
+const { BreakerRegistry } = require(${JSON.stringify(join(root, 'src/core/registry.ts'))});
+const { PolicyRegistry } = require(${JSON.stringify(join(root, 'src/nest/policy-registry.ts'))});
+class App {}
+Module({ imports: [ResilienceModule.forRoot({ metrics: false, shutdownTimeout: 50,
+  breakers: { hung: { timeout: 60000 } }, policies: { hung: { timeout: 60000 } } })] })(App);
+(async () => {
+  const app = await NestFactory.createApplicationContext(App, { logger: false });
+  const hang = () => new Promise(() => undefined);
+  app.get(BreakerRegistry).get('hung').execute(hang).catch(() => undefined);
+  app.get(PolicyRegistry).get('hung').execute(hang).catch(() => undefined);
+  await app.close();
+  console.log('closed');
+})();
+`;
+
 /** Runs `script` in a child process on the TypeScript sources; SIGKILLed after 10 s. */
 function runScript(script: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
@@ -83,5 +107,13 @@ describe('Process exit', () => {
       'BREAKER_TIMEOUT',
       'again BREAKER_TIMEOUT',
     ]);
+  }, 15_000);
+
+  it('lets a process exit once its Nest app closed, though calls it stopped waiting for still hang', async () => {
+    const { code, stdout, stderr } = await runScript(closedAppScript);
+
+    expect(stderr).toBe('');
+    expect(code).toBe(0);
+    expect(stdout.trim()).toBe('closed');
   }, 15_000);
 });

@@ -29,6 +29,11 @@ export class TotalTimeout {
     this.deadlines = new DeadlineList(timers, timers, expireCall);
   }
 
+  /** The app closed: the timer of the calls still running holds the process open no longer. */
+  detach(): void {
+    this.deadlines.detach();
+  }
+
   /**
    * Runs `run`, failing its caller with `TimeoutExceededError` after `timeoutMs`; `ended` is
    * called once `run` itself has settled (after the timeout, if it ignored its signal).
