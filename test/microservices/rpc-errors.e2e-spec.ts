@@ -204,3 +204,28 @@ describe.each(Object.keys(TRANSPORTS))(
     });
   },
 );
+
+describe('a hybrid app: an HTTP app with a microservice connected to it', () => {
+  it('answers BREAKER_OPEN over TCP when the microservice inherits the app’s configuration', async () => {
+    const transport = await TRANSPORTS.TCP();
+    const moduleRef = await Test.createTestingModule({
+      imports: [ResilienceModule.forRoot({ metrics: false, breakers: { quotes: { failureThreshold: 1 } } })],
+      controllers: [QuotesController],
+    }).compile();
+    const app = moduleRef.createNestApplication({ logger: false });
+    app.connectMicroservice<MicroserviceOptions>(transport, { inheritAppConfig: true });
+    await app.startAllMicroservices();
+    await app.init();
+    const client = ClientProxyFactory.create(transport as ClientOptions);
+    try {
+      await app.get(BreakerRegistry).get('quotes').trip('maintenance');
+
+      const error = await lastValueFrom(client.send(QUOTE, {})).catch((e: unknown) => e);
+
+      expect(error).toMatchObject({ code: 'BREAKER_OPEN', breaker: 'quotes' });
+    } finally {
+      await client.close();
+      await app.close();
+    }
+  });
+});

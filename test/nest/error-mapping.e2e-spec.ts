@@ -11,18 +11,23 @@ import {
   Inject,
   Injectable,
   type INestApplication,
+  Logger,
   type LoggerService,
+  type MessageEvent,
   Param,
+  Sse,
   UseInterceptors,
 } from '@nestjs/common';
 import { APP_FILTER, APP_INTERCEPTOR, HttpAdapterHost } from '@nestjs/core';
 import { Test } from '@nestjs/testing';
+import { concatMap, from, type Observable } from 'rxjs';
 import request from 'supertest';
 import { BreakerRegistry } from '../../src/core/registry';
 import { CircuitBreaker } from '../../src/nest/circuit-breaker.decorator';
 import { CircuitBreakerInterceptor } from '../../src/nest/circuit-breaker.interceptor';
 import type { ResilienceModuleRootOptions } from '../../src/nest/resilience.module-definition';
 import { ResilienceModule } from '../../src/nest/resilience.module';
+import { closeAllApps, createApp } from './nest-app.fixture';
 import { outlastTimeout } from './slow-call.fixture';
 
 /** A provider method behind a breaker, called from plain routes: the README's first example. */
@@ -328,5 +333,47 @@ describe('the mapErrors setting', () => {
     await app.get(BreakerRegistry).get('payments').trip();
 
     await request(app.getHttpServer()).get('/quote').expect(500);
+  });
+});
+
+describe('a rejection in the middle of a stream (SSE)', () => {
+  @Injectable()
+  class Prices {
+    @CircuitBreaker('prices')
+    async price(i: number): Promise<number> {
+      return i * 10;
+    }
+  }
+
+  @Controller('prices')
+  class PricesController {
+    constructor(
+      @Inject(Prices) private readonly prices: Prices,
+      @Inject(BreakerRegistry) private readonly registry: BreakerRegistry,
+    ) {}
+
+    @Sse()
+    events(): Observable<MessageEvent> {
+      return from([0, 1]).pipe(
+        concatMap(async (i) => {
+          if (i === 1) await this.registry.get('prices').trip('mid-stream');
+          return { data: `price ${await this.prices.price(i)}` };
+        }),
+      );
+    }
+  }
+
+  afterEach(closeAllApps);
+
+  it('should end the stream with the rejection as its error event, nothing logged', async () => {
+    const error = jest.spyOn(Logger.prototype, 'error').mockImplementation(() => undefined);
+    const t = await createApp({ controllers: [PricesController], providers: [Prices] });
+
+    const response = await t.http().get('/prices').expect(200);
+
+    expect(response.text).toContain('data: price 0');
+    expect(response.text).toMatch(/event: error\nid: 2\ndata: Circuit breaker "prices" is forced_open/);
+    expect(error).not.toHaveBeenCalled();
+    error.mockRestore();
   });
 });

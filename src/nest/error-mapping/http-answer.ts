@@ -42,7 +42,8 @@ export function setAnswerHeaders(
   response: unknown,
   { retryAfterMs }: ErrorAnswer,
 ): void {
-  if (retryAfterMs === undefined) return;
+  // Headers sent already (an error in the middle of a stream, SSE): the error goes in the body.
+  if (retryAfterMs === undefined || adapterHost.httpAdapter.isHeadersSent(response)) return;
   // Whole seconds, rounded up, at least 1.
   const seconds = String(Math.max(1, Math.ceil(retryAfterMs / 1000)));
   adapterHost.httpAdapter.setHeader(response, 'Retry-After', seconds);
