@@ -154,11 +154,14 @@ export function observeThroughBreaker(
       span = traceCall(breaker);
       let inner: Subscription | undefined;
       let release: (() => void) | undefined;
+      let left = false;
       runActive(
         breaker,
         outer,
         () =>
           new Promise<void>((resolve, reject) => {
+            // Gone before the call started (a fleet's trial waits for its lease): nothing to run.
+            if (left) return reject(LEFT_BEFORE_START);
             release = resolve;
             inner = source().subscribe({
               next: (value) => subscriber.next(value),
@@ -175,6 +178,7 @@ export function observeThroughBreaker(
         },
       );
       return () => {
+        left = true;
         inner?.unsubscribe();
         release?.();
       };
@@ -188,6 +192,15 @@ export function observeThroughBreaker(
     );
   });
 }
+
+/**
+ * How a call ends whose subscriber left before it started: it reaches nobody, and its status
+ * (499, the client closed the request) makes the default `isFailure` ignore it: a HALF_OPEN
+ * trial that never ran decides nothing.
+ */
+const LEFT_BEFORE_START = Object.assign(new Error('the subscriber left before the call started'), {
+  status: 499,
+});
 
 /** What a method or a fallback returned, an Observable as the Promise of its last value. */
 export function settle(value: unknown): unknown {

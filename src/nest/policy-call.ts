@@ -50,7 +50,10 @@ export function observeThroughPolicies(
   return new Observable<unknown>((subscriber) => {
     let inner: Subscription | undefined;
     let release: (() => void) | undefined;
+    let left = false;
     const subscribeOnce = (resolve: () => void, reject: (error: unknown) => void) => {
+      // Gone while queued in a bulkhead or waiting out a retry's delay: no attempt is made.
+      if (left) return resolve();
       release = resolve;
       const attempt = breaker === undefined ? defer(source) : observeThroughBreaker(breaker, source);
       inner = attempt.subscribe({
@@ -85,6 +88,7 @@ export function observeThroughPolicies(
         },
       );
     return () => {
+      left = true;
       inner?.unsubscribe();
       release?.();
     };

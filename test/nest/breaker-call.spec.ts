@@ -1,6 +1,11 @@
+import { of, Subject, throwError } from 'rxjs';
 import { Breaker } from '../../src/core/breaker';
-import { callThroughBreaker } from '../../src/nest/breaker-call';
+import type { TrialLease } from '../../src/core/breaker-coordinator';
+import { Policies } from '../../src/core/policies/policies';
+import { callThroughBreaker, observeThroughBreaker } from '../../src/nest/breaker-call';
+import { observeThroughPolicies } from '../../src/nest/policy-call';
 import { deferred, fakeClock } from '../core/breaker-test-kit';
+import { fakeTimers } from '../core/policies/fake-timers';
 
 /** A breaker that opens on one failure, on a fake clock. */
 const payments = () =>
@@ -68,5 +73,57 @@ describe('callThroughBreaker and calls made on its call path', () => {
 
     await expect(later).resolves.toBe('after the timeout');
     expect(breaker.snapshot()).toMatchObject({ calls: 2, successes: 1, failures: 0.5 });
+  });
+});
+
+describe('an Observable whose subscriber leaves before its call starts', () => {
+  const flush = async () => {
+    for (let i = 0; i < 10; i++) await Promise.resolve();
+  };
+
+  it('should not subscribe the source once a trial waiting for its lease is unsubscribed, and decide nothing', async () => {
+    const clock = fakeClock();
+    const breaker = new Breaker('payments', { failureThreshold: 1, openDuration: 1_000 }, { clock });
+    const lease = deferred<TrialLease>();
+    breaker.coordinateWith({ coordinate: () => undefined, claimTrial: () => lease.promise });
+    await breaker.execute(() => Promise.reject(new Error('down'))).catch(() => undefined);
+    clock.advance(1_000);
+    const source = jest.fn(() => of('quote'));
+
+    observeThroughBreaker(breaker, source)
+      .subscribe({ error: () => undefined })
+      .unsubscribe();
+    const settled = jest.fn();
+    lease.resolve({ settle: settled });
+    await flush();
+
+    expect(source).not.toHaveBeenCalled();
+    expect(settled).toHaveBeenCalledWith('ignored');
+    expect(breaker.snapshot()).toMatchObject({ state: 'half_open', inFlight: 0 });
+  });
+
+  it('should make no attempt for a subscriber that left while queued in a bulkhead or waiting to retry', async () => {
+    const timers = fakeTimers();
+    const queued = new Policies('export', { bulkhead: { maxConcurrent: 1, maxQueue: 1 } }, { timers });
+    const first = new Subject<string>();
+    const sources = { first: jest.fn(() => first), second: jest.fn(() => of('second')) };
+    const running = observeThroughPolicies(queued, undefined, sources.first, undefined, []).subscribe();
+    observeThroughPolicies(queued, undefined, sources.second, undefined, []).subscribe().unsubscribe();
+    first.complete();
+    await flush();
+    expect(sources.second).not.toHaveBeenCalled();
+    expect(queued.bulkhead).toMatchObject({ active: 0, queued: 0 });
+    running.unsubscribe();
+
+    const retried = new Policies('flaky', { retry: { attempts: 1, delay: 100, jitter: 'none' } }, { timers });
+    const flaky = jest.fn(() => throwError(() => new Error('reset')));
+    const waiting = observeThroughPolicies(retried, undefined, flaky, undefined, []).subscribe({
+      error: () => undefined,
+    });
+    await flush();
+    waiting.unsubscribe();
+    await timers.advance(100);
+    expect(flaky).toHaveBeenCalledTimes(1);
+    expect(retried.running).toBe(0);
   });
 });
