@@ -9,7 +9,9 @@ import { errorBrand, ResilienceErrorFilter } from './resilience-error.filter';
  * error raised in a guard or middleware), or with `mapErrors: false` to get the 503 back in
  * one place: `{ provide: APP_FILTER, useClass: BreakerOpenFilter }`.
  *
- * Outside HTTP (RPC, WebSockets, GraphQL) it leaves the error to the context's own handling.
+ * Outside HTTP (RPC, GraphQL) it leaves the error to the context's own handling. Not for a
+ * WebSocket gateway: Nest counts a filter that matches there as handling, and the client gets
+ * no answer.
  * @publicApi
  */
 @Catch(errorBrand(isBreakerOpenError))

@@ -5,8 +5,9 @@ import { setAnswerHeaders } from './http-answer';
 
 /**
  * What the opt-in filters share: answer an HTTP request with the error's answer. Outside HTTP
- * (RPC, WebSockets, GraphQL) it does nothing, which leaves the error to the context's own
- * handling. Subclasses say which errors they catch with `@Catch()`.
+ * (RPC, GraphQL) it does nothing, which leaves the error to the context's own handling (a
+ * WebSocket gateway's handler takes a matching filter as handling: none answers there).
+ * Subclasses say which errors they catch with `@Catch()`.
  */
 export abstract class ResilienceErrorFilter implements ExceptionFilter {
   constructor(@Inject(HttpAdapterHost) private readonly adapterHost: HttpAdapterHost) {}
