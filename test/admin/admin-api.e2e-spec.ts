@@ -104,6 +104,25 @@ describe('Admin API', () => {
       });
     });
 
+    it('refuses a body that is not JSON with 415, as another site’s form would send it', async () => {
+      for (const [type, body] of [
+        ['application/x-www-form-urlencoded', 'reason=csrf'],
+        ['text/plain', '{"reason":"csrf"}'],
+        ['multipart/form-data; boundary=x', '--x--'],
+      ]) {
+        const res = await http
+          .post('/resilience/breakers/payments/trip')
+          .set(auth)
+          .set('content-type', type)
+          .send(body)
+          .expect(415);
+        expect(res.body.message).toBe(
+          `Unsupported content-type "${type}"; expected application/json (or no body), which another site's form cannot send`,
+        );
+      }
+      expect(app!.get(BreakerRegistry).get('payments').state).toBe('closed');
+    });
+
     it('refuses a reset within the cooldown with 409 and retryAfterMs, and forces it with force: true', async () => {
       await http
         .post('/resilience/breakers/payments/trip')

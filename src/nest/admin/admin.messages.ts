@@ -48,3 +48,6 @@ export const UNKNOWN_FIELDS = (fields: string[], allowed: readonly string[]): st
 export const MISSING_TOKEN = 'Missing admin token: send the header "Authorization: Bearer <token>"';
 
 export const WRONG_TOKEN = 'Invalid admin token';
+
+export const NOT_JSON = (type: string): string =>
+  `Unsupported content-type "${escapeUnprintable(type)}"; expected application/json (or no body), which another site's form cannot send`;

@@ -33,6 +33,7 @@ import type { AdminOptions } from '../resilience-options.interface';
 import { AdminActor } from './admin-actor.decorator';
 import { adminGuards } from './admin-guards';
 import { readBody, readFlag, readLimit, readNameFilter, readReason } from './admin-request';
+import { AdminJsonBodyGuard } from './admin-json-body.guard';
 import { AdminTokenGuard } from './admin-token.guard';
 import { forAdmin, replayAnswer, type ReplaySucceededBody } from './dead-letter-answers';
 import {
@@ -206,7 +207,7 @@ export function createAdminController(options: AdminOptions): Type<unknown> {
     }
   }
 
-  if (guards.length > 0) UseGuards(...guards)(ResilienceAdminController);
+  UseGuards(new AdminJsonBodyGuard(), ...guards)(ResilienceAdminController);
   return ResilienceAdminController;
 }
 
