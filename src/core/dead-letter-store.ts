@@ -55,7 +55,11 @@ export const MEMORY_DEAD_LETTERS_KEPT = 1_000;
 export class MemoryDeadLetters implements DeadLetterStore {
   /** Oldest first; ids are ascending. */
   private entries: DeadLetter[] = [];
-  private lastId = 0;
+  /**
+   * Counted up from the time the store was made (ms × 1,000): a stale id from an earlier
+   * process (a replay after a restart) names nothing here rather than another call.
+   */
+  private lastId = Date.now() * 1_000;
 
   constructor(private readonly capacity = MEMORY_DEAD_LETTERS_KEPT) {}
 

@@ -30,7 +30,7 @@ describe('nest-resilience dead-letters against a running app', () => {
     const all = await cli(['dead-letters', 'list'], env);
     expect({ code: all.code, stderr: all.stderr }).toEqual({ code: 0, stderr: '' });
     const [header, ...rows] = all.stdout.trimEnd().split('\n');
-    expect(header.split(/\s{2,}/)).toEqual(['ID', 'TIME', 'POLICY', 'ATTEMPTS', 'ERROR', 'ARGS']);
+    expect(header.trim().split(/\s{2,}/)).toEqual(['ID', 'TIME', 'POLICY', 'ATTEMPTS', 'ERROR', 'ARGS']);
     expect(rows[0]).toMatch(
       /^ *\d+ +\d{4}-\d\d-\d\dT\S+Z +emails +1 +TypeError: bad address +\["welcome"\]$/,
     );

@@ -6,6 +6,22 @@ import { FakeClock, SQLITE_TEST_DRIVERS, useSqliteFile } from '../support/sqlite
 describe('MemoryDeadLetters', () => {
   behavesAsDeadLetterStore((capacity) => new MemoryDeadLetters(capacity));
 
+  it('should never give an id a store of an earlier process gave', async () => {
+    const now = jest.spyOn(Date, 'now').mockReturnValue(1_800_000_000_000);
+    const earlier = new MemoryDeadLetters();
+    const given = [
+      (await earlier.add(letter('payments', 1))).id,
+      (await earlier.add(letter('payments', 2))).id,
+    ];
+    now.mockReturnValue(1_800_000_000_500);
+    const restarted = new MemoryDeadLetters();
+    const next = (await restarted.add(letter('payments', 3))).id;
+    now.mockRestore();
+
+    expect(given).not.toContain(next);
+    for (const id of given) expect(await restarted.get(id)).toBeUndefined();
+  });
+
   it('should keep 1,000 letters by default', async () => {
     const store = new MemoryDeadLetters();
     for (let n = 1; n <= 1_001; n++) await store.add(letter('payments', n));
