@@ -53,9 +53,9 @@ export class ResilienceShutdown implements BeforeApplicationShutdown, OnApplicat
 
   async onApplicationShutdown(): Promise<void> {
     this.loadSampler.stop?.();
-    // Calls shutdown stopped waiting for still time out, but hold the process open no longer.
+    // Calls shutdown stopped waiting for still time out, but hold the process open no longer, nor retry.
     for (const breaker of this.registry.all()) breaker.detachTimers();
-    for (const policies of this.policies.all()) policies.timeout?.detach();
+    for (const policies of this.policies.all()) policies.close();
     await this.store.close();
   }
 

@@ -50,8 +50,9 @@ reused.execute(async () => 'ok').then(() =>
 `;
 
 /**
- * A Nest app closes while a breaker's call and a policy's call hang (60 s timeouts), its
- * shutdown waiting 50 ms for them: once closed, neither timer may hold the process open.
+ * A Nest app closes while a breaker's call and a policy's call hang (60 s timeouts) and a call
+ * waits 60 s to retry, its shutdown waiting 50 ms for them: once closed, no timer may hold the
+ * process open, and the retry is not made.
  */
 const closedAppScript = `
 require('reflect-metadata');
@@ -62,14 +63,20 @@ const { BreakerRegistry } = require(${JSON.stringify(join(root, 'src/core/regist
 const { PolicyRegistry } = require(${JSON.stringify(join(root, 'src/nest/policy-registry.ts'))});
 class App {}
 Module({ imports: [ResilienceModule.forRoot({ metrics: false, shutdownTimeout: 50,
-  breakers: { hung: { timeout: 60000 } }, policies: { hung: { timeout: 60000 } } })] })(App);
+  breakers: { hung: { timeout: 60000 } },
+  policies: { hung: { timeout: 60000 }, backoff: { retry: { attempts: 1, delay: 60000, jitter: 'none' } } } })] })(App);
 (async () => {
   const app = await NestFactory.createApplicationContext(App, { logger: false });
   const hang = () => new Promise(() => undefined);
   app.get(BreakerRegistry).get('hung').execute(hang).catch(() => undefined);
   app.get(PolicyRegistry).get('hung').execute(hang).catch(() => undefined);
+  let attempts = 0;
+  const retried = app.get(PolicyRegistry).get('backoff')
+    .execute(async () => { attempts++; throw new Error('down'); })
+    .catch((error) => error.message);
   await app.close();
   console.log('closed');
+  console.log(await retried, attempts);
 })();
 `;
 
@@ -114,6 +121,7 @@ describe('Process exit', () => {
 
     expect(stderr).toBe('');
     expect(code).toBe(0);
-    expect(stdout.trim()).toBe('closed');
+    // The retry waiting out its backoff ends with its last error, and makes no attempt after.
+    expect(stdout.trim().split('\n')).toEqual(['closed', 'down 1']);
   }, 15_000);
 });

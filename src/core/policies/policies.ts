@@ -95,6 +95,15 @@ export class Policies {
     return this.inFlight;
   }
 
+  /**
+   * Its app closed, shutdown done waiting: no call retries any more, and the timer of calls
+   * still running holds the process open no longer.
+   */
+  close(): void {
+    this.retry?.close();
+    this.timeout?.detach();
+  }
+
   /** Runs `attempt` (as many times as the retry allows) through every policy. */
   execute<T>(attempt: Attempt<T>, call: PolicyCall = {}): Promise<T> {
     this.inFlight++;

@@ -21,6 +21,9 @@ export type Attempt<T> = (call: CallSignal | undefined) => Promise<T>;
  */
 export class RetryPolicy {
   private readonly budget: RetryBudget | undefined;
+  /** Aborted by `close()`: ends every wait for a retry; made with the first wait. */
+  private closing: AbortController | undefined;
+  private closed = false;
 
   constructor(
     readonly policy: string,
@@ -41,11 +44,26 @@ export class RetryPolicy {
       } catch (error) {
         const wait = this.waitBeforeRetry(error, retry, retryOn, call);
         if (wait === undefined) throw error;
-        await abortableDelay(this.timers, wait, call?.signal).catch(() => {
+        await abortableDelay(this.timers, wait, this.waitSignal(call)).catch(() => {
           throw error;
         });
       }
     }
+  }
+
+  /**
+   * Its app closed: no call waits for another attempt any more, nor makes one; each ends with
+   * its last error (a closed app's store could keep nothing of them).
+   */
+  close(): void {
+    this.closed = true;
+    this.closing?.abort();
+  }
+
+  /** What ends a wait for a retry: the call's total timeout, and `close()`. */
+  private waitSignal(call: CallSignal | undefined): AbortSignal {
+    const closing = (this.closing ??= new AbortController()).signal;
+    return call === undefined ? closing : AbortSignal.any([call.signal, closing]);
   }
 
   /** How long to wait before retrying after `error`; `undefined`: throw it. */
@@ -55,7 +73,7 @@ export class RetryPolicy {
     retryOn: (error: unknown) => boolean,
     call: CallSignal | undefined,
   ): number | undefined {
-    if (call?.aborted || isRejection(error) || !retryOn(error)) return undefined;
+    if (this.closed || call?.aborted || isRejection(error) || !retryOn(error)) return undefined;
     if (retry >= this.options.attempts) {
       this.emit({ kind: 'retry', policy: this.policy, outcome: 'exhausted' });
       return undefined;

@@ -235,4 +235,22 @@ describe('retry', () => {
     await expect(policies.execute(async () => 'ok')).resolves.toBe('ok');
     expect(timers.started).toEqual([]);
   });
+
+  it('should end a call waiting to retry with its last error once closed, and make no attempt after', async () => {
+    const timers = fakeTimers();
+    const policies = new Policies('p', { retry: { attempts: 3, delay: 1_000, jitter: 'none' } }, { timers });
+    let attempts = 0;
+    const call = policies.execute(async () => {
+      attempts++;
+      throw new Error(`failure ${attempts}`);
+    });
+    call.catch(() => undefined);
+    await timers.advance(0);
+
+    policies.close();
+
+    await expect(call).rejects.toThrow('failure 1');
+    expect(attempts).toBe(1);
+    expect(timers.pending).toBe(0);
+  });
 });
