@@ -44,7 +44,9 @@ export class RetryPolicy {
       } catch (error) {
         const wait = this.waitBeforeRetry(error, retry, retryOn, call);
         if (wait === undefined) throw error;
-        await abortableDelay(this.timers, wait, this.waitSignal(call)).catch(() => {
+        // The wait ends early when the call is given up (its total timeout), or its app closed.
+        this.closing ??= new AbortController();
+        await abortableDelay(this.timers, wait, call?.signal, this.closing.signal).catch(() => {
           throw error;
         });
       }
@@ -58,12 +60,6 @@ export class RetryPolicy {
   close(): void {
     this.closed = true;
     this.closing?.abort();
-  }
-
-  /** What ends a wait for a retry: the call's total timeout, and `close()`. */
-  private waitSignal(call: CallSignal | undefined): AbortSignal {
-    const closing = (this.closing ??= new AbortController()).signal;
-    return call === undefined ? closing : AbortSignal.any([call.signal, closing]);
   }
 
   /** How long to wait before retrying after `error`; `undefined`: throw it. */

@@ -19,20 +19,29 @@ export type RandomSource = () => number;
 export const systemTimers: PolicyTimers = { now: () => Date.now(), ...runtimeTimers };
 
 /**
- * Resolves after `ms`, or rejects with the signal's reason as soon as `signal` aborts: a
- * retry waiting for its next attempt stops when the call is given up.
+ * Resolves after `ms`, or rejects with a signal's reason as soon as one of `signals` aborts: a
+ * retry waiting for its next attempt stops when the call is given up, or its app closed.
  */
-export function abortableDelay(timers: PolicyTimers, ms: number, signal?: AbortSignal): Promise<void> {
-  if (signal?.aborted) return Promise.reject(signal.reason as Error);
+export function abortableDelay(
+  timers: PolicyTimers,
+  ms: number,
+  ...signals: Array<AbortSignal | undefined>
+): Promise<void> {
+  const aborted = signals.find((signal) => signal?.aborted);
+  if (aborted !== undefined) return Promise.reject(aborted.reason as Error);
   return new Promise((resolve, reject) => {
-    const onAbort = () => {
+    const stopListening = () => {
+      for (const signal of signals) signal?.removeEventListener('abort', onAbort);
+    };
+    const onAbort = (event: Event) => {
       timers.clearTimeout(handle);
-      reject(signal?.reason as Error);
+      stopListening();
+      reject((event.target as AbortSignal).reason as Error);
     };
     const handle = timers.setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
+      stopListening();
       resolve();
     }, ms);
-    signal?.addEventListener('abort', onAbort, { once: true });
+    for (const signal of signals) signal?.addEventListener('abort', onAbort, { once: true });
   });
 }
