@@ -67,9 +67,13 @@ export class DispatchedFetch extends FetchRequest<AbortingDispatcher> {
     this.how.settled();
   }
 
-  /** Undici dispatches a request once it is built: one that failed before never left. */
-  protected override sent(): boolean {
-    return this.how.hooked;
+  /**
+   * Undici dispatches a request once it is built: one that failed before never left, with a
+   * TypeError of its own (a network error is one too, with a `cause`). A request a wrapper sent
+   * later through the global dispatcher never reached ours either: what it failed with tells.
+   */
+  protected override sent(error: unknown): boolean {
+    return this.how.hooked || !(error instanceof TypeError && error.cause === undefined);
   }
 }
 

@@ -49,6 +49,7 @@ describe('createResilientFetch: the breaker’s timeout aborts the request (Node
     expect(report.failuresAfterRefused).toBe(0);
     expect(report.connectionRefused.error).toBe('TypeError');
     expect(report.failuresAfterConnectionRefused).toBe(1);
+    expect(report.failuresThroughWaitingFetch).toBe(1);
   });
 
   it('sends a request through the caller’s own dispatcher, and still aborts it on timeout', () => {

@@ -57,6 +57,7 @@ export interface FetchAbortReport {
   failuresAfterRefused: number;
   connectionRefused: Outcome;
   failuresAfterConnectionRefused: number;
+  failuresThroughWaitingFetch: number;
 }
 interface Dispatcher {
   dispatch(options: object, handler: object): boolean;
@@ -197,6 +198,12 @@ async function main(): Promise<void> {
   const refusing = await refusingOrigin();
   report.connectionRefused = await outcome(fetch(`${refusing}/r`));
   report.failuresAfterConnectionRefused = registry.get(`http:${refusing}`).snapshot().failures;
+  // Through a fetch that waits before it sends, the request never reaches our dispatcher: a
+  // refused connection still counts.
+  globalThis.fetch = later(nodeFetch);
+  const alsoRefusing = await refusingOrigin();
+  await outcome(fetch(`${alsoRefusing}/r`));
+  report.failuresThroughWaitingFetch = registry.get(`http:${alsoRefusing}`).snapshot().failures;
 
   process.stdout.write(`${JSON.stringify(report)}\n`);
   await Promise.all([hanging.close(), answering.close()]);
