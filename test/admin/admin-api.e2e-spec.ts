@@ -121,6 +121,13 @@ describe('Admin API', () => {
         );
       }
       expect(app!.get(BreakerRegistry).get('payments').state).toBe('closed');
+      for (const type of ['application/json; charset=utf-8', 'Application/JSON'])
+        await http
+          .post('/resilience/breakers/payments/disable')
+          .set(auth)
+          .set('content-type', type)
+          .send('{"reason":"json"}')
+          .expect(200);
     });
 
     it('refuses a reset within the cooldown with 409 and retryAfterMs, and forces it with force: true', async () => {
