@@ -43,6 +43,8 @@ const nest12 = {
       '@nestjs/axios': '12',
       '@nestjs/graphql': '14',
       '@nestjs/apollo': '14',
+      '@nestjs/websockets': '12',
+      '@nestjs/platform-socket.io': '12',
     },
   },
 };
@@ -65,7 +67,7 @@ const nest11 = {
   displayName: 'nest11',
   testMatch: [
     '<rootDir>/test/{compat,nest,terminus,admin}/**/*.{spec,e2e-spec}.ts',
-    '<rootDir>/test/{http,microservices,graphql,opentelemetry,policies}/**/*.e2e-spec.ts',
+    '<rootDir>/test/{http,microservices,graphql,opentelemetry,policies,websockets}/**/*.e2e-spec.ts',
     '<rootDir>/test/stores/sqlite-*.ts',
     '<rootDir>/sample-app/**/*.e2e-spec.ts',
   ],
@@ -91,6 +93,8 @@ const nest11 = {
       '@nestjs/axios': '4',
       '@nestjs/graphql': '13',
       '@nestjs/apollo': '13',
+      '@nestjs/websockets': '11',
+      '@nestjs/platform-socket.io': '11',
     },
   },
 };

@@ -9,9 +9,8 @@ import { errorBrand, ResilienceErrorFilter } from './resilience-error.filter';
  * filter only where interceptors do not run (an error raised in a guard or middleware), or
  * with `mapErrors: false`: `{ provide: APP_FILTER, useClass: BreakerTimeoutFilter }`.
  *
- * Outside HTTP (RPC, GraphQL) it leaves the error to the context's own handling. Not for a
- * WebSocket gateway: Nest counts a filter that matches there as handling, and the client gets
- * no answer.
+ * A WebSocket gateway's client gets the `exception` event `mapErrors` would send. On RPC and
+ * GraphQL it leaves the error to the context's own handling.
  * @publicApi
  */
 @Catch(errorBrand(isBreakerTimeoutError))

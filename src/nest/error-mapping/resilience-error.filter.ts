@@ -2,12 +2,13 @@ import { type ArgumentsHost, type ExceptionFilter, Inject } from '@nestjs/common
 import { HttpAdapterHost } from '@nestjs/core';
 import { answerFor } from './error-answers';
 import { setAnswerHeaders } from './http-answer';
+import { answerWsClient } from './ws-answer';
 
 /**
- * What the opt-in filters share: answer an HTTP request with the error's answer. Outside HTTP
- * (RPC, GraphQL) it does nothing, which leaves the error to the context's own handling (a
- * WebSocket gateway's handler takes a matching filter as handling: none answers there).
- * Subclasses say which errors they catch with `@Catch()`.
+ * What the opt-in filters share: answer an HTTP request, or a WebSocket gateway's client (whose
+ * handler takes a matching filter as its only handling), with the error's answer. On RPC and
+ * GraphQL it does nothing, which leaves the error to the context's own handling. Subclasses say
+ * which errors they catch with `@Catch()`.
  */
 export abstract class ResilienceErrorFilter implements ExceptionFilter {
   constructor(@Inject(HttpAdapterHost) private readonly adapterHost: HttpAdapterHost) {}
@@ -15,7 +16,9 @@ export abstract class ResilienceErrorFilter implements ExceptionFilter {
   catch(error: unknown, host: ArgumentsHost): void {
     const answer = answerFor(error);
     // Returning nothing means "not handled" to Nest's external exception handler.
-    if (answer === undefined || host.getType() !== 'http') return;
+    if (answer === undefined) return;
+    if (host.getType() === 'ws') return answerWsClient(host, answer);
+    if (host.getType() !== 'http') return;
     const response: unknown = host.switchToHttp().getResponse();
     setAnswerHeaders(this.adapterHost, response, answer);
     this.adapterHost.httpAdapter.reply(response, answer.body, answer.status);

@@ -4,6 +4,7 @@ import { answerFor, type ErrorAnswer } from './error-answers';
 import { graphqlErrorFor } from './graphql-answer';
 import { httpExceptionFor } from './http-answer';
 import { rpcAnswerFor } from './rpc-answer';
+import { wsAnswerFor } from './ws-answer';
 
 /** Builds what a handler of one context type throws in place of a resilience error. */
 type ContextMapping = (
@@ -18,12 +19,14 @@ const CONTEXTS: ReadonlyMap<string, ContextMapping> = new Map<string, ContextMap
   ['http', httpExceptionFor],
   ['rpc', (_adapterHost, host, answer) => rpcAnswerFor(host, answer)],
   ['graphql', (_adapterHost, _host, answer, error) => graphqlErrorFor(answer, error)],
+  ['ws', (_adapterHost, _host, answer) => wsAnswerFor(answer)],
 ]);
 
 /**
  * Turns a resilience error that escapes a handler into the answer its context expects (on
  * HTTP: Nest's `ServiceUnavailableException` with `Retry-After`, `GatewayTimeoutException`;
- * on RPC an `RpcException`, or one warning line for an event; on GraphQL a `GraphQLError`), before any exception filter sees it. Any other error, an error of a context without a
+ * on RPC an `RpcException`, or one warning line for an event; on GraphQL a `GraphQLError`; on a
+ * WebSocket gateway a `WsException`), before any exception filter sees it. Any other error, an error of a context without a
  * mapping, and every error once the module's `mapErrors` is `false`, come back unchanged.
  */
 export class ResilienceErrorMapper {

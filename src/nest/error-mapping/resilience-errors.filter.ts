@@ -9,9 +9,8 @@ import { errorBrand, ResilienceErrorFilter } from './resilience-error.filter';
  * errors raised where interceptors do not run (guards, middleware):
  * `{ provide: APP_FILTER, useClass: ResilienceErrorsFilter }`.
  *
- * Outside HTTP (RPC, GraphQL) it leaves the error to the context's own handling. Not for a
- * WebSocket gateway: Nest counts a filter that matches there as handling, and the client gets
- * no answer.
+ * A WebSocket gateway's client gets the `exception` event `mapErrors` would send. On RPC and
+ * GraphQL it leaves the error to the context's own handling.
  * @publicApi
  */
 @Catch(errorBrand((value) => answerFor(value) !== undefined))

@@ -1,0 +1,30 @@
+import type { ArgumentsHost } from '@nestjs/common';
+import type { ErrorAnswer } from './error-answers';
+
+type WebSockets = typeof import('@nestjs/websockets');
+
+let websockets: WebSockets | undefined;
+
+/** Loaded on the first WebSocket rejection: an app with a gateway has @nestjs/websockets. */
+function loadWebSockets(): WebSockets {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- an optional peer, never loaded by apps without gateways
+  return (websockets ??= require('@nestjs/websockets') as WebSockets);
+}
+
+/**
+ * `answer` as the `WsException` a gateway's `@SubscribeMessage` handler throws: Nest's
+ * `BaseWsExceptionFilter` sends its error, `{ status: 'error', code, message, breaker | policy,
+ * retryAfterMs | timeoutMs }`, to the client as an `exception` event. It answers any other
+ * error `{ status: 'error', message: 'Internal server error' }` and logs its stack.
+ */
+export function wsAnswerFor(answer: ErrorAnswer): Error {
+  return new (loadWebSockets().WsException)({ status: 'error', ...answer.details });
+}
+
+/**
+ * Sends `answer` to the gateway's client as Nest's own handling would send its `WsException`:
+ * an exception filter that matches a gateway's error is its only handling.
+ */
+export function answerWsClient(host: ArgumentsHost, answer: ErrorAnswer): void {
+  new (loadWebSockets().BaseWsExceptionFilter)().catch(wsAnswerFor(answer), host);
+}
