@@ -24,25 +24,32 @@ class ActiveCall {
   constructor(
     /** Undefined for a call bounded by a policy's total timeout. */
     readonly breaker: Breaker | undefined,
-    /** Aborted when the breaker's `timeout` (or the policy's total timeout) ends the call. */
+    /**
+     * Aborted when the breaker's `timeout` (or the policy's total timeout) ends the call; a
+     * breaker without a `timeout` gives a signal that never aborts.
+     */
     private readonly own: AbortSignal | CallSignal,
     readonly outer: ActiveCall | undefined,
   ) {}
 
-  /** Whether the call was given up: by its own timeout, or by the policy's total timeout it runs directly under. */
-  get aborted(): boolean {
-    return this.own.aborted || (this.underTotalTimeout() && (this.outer as ActiveCall).aborted);
+  /**
+   * Whether its own timeout ended the call: the breaker has settled it, while a call given up by
+   * an outer one's timeout still runs in its breaker.
+   */
+  get timedOut(): boolean {
+    return this.own.aborted;
   }
 
-  /** Aborted when the call is given up: a breaker call under a policy's total timeout, on either timeout. */
+  /**
+   * Aborted when the call is given up, by its own timeout or by that of a call it runs inside of
+   * (an outer breaker's or policy's): work done for a caller that has gone stops.
+   */
   get signal(): AbortSignal {
-    const own = this.own instanceof CallSignal ? this.own.signal : this.own;
-    if (!this.underTotalTimeout()) return own;
-    return (this.combined ??= AbortSignal.any([own, (this.outer as ActiveCall).signal]));
-  }
-
-  private underTotalTimeout(): boolean {
-    return this.breaker !== undefined && this.outer !== undefined && this.outer.breaker === undefined;
+    let bounded = this.outer;
+    while (bounded !== undefined && !(bounded.own instanceof CallSignal)) bounded = bounded.outer;
+    if (!(this.own instanceof CallSignal)) return bounded?.signal ?? this.own;
+    if (bounded === undefined) return this.own.signal;
+    return (this.combined ??= AbortSignal.any([this.own.signal, bounded.signal]));
   }
 }
 
@@ -58,7 +65,7 @@ const activeCalls = new AsyncLocalStorage<ActiveCall>();
 /** Whether `breaker` already protects a call that is running on this call path. */
 function isActive(call: ActiveCall | undefined, breaker: Breaker): boolean {
   for (let c = call; c !== undefined; c = c.outer) {
-    if (c.breaker === breaker && c.running && !c.aborted) return true;
+    if (c.breaker === breaker && c.running && !c.timedOut) return true;
   }
   return false;
 }
@@ -94,7 +101,8 @@ function runActive(breaker: Breaker, outer: ActiveCall | undefined, invoke: () =
 /**
  * The `AbortSignal` of the innermost protected call running now, inside a method decorated
  * with `@CircuitBreaker`, `@Timeout` or `@Resilient`: it is aborted when the breaker's
- * `timeout` or the policy's total timeout expires. Pass it on
+ * `timeout` or the policy's total timeout expires, or that of a protected call it runs inside
+ * of (a decorated handler calling a decorated provider method). Pass it on
  * (`fetch(url, { signal: getCallSignal() })`) so that timed-out work stops.
  * `undefined` outside a protected call.
  * @publicApi

@@ -2,7 +2,7 @@ import { of, Subject, throwError } from 'rxjs';
 import { Breaker } from '../../src/core/breaker';
 import type { TrialLease } from '../../src/core/breaker-coordinator';
 import { Policies } from '../../src/core/policies/policies';
-import { callThroughBreaker, observeThroughBreaker } from '../../src/nest/breaker-call';
+import { callThroughBreaker, getCallSignal, observeThroughBreaker } from '../../src/nest/breaker-call';
 import { observeThroughPolicies } from '../../src/nest/policy-call';
 import { deferred, fakeClock } from '../core/breaker-test-kit';
 import { fakeTimers } from '../core/policies/fake-timers';
@@ -73,6 +73,70 @@ describe('callThroughBreaker and calls made on its call path', () => {
 
     await expect(later).resolves.toBe('after the timeout');
     expect(breaker.snapshot()).toMatchObject({ calls: 2, successes: 1, failures: 0.5 });
+  });
+});
+
+describe('a call inside another breaker’s call', () => {
+  /** Resolves with the reason the signal of the call it runs in is aborted with. */
+  const abortReason = () =>
+    new Promise((resolve) =>
+      getCallSignal()?.addEventListener('abort', function (this: AbortSignal) {
+        resolve(this.reason);
+      }),
+    );
+
+  it.each([
+    ['its own timeout', { timeout: 60_000 }],
+    ['no timeout of its own', { timeout: false as const }],
+  ])(
+    'should abort the inner call’s signal (%s) when the outer breaker’s timeout gives the outer call up',
+    async (_, inner) => {
+      const outer = new Breaker('gateway', { timeout: 1 });
+      const payments = new Breaker('payments', { ...inner, failureThreshold: 10 });
+      let innerCall: Promise<unknown> | undefined;
+
+      const call = callThroughBreaker(outer, () => (innerCall = callThroughBreaker(payments, abortReason)));
+
+      await expect(call).rejects.toMatchObject({ code: 'BREAKER_TIMEOUT', breaker: 'gateway' });
+      await expect(innerCall).resolves.toMatchObject({ code: 'BREAKER_TIMEOUT', breaker: 'gateway' });
+      expect(payments.inFlight).toBe(0);
+    },
+  );
+
+  it('should count a call nested in a running inner call once, after the outer call was given up', async () => {
+    const outer = new Breaker('gateway', { timeout: 1 });
+    const payments = new Breaker('payments', { timeout: 60_000 });
+    const hung = deferred<void>();
+    let innerCall: Promise<unknown> | undefined;
+
+    const call = callThroughBreaker(
+      outer,
+      () =>
+        (innerCall = callThroughBreaker(payments, async () => {
+          await hung.promise;
+          return callThroughBreaker(payments, () => 'paid');
+        })),
+    );
+    await expect(call).rejects.toMatchObject({ code: 'BREAKER_TIMEOUT' });
+    hung.resolve();
+
+    await expect(innerCall).resolves.toBe('paid');
+    expect(payments.snapshot()).toMatchObject({ calls: 1, successes: 1 });
+  });
+
+  it('should leave the inner call’s signal alone when the outer call ends in time', async () => {
+    const outer = new Breaker('gateway', { timeout: 60_000 });
+    const payments = new Breaker('payments', { timeout: 60_000 });
+    let signal: AbortSignal | undefined;
+
+    await callThroughBreaker(outer, () =>
+      callThroughBreaker(payments, () => {
+        signal = getCallSignal();
+        return 'paid';
+      }),
+    );
+
+    expect(signal?.aborted).toBe(false);
   });
 });
 
