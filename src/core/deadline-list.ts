@@ -1,3 +1,4 @@
+import { AsyncResource } from 'node:async_hooks';
 import type { Clock } from './clock';
 
 /** A running call whose deadline a {@link DeadlineList} watches: its node in the list. */
@@ -13,6 +14,13 @@ export interface DeadlineTimers {
   setTimeout(callback: () => void, ms: number): unknown;
   clearTimeout(handle: unknown): void;
 }
+
+/**
+ * The async context the deadlines' timers fire in: made when the module loads, it belongs to no
+ * call. A timer set in a call's context would run the calls that expire after it (their
+ * breaker's events, logs) as if inside that call, another request's.
+ */
+const NO_CALL = new AsyncResource('nest-resilience.deadlines');
 
 /** The runtime's timers, looked up at each call (a test may fake them after). */
 export const runtimeTimers: DeadlineTimers = {
@@ -115,21 +123,22 @@ export class DeadlineList<D extends Deadline> {
    * Expires every deadline that passed, then waits for the earliest one left (also when an
    * `expire` threw: the deadlines after it are not left without a timer).
    */
-  private readonly expireDue = (): void => {
-    this.armed = false;
-    this.idle = false;
-    // The timer's own wait counts too: a clock set back holds off neither the deadline it was set
-    // for nor, measured from that one, the next.
-    const now = Math.max(this.clock.now(), this.armedFor);
-    try {
-      for (let due = this.first; due !== undefined && due.at <= now; due = this.first) {
-        this.remove(due);
-        this.expire(due);
+  private readonly expireDue = (): void =>
+    NO_CALL.runInAsyncScope(() => {
+      this.armed = false;
+      this.idle = false;
+      // The timer's own wait counts too: a clock set back holds off neither the deadline it was set
+      // for nor, measured from that one, the next.
+      const now = Math.max(this.clock.now(), this.armedFor);
+      try {
+        for (let due = this.first; due !== undefined && due.at <= now; due = this.first) {
+          this.remove(due);
+          this.expire(due);
+        }
+      } finally {
+        if (this.first !== undefined && !this.armed) this.arm(this.first.at, now);
       }
-    } finally {
-      if (this.first !== undefined && !this.armed) this.arm(this.first.at, now);
-    }
-  };
+    });
 }
 
 /** A timer handle that can stop holding the process open (Node's, Bun's). */

@@ -1,3 +1,4 @@
+import { AsyncResource } from 'node:async_hooks';
 import type { PolicyListener } from './policy-events';
 import { BulkheadFullError } from './policy-errors';
 import type { PolicyTimers } from './timers';
@@ -49,10 +50,11 @@ export class Bulkhead {
     if (this.queue.length >= this.options.maxQueue) return Promise.reject(this.reject(false));
     return new Promise<T>((resolve, reject) => {
       const waiter: Waiter = {
-        start: () => {
+        // Started by the call that frees a slot: it runs in its own caller's context, not that one's.
+        start: AsyncResource.bind(() => {
           this.timers.clearTimeout(waiter.handle);
           this.runInSlot(run, freesItself).then(resolve, reject);
-        },
+        }),
         handle: this.timers.setTimeout(() => {
           this.queue.splice(this.queue.indexOf(waiter), 1);
           reject(this.reject(true));

@@ -1,3 +1,5 @@
+import { AsyncResource } from 'node:async_hooks';
+
 /**
  * The abort signal of a call under a total timeout, created only when something reads it:
  * an `AbortSignal` costs several microseconds to create and collect, more than a fast call,
@@ -6,6 +8,11 @@
  */
 export class CallSignal {
   private controller: AbortController | undefined;
+  /**
+   * The async context the signal was first read in, the call's: one timer ends many calls, and
+   * their abort listeners must not run in the context of the call that set it (another request's).
+   */
+  private scope: AsyncResource | undefined;
   private abortedWith: { reason: unknown } | undefined;
 
   /** Whether the call was given up (its total timeout elapsed). */
@@ -17,6 +24,7 @@ export class CallSignal {
   get signal(): AbortSignal {
     if (this.controller === undefined) {
       this.controller = new AbortController();
+      this.scope = new AsyncResource('nest-resilience.CallSignal');
       if (this.abortedWith !== undefined) this.controller.abort(this.abortedWith.reason);
     }
     return this.controller.signal;
@@ -25,6 +33,7 @@ export class CallSignal {
   abort(reason: unknown): void {
     if (this.abortedWith !== undefined) return;
     this.abortedWith = { reason };
-    this.controller?.abort(reason);
+    const controller = this.controller;
+    if (controller !== undefined) this.scope?.runInAsyncScope(() => controller.abort(reason));
   }
 }
