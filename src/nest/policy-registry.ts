@@ -1,14 +1,16 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
+import { assertBreakerName } from '../core/breaker-key';
+import type { BreakerOptions, ResolvedBreakerOptions } from '../core/breaker-options';
 import { InvalidBreakerOptionsError } from '../core/errors';
 import { Policies } from '../core/policies/policies';
 import type { PolicyListener } from '../core/policies/policy-events';
 import { checkPolicyOptions } from '../core/policies/policy-option-table';
-import type { PolicyOptions } from '../core/policies/policy-options';
 import type { SharedRateLimits } from '../core/policies/shared-rate-limits';
 import { BreakerRegistry } from '../core/registry';
+import { resolveBreakerOptions } from '../core/resolve-options';
 import { BreakerStore } from '../stores/breaker-store';
 import { DeadLetters } from './dead-letters/dead-letters.service';
-import { methodLabel, type MethodPolicyOptions, type MethodProtection } from './method-protection';
+import { methodLabel, type MethodProtection } from './method-protection';
 import { LOG_CONTEXT, RESILIENCE_OPTIONS } from './resilience.constants';
 import type { ResilienceModuleOptions } from './resilience-options.interface';
 import * as messages from './resilience.messages';
@@ -48,12 +50,15 @@ export function policyRegistryOf(breakers: BreakerRegistry): PolicyRegistry {
 @Injectable()
 export class PolicyRegistry {
   private readonly named = new Map<string, MethodPolicies>();
-  private readonly anonymous = new WeakMap<MethodProtection, Policies>();
+  /** Each decorated method's, found (and checked) on its first call or at start-up. */
+  private readonly byMethod = new WeakMap<MethodProtection, MethodPolicies>();
   private readonly everyPolicy: Policies[] = [];
   private readonly listeners = new Set<PolicyListener>();
   private readonly finalFailureListeners = new Set<FinalFailureListener>();
   private readonly fleetStore: boolean;
   private readonly sharedRateLimits: SharedRateLimits | undefined;
+  private readonly configuredBreakers: Record<string, BreakerOptions>;
+  private readonly breakerDefaults: BreakerOptions | undefined;
   private readonly logger = new Logger(LOG_CONTEXT);
   /** The method whose replayer each dead-letter policy registered. */
   private readonly replayedBy = new Map<string, string>();
@@ -69,10 +74,10 @@ export class PolicyRegistry {
   ) {
     this.sharedRateLimits = store.rateLimits;
     this.fleetStore = store.rateLimits !== undefined;
+    this.configuredBreakers = options.breakers ?? {};
+    this.breakerDefaults = options.defaults;
     for (const [name, policy] of Object.entries(options.policies ?? {})) {
-      const keepsDeadLetters = policy.deadLetter === true;
-      const policies = this.build(name, policy, policy.breaker, keepsDeadLetters);
-      this.named.set(name, { policies, breaker: policy.breaker, keepsDeadLetters });
+      this.named.set(name, this.build(name, policy));
     }
     this.onFinalFailure((...failure) => this.keepDeadLetter(...failure));
     byBreakers.set(breakers, this);
@@ -109,37 +114,12 @@ export class PolicyRegistry {
    * policy with a breaker on a method that also has `@CircuitBreaker`, or a bad decorator option.
    */
   policiesFor(protection: MethodProtection): MethodPolicies {
-    const { resilient, breaker } = protection;
-    if (resilient !== undefined) {
-      const named = this.named.get(resilient.name);
-      if (named === undefined) {
-        const known = [...this.named.keys()].join(', ') || 'none';
-        throw new InvalidBreakerOptionsError(
-          resilient.name,
-          '@Resilient',
-          resilient.name,
-          messages.UNKNOWN_POLICY(methodLabel(protection), known),
-          'policy',
-        );
-      }
-      if (breaker === undefined) return named;
-      if (named.breaker !== undefined) {
-        throw new InvalidBreakerOptionsError(
-          resilient.name,
-          'breaker',
-          named.breaker,
-          messages.TWO_BREAKERS(methodLabel(protection), breaker.name),
-          'policy',
-        );
-      }
-      return { ...named, breaker: breaker.name };
+    let found = this.byMethod.get(protection);
+    if (found === undefined) {
+      found = this.find(protection);
+      this.byMethod.set(protection, found);
     }
-    let policies = this.anonymous.get(protection);
-    if (policies === undefined) {
-      policies = this.build(methodLabel(protection), protection.policy ?? {}, breaker?.name, false);
-      this.anonymous.set(protection, policies);
-    }
-    return { policies, breaker: breaker?.name, keepsDeadLetters: false };
+    return found;
   }
 
   /**
@@ -186,15 +166,50 @@ export class PolicyRegistry {
       .finally(() => this.deadLettersWriting--);
   }
 
-  private build(
-    name: string,
-    options: PolicyOptions | MethodPolicyOptions,
-    breaker: string | undefined,
-    deadLetter: boolean,
-  ): Policies {
-    // Checked before the breaker is looked up, so a bad `breaker` is reported as the policy's.
+  /** What `policiesFor` gives, built (or, for `@Resilient`, checked against the method's breaker) once. */
+  private find(protection: MethodProtection): MethodPolicies {
+    const { resilient, breaker } = protection;
+    if (resilient === undefined) return this.build(methodLabel(protection), protection.policy ?? {}, breaker);
+    const named = this.named.get(resilient.name);
+    if (named === undefined) {
+      const known = [...this.named.keys()].join(', ') || 'none';
+      throw new InvalidBreakerOptionsError(
+        resilient.name,
+        '@Resilient',
+        resilient.name,
+        messages.UNKNOWN_POLICY(methodLabel(protection), known),
+        'policy',
+      );
+    }
+    if (breaker === undefined) return named;
+    if (named.breaker !== undefined) {
+      throw new InvalidBreakerOptionsError(
+        resilient.name,
+        'breaker',
+        named.breaker,
+        messages.TWO_BREAKERS(methodLabel(protection), breaker.name),
+        'policy',
+      );
+    }
+    // The policy was built without this method's breaker: its timeout is held above that breaker's here.
+    checkPolicyOptions(resilient.name, named.policies.options, {
+      breakerTimeout: this.breakerTimeout(breaker.name, breaker.options.key !== undefined),
+      fleetStore: this.fleetStore,
+    });
+    return { ...named, breaker: breaker.name };
+  }
+
+  /**
+   * A named policy (its breaker in its options), or a decorated method's (`breaker` from
+   * `@CircuitBreaker`).
+   */
+  private build(name: string, options: unknown, breaker?: MethodProtection['breaker']): MethodPolicies {
+    // Checked before any option is read (`p: null`) and before the breaker is looked up, so a
+    // bad `breaker` is reported as the policy's (a decorator's, where its breaker is made).
     checkPolicyOptions(name, options, { fleetStore: this.fleetStore });
-    const timeout = breaker === undefined ? false : this.breakers.get(breaker).options.timeout;
+    if (breaker === undefined && options.breaker !== undefined) this.checkBreakerName(name, options.breaker);
+    const breakerName = breaker?.name ?? options.breaker;
+    const keepsDeadLetters = options.deadLetter === true;
     const policies = new Policies(
       name,
       options,
@@ -202,16 +217,50 @@ export class PolicyRegistry {
         onEvent: (event) => {
           for (const listener of this.listeners) listener(event);
         },
-        onFinalFailure: deadLetter
+        onFinalFailure: keepsDeadLetters
           ? (args, error, attempts) => {
               for (const listener of this.finalFailureListeners) listener(name, args, error, attempts);
             }
           : undefined,
         sharedRateLimits: this.sharedRateLimits,
       },
-      { breakerTimeout: timeout === false ? undefined : timeout, fleetStore: this.fleetStore },
+      {
+        breakerTimeout:
+          breakerName === undefined
+            ? undefined
+            : this.breakerTimeout(breakerName, breaker?.options.key !== undefined),
+        fleetStore: this.fleetStore,
+      },
     );
     this.everyPolicy.push(policies);
-    return policies;
+    return { policies, breaker: breakerName, keepsDeadLetters };
+  }
+
+  /** @throws {InvalidBreakerOptionsError} naming the policy and its `breaker` option. */
+  private checkBreakerName(policy: string, breaker: string): void {
+    try {
+      assertBreakerName(breaker);
+    } catch (error) {
+      const { expected } = error as InvalidBreakerOptionsError;
+      throw new InvalidBreakerOptionsError(policy, 'breaker', breaker, expected, 'policy');
+    }
+  }
+
+  /** The per-attempt timeout of the breaker `name` (of its per-key breakers when `keyed`), if it has one. */
+  private breakerTimeout(name: string, keyed: boolean): number | undefined {
+    const { timeout } = keyed ? this.keyedBreakerOptions(name) : this.breakers.get(name).options;
+    return timeout === false ? undefined : timeout;
+  }
+
+  /**
+   * The options of the per-key breakers of `name`, read without creating a breaker of the
+   * name alone, which no call would use (yet it would be listed, and counted by `maxBreakers`):
+   * as the registry creates them, the name's configured options over `defaults`.
+   * @throws {InvalidBreakerOptionsError} for a name no breaker can have, as creating one would.
+   */
+  private keyedBreakerOptions(name: string): ResolvedBreakerOptions {
+    assertBreakerName(name);
+    const own = Object.hasOwn(this.configuredBreakers, name) ? this.configuredBreakers[name] : undefined;
+    return resolveBreakerOptions(name, own, this.breakerDefaults);
   }
 }

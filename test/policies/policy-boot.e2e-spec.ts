@@ -65,6 +65,7 @@ describe('boot checks of policies', () => {
     [{ rateLimit: { limit: 10, scope: 'fleet' } }, 'rateLimit.scope'],
     [{ rateLimit: { limit: 10, key: 1 } }, 'rateLimit.key'],
     [{ breaker: 7 }, 'breaker'],
+    [{ breaker: 'a#b' }, 'breaker'],
     [{ deadLetter: 1 }, 'deadLetter'],
     [{ retyr: {} }, 'retyr'],
     [{ breaker: 'payments', timeout: 1_000 }, 'timeout'],
@@ -86,6 +87,20 @@ describe('boot checks of policies', () => {
     expect(fleet.message).toContain('rateLimit.scope = "fleet"; expected \'instance\', or a Redis store');
   });
 
+  it.each([null, undefined])(
+    'should say an object was expected for policies.payments = %j',
+    async (policy) => {
+      const error = await bootError({ policies: { payments: policy as never } });
+      expect(error).toMatchObject({
+        scope: 'policy',
+        breaker: 'payments',
+        key: '(options)',
+        expected: 'an object',
+      });
+      expect(error.message).toContain('policy "payments"');
+    },
+  );
+
   it('should refuse a policies option that is not an object', async () => {
     await expect(bootError({ policies: [] as never })).resolves.toMatchObject({
       key: 'policies',
@@ -99,6 +114,11 @@ describe('boot checks of policies', () => {
     ['@Bulkhead', [Bulkhead({ maxConcurrent: 0 })], 'bulkhead.maxConcurrent'],
     ['@RateLimit', [RateLimit({ limit: 5, scope: 'fleet' })], 'rateLimit.scope'],
     ['@Timeout under the breaker timeout', [Timeout(500), CircuitBreaker('slow')], 'timeout'],
+    [
+      '@Timeout under the keyed breaker timeout',
+      [Timeout(500), CircuitBreaker('slow', { key: () => 'k' })],
+      'timeout',
+    ],
     ['@Timeout under the retry delays', [Timeout(500), Retry({ attempts: 2, delay: 300 })], 'timeout'],
   ])('should fail the boot for a bad %s naming the key and Class.method', async (_name, decorators, key) => {
     const error = await bootError({ breakers: { slow: { timeout: 500 } } }, [decorated(...decorators)]);
@@ -118,6 +138,29 @@ describe('boot checks of policies', () => {
       decorated(Resilient('payments'), CircuitBreaker('b')),
     ]);
     expect(error).toMatchObject({ key: 'breaker', breaker: 'payments' });
+  });
+
+  it.each([
+    ['@CircuitBreaker', CircuitBreaker('slow')],
+    ['a keyed @CircuitBreaker', CircuitBreaker('slow', { key: () => 'k' })],
+  ])(
+    "should hold a @Resilient policy's timeout above the per-attempt timeout of %s on the method, as @Timeout's",
+    async (_name, breaker) => {
+      const options = { breakers: { slow: { timeout: 500 } }, policies: { payments: { timeout: 500 } } };
+      const named = await bootError(options, [decorated(Resilient('payments'), breaker)]);
+      const anonymous = await bootError(options, [decorated(Timeout(500), breaker)]);
+      expect(named).toBeInstanceOf(InvalidBreakerOptionsError);
+      expect(named).toMatchObject({ scope: 'policy', breaker: 'payments', key: 'timeout', value: 500 });
+      expect(named.expected).toBe(anonymous.expected);
+    },
+  );
+
+  it('should create no unkeyed breaker for a keyed @CircuitBreaker under a policy', async () => {
+    const Hosts = decorated(Retry({ attempts: 1 }), CircuitBreaker('hosts', { key: () => 'a.example' }));
+    // One named breaker allowed, taken by `payments`: a phantom `hosts` would fail the boot.
+    const t = await createApp({ providers: [Hosts] }, { maxBreakers: 1, breakers: { payments: {} } });
+    await expect(t.app.get(Hosts).run()).resolves.toBe('ok');
+    expect(t.registry.all().map((b) => b.name)).toEqual(['payments', 'hosts#a.example']);
   });
 
   it('should fail the boot for a @Resilient fallback naming no method', async () => {
