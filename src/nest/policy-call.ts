@@ -26,13 +26,26 @@ export function callThroughPolicies(
   recover: Recover | undefined,
   args: readonly unknown[],
 ): Promise<unknown> {
-  const run = () =>
-    breaker === undefined ? new Promise((resolve) => resolve(invoke())) : callThroughBreaker(breaker, invoke);
-  return policies.execute((call) => (call === undefined ? run() : runWithSignal(call, run)), {
-    args,
-    retryOn: breaker && ((error) => breaker.countsAsFailure(error)),
-    fallback: recover && ((error) => settleFallback(breaker, error, recover)),
-  });
+  return policies.execute(
+    (call, hold) => {
+      // The breaker's timeout may fail the attempt while the method runs on: a bulkhead holds its slot for it.
+      const work = hold === undefined ? invoke : () => heldBy(hold, invoke());
+      const run = () =>
+        breaker === undefined ? new Promise((resolve) => resolve(work())) : callThroughBreaker(breaker, work);
+      return call === undefined ? run() : runWithSignal(call, run);
+    },
+    {
+      args,
+      retryOn: breaker && ((error) => breaker.countsAsFailure(error)),
+      fallback: recover && ((error) => settleFallback(breaker, error, recover)),
+    },
+  );
+}
+
+/** Hands what a method returned to `hold` when it is a promise, and returns it. */
+function heldBy(hold: (work: Promise<unknown>) => void, result: unknown): unknown {
+  if (result instanceof Promise) hold(result);
+  return result;
 }
 
 /**

@@ -50,6 +50,14 @@ interface Pair {
 const failing: Behaviour = async () => {
   throw new Error('down');
 };
+/** Methods running now, and the most at once, for the pair that counts them. */
+let running = 0;
+let peak = 0;
+beforeEach(() => {
+  running = 0;
+  peak = 0;
+});
+
 const hanging =
   (ms: number): Behaviour =>
   () =>
@@ -136,6 +144,23 @@ const pairs: Pair[] = [
     },
   },
   {
+    name: 'bulkhead → breaker: a slot is held while a method the breaker’s timeout failed runs on',
+    outer: Bulkhead({ maxConcurrent: 1, maxQueue: 2, queueTimeout: 2_000 }),
+    inner: CircuitBreaker('timed'),
+    behaviour: async () => {
+      // Ignores its signal: it runs on after the breaker's timeout failed its caller.
+      running++;
+      peak = Math.max(peak, running);
+      await sleep(100);
+      running--;
+    },
+    check: async (_t, target) => {
+      const codes = await Promise.all([target.run(), target.run(), target.run()].map(codeOf));
+      expect(codes).toEqual(['BREAKER_TIMEOUT', 'BREAKER_TIMEOUT', 'BREAKER_TIMEOUT']);
+      expect(peak).toBe(1);
+    },
+  },
+  {
     name: 'timeout → retry: the timeout bounds every attempt and wait together',
     outer: Timeout(200),
     inner: Retry({ attempts: 10, delay: 10, backoff: 'constant', jitter: 'none', budget: false }),
@@ -184,7 +209,10 @@ describe('the one order of stacked decorators, whatever their order in the sourc
       const Subject = targetWith(decorators, pair.behaviour);
       const t = await createApp(
         { providers: [Subject] },
-        { breakers: { order: { minimumCalls: 100 } }, shutdownTimeout: 1_000 },
+        {
+          breakers: { order: { minimumCalls: 100 }, timed: { timeout: 20, minimumCalls: 100 } },
+          shutdownTimeout: 1_000,
+        },
       );
       await pair.check(t, t.app.get(Subject));
     });

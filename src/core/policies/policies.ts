@@ -1,5 +1,6 @@
 import { defaultIsFailure } from '../default-predicates';
 import { Bulkhead } from './bulkhead';
+import { HeldSlot } from './held-slot';
 import type { PolicyListener } from './policy-events';
 import type { PolicyOptions } from './policy-options';
 import {
@@ -117,9 +118,9 @@ export class Policies {
     if (onFinalFailure === undefined) return this.runWithFallback(attempt, call);
     // Attempts are counted only for a policy that reports final failures: the others pay nothing.
     let attempts = 0;
-    const counted: Attempt<T> = (signal) => {
+    const counted: Attempt<T> = (signal, hold) => {
       attempts++;
-      return attempt(signal);
+      return attempt(signal, hold);
     };
     return this.runWithFallback(counted, call).catch((error: unknown) => {
       onFinalFailure(call.args ?? [], error, attempts);
@@ -134,17 +135,18 @@ export class Policies {
   }
 
   private run<T>(attempt: Attempt<T>, call: PolicyCall): Promise<T> {
-    const { retry, timeout, bulkhead, rateLimiter } = this;
-    const retryOn = this.retryOn ?? call.retryOn ?? defaultIsFailure;
-    const retried: Attempt<T> =
-      retry === undefined ? attempt : (call) => retry.execute(attempt, retryOn, call);
-    const timed =
-      timeout === undefined
-        ? () => retried(undefined)
-        : (free?: () => void) => timeout.execute(retried, free);
-    // A slot is held until the attempts end, not when the total timeout fails the caller: an
-    // attempt that ignores its signal still runs, and still counts against maxConcurrent.
-    const guarded = bulkhead === undefined ? timed : () => bulkhead.execute(timed, timeout !== undefined);
+    const { bulkhead, rateLimiter } = this;
+    // A slot is held until the attempts and their work have ended, not when the total timeout
+    // or a breaker's fails the caller: a method that ignores its signal still runs, and still
+    // counts against maxConcurrent.
+    const guarded =
+      bulkhead === undefined
+        ? () => this.retriedWithin(attempt, call)
+        : () =>
+            bulkhead.execute((free) => {
+              const slot = new HeldSlot(free);
+              return this.retriedWithin(slot.attempts(attempt), call, slot.end);
+            }, true);
     try {
       if (rateLimiter !== undefined) {
         const key = this.rateLimitKey?.(...(call.args ?? []));
@@ -155,5 +157,20 @@ export class Policies {
     } catch (error) {
       return Promise.reject(error);
     }
+  }
+
+  /**
+   * The attempts, retried, within the total timeout; `ended` is called once they have settled
+   * (after the timeout, when one ignored its signal).
+   */
+  private retriedWithin<T>(attempt: Attempt<T>, call: PolicyCall, ended?: () => void): Promise<T> {
+    const { retry, timeout } = this;
+    const retryOn = this.retryOn ?? call.retryOn ?? defaultIsFailure;
+    const retried: Attempt<T> =
+      retry === undefined ? attempt : (signal) => retry.execute(attempt, retryOn, signal);
+    if (timeout !== undefined) return timeout.execute(retried, ended);
+    const result = retried(undefined);
+    if (ended !== undefined) result.then(ended, ended);
+    return result;
   }
 }

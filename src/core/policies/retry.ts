@@ -10,8 +10,16 @@ export interface ResolvedRetryOptions extends BackoffOptions {
   readonly budget: { readonly ratio: number; readonly minPerSecond: number } | false;
 }
 
-/** One attempt of a call; `call` carries the call's signal under a total timeout (else undefined). */
-export type Attempt<T> = (call: CallSignal | undefined) => Promise<T>;
+/**
+ * One attempt of a call; `call` carries the call's signal under a total timeout (else
+ * undefined). Under a bulkhead, `hold` is handed the work the attempt starts (the method's own
+ * promise) when that may outlive the attempt (a breaker's timeout fails it first): the call
+ * keeps its slot until that work has ended.
+ */
+export type Attempt<T> = (
+  call: CallSignal | undefined,
+  hold?: (work: Promise<unknown>) => void,
+) => Promise<T>;
 
 /**
  * Tries a call again after failures it may retry, waiting longer each time, within a retry

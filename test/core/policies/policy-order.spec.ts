@@ -50,6 +50,41 @@ describe('policy order (fallback → rate limit → bulkhead → total timeout �
     await expect(policies.execute(async () => 'third')).resolves.toBe('third');
   });
 
+  it('should hold a bulkhead slot for work an attempt outlives (a breaker’s timeout), and retry only once it has ended', async () => {
+    const timers = fakeTimers();
+    const policies = new Policies(
+      'p',
+      { bulkhead: { maxConcurrent: 1 }, retry: { attempts: 1, delay: 10, jitter: 'none', budget: false } },
+      { timers },
+    );
+    let running = 0;
+    let peak = 0;
+    const ends: Array<() => void> = [];
+    // Each attempt's method ignores its signal and runs on; a breaker's timeout fails the attempt at once.
+    const first = policies.execute((_call, hold) => {
+      running++;
+      peak = Math.max(peak, running);
+      const work = new Promise<void>((resolve) => ends.push(resolve)).then(() => void running--);
+      hold?.(work);
+      return Promise.reject(Object.assign(new Error('timed out'), { code: 'BREAKER_TIMEOUT' }));
+    });
+    first.catch(() => undefined);
+    await timers.advance(10);
+
+    expect(ends).toHaveLength(1);
+    await expect(policies.execute(async () => 'second')).rejects.toMatchObject({ code: 'BULKHEAD_FULL' });
+    ends[0]();
+    await timers.advance(0);
+    expect(ends).toHaveLength(2);
+    await expect(first).rejects.toThrow('timed out');
+    await expect(policies.execute(async () => 'third')).rejects.toMatchObject({ code: 'BULKHEAD_FULL' });
+    ends[1]();
+    await timers.advance(0);
+
+    await expect(policies.execute(async () => 'fourth')).resolves.toBe('fourth');
+    expect(peak).toBe(1);
+  });
+
   it('should bound every retry and wait with the total timeout', async () => {
     const timers = fakeTimers();
     const policies = new Policies(
