@@ -40,6 +40,11 @@ class ActiveCall {
     return this.own.aborted;
   }
 
+  /** The signal of the call, or of one it runs inside of, that was given up; undefined while none was. */
+  givenUp(): { readonly reason: unknown } | undefined {
+    return this.own.aborted ? this.own : this.outer?.givenUp();
+  }
+
   /**
    * Aborted when the call is given up, by its own timeout or by that of a call it runs inside of
    * (an outer breaker's or policy's): work done for a caller that has gone stops.
@@ -147,7 +152,8 @@ export function callThroughBreaker(
  * Runs the Observable `source()` returns through `breaker` when it is subscribed to, values
  * streaming through as they come (SSE included): the call is admitted at subscription and
  * its outcome recorded when the source completes or fails. Unsubscribing early ends the
- * call as a success; a timeout unsubscribes the source.
+ * call as a success, unless a timeout around it (a policy's total timeout, an outer breaker's)
+ * gave the call up: a failure with that timeout's error; its own timeout unsubscribes the source.
  */
 export function observeThroughBreaker(
   breaker: Breaker,
@@ -162,6 +168,7 @@ export function observeThroughBreaker(
       span = traceCall(breaker);
       let inner: Subscription | undefined;
       let release: (() => void) | undefined;
+      let fail: ((error: unknown) => void) | undefined;
       let left = false;
       runActive(
         breaker,
@@ -171,6 +178,7 @@ export function observeThroughBreaker(
             // Gone before the call started (a fleet's trial waits for its lease): nothing to run.
             if (left) return reject(LEFT_BEFORE_START);
             release = resolve;
+            fail = reject;
             inner = source().subscribe({
               next: (value) => subscriber.next(value),
               error: reject,
@@ -188,7 +196,10 @@ export function observeThroughBreaker(
       return () => {
         left = true;
         inner?.unsubscribe();
-        release?.();
+        // Unsubscribed because a timeout around it gave the call up (a policy's, an outer breaker's): a failure.
+        const givenUp = outer?.givenUp();
+        if (givenUp === undefined) release?.();
+        else fail?.(givenUp.reason);
       };
     });
     if (recover === undefined) return guarded;

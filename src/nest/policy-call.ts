@@ -51,7 +51,8 @@ function heldBy(hold: (work: Promise<unknown>) => void, result: unknown): unknow
 /**
  * The Observable `source()` returns, run through a method's policies when subscribed to:
  * values stream through as they come, a retry subscribes to the source again, and the
- * call ends when an attempt completes. Unsubscribing ends the call as a success.
+ * call ends when an attempt completes. Unsubscribing ends the call as a success; the total
+ * timeout unsubscribes the attempt, which its breaker counts as a failure.
  */
 export function observeThroughPolicies(
   policies: Policies,

@@ -1,4 +1,4 @@
-import { of, Subject, throwError } from 'rxjs';
+import { NEVER, of, Subject, throwError } from 'rxjs';
 import { Breaker } from '../../src/core/breaker';
 import type { TrialLease } from '../../src/core/breaker-coordinator';
 import { Policies } from '../../src/core/policies/policies';
@@ -137,6 +137,40 @@ describe('a call inside another breaker’s call', () => {
     );
 
     expect(signal?.aborted).toBe(false);
+  });
+});
+
+describe('an Observable through policies and a breaker', () => {
+  it('should count an attempt the total timeout ended as a failure of its breaker, not a success', async () => {
+    const timers = fakeTimers();
+    const policies = new Policies('quotes', { timeout: 1_000 }, { timers });
+    const breaker = new Breaker('quotes', { failureThreshold: 2 }, { clock: fakeClock() });
+    const errors: unknown[] = [];
+
+    for (let i = 0; i < 2; i++) {
+      observeThroughPolicies(policies, breaker, () => NEVER, undefined, []).subscribe({
+        error: (e) => errors.push(e),
+      });
+      await timers.advance(1_000);
+    }
+
+    expect(errors).toEqual([
+      expect.objectContaining({ code: 'TIMEOUT' }),
+      expect.objectContaining({ code: 'TIMEOUT' }),
+    ]);
+    expect(breaker.snapshot()).toMatchObject({ state: 'open', failures: 2, successes: 0, inFlight: 0 });
+  });
+
+  it('should count an attempt its subscriber left as a success', async () => {
+    const policies = new Policies('quotes', { timeout: 1_000 }, { timers: fakeTimers() });
+    const breaker = new Breaker('quotes', {}, { clock: fakeClock() });
+
+    observeThroughPolicies(policies, breaker, () => NEVER, undefined, [])
+      .subscribe()
+      .unsubscribe();
+    await Promise.resolve();
+
+    expect(breaker.snapshot()).toMatchObject({ failures: 0, successes: 1, inFlight: 0 });
   });
 });
 

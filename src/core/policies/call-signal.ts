@@ -20,6 +20,11 @@ export class CallSignal {
     return this.abortedWith !== undefined;
   }
 
+  /** Why the call was given up (its `TimeoutExceededError`); undefined until it is. */
+  get reason(): unknown {
+    return this.abortedWith?.reason;
+  }
+
   /** The signal to pass on (`fetch(url, { signal })`): aborted when the call is given up. */
   get signal(): AbortSignal {
     if (this.controller === undefined) {
