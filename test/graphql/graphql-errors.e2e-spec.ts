@@ -110,6 +110,18 @@ describe('GraphQL (Apollo): a rejection answers a GraphQLError the client can ac
     });
   });
 
+  it('logs nothing for a rejected query, as for a rejected route', async () => {
+    const logged: unknown[][] = [];
+    const record = (...args: unknown[]) => void logged.push(args);
+    app.app.useLogger({ log: record, error: record, warn: record });
+    await query('quote').expect(200);
+    logged.length = 0;
+
+    for (let i = 0; i < 3; i++) await query('quote').expect(200);
+
+    expect(logged).toEqual([]);
+  });
+
   it('leaves other errors to the app', async () => {
     const { body } = await query('broken').expect(200);
 

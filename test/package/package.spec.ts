@@ -114,6 +114,8 @@ describe('the published package', () => {
       '@nestjs/axios',
       '@nestjs/graphql',
       '@nestjs/apollo',
+      '@nestjs/websockets',
+      '@nestjs/platform-socket.io',
       'axios',
       'graphql',
       '@apollo',
@@ -127,7 +129,7 @@ describe('the published package', () => {
         const { Controller, Get, Inject, Module } = require('@nestjs/common');
         const { NestFactory } = require('@nestjs/core');
         const { BreakerRegistry, ResilienceModule } = require('nest-resilience');
-        const absent = ['@nestjs/microservices', '@nestjs/axios', 'axios', 'graphql', '@opentelemetry/api']
+        const absent = ['@nestjs/microservices', '@nestjs/axios', '@nestjs/websockets', 'axios', 'graphql', '@opentelemetry/api']
           .filter((name) => { try { require.resolve(name); return false; } catch { return true; } });
         class Quotes {
           constructor(registry) { this.registry = registry; }
@@ -153,7 +155,14 @@ describe('the published package', () => {
       `;
       const out = JSON.parse(execFileSync(process.execPath, ['-e', script], { cwd: bare, encoding: 'utf8' }));
       expect(out).toEqual({
-        absent: ['@nestjs/microservices', '@nestjs/axios', 'axios', 'graphql', '@opentelemetry/api'],
+        absent: [
+          '@nestjs/microservices',
+          '@nestjs/axios',
+          '@nestjs/websockets',
+          'axios',
+          'graphql',
+          '@opentelemetry/api',
+        ],
         statuses: [500, 503],
       });
     } finally {

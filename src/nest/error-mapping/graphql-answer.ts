@@ -1,5 +1,4 @@
-import { HttpStatus } from '@nestjs/common';
-import type { GraphQLError } from 'graphql';
+import { HttpStatus, IntrinsicException } from '@nestjs/common';
 import type { ErrorAnswer } from './error-answers';
 
 /** The `extensions.code` of each status a resilience error maps to. */
@@ -10,21 +9,20 @@ const GRAPHQL_CODES: Partial<Record<number, string>> = {
   [HttpStatus.GATEWAY_TIMEOUT]: 'GATEWAY_TIMEOUT',
 };
 
-let Exception: typeof GraphQLError | undefined;
-
 /**
- * `answer` as the `GraphQLError` a resolver throws: `extensions` are `{ code:
+ * `answer` as what a resolver throws for GraphQL to answer with `extensions` `{ code:
  * 'SERVICE_UNAVAILABLE' | 'TOO_MANY_REQUESTS' | 'GATEWAY_TIMEOUT', breaker | policy,
  * retryAfterMs | timeoutMs }`. The response keeps HTTP 200, as GraphQL answers field errors
- * (Apollo would answer any other error `INTERNAL_SERVER_ERROR`).
+ * (Apollo would answer any other error `INTERNAL_SERVER_ERROR`). graphql-js wraps an error a
+ * resolver throws in a `GraphQLError` that keeps its `extensions`; an `IntrinsicException`,
+ * which Nest logs not (it logs any other error a resolver throws, with its stack).
  */
-export function graphqlErrorFor(answer: ErrorAnswer, cause: unknown): GraphQLError {
-  // Loaded on the first GraphQL rejection: an app with a GraphQL context has graphql.
-  // eslint-disable-next-line @typescript-eslint/no-require-imports -- an optional peer, never loaded by HTTP-only apps
-  Exception ??= (require('graphql') as typeof import('graphql')).GraphQLError;
+export function graphqlErrorFor(
+  answer: ErrorAnswer,
+  cause: unknown,
+): Error & { readonly extensions: Readonly<Record<string, unknown>> } {
   const { code, message, ...rest } = answer.details;
-  return new Exception(message, {
-    originalError: cause instanceof Error ? cause : undefined,
+  return Object.assign(new IntrinsicException(message, { cause }), {
     extensions: { code: GRAPHQL_CODES[answer.status] ?? code, ...rest },
   });
 }
