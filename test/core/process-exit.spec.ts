@@ -80,6 +80,21 @@ Module({ imports: [ResilienceModule.forRoot({ metrics: false, shutdownTimeout: 5
 })();
 `;
 
+/**
+ * Fifty calls wait at once to retry (60 s), then their policy closes: each ends with its last
+ * error, nothing warns (Node warns past ten listeners on one signal), and the process exits.
+ */
+const waitingRetriesScript = `
+const { Policies } = require(${JSON.stringify(join(root, 'src/core/policies/policies.ts'))});
+const policies = new Policies('p', { retry: { attempts: 3, delay: 60000, jitter: 'none', budget: false } });
+const calls = Array.from({ length: 50 }, () => policies.execute(async () => { throw new Error('down'); }));
+setTimeout(async () => {
+  policies.close();
+  const outcomes = await Promise.allSettled(calls);
+  console.log(outcomes.filter((o) => o.status === 'rejected' && o.reason.message === 'down').length);
+}, 50);
+`;
+
 /** Runs `script` in a child process on the TypeScript sources; SIGKILLed after 10 s. */
 function runScript(script: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
@@ -94,6 +109,14 @@ function runScript(script: string): Promise<{ code: number | null; stdout: strin
 }
 
 describe('Process exit', () => {
+  it('ends every call waiting to retry when its policy closes, with no listener-leak warning', async () => {
+    const { code, stdout, stderr } = await runScript(waitingRetriesScript);
+
+    expect(stderr).toBe('');
+    expect(code).toBe(0);
+    expect(stdout.trim()).toBe('50');
+  }, 15_000);
+
   it('lets a process with 10,000 breakers, half of them open, exit by itself', async () => {
     const { code, stdout, stderr } = await runScript(script);
 

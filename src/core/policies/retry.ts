@@ -29,8 +29,11 @@ export type Attempt<T> = (
  */
 export class RetryPolicy {
   private readonly budget: RetryBudget | undefined;
-  /** Aborted by `close()`: ends every wait for a retry; made with the first wait. */
-  private closing: AbortController | undefined;
+  /**
+   * One per call waiting to retry, aborted by `close()`. Not one signal for all: past ten waits
+   * at once, Node warns of a listener leak on it.
+   */
+  private readonly waiting = new Set<AbortController>();
   private closed = false;
 
   constructor(
@@ -53,10 +56,15 @@ export class RetryPolicy {
         const wait = this.waitBeforeRetry(error, retry, retryOn, call);
         if (wait === undefined) throw error;
         // The wait ends early when the call is given up (its total timeout), or its app closed.
-        this.closing ??= new AbortController();
-        await abortableDelay(this.timers, wait, call?.signal, this.closing.signal).catch(() => {
+        const closing = new AbortController();
+        this.waiting.add(closing);
+        try {
+          await abortableDelay(this.timers, wait, call?.signal, closing.signal);
+        } catch {
           throw error;
-        });
+        } finally {
+          this.waiting.delete(closing);
+        }
       }
     }
   }
@@ -67,7 +75,7 @@ export class RetryPolicy {
    */
   close(): void {
     this.closed = true;
-    this.closing?.abort();
+    for (const closing of this.waiting) closing.abort();
   }
 
   /** How long to wait before retrying after `error`; `undefined`: throw it. */
