@@ -2,7 +2,7 @@ import { MemoryAuditLog, type AuditEntry, type AuditLog } from './audit-log';
 import { Breaker } from './breaker';
 import { BreakerGroup, type BreakerGroupOptions } from './breaker-group';
 import { assertBreakerName, parseBreakerName, toBreakerKey, type BreakerKeyInput } from './breaker-key';
-import type { BreakerOptions } from './breaker-options';
+import type { BreakerOptions, ResolvedBreakerOptions } from './breaker-options';
 import type { Clock } from './clock';
 import type { LoadSampler } from './load-sampler';
 import { InvalidBreakerOptionsError, TooManyBreakersError } from './errors';
@@ -94,6 +94,17 @@ export class BreakerRegistry {
     if (key === undefined) return this.named.get(name) ?? this.addNamed(name);
     const normalized = typeof key === 'string' ? key : toBreakerKey(name, key);
     return this.keyed.get(name)?.touch(normalized) ?? this.addKeyed(name, normalized);
+  }
+
+  /**
+   * The options the per-key breakers of `name` get (its configured options over `defaults`),
+   * read without creating a breaker: a breaker of the name alone, which no call would use,
+   * would be listed and counted by `maxBreakers`.
+   * @throws {InvalidBreakerOptionsError} when `name` is one no breaker can have.
+   */
+  perKeyOptions(name: string): ResolvedBreakerOptions {
+    assertBreakerName(name);
+    return resolveBreakerOptions(name, this.configuredOptions(name), this.defaults);
   }
 
   has(name: string, key?: BreakerKeyInput): boolean {
@@ -215,16 +226,12 @@ export class BreakerRegistry {
    */
   private create(name: string, keyed?: { key: string; group: KeyedBreakers }, group?: BreakerGroup): Breaker {
     const key = keyed?.key;
-    const breaker = new Breaker(
-      name,
-      Object.hasOwn(this.configured, name) ? this.configured[name] : group?.options.optionsFor?.(name),
-      {
-        clock: this.options.clock,
-        defaults: group?.defaults ?? this.defaults,
-        key,
-        loadSampler: this.options.loadSampler,
-      },
-    );
+    const breaker = new Breaker(name, this.configuredOptions(name) ?? group?.options.optionsFor?.(name), {
+      clock: this.options.clock,
+      defaults: group?.defaults ?? this.defaults,
+      key,
+      loadSampler: this.options.loadSampler,
+    });
     const offTransition = breaker.on('stateChange', (e) => {
       keyed?.group.moved(keyed.key, e.to);
       return e.manual ? undefined : this.auditLog.append({ ...pick(e), action: 'transition' });
@@ -235,6 +242,10 @@ export class BreakerRegistry {
       offControl();
     });
     return breaker;
+  }
+
+  private configuredOptions(name: string): BreakerOptions | undefined {
+    return Object.hasOwn(this.configured, name) ? this.configured[name] : undefined;
   }
 
   private dropped(breaker: Breaker): void {

@@ -1,13 +1,11 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { assertBreakerName } from '../core/breaker-key';
-import type { BreakerOptions, ResolvedBreakerOptions } from '../core/breaker-options';
 import { InvalidBreakerOptionsError } from '../core/errors';
 import { Policies } from '../core/policies/policies';
 import type { PolicyListener } from '../core/policies/policy-events';
 import { checkPolicyOptions } from '../core/policies/policy-option-table';
 import type { SharedRateLimits } from '../core/policies/shared-rate-limits';
 import { BreakerRegistry } from '../core/registry';
-import { resolveBreakerOptions } from '../core/resolve-options';
 import { BreakerStore } from '../stores/breaker-store';
 import { DeadLetters } from './dead-letters/dead-letters.service';
 import { methodLabel, type MethodProtection } from './method-protection';
@@ -57,8 +55,6 @@ export class PolicyRegistry {
   private readonly finalFailureListeners = new Set<FinalFailureListener>();
   private readonly fleetStore: boolean;
   private readonly sharedRateLimits: SharedRateLimits | undefined;
-  private readonly configuredBreakers: Record<string, BreakerOptions>;
-  private readonly breakerDefaults: BreakerOptions | undefined;
   private readonly logger = new Logger(LOG_CONTEXT);
   /** The method whose replayer each dead-letter policy registered. */
   private readonly replayedBy = new Map<string, string>();
@@ -74,8 +70,6 @@ export class PolicyRegistry {
   ) {
     this.sharedRateLimits = store.rateLimits;
     this.fleetStore = store.rateLimits !== undefined;
-    this.configuredBreakers = options.breakers ?? {};
-    this.breakerDefaults = options.defaults;
     for (const [name, policy] of Object.entries(options.policies ?? {})) {
       this.named.set(name, this.build(name, policy));
     }
@@ -248,19 +242,7 @@ export class PolicyRegistry {
 
   /** The per-attempt timeout of the breaker `name` (of its per-key breakers when `keyed`), if it has one. */
   private breakerTimeout(name: string, keyed: boolean): number | undefined {
-    const { timeout } = keyed ? this.keyedBreakerOptions(name) : this.breakers.get(name).options;
+    const { timeout } = keyed ? this.breakers.perKeyOptions(name) : this.breakers.get(name).options;
     return timeout === false ? undefined : timeout;
-  }
-
-  /**
-   * The options of the per-key breakers of `name`, read without creating a breaker of the
-   * name alone, which no call would use (yet it would be listed, and counted by `maxBreakers`):
-   * as the registry creates them, the name's configured options over `defaults`.
-   * @throws {InvalidBreakerOptionsError} for a name no breaker can have, as creating one would.
-   */
-  private keyedBreakerOptions(name: string): ResolvedBreakerOptions {
-    assertBreakerName(name);
-    const own = Object.hasOwn(this.configuredBreakers, name) ? this.configuredBreakers[name] : undefined;
-    return resolveBreakerOptions(name, own, this.breakerDefaults);
   }
 }

@@ -12,6 +12,29 @@ function registryOn(options: Omit<BreakerRegistryOptions, 'clock'> = {}) {
 const names = (breakers: Breaker[]) => breakers.map((b) => b.name);
 
 describe('BreakerRegistry', () => {
+  describe('perKeyOptions', () => {
+    it('gives the options a per-key breaker of a name gets, without creating a breaker', () => {
+      const { registry } = registryOn({
+        defaults: { timeout: 5_000, failureThreshold: 3 },
+        breakers: { hosts: { timeout: 800 } },
+      });
+      const before = names(registry.all());
+
+      expect(registry.perKeyOptions('hosts')).toMatchObject({ timeout: 800, failureThreshold: 3 });
+      expect(registry.perKeyOptions('tenants')).toMatchObject({ timeout: 5_000 });
+      expect(registry.perKeyOptions('hosts')).toEqual(registry.get('hosts', 'a.example').options);
+      expect(names(registry.all())).toEqual([...before, 'hosts#a.example']);
+    });
+
+    it('refuses a name no breaker can have', () => {
+      const { registry } = registryOn();
+
+      expect(() => registry.perKeyOptions('a#b')).toThrow(
+        expect.objectContaining({ code: 'INVALID_BREAKER_OPTIONS' }),
+      );
+    });
+  });
+
   describe('configured breakers', () => {
     it('exist as soon as the registry is built', () => {
       const { registry } = registryOn({ breakers: { payments: {}, llm: { preset: 'llm' } } });
