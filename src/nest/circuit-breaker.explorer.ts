@@ -78,7 +78,9 @@ export class CircuitBreakerExplorer implements OnModuleInit, OnApplicationShutdo
       }
       if (breaker !== undefined)
         this.checkSpelling(breaker.name, `@CircuitBreaker on ${methodLabel(protection)}`);
+      // A per-key breaker's name is checked (it fails the boot, not every call) and nothing is created for it.
       if (breaker !== undefined && breaker.options.key === undefined) this.registry.get(breaker.name);
+      else if (breaker !== undefined) this.registry.perKeyOptions(breaker.name);
       if (resilient !== undefined || policy !== undefined) {
         const { policies, keepsDeadLetters } = this.policies.policiesFor(protection);
         if (keepsDeadLetters) this.registerReplayer(policies.name, protection, target, real);

@@ -694,3 +694,22 @@ describe('a breaker named close to a configured one', () => {
     warn.mockRestore();
   });
 });
+
+describe('a per-key breaker whose name no breaker can have', () => {
+  afterEach(closeAllApps);
+
+  @Injectable()
+  class Hosts {
+    @CircuitBreaker('hosts#internal', { key: (host: string) => host })
+    async fetchFrom(host: string): Promise<string> {
+      return host;
+    }
+  }
+
+  it('should fail the boot, naming it, rather than every call', async () => {
+    await expect(createApp({ providers: [Hosts] })).rejects.toMatchObject({
+      code: 'INVALID_BREAKER_OPTIONS',
+      breaker: 'hosts#internal',
+    });
+  });
+});
