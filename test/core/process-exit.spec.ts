@@ -64,7 +64,8 @@ const { PolicyRegistry } = require(${JSON.stringify(join(root, 'src/nest/policy-
 class App {}
 Module({ imports: [ResilienceModule.forRoot({ metrics: false, shutdownTimeout: 50,
   breakers: { hung: { timeout: 60000 } },
-  policies: { hung: { timeout: 60000 }, backoff: { retry: { attempts: 1, delay: 60000, jitter: 'none' } } } })] })(App);
+  policies: { hung: { timeout: 60000 }, backoff: { retry: { attempts: 1, delay: 60000, jitter: 'none' } },
+    narrow: { bulkhead: { maxConcurrent: 1, maxQueue: 1, queueTimeout: 60000 } } } })] })(App);
 (async () => {
   const app = await NestFactory.createApplicationContext(App, { logger: false });
   const hang = () => new Promise(() => undefined);
@@ -74,9 +75,13 @@ Module({ imports: [ResilienceModule.forRoot({ metrics: false, shutdownTimeout: 5
   const retried = app.get(PolicyRegistry).get('backoff')
     .execute(async () => { attempts++; throw new Error('down'); })
     .catch((error) => error.message);
+  const narrow = app.get(PolicyRegistry).get('narrow');
+  narrow.execute(hang).catch(() => undefined);
+  const queued = narrow.execute(async () => 'ran').catch((error) => error.code);
   await app.close();
   console.log('closed');
   console.log(await retried, attempts);
+  console.log(await queued);
 })();
 `;
 
@@ -145,6 +150,7 @@ describe('Process exit', () => {
     expect(stderr).toBe('');
     expect(code).toBe(0);
     // The retry waiting out its backoff ends with its last error, and makes no attempt after.
-    expect(stdout.trim().split('\n')).toEqual(['closed', 'down 1']);
+    // So does a call queued in a bulkhead, refused rather than kept waiting out its queueTimeout.
+    expect(stdout.trim().split('\n')).toEqual(['closed', 'down 1', 'BULKHEAD_FULL']);
   }, 15_000);
 });

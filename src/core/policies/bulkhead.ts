@@ -12,6 +12,8 @@ export interface ResolvedBulkheadOptions {
 /** A call waiting for a slot. */
 interface Waiter {
   readonly start: () => void;
+  /** Fails the call: its `queueTimeout` passed, or its app closed. */
+  readonly refuse: () => void;
   readonly handle: unknown;
 }
 
@@ -55,13 +57,25 @@ export class Bulkhead {
           this.timers.clearTimeout(waiter.handle);
           this.runInSlot(run, freesItself).then(resolve, reject);
         }),
+        refuse: () => reject(this.reject(true)),
         handle: this.timers.setTimeout(() => {
           this.queue.splice(this.queue.indexOf(waiter), 1);
-          reject(this.reject(true));
+          waiter.refuse();
         }, this.options.queueTimeout),
       };
       this.queue.push(waiter);
     });
+  }
+
+  /**
+   * Its app closed, shutdown done waiting: each call still queued fails now with
+   * `BulkheadFullError`, rather than holding the process until its `queueTimeout`.
+   */
+  close(): void {
+    for (const waiter of this.queue.splice(0)) {
+      this.timers.clearTimeout(waiter.handle);
+      waiter.refuse();
+    }
   }
 
   private runInSlot<T>(run: (free: () => void) => Promise<T>, freesItself: boolean): Promise<T> {

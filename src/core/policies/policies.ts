@@ -97,11 +97,12 @@ export class Policies {
   }
 
   /**
-   * Its app closed, shutdown done waiting: no call retries any more, and the timer of calls
-   * still running holds the process open no longer.
+   * Its app closed, shutdown done waiting: no call retries or waits for a bulkhead slot any
+   * more, and the timer of calls still running holds the process open no longer.
    */
   close(): void {
     this.retry?.close();
+    this.bulkhead?.close();
     this.timeout?.detach();
   }
 
