@@ -61,3 +61,44 @@ describe('OriginBreakers: the breaker of the origin a URL goes to', () => {
     expect(registry.all().map((b) => b.name)).toEqual(['http:http://c.test', 'http:http://b.test']);
   });
 });
+
+describe('OriginBreakers: never judges one origin by another’s breaker', () => {
+  // Spellings a URL parser reads past: more slashes or backslashes before the host, tabs and
+  // newlines it strips, userinfo, upper case. Each URL must get the breaker of its own origin.
+  const spellings: Array<(host: string) => string> = [
+    (host) => `http:///${host}/a`,
+    (host) => `https:///${host}/a`,
+    (host) => `http:////${host}/a`,
+    (host) => `http://\\${host}/a`,
+    (host) => `http://\\/${host}/a`,
+    (host) => `http:/\\${host}/a`,
+    (host) => `http://\t/${host}/a`,
+    (host) => `http://\n/${host}?q=1`,
+    (host) => `http://\r\n/${host}#top`,
+    (host) => `http://${host}\t/a`,
+    (host) => `http://${host} `,
+    (host) => `HTTP:///${host}/a`,
+    (host) => `http://user@${host}/a`,
+    (host) => `http://${host.toUpperCase()}/a`,
+  ];
+  const hosts = ['a.test', 'b.test:8080', '127.0.0.1:1', 'a.test:8080'];
+
+  it.each(spellings.map((spell) => [spell('<host>'), spell]))(
+    'finds the breaker of each host written as %j',
+    (_, spell) => {
+      const origins = originBreakersOf(new BreakerRegistry());
+      // Twice over: the second round comes from what the first one learnt.
+      for (const url of [...hosts, ...hosts].map(spell)) {
+        expect(origins.forUrl(url)?.name).toBe(`http:${new URL(url).origin}`);
+      }
+    },
+  );
+
+  it('finds the right breaker with every spelling mixed, each URL right after another origin’s', () => {
+    const origins = originBreakersOf(new BreakerRegistry());
+    const urls = hosts.flatMap((host) => spellings.map((spell) => spell(host)));
+    for (const url of [...urls, ...urls.reverse()]) {
+      expect(origins.forUrl(url)?.name).toBe(`http:${new URL(url).origin}`);
+    }
+  });
+});

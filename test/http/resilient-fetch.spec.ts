@@ -242,6 +242,26 @@ describe('createResilientFetch: one breaker per origin, real upstreams', () => {
     expect(registry.get(`http:${healthy.origin}`).snapshot()).toMatchObject({ state: 'closed', failures: 0 });
   });
 
+  it('judges a URL written with three slashes by its own origin’s breaker, not another’s', async () => {
+    const registry = new BreakerRegistry();
+    const fetch = createResilientFetch(registry, { defaults: { failureThreshold: 1 } });
+    failing.answer(503);
+    // Node's fetch reads http:///127.0.0.1:<port>/ as http://127.0.0.1:<port>/.
+    const threeSlashes = (origin: string) => origin.replace('http://', 'http:///');
+
+    expect(await statusOf(await fetch(`${threeSlashes(failing.origin)}/quote`))).toBe(503);
+    expect(registry.get(`http:${failing.origin}`).state).toBe(CircuitState.OPEN);
+
+    expect(await statusOf(await fetch(`${threeSlashes(healthy.origin)}/quote`))).toBe(200);
+    expect(healthy.requests).toBe(1);
+    expect(registry.get(`http:${healthy.origin}`).snapshot()).toMatchObject({
+      state: 'closed',
+      successes: 1,
+    });
+    const rejection = await fetch(`${threeSlashes(failing.origin)}/quote`).catch((e: unknown) => e);
+    expect(rejection).toMatchObject({ code: 'BREAKER_OPEN', breaker: `http:${failing.origin}` });
+  });
+
   it('leaves URLs that are not http(s) to fetch, unguarded', async () => {
     const registry = new BreakerRegistry();
     const fetch = createResilientFetch(registry);
