@@ -120,13 +120,14 @@ export function abortsThroughDispatcher(fetch: object): boolean | undefined {
 export function learnFrom<R>(
   fetch: object,
   dispatcher: AbortingDispatcher,
-  response: Promise<R>,
+  response: R | PromiseLike<R>,
 ): Promise<R> {
   if (dispatcher.hooked) {
     throughDispatcher.set(fetch, true);
-    return response;
+    return Promise.resolve(response);
   }
-  return response.then((answer) => {
+  // A stub may answer without a promise; its caller gets the answer through one, as from fetch.
+  return Promise.resolve(response).then((answer) => {
     throughDispatcher.set(fetch, false);
     return answer;
   });

@@ -34,9 +34,16 @@ export abstract class OriginRequest<
   /** Aborts the request: the breaker's timeout ended it. */
   abstract timedOut(error: BreakerTimeoutError): void;
 
+  /**
+   * What a value with no numeric `status` (a stub's `undefined`, a mock's plain object) is: a
+   * success, since no origin answered with a failure; its caller gets it unchanged.
+   */
   failureOf(response: R): FailedResponseError<R> | undefined {
     this.settled();
-    return isFailureStatus(response.status) ? new FailedResponseError(response, this.breaker) : undefined;
+    const status = (response as Partial<R> | null | undefined)?.status;
+    return typeof status === 'number' && isFailureStatus(status)
+      ? new FailedResponseError(response, this.breaker)
+      : undefined;
   }
 
   failed(error: unknown): boolean {

@@ -262,6 +262,60 @@ describe('createResilientFetch: one breaker per origin, real upstreams', () => {
     expect(rejection).toMatchObject({ code: 'BREAKER_OPEN', breaker: `http:${failing.origin}` });
   });
 
+  describe('with a fetch stub that answers no response (a test’s jest.fn())', () => {
+    const original = globalThis.fetch;
+    afterEach(() => {
+      globalThis.fetch = original;
+    });
+
+    it.each([
+      ['undefined', undefined],
+      ['null', null],
+      ['an object with no status', { ok: true }],
+    ])(
+      'gives the caller %s as the stub resolved it, and counts a success, timed or not',
+      async (_, answer) => {
+        globalThis.fetch = (async () => answer) as unknown as typeof fetch;
+        const registry = new BreakerRegistry();
+        // A short timeout, so that a call left hanging fails the test at once.
+        const timed = createResilientFetch(registry, {
+          defaults: { timeout: 1_000 },
+          origins: { [failing.origin]: { timeout: false } },
+        });
+
+        expect(await timed(`${healthy.origin}/x`)).toBe(answer);
+        expect(await timed(`${failing.origin}/x`)).toBe(answer);
+
+        for (const origin of [healthy.origin, failing.origin]) {
+          expect(registry.get(`http:${origin}`).snapshot()).toMatchObject({
+            successes: 1,
+            failures: 0,
+            inFlight: 0,
+          });
+        }
+      },
+    );
+
+    it.each([
+      ['undefined', () => undefined],
+      ['a Response', () => new Response('stubbed')],
+    ])(
+      'gives the caller %s a stub returns without a promise, as a promise, given a dispatcher too',
+      async (_, stub) => {
+        const answer = stub();
+        globalThis.fetch = (() => answer) as unknown as typeof fetch;
+        const fetch = createResilientFetch(new BreakerRegistry(), { defaults: { timeout: 1_000 } });
+        // A dispatcher of the caller's own: the request is sent through ours, learning how the stub sends.
+        const dispatcher = { dispatch: () => true };
+
+        for (let i = 0; i < 2; i++) {
+          expect(await fetch(`${healthy.origin}/x`, { dispatcher } as unknown as RequestInit)).toBe(answer);
+          expect(await fetch(`${healthy.origin}/x`)).toBe(answer);
+        }
+      },
+    );
+  });
+
   it('leaves URLs that are not http(s) to fetch, unguarded', async () => {
     const registry = new BreakerRegistry();
     const fetch = createResilientFetch(registry);
