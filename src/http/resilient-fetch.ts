@@ -69,10 +69,20 @@ export function plainGlobalFetch(): Fetch {
 
 function protectFetch(base: () => Fetch, origins: OriginBreakers): Fetch {
   return function resilientFetch(input, init) {
-    const plain = typeof input === 'string' || input instanceof URL;
-    const request = plain ? undefined : asRequest(input);
-    // Anything else fetch takes it reads as a string (a String object, an object with toString()).
-    const breaker = origins.forUrl(plain ? input : (request?.url ?? String(input)));
+    let url: string | URL;
+    let request: Request | undefined;
+    if (typeof input === 'string' || input instanceof URL) url = input;
+    else {
+      try {
+        request = asRequest(input);
+        // Anything else fetch takes it reads as a string (a String object, an object with toString()).
+        url = request?.url ?? String(input);
+      } catch {
+        // Input with no string form: fetch rejects it (it never throws), with its own error.
+        return base()(input, init);
+      }
+    }
+    const breaker = origins.forUrl(url);
     if (breaker === undefined) return base()(input, init);
     const fetch = base();
     const signal = init?.signal ?? request?.signal ?? undefined;
@@ -100,6 +110,8 @@ function protectFetch(base: () => Fetch, origins: OriginBreakers): Fetch {
 }
 
 /** `input` as a `Request` (what has a string `url`); undefined for what fetch reads as a string. */
-function asRequest(input: object): Request | undefined {
-  return typeof (input as { url?: unknown }).url === 'string' ? (input as Request) : undefined;
+function asRequest(input: unknown): Request | undefined {
+  return typeof (input as { url?: unknown } | null | undefined)?.url === 'string'
+    ? (input as Request)
+    : undefined;
 }

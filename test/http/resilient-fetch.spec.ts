@@ -316,6 +316,44 @@ describe('createResilientFetch: one breaker per origin, real upstreams', () => {
     );
   });
 
+  it.each([
+    ['no input', []],
+    ['undefined', [undefined]],
+    ['null', [null]],
+    ['an object with no string form', [Object.create(null)]],
+    [
+      'an object whose url throws',
+      [
+        {
+          get url(): string {
+            throw new TypeError('no url');
+          },
+        },
+      ],
+    ],
+  ])('rejects %s as fetch does, with fetch’s own error, and throws nothing', async (_, args) => {
+    const registry = new BreakerRegistry();
+    const fetch = createResilientFetch(registry) as (...input: unknown[]) => Promise<Response>;
+    const plain = globalThis.fetch as (...input: unknown[]) => Promise<Response>;
+    const errorOf = (call: () => Promise<unknown>) => {
+      let sent: Promise<unknown>;
+      try {
+        sent = call();
+      } catch (error) {
+        return { threw: error };
+      }
+      return sent.then(
+        () => ({ resolved: true }),
+        (error: { name: string; message: string }) => ({ name: error.name, message: error.message }),
+      );
+    };
+
+    const expected = await errorOf(() => plain(...args));
+    expect(expected).toMatchObject({ name: 'TypeError' });
+    expect(await errorOf(() => fetch(...args))).toEqual(expected);
+    expect(registry.all()).toEqual([]);
+  });
+
   it('leaves URLs that are not http(s) to fetch, unguarded', async () => {
     const registry = new BreakerRegistry();
     const fetch = createResilientFetch(registry);
