@@ -10,8 +10,8 @@ import { escapeReversibly, hasUnprintable, unescapeReversibly } from './printabl
 export const KEY_SEPARATOR = '#';
 
 /**
- * The longest key a per-key breaker accepts, in UTF-16 code units: keys come from requests,
- * and every key kept costs memory, a store row and its length in every event.
+ * The longest key a per-key breaker or a rate limit accepts, in UTF-16 code units: keys come
+ * from requests, and every key kept costs memory, a store row and its length in every event.
  * @publicApi
  */
 export const MAX_KEY_LENGTH = 256;
@@ -34,18 +34,29 @@ export type BreakerKeyInput = string | number | bigint;
  * than {@link MAX_KEY_LENGTH}.
  */
 export function toBreakerKey(name: string, value: unknown): string {
+  const key = keyOf(value);
+  if (key === undefined) throw new InvalidBreakerKeyError(name, value, EXPECTED_KEY);
+  return key;
+}
+
+/**
+ * The key `value` stands for, or undefined when it cannot be one: the rule of every key that
+ * may come from a request (a per-key breaker's, a rate limit's). A number stands for its
+ * decimal string; anything but a string, a number or a bigint, and any string longer than
+ * {@link MAX_KEY_LENGTH}, is no key: nothing is kept for it, and it never shares another's.
+ */
+export function keyOf(value: unknown): string | undefined {
   const key =
     typeof value === 'string'
       ? value
       : typeof value === 'number' || typeof value === 'bigint'
         ? String(value)
         : undefined;
-  if (key === undefined) throw new InvalidBreakerKeyError(name, value, EXPECTED_KEY);
-  if (key.length > MAX_KEY_LENGTH) throw new InvalidBreakerKeyError(name, value, EXPECTED_KEY);
-  return key;
+  return key === undefined || key.length > MAX_KEY_LENGTH ? undefined : key;
 }
 
-const EXPECTED_KEY = `a string or a number, at most ${MAX_KEY_LENGTH} characters long`;
+/** What {@link keyOf} accepts, in words: the `expected` of the errors that refuse a key. */
+export const EXPECTED_KEY = `a string or a number, at most ${MAX_KEY_LENGTH} characters long`;
 
 /**
  * The full name of the per-key breaker `key` under `name`: `name#key`, the key's control

@@ -8,6 +8,7 @@ export type ResilienceErrorCode =
   | 'RESET_COOLDOWN'
   | 'INVALID_BREAKER_OPTIONS'
   | 'INVALID_BREAKER_KEY'
+  | 'INVALID_RATE_LIMIT_KEY'
   | 'TOO_MANY_BREAKERS'
   | 'TIMEOUT'
   | 'BULKHEAD_FULL'
@@ -199,6 +200,27 @@ export class InvalidBreakerKeyError extends ResilienceError {
     readonly expected: string,
   ) {
     super(messages.INVALID_KEY(breaker, value, expected));
+  }
+}
+
+/**
+ * A rate limit's `key` function gave a key no bucket can have: not a string or a number, or
+ * longer than `MAX_KEY_LENGTH` characters (the rule of per-key breakers' keys). The call fails
+ * with it before any policy: no method, no fallback, no dead letter, no token taken.
+ * @publicApi
+ */
+export class InvalidRateLimitKeyError extends ResilienceError {
+  readonly code = 'INVALID_RATE_LIMIT_KEY' as const;
+  override readonly name = 'InvalidRateLimitKeyError';
+
+  constructor(
+    /** The policy whose rate limit was asked (`Class.method` for a decorator's). */
+    readonly policy: string,
+    readonly value: unknown,
+    /** What was expected instead, in words. */
+    readonly expected: string,
+  ) {
+    super(messages.INVALID_RATE_LIMIT_KEY(policy, value, expected));
   }
 }
 

@@ -29,6 +29,9 @@ export const INVALID_OPTION = (
 export const INVALID_KEY = (breaker: string, value: unknown, expected: string): string =>
   `Invalid key for circuit breaker "${breaker}": ${describeKey(value)}; expected ${expected}`;
 
+export const INVALID_RATE_LIMIT_KEY = (policy: string, value: unknown, expected: string): string =>
+  `Policy "${policy}": invalid rate-limit key: ${describeKey(value)}; expected ${expected}`;
+
 export const TOO_MANY_BREAKERS = (breaker: string, limit: number): string =>
   `Cannot create circuit breaker "${escapeUnprintable(breaker.slice(0, 100))}": the registry already holds ` +
   `maxBreakers (${limit}) named breakers. Breaker names must come from code or configuration, never from ` +

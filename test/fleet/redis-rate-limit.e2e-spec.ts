@@ -56,6 +56,16 @@ function fleetLimited(store: RedisStore, rateLimit: RateLimitOptions, policy = '
   );
 }
 
+/** The Redis keys of the fleet's rate-limit buckets under the test's prefix, with the ms each has left. */
+async function rateLimitKeys(): Promise<Array<[key: string, pttl: number]>> {
+  const client = (await connectClient('ioredis')) as unknown as {
+    keys(pattern: string): Promise<string[]>;
+    pttl(key: string): Promise<number>;
+  };
+  const keys = await client.keys(`${prefix}ratelimit:*`);
+  return Promise.all(keys.map(async (key): Promise<[string, number]> => [key, await client.pttl(key)]));
+}
+
 const call = (policies: Policies, args: unknown[] = []) =>
   policies.execute(async () => 'ok', { args }).catch((e: { code: string }) => e.code);
 
@@ -100,6 +110,49 @@ describe.each(REDIS_LIBRARIES)('fleet rate limit with a %s client', (library: Re
 
     // Without an unambiguous key, policy "search" with key "eu:x" and policy "search:eu" with key "x" share one bucket.
     expect([await call(searchEu, ['x']), await call(search, ['eu:x'])]).toEqual(['ok', 'ok']);
+  });
+
+  it('should write nothing to Redis for a key from a request no bucket can have', async () => {
+    const client = await connectClient(library);
+    const a = fleetLimited(await instanceStore(client), {
+      limit: 1,
+      interval: 3_600_000,
+      key: (tenant: unknown) => tenant as string,
+    });
+
+    const outcomes = new Set<string>();
+    for (let i = 0; i < 50; i++) outcomes.add(await call(a, [`tenant-${i}-`.padEnd(64 * 1024, 'x')]));
+    for (const key of [undefined, null, { id: 1 }, ['a']]) outcomes.add(await call(a, [key]));
+
+    expect([...outcomes]).toEqual(['INVALID_RATE_LIMIT_KEY']);
+    expect(await rateLimitKeys()).toEqual([]);
+  });
+
+  it('should keep apart keys that Redis would spell alike, each bucket no longer than its key allows', async () => {
+    const a = fleetLimited(await instanceStore(await connectClient(library)), {
+      limit: 1,
+      interval: 60_000,
+      key: (tenant: unknown) => tenant as string,
+    });
+
+    // Lone surrogates (JSON.parse makes them from "\ud800") are each U+FFFD once sent as UTF-8.
+    expect([await call(a, ['\ud800']), await call(a, ['\udc00']), await call(a, ['\ufffd'])]).toEqual([
+      'ok',
+      'ok',
+      'ok',
+    ]);
+    expect([await call(a, ['x'.repeat(256)]), await call(a, ['x'.repeat(256)])]).toEqual([
+      'ok',
+      'RATE_LIMITED',
+    ]);
+    const keys = await rateLimitKeys();
+    expect(keys).toHaveLength(4);
+    for (const [key, pttl] of keys) {
+      expect(key.length).toBeLessThanOrEqual(prefix.length + 300);
+      // Gone once its bucket is full again: interval / limit after its one call, and a second.
+      expect(pttl).toBeGreaterThan(55_000);
+      expect(pttl).toBeLessThanOrEqual(61_000);
+    }
   });
 
   it("should refill on Redis' clock, whatever the instance's clock says", async () => {

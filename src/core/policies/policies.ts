@@ -10,7 +10,7 @@ import {
   resolveRetryOptions,
   type PolicyContext,
 } from './policy-option-table';
-import { RateLimiter } from './rate-limiter';
+import { RateLimiter, toRateLimitKey } from './rate-limiter';
 import { RetryPolicy, type Attempt } from './retry';
 import type { SharedRateLimits } from './shared-rate-limits';
 import { systemTimers, type PolicyTimers, type RandomSource } from './timers';
@@ -106,36 +106,50 @@ export class Policies {
     this.timeout?.detach();
   }
 
-  /** Runs `attempt` (as many times as the retry allows) through every policy. */
+  /**
+   * Runs `attempt` (as many times as the retry allows) through every policy.
+   * @throws (rejects with) {InvalidRateLimitKeyError} when the rate limit's `key` gives no key
+   * (`undefined` included): before any policy, no fallback serving it.
+   */
   execute<T>(attempt: Attempt<T>, call: PolicyCall = {}): Promise<T> {
+    let key = '';
+    if (this.rateLimitKey !== undefined) {
+      try {
+        key = toRateLimitKey(this.name, this.rateLimitKey(...(call.args ?? [])));
+      } catch (error) {
+        // A bad key is the caller's fault, as a bad breaker key: no fallback, no dead letter.
+        return Promise.reject(error);
+      }
+    }
     this.inFlight++;
-    const result = this.executeCounted(attempt, call);
+    const result = this.executeCounted(attempt, call, key);
     result.then(this.ended, this.ended);
     return result;
   }
 
-  private executeCounted<T>(attempt: Attempt<T>, call: PolicyCall): Promise<T> {
+  private executeCounted<T>(attempt: Attempt<T>, call: PolicyCall, key: string): Promise<T> {
     const { onFinalFailure } = this;
-    if (onFinalFailure === undefined) return this.runWithFallback(attempt, call);
+    if (onFinalFailure === undefined) return this.runWithFallback(attempt, call, key);
     // Attempts are counted only for a policy that reports final failures: the others pay nothing.
     let attempts = 0;
     const counted: Attempt<T> = (signal, hold) => {
       attempts++;
       return attempt(signal, hold);
     };
-    return this.runWithFallback(counted, call).catch((error: unknown) => {
+    return this.runWithFallback(counted, call, key).catch((error: unknown) => {
       onFinalFailure(call.args ?? [], error, attempts);
       throw error;
     });
   }
 
-  private runWithFallback<T>(attempt: Attempt<T>, call: PolicyCall): Promise<T> {
-    const result = this.run(attempt, call);
+  private runWithFallback<T>(attempt: Attempt<T>, call: PolicyCall, key: string): Promise<T> {
+    const result = this.run(attempt, call, key);
     const { fallback } = call;
     return (fallback === undefined ? result : result.catch(fallback)) as Promise<T>;
   }
 
-  private run<T>(attempt: Attempt<T>, call: PolicyCall): Promise<T> {
+  /** `key`: the call's rate-limit bucket (`''` for a policy without `rateLimit.key`). */
+  private run<T>(attempt: Attempt<T>, call: PolicyCall, key: string): Promise<T> {
     const { bulkhead, rateLimiter } = this;
     // A slot is held until the attempts and their work have ended, not when the total timeout
     // or a breaker's fails the caller: a method that ignores its signal still runs, and still
@@ -150,8 +164,7 @@ export class Policies {
             }, true);
     try {
       if (rateLimiter !== undefined) {
-        const key = this.rateLimitKey?.(...(call.args ?? []));
-        const acquired = rateLimiter.acquire(key === undefined ? '' : String(key));
+        const acquired = rateLimiter.acquire(key);
         if (acquired !== undefined) return acquired.then(() => guarded());
       }
       return guarded();

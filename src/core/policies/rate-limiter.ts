@@ -1,3 +1,5 @@
+import { EXPECTED_KEY, keyOf } from '../breaker-key';
+import { InvalidRateLimitKeyError } from '../errors';
 import type { PolicyListener } from './policy-events';
 import { RateLimitedError } from './policy-errors';
 import type { SharedRateLimits } from './shared-rate-limits';
@@ -15,6 +17,19 @@ export interface ResolvedRateLimitOptions {
 export const MAX_RATE_LIMIT_KEYS = 10_000;
 /** The span over which the share of refused calls is reported, in ms. */
 const REFUSAL_WINDOW_MS = 10_000;
+
+/**
+ * The bucket key `value` (what a `key` function returned) stands for: keys come from
+ * requests, so they follow the rule of per-key breakers' keys: a bucket is kept only for a
+ * key of at most `MAX_KEY_LENGTH` characters, and no two keys share one (a number is its
+ * decimal string).
+ * @throws {InvalidRateLimitKeyError} naming `policy`, for anything else (`undefined` included).
+ */
+export function toRateLimitKey(policy: string, value: unknown): string {
+  const key = keyOf(value);
+  if (key === undefined) throw new InvalidRateLimitKeyError(policy, value, EXPECTED_KEY);
+  return key;
+}
 
 /**
  * A token bucket per key (one when calls carry no key): calls without a token fail at once

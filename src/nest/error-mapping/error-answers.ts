@@ -3,6 +3,7 @@ import {
   type BreakerOpenError,
   type BreakerTimeoutError,
   type InvalidBreakerKeyError,
+  type InvalidRateLimitKeyError,
   isResilienceError,
   type LoadShedError,
 } from '../../core/errors';
@@ -58,6 +59,23 @@ export interface InvalidBreakerKeyResponseBody {
   message: string;
   /** The name the per-key breaker would be kept under. */
   breaker: string;
+  /** What a key must be, in words. */
+  expected: string;
+}
+
+/**
+ * The JSON body of a 400 answered for a key a rate limit's bucket cannot have (the rule of
+ * per-key breakers' keys): keys come from requests, so the request is at fault.
+ * @publicApi
+ */
+export interface InvalidRateLimitKeyResponseBody {
+  statusCode: 400;
+  error: 'Bad Request';
+  /** Names the policy, describes the key (never echoing a long one) and says what was expected. */
+  message: string;
+  code: 'INVALID_RATE_LIMIT_KEY';
+  /** The policy whose rate limit was asked (`Class.method` for a decorator's). */
+  policy: string;
   /** What a key must be, in words. */
   expected: string;
 }
@@ -120,6 +138,7 @@ interface AnsweredErrors {
   BREAKER_OPEN: BreakerOpenError;
   BREAKER_TIMEOUT: BreakerTimeoutError;
   INVALID_BREAKER_KEY: InvalidBreakerKeyError;
+  INVALID_RATE_LIMIT_KEY: InvalidRateLimitKeyError;
   LOAD_SHED: LoadShedError;
   BULKHEAD_FULL: BulkheadFullError;
   RATE_LIMITED: RateLimitedError;
@@ -175,6 +194,17 @@ const ANSWERS: { readonly [Code in keyof AnsweredErrors]: (error: AnsweredErrors
       expected: error.expected,
     } satisfies InvalidBreakerKeyResponseBody,
   }),
+  // As a policy's answer, the body keeps its code: a client tells it from a bad breaker key.
+  INVALID_RATE_LIMIT_KEY: (error) => {
+    const details = { code: error.code, message: error.message, policy: error.policy };
+    const body: InvalidRateLimitKeyResponseBody = {
+      statusCode: HttpStatus.BAD_REQUEST,
+      error: 'Bad Request',
+      ...details,
+      expected: error.expected,
+    };
+    return { ...answer(HttpStatus.BAD_REQUEST, 'Bad Request', details), body };
+  },
   BULKHEAD_FULL: (error) =>
     policyAnswer(HttpStatus.SERVICE_UNAVAILABLE, 'Service Unavailable', {
       code: error.code,

@@ -1,4 +1,5 @@
 import type { SharedBucket, SharedRateLimits } from '../../core/policies/shared-rate-limits';
+import { escapeReversibly } from '../../core/printable';
 import { RATE_LIMIT_SCRIPT } from './redis-scripts';
 
 /** How the rate limits reach Redis: through the store, which bounds and counts every command. */
@@ -27,7 +28,8 @@ export class RedisRateLimits implements SharedRateLimits {
         RATE_LIMIT_SCRIPT,
         '1',
         // The policy's length first: a key (from a request, say) cannot spell another policy's bucket.
-        this.redis.key(`ratelimit:${policy.length}:${policy}:${key}`),
+        // The key escaped: sent as UTF-8, every lone surrogate would be U+FFFD, one bucket for all.
+        this.redis.key(`ratelimit:${policy.length}:${policy}:${escapeReversibly(key)}`),
         String(burst),
         String(perMs),
       ]);

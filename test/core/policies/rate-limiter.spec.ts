@@ -151,3 +151,109 @@ describe('fleet rate limit', () => {
     expect(asked).toEqual([]);
   });
 });
+
+describe('rate-limit keys from requests', () => {
+  const EXPECTED = 'a string or a number, at most 256 characters long';
+
+  /** A policy limited to one call a minute per tenant, the tenant being the call's first argument. */
+  function perTenant(
+    timers: FakeTimers,
+    deps: { onEvent?: (e: PolicyEvent) => void; onFinalFailure?: () => void } = {},
+  ) {
+    return new Policies(
+      'search',
+      { rateLimit: { limit: 1, interval: 60_000, key: (tenant: string) => tenant } },
+      { timers, ...deps },
+    );
+  }
+
+  it.each([
+    ['undefined (no key)', undefined],
+    ['null', null],
+    ['an object', { id: 1 }],
+    ['an array', ['a']],
+    ['a boolean', true],
+    ['a string of 257 characters', 'x'.repeat(257)],
+  ])(
+    'should fail a call whose key is %s with INVALID_RATE_LIMIT_KEY naming the policy: no method, fallback, dead letter or token',
+    async (_, key) => {
+      const timers = fakeTimers();
+      const events: PolicyEvent[] = [];
+      let ran = 0;
+      let served = 0;
+      let finalFailures = 0;
+      const policies = perTenant(timers, {
+        onEvent: (e) => events.push(e),
+        onFinalFailure: () => finalFailures++,
+      });
+
+      const error = await policies
+        .execute(async () => ran++, { args: [key], fallback: () => served++ })
+        .catch((e: unknown) => e);
+
+      expect(error).toMatchObject({
+        name: 'InvalidRateLimitKeyError',
+        code: 'INVALID_RATE_LIMIT_KEY',
+        policy: 'search',
+        expected: EXPECTED,
+        message: expect.stringContaining(`Policy "search": invalid rate-limit key`),
+      });
+      expect([ran, served, finalFailures, events.length, policies.running]).toEqual([0, 0, 0, 0, 0]);
+      // Nothing was taken from the bucket of '', where undefined once fell.
+      expect(await outcomes(policies, 2, [''])).toEqual(['ok', 'RATE_LIMITED']);
+    },
+  );
+
+  it('should never echo a long key in its message', async () => {
+    const policies = perTenant(fakeTimers());
+    const error = (await policies
+      .execute(async () => 'ok', { args: ['\u001b'.repeat(1 << 20)] })
+      .catch((e: unknown) => e)) as Error;
+    expect(error.message).toBe(
+      `Policy "search": invalid rate-limit key: a string of 1048576 characters; expected ${EXPECTED}`,
+    );
+  });
+
+  it("should keep apart keys that once shared a bucket: no key reaches another key's bucket", async () => {
+    const timers = fakeTimers();
+    const policies = perTenant(timers);
+
+    // Objects once all took the bucket of "[object Object]", null that of "null".
+    expect(await outcomes(policies, 1, [{ id: 1 }])).toEqual(['INVALID_RATE_LIMIT_KEY']);
+    expect(await outcomes(policies, 1, [{ id: 2 }])).toEqual(['INVALID_RATE_LIMIT_KEY']);
+    expect(await outcomes(policies, 1, [null])).toEqual(['INVALID_RATE_LIMIT_KEY']);
+    expect(await outcomes(policies, 2, ['null'])).toEqual(['ok', 'RATE_LIMITED']);
+    expect(await outcomes(policies, 2, ['[object Object]'])).toEqual(['ok', 'RATE_LIMITED']);
+    // undefined once took the bucket of '': a request without a tenant now fails, and '' is a key like any other.
+    expect(await outcomes(policies, 1, [undefined])).toEqual(['INVALID_RATE_LIMIT_KEY']);
+    expect(await outcomes(policies, 2, [''])).toEqual(['ok', 'RATE_LIMITED']);
+  });
+
+  it('should take a number for its decimal string, as a breaker key, and accept 256 characters', async () => {
+    const policies = perTenant(fakeTimers());
+    expect([...(await outcomes(policies, 1, [5])), ...(await outcomes(policies, 1, ['5']))]).toEqual([
+      'ok',
+      'RATE_LIMITED',
+    ]);
+    expect(await outcomes(policies, 2, ['x'.repeat(256)])).toEqual(['ok', 'RATE_LIMITED']);
+  });
+
+  it('should keep nothing of a flood of oversized keys from requests', async () => {
+    const timers = fakeTimers();
+    const policies = perTenant(timers);
+    expect(await outcomes(policies, 1, ['tenant-a'])).toEqual(['ok']);
+
+    const flood = new Set<string>();
+    for (let i = 0; i < 200; i++) {
+      flood.add(
+        await policies
+          .execute(async () => 'ok', { args: [String(i).padEnd(1 << 20, 'x')] })
+          .catch((e: { code: string }) => e.code),
+      );
+    }
+
+    expect([...flood]).toEqual(['INVALID_RATE_LIMIT_KEY']);
+    expect(await outcomes(policies, 1, ['tenant-a'])).toEqual(['RATE_LIMITED']);
+    expect(await outcomes(policies, 1, ['tenant-b'])).toEqual(['ok']);
+  });
+});
