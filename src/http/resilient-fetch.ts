@@ -37,10 +37,15 @@ export function createResilientFetch(registry: BreakerRegistry, options?: Resili
   return protectFetch(plainGlobalFetch, originBreakersOf(registry, options));
 }
 
+/** Protections of ours that were taken off but may still be the global fetch, or under it. */
+const retired = new WeakSet<Fetch>();
+
 /**
- * Protects the global `fetch` with `origins` until the function it returns is called, which
- * puts the original back (or, when something replaced the global `fetch` since, lets requests
- * through this protection unguarded).
+ * Protects the global `fetch` with `origins` until the function it returns is called. From
+ * then on requests pass this protection unguarded, and the global `fetch` loses every
+ * protection of ours at its top that was taken off: with two apps protecting it, whichever
+ * closes last puts the original back. (When something else replaced the global `fetch` since,
+ * it is left alone.)
  */
 export function protectGlobalFetch(origins: OriginBreakers): () => void {
   const original = globalThis.fetch;
@@ -51,7 +56,11 @@ export function protectGlobalFetch(origins: OriginBreakers): () => void {
   globalThis.fetch = installed;
   return () => {
     active = false;
-    if (globalThis.fetch === installed) globalThis.fetch = original;
+    retired.add(installed);
+    // One taken off under another app's still protects nothing; it goes with the one above it.
+    for (let top = globalThis.fetch; retired.has(top); top = globalThis.fetch) {
+      globalThis.fetch = underlying.get(top) as Fetch;
+    }
   };
 }
 

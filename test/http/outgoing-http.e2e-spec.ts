@@ -82,6 +82,34 @@ describe('ResilienceModule http: outgoing requests per origin, with no code per 
     expect(globalThis.fetch).toBe(original);
   });
 
+  it.each([
+    ['first', [0, 1]],
+    ['last', [1, 0]],
+  ])(
+    'with two apps protecting fetch, closing the %s one made keeps the other’s protection, and all closed puts the original back',
+    async (_, [first, second]) => {
+      const original = globalThis.fetch;
+      const options = { http: { fetch: true, defaults: { failureThreshold: 2 } } };
+      const apps = [await createApp({}, options), await createApp({}, options)];
+      // While both run, a request goes through the breakers of each.
+      await (await fetch(upstream.origin)).text();
+      for (const { registry } of apps)
+        expect(registry.get(`http:${upstream.origin}`).snapshot().calls).toBe(1);
+
+      await apps[first].close();
+      upstream.answer(500);
+      for (let i = 0; i < 2; i++) await (await fetch(upstream.origin)).text();
+      const breaker = apps[second].registry.get(`http:${upstream.origin}`);
+      expect(breaker.state).toBe(CircuitState.OPEN);
+      const rejection = await fetch(upstream.origin).catch((e: unknown) => e);
+      expect(isResilienceError(rejection, 'BREAKER_OPEN')).toBe(true);
+      expect(apps[first].registry.find(`http:${upstream.origin}`)?.state).not.toBe(CircuitState.OPEN);
+
+      await apps[second].close();
+      expect(globalThis.fetch).toBe(original);
+    },
+  );
+
   it('leaves the global fetch alone without fetch: true', async () => {
     const original = globalThis.fetch;
     await createApp({}, { http: { defaults: { failureThreshold: 2 } } });
