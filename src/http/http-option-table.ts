@@ -46,4 +46,11 @@ export function checkHttpOptions(
   options: unknown,
 ): asserts options is ResilientFetchOptions {
   checkOptions({ scope: 'http' }, table, options, 'http.');
+  // Every configured origin has its breaker from start-up: more than maxOrigins would evict some at once.
+  const configured = Object.keys(options.origins ?? {}).length;
+  const max = options.maxOrigins ?? (table.maxOrigins.default as number);
+  if (configured > max) {
+    const expected = `at least the ${configured} origins of http.origins, which all have their breakers from start-up`;
+    throw new InvalidBreakerOptionsError(undefined, 'http.maxOrigins', max, expected, 'http');
+  }
 }

@@ -37,6 +37,7 @@ export class OriginBreakers {
 
   /**
    * `source` has been checked against its table (the module's, or `createResilientFetch()`'s).
+   * The breaker of each origin in `source.origins` is made at once.
    * @throws {InvalidBreakerOptionsError} when origin options do not fit together, or a breaker
    * named `http:<origin>` exists already.
    */
@@ -61,6 +62,8 @@ export class OriginBreakers {
     // Resolved now, so that options that do not fit together fail the boot, not a request.
     resolveBreakerOptions(undefined, shared, this.group.defaults);
     for (const [name, options] of own) resolveBreakerOptions(name, options, this.group.defaults);
+    // Made now, as configured breakers are: listed, checked by /health and tripped before any request.
+    for (const name of own.keys()) this.group.get(name);
   }
 
   /** The breaker of the origin `url` goes to, now its most recently used; undefined when none guards it. */
