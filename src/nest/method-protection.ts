@@ -8,7 +8,7 @@ import type { PolicyOptions } from '../core/policies/policy-options';
 import type { BreakerRegistry } from '../core/registry';
 import { callThroughBreaker, observeThroughBreaker, settle, type Recover } from './breaker-call';
 import type { CircuitBreakerOptions } from './circuit-breaker.decorator';
-import { callThroughPolicies, observeThroughPolicies } from './policy-call';
+import { callThroughPolicies, observeThroughPolicies, type PolicyBreaker } from './policy-call';
 import { policyRegistryOf } from './policy-registry';
 import { registryFor } from './registry-holder';
 import { CIRCUIT_BREAKER_METADATA, LOG_CONTEXT, PROTECTION_METADATA } from './resilience.constants';
@@ -229,13 +229,34 @@ function policiesCall(
   protection: MethodProtection,
   instance: unknown,
   args: unknown[],
-): { policies: Policies; breaker: Breaker | undefined; seen: readonly unknown[] } {
+): { policies: Policies; breaker: PolicyBreaker | undefined; seen: readonly unknown[] } {
   const policyRegistry = policyRegistryOf(registry);
   const { policies, breaker: breakerName, keepsDeadLetters } = policyRegistry.policiesFor(protection);
   const seen = keepsDeadLetters ? policyRegistry.checkDeadLetterArguments(policies.name, args) : args;
   const breaker =
-    breakerName === undefined ? undefined : breakerFor(registry, breakerName, protection, instance, args);
+    breakerName === undefined
+      ? undefined
+      : admittedBreaker(registry, breakerName, protection, instance, args);
   return { policies, breaker, seen };
+}
+
+/**
+ * The breaker of a call with policies. A per-key breaker's key is checked now (a bad one fails
+ * the call before any policy, as without policies), and the breaker is created by the call's
+ * first attempt: a call the rate limit or the bulkhead refuses creates none, so keys from
+ * refused requests cannot fill `maxKeysPerBreaker` and evict the breakers of others.
+ */
+function admittedBreaker(
+  registry: BreakerRegistry,
+  name: string,
+  protection: MethodProtection,
+  instance: unknown,
+  args: unknown[],
+): PolicyBreaker {
+  const key = protection.breaker?.options.key;
+  if (key === undefined) return registry.get(name);
+  const checked = toBreakerKey(name, key.apply(instance, args));
+  return () => registry.get(name, checked);
 }
 
 /**

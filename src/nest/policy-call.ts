@@ -16,27 +16,45 @@ class Served {
 }
 
 /**
+ * The breaker of a call through policies, or what creates it: a per-key breaker is created by
+ * the call's first attempt, so a call the rate limit or the bulkhead refused creates none (and
+ * a flood of refused keys evicts no one's breaker).
+ */
+export type PolicyBreaker = Breaker | (() => Breaker);
+
+/**
  * Runs `invoke` through a method's policies, each attempt through `breaker` (if any) with
  * the total timeout's signal as the call's signal; the fallback serves what escapes them.
  */
 export function callThroughPolicies(
   policies: Policies,
-  breaker: Breaker | undefined,
+  breakerOf: PolicyBreaker | undefined,
   invoke: () => unknown,
   recover: Recover | undefined,
   args: readonly unknown[],
 ): Promise<unknown> {
+  // Undefined until the first attempt for a per-key breaker: only a rejection comes earlier.
+  let breaker = typeof breakerOf === 'function' ? undefined : breakerOf;
   return policies.execute(
     (call, hold) => {
+      if (breaker === undefined && typeof breakerOf === 'function') {
+        try {
+          breaker = breakerOf();
+        } catch (error) {
+          return Promise.reject(error);
+        }
+      }
+      const through = breaker;
       // The breaker's timeout may fail the attempt while the method runs on: a bulkhead holds its slot for it.
       const work = hold === undefined ? invoke : () => heldBy(hold, invoke());
       const run = () =>
-        breaker === undefined ? new Promise((resolve) => resolve(work())) : callThroughBreaker(breaker, work);
+        through === undefined ? new Promise((resolve) => resolve(work())) : callThroughBreaker(through, work);
       return call === undefined ? run() : runWithSignal(call, run);
     },
     {
       args,
-      retryOn: breaker && ((error) => breaker.countsAsFailure(error)),
+      // Asked once an attempt failed: one that could not even create its breaker is not retried.
+      retryOn: breakerOf && ((error) => breaker !== undefined && breaker.countsAsFailure(error)),
       fallback: recover && ((error) => settleFallback(breaker, error, recover)),
     },
   );
@@ -56,7 +74,7 @@ function heldBy(hold: (work: Promise<unknown>) => void, result: unknown): unknow
  */
 export function observeThroughPolicies(
   policies: Policies,
-  breaker: Breaker | undefined,
+  breakerOf: PolicyBreaker | undefined,
   source: () => Observable<unknown>,
   recover: Recover | undefined,
   args: readonly unknown[],
@@ -65,10 +83,13 @@ export function observeThroughPolicies(
     let inner: Subscription | undefined;
     let release: (() => void) | undefined;
     let left = false;
+    // As in callThroughPolicies: a per-key breaker is created by the first attempt.
+    let breaker = typeof breakerOf === 'function' ? undefined : breakerOf;
     const subscribeOnce = (resolve: () => void, reject: (error: unknown) => void) => {
       // Gone while queued in a bulkhead or waiting out a retry's delay: no attempt is made.
       if (left) return resolve();
       release = resolve;
+      if (typeof breakerOf === 'function') breaker ??= breakerOf();
       const attempt = breaker === undefined ? defer(source) : observeThroughBreaker(breaker, source);
       inner = attempt.subscribe({
         next: (value) => subscriber.next(value),
@@ -85,7 +106,7 @@ export function observeThroughPolicies(
           }),
         {
           args,
-          retryOn: breaker && ((error) => breaker.countsAsFailure(error)),
+          retryOn: breakerOf && ((error) => breaker !== undefined && breaker.countsAsFailure(error)),
           fallback: recover && ((error) => new Served(serveFallback(breaker, error, recover))),
         },
       )

@@ -1,11 +1,13 @@
-import { Controller, Get, Headers } from '@nestjs/common';
+import { Controller, Get, Headers, Injectable } from '@nestjs/common';
 import type { ArgumentsHost } from '@nestjs/common';
 import type { RpcException } from '@nestjs/microservices';
+import { firstValueFrom, Observable, of } from 'rxjs';
 import { InvalidRateLimitKeyError } from '../../src/core/errors';
 import { answerFor } from '../../src/nest/error-mapping/error-answers';
 import { graphqlErrorFor } from '../../src/nest/error-mapping/graphql-answer';
 import { rpcAnswerFor } from '../../src/nest/error-mapping/rpc-answer';
-import { RateLimit } from '../../src/nest/policy.decorators';
+import { CircuitBreaker } from '../../src/nest/circuit-breaker.decorator';
+import { Bulkhead, RateLimit } from '../../src/nest/policy.decorators';
 import { closeAllApps, createApp } from '../nest/nest-app.fixture';
 
 const EXPECTED = 'a string or a number, at most 256 characters long';
@@ -67,5 +69,84 @@ describe('An invalid rate-limit key, as each transport answers it', () => {
 
     expect(graphqlError.message).toBe(message);
     expect(graphqlError.extensions).toEqual({ code: 'BAD_USER_INPUT', policy: 'search' });
+  });
+});
+
+@Injectable()
+class Hosts {
+  calls = 0;
+
+  @RateLimit({ limit: 1, interval: 60_000 })
+  @CircuitBreaker('hosts', { key: (host: string) => host })
+  async fetch(host: string): Promise<string> {
+    this.calls++;
+    return host;
+  }
+
+  @Bulkhead({ maxConcurrent: 1 })
+  @CircuitBreaker('slow', { key: (host: string) => host })
+  async slow(host: string, done: Promise<void>): Promise<string> {
+    await done;
+    return host;
+  }
+
+  @RateLimit({ limit: 1, interval: 60_000 })
+  @CircuitBreaker('streams', { key: (host: string) => host })
+  stream(host: string): Observable<string> {
+    return of(host);
+  }
+}
+
+describe('per-key breakers behind a rate limit or a bulkhead', () => {
+  afterEach(closeAllApps);
+
+  const code = (call: Promise<unknown>) => call.then(String, (e: { code: string }) => e.code);
+
+  it("should create no breaker for a call the rate limit refused: a flood of new keys evicts no one's breaker", async () => {
+    const t = await createApp({ providers: [Hosts] }, { maxKeysPerBreaker: 50 });
+    const hosts = t.app.get(Hosts);
+    expect(await code(hosts.fetch('legit.example'))).toBe('legit.example');
+    await t.breaker('hosts', 'legit.example').trip('test');
+
+    const outcomes = new Set<string>();
+    for (let i = 0; i < 200; i++) outcomes.add(await code(hosts.fetch(`attacker-${i}`)));
+
+    expect([...outcomes]).toEqual(['RATE_LIMITED']);
+    expect(hosts.calls).toBe(1);
+    expect(t.registry.all().map((b) => [b.name, b.state])).toEqual([['hosts#legit.example', 'forced_open']]);
+  });
+
+  it('should create no breaker for a call a full bulkhead refused', async () => {
+    const t = await createApp({ providers: [Hosts] });
+    const hosts = t.app.get(Hosts);
+    let done!: () => void;
+    const running = hosts.slow('a', new Promise<void>((resolve) => (done = resolve)));
+
+    try {
+      expect(await code(hosts.slow('b', Promise.resolve()))).toBe('BULKHEAD_FULL');
+      expect(t.registry.has('slow', 'b')).toBe(false);
+    } finally {
+      done();
+    }
+    expect(await running).toBe('a');
+    expect(t.registry.has('slow', 'a')).toBe(true);
+  });
+
+  it('should create no breaker for an Observable the rate limit refused', async () => {
+    const t = await createApp({ providers: [Hosts] });
+    const hosts = t.app.get(Hosts);
+
+    expect(await firstValueFrom(hosts.stream('a'))).toBe('a');
+    expect(await code(firstValueFrom(hosts.stream('b')))).toBe('RATE_LIMITED');
+    expect([t.registry.has('streams', 'a'), t.registry.has('streams', 'b')]).toEqual([true, false]);
+  });
+
+  it('should still refuse a bad breaker key before the rate limit, taking no token', async () => {
+    const t = await createApp({ providers: [Hosts] });
+    const hosts = t.app.get(Hosts);
+
+    expect(await code(hosts.fetch({ host: 'a' } as unknown as string))).toBe('INVALID_BREAKER_KEY');
+    expect(await code(hosts.fetch('a'))).toBe('a');
+    expect(hosts.calls).toBe(1);
   });
 });
