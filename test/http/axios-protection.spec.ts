@@ -1,4 +1,4 @@
-import axios, { type AxiosResponse } from 'axios';
+import axios, { type AxiosError, type AxiosResponse } from 'axios';
 import { isResilienceError } from '../../src/core/errors';
 import { BreakerRegistry } from '../../src/core/registry';
 import { protectAxiosInstance } from '../../src/http/axios-protection';
@@ -76,6 +76,50 @@ describe('protectAxiosInstance: the origin breakers in front of an Axios adapter
     upstream.answer(503);
     await client.get(upstream.origin).catch(() => undefined);
     expect(breaker().snapshot().failures).toBe(1);
+  });
+
+  it.each([
+    ['with the breaker’s timeout', {}],
+    ['with timeout: false', { timeout: false as const }],
+  ])(
+    'counts a status axios rejects but its origin answered (404, one validateStatus refuses) as a success, %s',
+    async (_, defaults) => {
+      const { client, breaker } = await protectedAxios({ defaults });
+      upstream.answer(404);
+      const notFound = (await client.get(upstream.origin).catch((e: unknown) => e)) as AxiosError;
+      upstream.answer(200);
+      const refused = (await client
+        .get(upstream.origin, { validateStatus: (status) => status === 201 })
+        .catch((e: unknown) => e)) as AxiosError;
+
+      // The caller gets axios's own error, its config as written.
+      expect(axios.isAxiosError(notFound)).toBe(true);
+      expect([notFound.response?.status, notFound.code]).toEqual([404, 'ERR_BAD_REQUEST']);
+      expect(notFound.config?.cancelToken).toBeUndefined();
+      expect(axios.isAxiosError(refused)).toBe(true);
+      expect(refused.response?.status).toBe(200);
+      expect(breaker().snapshot()).toMatchObject({ calls: 2, successes: 2, failures: 0, inFlight: 0 });
+
+      upstream.answer(503);
+      const failing = await client.get(upstream.origin).catch((e: unknown) => e);
+      expect(failing).toMatchObject({ response: { status: 503 } });
+      expect(breaker().snapshot()).toMatchObject({ calls: 3, successes: 2, failures: 1 });
+    },
+  );
+
+  it('hands an isFailure of yours the AxiosError of a failing status, and never an answered one', async () => {
+    const seen: unknown[] = [];
+    const { client } = await protectedAxios({
+      defaults: { isFailure: (error) => (seen.push(error), true) },
+    });
+    upstream.answer(404);
+    await client.get(upstream.origin).catch(() => undefined);
+    upstream.answer(500);
+    await client.get(upstream.origin).catch(() => undefined);
+
+    expect(seen).toEqual([
+      expect.objectContaining({ isAxiosError: true, response: expect.objectContaining({ status: 500 }) }),
+    ]);
   });
 
   it('charges the origin axios sends to: the baseURL’s, for an absolute url with allowAbsoluteUrls false', async () => {

@@ -169,7 +169,39 @@ describe('ResilienceModule http: outgoing requests per origin, with no code per 
     upstream.answer(429);
     expect(await statusThrough(client, upstream.origin)).toBe(429);
 
-    expect(registry.get(`http:${upstream.origin}`).snapshot()).toMatchObject({ failures: 2, successes: 0 });
+    // The 404 is an answer: a success for its origin, as through fetch.
+    expect(registry.get(`http:${upstream.origin}`).snapshot()).toMatchObject({ failures: 2, successes: 1 });
+  });
+
+  it('judges the same answers the same through fetch and HttpService', async () => {
+    const other = await startUpstream();
+    try {
+      const { app, registry } = await createApp(
+        { imports: [PaymentsModule] },
+        { http: { fetch: true, axios: true, defaults: { failureRateThreshold: 0.5, minimumCalls: 10 } } },
+      );
+      const client = app.get(PaymentsClient).http;
+      for (const [status, times] of [
+        [404, 3],
+        [500, 2],
+      ]) {
+        upstream.answer(status);
+        other.answer(status);
+        for (let i = 0; i < times; i++) {
+          await (await fetch(upstream.origin)).text();
+          await lastValueFrom(client.get(other.origin)).catch(() => undefined);
+        }
+      }
+
+      const outcome = (origin: string) => {
+        const { calls, successes, failures, failureRate } = registry.get(`http:${origin}`).snapshot();
+        return { calls, successes, failures, failureRate };
+      };
+      expect(outcome(upstream.origin)).toEqual({ calls: 5, successes: 3, failures: 2, failureRate: 0.4 });
+      expect(outcome(other.origin)).toEqual(outcome(upstream.origin));
+    } finally {
+      await other.close();
+    }
   });
 
   it('takes the protection off every HttpService on close, and leaves no timer behind', async () => {
