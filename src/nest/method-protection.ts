@@ -206,6 +206,7 @@ function callProtected(
         () => original(protection, instance, args),
         recoverFor(protection, instance, args),
         seen,
+        instance,
       );
     });
   }
@@ -284,7 +285,7 @@ function asPromiseThroughPolicies(
 ): Promise<unknown> {
   try {
     const { policies, breaker, seen } = policiesCall(registry, protection, instance, args);
-    return callThroughPolicies(policies, breaker, invoke, recover, seen);
+    return callThroughPolicies(policies, breaker, invoke, recover, seen, instance);
   } catch (error) {
     return Promise.reject(error);
   }

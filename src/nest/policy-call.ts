@@ -25,6 +25,7 @@ export type PolicyBreaker = Breaker | (() => Breaker);
 /**
  * Runs `invoke` through a method's policies, each attempt through `breaker` (if any) with
  * the total timeout's signal as the call's signal; the fallback serves what escapes them.
+ * `instance` is `this` of the rate limit's key function.
  */
 export function callThroughPolicies(
   policies: Policies,
@@ -32,6 +33,7 @@ export function callThroughPolicies(
   invoke: () => unknown,
   recover: Recover | undefined,
   args: readonly unknown[],
+  instance?: unknown,
 ): Promise<unknown> {
   // Undefined until the first attempt for a per-key breaker: only a rejection comes earlier.
   let breaker = typeof breakerOf === 'function' ? undefined : breakerOf;
@@ -53,6 +55,7 @@ export function callThroughPolicies(
     },
     {
       args,
+      instance,
       // Asked once an attempt failed: one that could not even create its breaker is not retried.
       retryOn: breakerOf && ((error) => breaker !== undefined && breaker.countsAsFailure(error)),
       fallback: recover && ((error) => settleFallback(breaker, error, recover)),
@@ -78,6 +81,7 @@ export function observeThroughPolicies(
   source: () => Observable<unknown>,
   recover: Recover | undefined,
   args: readonly unknown[],
+  instance?: unknown,
 ): Observable<unknown> {
   return new Observable<unknown>((subscriber) => {
     let inner: Subscription | undefined;
@@ -106,6 +110,7 @@ export function observeThroughPolicies(
           }),
         {
           args,
+          instance,
           retryOn: breakerOf && ((error) => breaker !== undefined && breaker.countsAsFailure(error)),
           fallback: recover && ((error) => new Served(serveFallback(breaker, error, recover))),
         },

@@ -7,7 +7,7 @@ import { answerFor } from '../../src/nest/error-mapping/error-answers';
 import { graphqlErrorFor } from '../../src/nest/error-mapping/graphql-answer';
 import { rpcAnswerFor } from '../../src/nest/error-mapping/rpc-answer';
 import { CircuitBreaker } from '../../src/nest/circuit-breaker.decorator';
-import { Bulkhead, RateLimit } from '../../src/nest/policy.decorators';
+import { Bulkhead, RateLimit, Resilient } from '../../src/nest/policy.decorators';
 import { closeAllApps, createApp } from '../nest/nest-app.fixture';
 
 const EXPECTED = 'a string or a number, at most 256 characters long';
@@ -148,5 +148,64 @@ describe('per-key breakers behind a rate limit or a bulkhead', () => {
     expect(await code(hosts.fetch({ host: 'a' } as unknown as string))).toBe('INVALID_BREAKER_KEY');
     expect(await code(hosts.fetch('a'))).toBe('a');
     expect(hosts.calls).toBe(1);
+  });
+});
+
+@Injectable()
+class Tenants {
+  tenantOf(user: string): string {
+    return user.split('@')[1];
+  }
+
+  @RateLimit({
+    limit: 1,
+    interval: 60_000,
+    key: function (this: Tenants, user: string) {
+      return this.tenantOf(user);
+    },
+  })
+  async search(user: string): Promise<string> {
+    return `results for ${user}`;
+  }
+
+  @Resilient('reports')
+  async report(user: string): Promise<string> {
+    return `report for ${user}`;
+  }
+}
+
+describe("a rate limit's key function", () => {
+  afterEach(closeAllApps);
+
+  it("should be called with the instance as this, as @CircuitBreaker's, for a decorator's and a named policy's", async () => {
+    const t = await createApp(
+      { providers: [Tenants] },
+      {
+        policies: {
+          reports: {
+            rateLimit: {
+              limit: 1,
+              interval: 60_000,
+              key: function (this: Tenants, user: string) {
+                return this.tenantOf(user);
+              },
+            },
+          },
+        },
+      },
+    );
+    const tenants = t.app.get(Tenants);
+    const code = (call: Promise<unknown>) =>
+      call.then(String, (e: { code?: string; message: string }) => e.code ?? e.message);
+
+    expect([
+      await code(tenants.search('ann@acme')),
+      await code(tenants.search('bob@acme')),
+      await code(tenants.search('cy@initech')),
+    ]).toEqual(['results for ann@acme', 'RATE_LIMITED', 'results for cy@initech']);
+    expect([await code(tenants.report('ann@acme')), await code(tenants.report('bob@acme'))]).toEqual([
+      'report for ann@acme',
+      'RATE_LIMITED',
+    ]);
   });
 });

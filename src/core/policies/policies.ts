@@ -38,6 +38,11 @@ export interface PoliciesDeps {
 export interface PolicyCall {
   /** The call's arguments, for the rate limiter's `key` and `onFinalFailure`. */
   readonly args?: readonly unknown[];
+  /**
+   * `this` of the rate limiter's `key`: the object whose method the call runs (a decorated
+   * method's instance, as for `@CircuitBreaker`'s key). @default undefined
+   */
+  readonly instance?: unknown;
   /** Which errors a retry may retry (what `retry.retryOn` does not decide). @default all but HTTP 4xx */
   readonly retryOn?: (error: unknown) => boolean;
   /** Serves an error that escapes every policy, or rethrows it. */
@@ -115,7 +120,7 @@ export class Policies {
     let key = '';
     if (this.rateLimitKey !== undefined) {
       try {
-        key = toRateLimitKey(this.name, this.rateLimitKey(...(call.args ?? [])));
+        key = toRateLimitKey(this.name, this.rateLimitKey.call(call.instance, ...(call.args ?? [])));
       } catch (error) {
         // A bad key is the caller's fault, as a bad breaker key: no fallback, no dead letter.
         return Promise.reject(error);

@@ -257,3 +257,28 @@ describe('rate-limit keys from requests', () => {
     expect(await outcomes(policies, 1, ['tenant-b'])).toEqual(['ok']);
   });
 });
+
+describe("a rate limit key's this", () => {
+  it("should be the call's instance, and never the policies' own object", async () => {
+    const seen: unknown[] = [];
+    const policies = new Policies(
+      'search',
+      {
+        rateLimit: {
+          limit: 1,
+          key: function (this: unknown, tenant: string) {
+            seen.push(this);
+            return tenant;
+          },
+        },
+      },
+      { timers: fakeTimers() },
+    );
+    const instance = { tenants: true };
+
+    await policies.execute(async () => 'ok', { args: ['a'], instance });
+    await policies.execute(async () => 'ok', { args: ['b'] });
+
+    expect(seen).toEqual([instance, undefined]);
+  });
+});
