@@ -656,8 +656,11 @@ export class Breaker {
     let failed = rejected;
     let error = outcome;
     let judged = true;
-    if (rejected) judged = record.call.failed(outcome) !== false;
-    else {
+    if (rejected) {
+      const verdict = record.call.failed(outcome);
+      if (verdict === 'success') failed = false;
+      else judged = verdict !== false;
+    } else {
       error = record.call.failureOf(outcome as T);
       failed = error !== undefined;
     }

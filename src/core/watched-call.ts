@@ -22,9 +22,11 @@ export interface WatchedCall<T> {
   /**
    * The call failed with `error`; told before the breaker classifies it, and after a timeout.
    * False: the failure is none of the callee's doing (its caller aborted it, it was never sent),
-   * and the breaker does not count it, whatever its `isFailure` says.
+   * and the breaker does not count it, whatever its `isFailure` says. `'success'`: the callee
+   * answered, and its caller's client made an error of the answer (axios, of a 404): a success
+   * of the callee's, while the caller still gets `error`.
    */
-  failed(error: unknown): boolean | void;
+  failed(error: unknown): boolean | void | 'success';
 }
 
 /** A call handed a signal its timeout aborts (as `S`); its value is a success. */

@@ -1,5 +1,5 @@
 import type { BreakerTimeoutError } from '../core/errors';
-import { isFailureStatus, type FailedResponseError } from './http-failure';
+import { isFailureStatus } from './http-failure';
 import { OriginRequest, type CallerSignal } from './origin-request';
 
 /** What an Axios adapter is given (axios's own copy of the request's config): only the fields used here. */
@@ -68,14 +68,22 @@ export class AdapterRequest extends OriginRequest<{ status: number }> implements
   }
 
   start(): Promise<{ status: number }> {
-    return this.adapter(this.config).then(undefined, answerOrRethrow);
+    return this.adapter(this.config);
   }
 
-  /** An answer axios rejected is a success (its status is none of a failure's); its caller still gets the error. */
-  override failureOf(response: { status: number }): FailedResponseError<{ status: number }> | undefined {
-    const failure = super.failureOf(response);
-    if (response instanceof RejectedAnswer) response.rejectCaller();
-    return failure;
+  /**
+   * An answer axios failed because its `validateStatus` refused the status (a 404 by default),
+   * where the status is none of a failure's, is a success of its origin's, as the same response
+   * through `fetch` is; its caller still gets axios's error.
+   */
+  override failed(error: unknown): boolean | 'success' {
+    const answer = error as { isAxiosError?: unknown; response?: { status?: unknown } } | null;
+    const status = answer?.response?.status;
+    if (answer?.isAxiosError !== true || typeof status !== 'number' || isFailureStatus(status)) {
+      return super.failed(error);
+    }
+    this.settled();
+    return 'success';
   }
 
   /** axios refused it as written (a body over `maxBodyLength`, a protocol it lacks): no response, one of these codes. */
@@ -123,36 +131,4 @@ export class AdapterRequest extends OriginRequest<{ status: number }> implements
   protected override settled(): void {
     if (this.config.cancelToken === this) this.config.cancelToken = this.callerToken;
   }
-}
-
-/**
- * The error axios fails a request with when its `validateStatus` refuses the status (a 404 by
- * default), where the status is none of a failure's: its origin answered, which is a success, as
- * the same response through `fetch` is. The breaker is handed it as the request's value; once
- * judged, it becomes a thenable that rejects with the error, so that the promise the caller holds,
- * which adopts the value it is resolved with, rejects with axios's own error (no promise more per
- * request to turn the value back into that error).
- */
-class RejectedAnswer {
-  constructor(
-    readonly status: number,
-    private readonly error: unknown,
-  ) {}
-
-  rejectCaller(): void {
-    // Not a thenable until now: the promise that hands it to the breaker would adopt it.
-    Object.defineProperty(this, 'then', {
-      value: (_onFulfilled: unknown, onRejected: (reason: unknown) => void) => onRejected(this.error),
-    });
-  }
-}
-
-/** What the adapter's rejection hands the breaker: an answer whose status is no failure, or the error again. */
-function answerOrRethrow(error: unknown): RejectedAnswer {
-  const failure = error as { isAxiosError?: unknown; response?: { status?: unknown } } | null;
-  const status = failure?.response?.status;
-  if (failure?.isAxiosError === true && typeof status === 'number' && !isFailureStatus(status)) {
-    return new RejectedAnswer(status, error);
-  }
-  throw error;
 }

@@ -46,7 +46,7 @@ export abstract class OriginRequest<
       : undefined;
   }
 
-  failed(error: unknown): boolean {
+  failed(error: unknown): boolean | 'success' {
     this.settled();
     const cancelled = (error as { __CANCEL__?: unknown } | null)?.__CANCEL__ === true;
     return !this.callerSignal?.aborted && !cancelled && this.sent(error);

@@ -87,6 +87,24 @@ describe('Watched calls', () => {
     expect(breaker.snapshot()).toMatchObject({ failures: 0, calls: 0, inFlight: 0 });
   });
 
+  it.each([{ timeout: 1_000 }, { timeout: false as const }])(
+    'counts a failure the call says was the callee’s answer as a success, and still rejects with it ($timeout)',
+    async (options) => {
+      const { breaker } = onFakeTimers({ ...options, isFailure: () => true });
+      const failures = record(breaker, 'failure');
+      const call = watched();
+      call.failed = () => 'success';
+
+      const outcome = rejectionOf(breaker.executeWatched(call));
+      const answered = new Error('Request failed with status code 404');
+      call.reply.reject(answered);
+
+      expect(await outcome).toBe(answered);
+      expect(breaker.snapshot()).toMatchObject({ failures: 0, successes: 1, inFlight: 0 });
+      expect(failures).toEqual([]);
+    },
+  );
+
   it('counts a call that throws as it starts, and rejects with its error', async () => {
     const { breaker, advance } = onFakeTimers({ timeout: 1_000 });
     const error = new Error('bad header');
