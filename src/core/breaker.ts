@@ -656,13 +656,18 @@ export class Breaker {
     let failed = rejected;
     let error = outcome;
     let judged = true;
-    if (rejected) {
-      const verdict = record.call.failed(outcome);
-      if (verdict === 'success') failed = false;
-      else judged = verdict !== false;
-    } else {
-      error = record.call.failureOf(outcome as T);
-      failed = error !== undefined;
+    try {
+      if (rejected) {
+        const verdict = record.call.failed(outcome);
+        if (verdict === 'success') failed = false;
+        else judged = verdict !== false;
+      } else {
+        error = record.call.failureOf(outcome as T);
+        failed = error !== undefined;
+      }
+    } catch {
+      // A call that cannot judge its outcome leaves it as it came (an error to `isFailure`, a value
+      // a success): its caller still gets it, and the call leaves the breaker.
     }
     // Under a timeout the list exists (the call is in it), unless the timeout came first.
     if (this.deadlines !== null && !this.deadlines.remove(record)) return false;

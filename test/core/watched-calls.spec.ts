@@ -105,6 +105,30 @@ describe('Watched calls', () => {
     },
   );
 
+  it.each([{ timeout: 1_000 }, { timeout: false as const }])(
+    'settles its caller and leaves the breaker when the call throws judging its outcome ($timeout)',
+    async (options) => {
+      const { breaker } = onFakeTimers(options);
+      const [value, error] = [watched(), watched()];
+      value.failureOf = () => {
+        throw new TypeError('cannot read the status');
+      };
+      error.failed = () => {
+        throw new TypeError('cannot read the error');
+      };
+
+      const answered = breaker.executeWatched(value);
+      const failed = rejectionOf(breaker.executeWatched(error));
+      value.reply.resolve({ status: 503 });
+      const down = new Error('down');
+      error.reply.reject(down);
+
+      await expect(answered).resolves.toEqual({ status: 503 });
+      expect(await failed).toBe(down);
+      expect(breaker.snapshot()).toMatchObject({ successes: 1, failures: 1, inFlight: 0 });
+    },
+  );
+
   it('counts a call that throws as it starts, and rejects with its error', async () => {
     const { breaker, advance } = onFakeTimers({ timeout: 1_000 });
     const error = new Error('bad header');
