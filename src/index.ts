@@ -41,6 +41,7 @@ export type {
   BreakerOpenResponseBody,
   BreakerTimeoutResponseBody,
   InvalidBreakerKeyResponseBody,
+  InvalidRateLimitKeyResponseBody,
   LoadShedResponseBody,
   PolicyErrorResponseBody,
   ResilienceErrorDetails,

@@ -53,6 +53,7 @@ export {
   LoadShedError,
   InvalidBreakerOptionsError,
   InvalidBreakerKeyError,
+  InvalidRateLimitKeyError,
   TooManyBreakersError,
   isResilienceError,
   isBreakerOpenError,

@@ -64,7 +64,12 @@ export interface RateLimitOptions {
    * @default 'instance'
    */
   scope?: 'instance' | 'fleet';
-  /** One bucket per key, from the call's arguments. @default one bucket */
+  /**
+   * One bucket per key, from the call's arguments (`this` is the method's instance). A key is a
+   * string or a number of at most 256 characters (as per-key breakers' are): anything else,
+   * `undefined` included, fails the call with `InvalidRateLimitKeyError` (HTTP 400).
+   * @default one bucket
+   */
   key?: (...args: any[]) => string | number;
 }
 
