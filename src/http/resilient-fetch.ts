@@ -118,9 +118,10 @@ function protectFetch(base: () => Fetch, origins: OriginBreakers): Fetch {
   };
 }
 
-/** `input` as a `Request` (what has a string `url`); undefined for what fetch reads as a string. */
+/**
+ * `input` as a `Request`; undefined for what fetch reads as a string. Only the runtime's own
+ * `Request` is one: fetch reads any other object, one with a `url` too, as a string.
+ */
 function asRequest(input: unknown): Request | undefined {
-  return typeof (input as { url?: unknown } | null | undefined)?.url === 'string'
-    ? (input as Request)
-    : undefined;
+  return typeof Request === 'function' && input instanceof Request ? input : undefined;
 }

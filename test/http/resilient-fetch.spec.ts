@@ -321,6 +321,7 @@ describe('createResilientFetch: one breaker per origin, real upstreams', () => {
     ['undefined', [undefined]],
     ['null', [null]],
     ['an object with no string form', [Object.create(null)]],
+    ['an object with a url, which fetch reads as a string', [{ url: 'http://127.0.0.1:9/quotes' }]],
     [
       'an object whose url throws',
       [
