@@ -37,6 +37,10 @@ export const NO_FLEET =
 export const FLEET_UNREACHABLE = (reason: string): string =>
   `The fleet view cannot be read from the store: ${reason}`;
 
+/** What the store keeps (`The audit log`) cannot be reached: the store failed, for `reason`. */
+export const STORE_UNREACHABLE = (what: string, reason: string): string =>
+  `${what} cannot be reached in the store: ${reason}`;
+
 export const UNKNOWN_BREAKER = (name: string): string => `Unknown circuit breaker "${name}"`;
 
 export const INVALID_FIELD = (field: string, expected: string): string => `${field}: expected ${expected}`;

@@ -6,6 +6,7 @@ import {
   Delete,
   Get,
   HttpCode,
+  HttpException,
   HttpStatus,
   Inject,
   Logger,
@@ -44,6 +45,7 @@ import {
   FLEET_UNREACHABLE,
   INVALID_FIELD,
   NO_FLEET,
+  STORE_UNREACHABLE,
   UNKNOWN_BREAKER,
 } from './admin.messages';
 import { ADMIN_OPTIONS, checkAdminOptions } from './admin-option-table';
@@ -143,7 +145,9 @@ export function createAdminController(options: AdminOptions): Type<unknown> {
     @Get('audit')
     async audit(@Query('breaker') breaker: unknown, @Query('limit') limit: unknown): Promise<AuditEntry[]> {
       const name = readNameFilter('breaker', breaker);
-      const entries = await this.registry.audit(name, { limit: readLimit(limit) });
+      const entries = await fromStore('The audit log', () =>
+        this.registry.audit(name, { limit: readLimit(limit) }),
+      );
       // A breaker that is gone (an evicted per-key breaker, or one not recreated since a
       // restart) may still have history; only a name with neither is a mistake.
       if (name !== undefined && entries.length === 0 && this.registry.find(name) === undefined) {
@@ -157,19 +161,20 @@ export function createAdminController(options: AdminOptions): Type<unknown> {
       @Query('policy') policy: unknown,
       @Query('limit') limit: unknown,
     ): Promise<DeadLetter[]> {
-      return this.deadLetters.list({ policy: readNameFilter('policy', policy), limit: readLimit(limit) });
+      const filter = { policy: readNameFilter('policy', policy), limit: readLimit(limit) };
+      return fromStore(DEAD_LETTERS, () => this.deadLetters.list(filter));
     }
 
     @Get('dead-letters/:id')
     async deadLetter(@Param('id') id: string): Promise<DeadLetter> {
-      return forAdmin(() => this.deadLetters.get(id));
+      return fromStore(DEAD_LETTERS, () => forAdmin(() => this.deadLetters.get(id)));
     }
 
     /** 200 once the call succeeded (the letter is gone); 502 when it failed again (the letter stays). */
     @Post('dead-letters/:id/replay')
     @HttpCode(HttpStatus.OK)
     async replay(@Param('id') id: string, @AdminActor() actor: string | null): Promise<ReplaySucceededBody> {
-      const outcome = await forAdmin(() => this.deadLetters.replay(id));
+      const outcome = await fromStore(DEAD_LETTERS, () => forAdmin(() => this.deadLetters.replay(id)));
       this.actions.log(DEAD_LETTER_REPLAYED(outcome, actor));
       return replayAnswer(outcome);
     }
@@ -180,7 +185,7 @@ export function createAdminController(options: AdminOptions): Type<unknown> {
       @AdminActor() actor: string | null,
     ): Promise<{ purged: number }> {
       const name = readNameFilter('policy', policy);
-      const purged = await this.deadLetters.purge(name);
+      const purged = await fromStore(DEAD_LETTERS, () => this.deadLetters.purge(name));
       this.actions.log(DEAD_LETTERS_PURGED(purged, name, actor));
       return { purged };
     }
@@ -209,6 +214,22 @@ export function createAdminController(options: AdminOptions): Type<unknown> {
 
   UseGuards(new AdminJsonBodyGuard(), ...guards)(ResilienceAdminController);
   return ResilienceAdminController;
+}
+
+const DEAD_LETTERS = 'The dead letters';
+
+/**
+ * Reads or changes what the store keeps (`what`: the audit log, the dead letters): a store that
+ * fails (Redis does not answer) answers 503 naming it and why, not 500; the request's own
+ * errors (an unknown id, 404) go on as they are.
+ */
+async function fromStore<T>(what: string, action: () => Promise<T>): Promise<T> {
+  try {
+    return await action();
+  } catch (error) {
+    if (error instanceof HttpException || isResilienceError(error)) throw error;
+    throw new ServiceUnavailableException(STORE_UNREACHABLE(what, reasonOf(error)));
+  }
 }
 
 /** 404 whose body names the breaker, which tells it apart from a route that does not exist. */
