@@ -35,6 +35,10 @@ describe.each(REDIS_LIBRARIES)('RedisDeadLetters with a %s client', (library: Re
 
   beforeAll(async () => {
     client = await connectClient(library);
+    // Connected, as the store wants an app's client (it sends nothing on one that is not ready).
+    const io = client as { status?: string; once?: (event: string, listener: () => void) => void };
+    if (io.status !== undefined && io.status !== 'ready')
+      await new Promise<void>((resolve) => io.once?.('ready', resolve));
   });
 
   afterAll(closeRedisClients);

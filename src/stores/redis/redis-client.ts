@@ -40,6 +40,12 @@ export type MessageListener = (message: string) => void;
  */
 export interface RedisConnection {
   command(args: string[]): Promise<unknown>;
+  /**
+   * Whether the connection serves commands now. A command sent on one that does not would wait
+   * in the client's offline queue (an app's own client keeps one by default) and run once it
+   * reconnects, however old: the store sends none then.
+   */
+  ready(): boolean;
   /** Called on every (re)connection once the connection serves commands. */
   onReady(listener: () => void): void;
   /**
@@ -78,6 +84,7 @@ export function adaptRedisClient(client: RedisClient, owned: boolean): RedisConn
     if (owned) extra.push(() => node.destroy());
     return {
       command: (args) => node.sendCommand(args),
+      ready: () => node.isReady,
       onReady: (listener) => void node.on('ready', listener),
       subscribe: async (channel, listener, onResubscribed) => {
         const sub = node.duplicate() as NodeRedisFull;
@@ -95,6 +102,8 @@ export function adaptRedisClient(client: RedisClient, owned: boolean): RedisConn
   if (owned) extra.push(() => io.disconnect());
   return {
     command: ([command, ...args]) => io.call(command, ...args),
+    // 'wait': a lazyConnect client that connects on its first command (nothing queued before it).
+    ready: () => io.status === 'ready' || io.status === 'wait',
     onReady: (listener) => void io.on('ready', listener),
     subscribe: async (channel, listener, onResubscribed) => {
       const sub = io.duplicate() as IoRedisFull;

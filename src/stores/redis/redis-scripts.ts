@@ -12,6 +12,12 @@
  *
  * Every script that reads a state answers `{ outcome, state, gen, openedAt, until,
  * openDuration, now }`; times are Redis ms, empty strings where they do not apply.
+ *
+ * Every script that changes the fleet state takes a deadline as its last argument (Redis ms):
+ * the moment its sender stops waiting for it (`commandTimeout` after it was sent). One that runs
+ * later (its link stalled, or a client queued it while disconnected) changes nothing and answers
+ * `expired`: its sender took it as not applied, and an operator's action or an opening made
+ * before newer ones must not land after them.
  */
 
 /** Functions every script starts with. */
@@ -19,6 +25,10 @@ const PRELUDE = `
 local function clock()
   local t = redis.call('TIME')
   return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+end
+-- Whether the script runs at or after its deadline (its last argument): then it must change nothing.
+local function expired(now)
+  return now >= tonumber(ARGV[#ARGV])
 end
 local function read(key)
   local h = redis.call('HMGET', key, 'state', 'gen', 'openedAt', 'until', 'openDuration', 'successes')
@@ -59,17 +69,20 @@ end
 
 /**
  * An instance opened the breaker from its own window. KEYS: state, quorum, trials, breakers,
- * audit. ARGV: name, instance, openDuration, fleetQuorum, reason, ageMs (how long ago it
- * opened: openings made while Redis was away count from when they happened), channel.
- * Outcomes: `won` (this opened the fleet), `pending` (below the quorum: answer[8] says how
- * many opened it), `same` (the fleet is not CLOSED: the instance follows it).
+ * audit. ARGV: name, instance, openDuration, fleetQuorum, reason, openedAt (when it opened, on
+ * Redis' clock: openings made while Redis was away count from when they happened), channel,
+ * deadline. Outcomes: `won` (this opened the fleet), `pending` (below the quorum: answer[8]
+ * says how many opened it), `same` (the fleet is not CLOSED: the instance follows it), `past`
+ * (its open period ended before it reached Redis: it counts for nothing), `expired`.
  */
 export const OPEN_SCRIPT = `${PRELUDE}
 local now = clock()
 local s = read(KEYS[1])
+if expired(now) then return answer('expired', s, now) end
 if s.state ~= 'closed' then return answer('same', s, now) end
 local od = tonumber(ARGV[3])
-local at = now - tonumber(ARGV[6])
+local at = math.min(tonumber(ARGV[6]), now)
+if at <= now - od then return answer('past', s, now) end
 redis.call('ZADD', KEYS[2], at, ARGV[2])
 redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', '(' .. (now - od))
 redis.call('PEXPIRE', KEYS[2], od)
@@ -88,15 +101,16 @@ return answer('won', s, now)
 
 /**
  * An instance asks for a HALF_OPEN trial. KEYS: state, trials, breakers, audit. ARGV: name,
- * lease, halfOpenMaxCalls, halfOpenMaxWait, instance, channel, openBackoff, openDurationMax.
- * Outcomes: `granted` (the lease is held until it is settled or expires), `local` (the fleet
- * is CLOSED: the instance's own opening, its own trial), `full` (answer[8]: when the oldest
- * lease expires), `same` (not due: follow it),
- * `reopened` (a lease expired: a failed trial reopened the fleet).
+ * lease, halfOpenMaxCalls, halfOpenMaxWait, instance, channel, openBackoff, openDurationMax,
+ * deadline. Outcomes: `granted` (the lease is held until it is settled or expires), `local`
+ * (the fleet is CLOSED: the instance's own opening, its own trial), `full` (answer[8]: when the
+ * oldest lease expires), `same` (not due: follow it), `reopened` (a lease expired: a failed
+ * trial reopened the fleet), `expired` (no lease: its instance ran the trial alone).
  */
 export const CLAIM_SCRIPT = `${PRELUDE}
 local now = clock()
 local s = read(KEYS[1])
+if expired(now) then return answer('expired', s, now) end
 if s.state == 'closed' then return answer('local', s, now) end
 if s.state ~= 'open' or now < tonumber(s.untilAt) then return answer('same', s, now) end
 if overdue(s, now, KEYS, ARGV[1], ARGV[5], ARGV[6], ARGV[7], ARGV[8]) then return answer('reopened', s, now) end
@@ -112,12 +126,14 @@ return answer('granted', s, now)
 /**
  * A granted trial ended. KEYS: state, trials, breakers, audit. ARGV: name, lease, gen (when it
  * was granted), outcome (success | failure | ignored), halfOpenMaxCalls, instance, channel,
- * openBackoff, openDurationMax. A lease of another generation, or one no longer held, decides
- * nothing (`stale`); nor does one settled after any lease expired (that reopened the fleet).
+ * openBackoff, openDurationMax, deadline. A lease of another generation, or one no longer held,
+ * decides nothing (`stale`); nor does one settled after any lease expired (that reopened the
+ * fleet); one settled after its deadline (`expired`) is left to expire.
  */
 export const SETTLE_SCRIPT = `${PRELUDE}
 local now = clock()
 local s = read(KEYS[1])
+if expired(now) then return answer('expired', s, now) end
 if s.gen ~= tonumber(ARGV[3]) then return answer('stale', s, now) end
 if overdue(s, now, KEYS, ARGV[1], ARGV[6], ARGV[7], ARGV[8], ARGV[9]) then return answer('won', s, now) end
 if redis.call('ZREM', KEYS[2], ARGV[2]) == 0 then return answer('stale', s, now) end
@@ -141,11 +157,13 @@ return answer('won', s, now)
 
 /**
  * A manual action from any instance. KEYS: state, quorum, trials, breakers. ARGV: name, to
- * (closed | forced_open | disabled), reason, actor, instance, channel, openDuration.
+ * (closed | forced_open | disabled), reason, actor, instance, channel, openDuration, deadline.
+ * Outcomes: `won`, `expired` (the action stays on its instance).
  */
 export const CONTROL_SCRIPT = `${PRELUDE}
 local now = clock()
 local s = read(KEYS[1])
+if expired(now) then return answer('expired', s, now) end
 local from = s.state
 s.state = ARGV[2]; s.untilAt = ''; s.successes = 0; s.openDuration = ARGV[7]
 if ARGV[2] == 'forced_open' then s.openedAt = now end
@@ -171,16 +189,17 @@ return out
 
 /**
  * One heartbeat: this instance's snapshots, kept for three beats, and the live instances.
- * KEYS: instance key, instances. ARGV: instance, snapshots JSON, heartbeat ms. Answers how many
- * instances are live.
+ * KEYS: instance key, instances. ARGV: instance, snapshots JSON, heartbeat ms, deadline.
+ * Answers `{ outcome (ok | expired), live instances, now }`.
  */
 export const HEARTBEAT_SCRIPT = `${PRELUDE}
 local now = clock()
+if expired(now) then return { 'expired', 0, now } end
 local ttl = tonumber(ARGV[3]) * 3
 redis.call('SET', KEYS[1], ARGV[2], 'PX', ttl)
 redis.call('ZADD', KEYS[2], now, ARGV[1])
 redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now - ttl)
-return redis.call('ZCARD', KEYS[2])
+return { 'ok', redis.call('ZCARD', KEYS[2]), now }
 `;
 
 /**

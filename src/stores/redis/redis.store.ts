@@ -58,6 +58,12 @@ const FLEET_STATE = 'fleet_state';
 /** Raised when a command outlives `commandTimeout`. */
 class CommandTimeout extends Error {}
 
+/** Raised, with no command sent, while the connection does not serve commands. */
+class NotConnected extends Error {}
+
+/** Raised when a script answers that it ran after its deadline, so changed nothing. */
+class CommandExpired extends Error {}
+
 /**
  * Shares breaker decisions with every instance of a service through Redis (see
  * `docs/stores.md`). Windows count in process: a CLOSED or OPEN breaker sends no command on
@@ -83,8 +89,17 @@ export class RedisStore implements BreakerStore {
   private readonly heard = new Map<string, FleetRecord>();
   /** Openings this instance made while Redis did not answer, by breaker: reported on reconnect. */
   private readonly unreported = new Map<string, { at: number; openDuration: number; reason: string }>();
+  /** How many manual actions were made on each breaker: one made while an opening was on its way overrides it. */
+  private readonly actions = new Map<string, number>();
   private readonly errors: Record<string, number> = {};
   private instances = 0;
+  /**
+   * Redis' clock minus this instance's, as last measured (null until Redis first answered): dates
+   * the scripts' deadlines and the openings reported, on Redis' clock, whatever this one's skew.
+   */
+  private offset: number | null = null;
+  /** Commands sent and not settled yet (timed out ones included), by operation. */
+  private readonly inFlight = new Map<string, number>();
   private up = false;
   /** Whether the outage in course was logged already. */
   private warned = false;
@@ -146,7 +161,12 @@ export class RedisStore implements BreakerStore {
       registry.on('added', (breaker) => this.follow(breaker)),
       registry.on('removed', (breaker) => breaker.coordinateWith(null)),
     );
-    this.redis.onReady(() => void this.resync());
+    let connected!: () => void;
+    const ready = new Promise<void>((resolve) => (connected = resolve));
+    this.redis.onReady(() => {
+      connected();
+      void this.resync();
+    });
     // Transitions published while the subscription was away are read back from the fleet state.
     const subscribed = this.redis.subscribe(
       this.key('transitions'),
@@ -154,11 +174,12 @@ export class RedisStore implements BreakerStore {
       () => void this.resync(),
     );
     subscribed.catch(() => undefined);
-    try {
-      await this.bounded(subscribed);
-    } catch (error) {
-      this.failed('subscribe', error);
-    }
+    // A client still connecting (the store's own, or an app's one it was handed before it was ready).
+    const [subscription] = await Promise.allSettled([
+      this.bounded(subscribed),
+      this.redis.ready() ? undefined : this.bounded(ready),
+    ]);
+    if (subscription.status === 'rejected') this.failed('subscribe', subscription.reason);
     await this.resync();
     this.timer = setInterval(() => void this.beat(), this.heartbeat);
     this.timer.unref();
@@ -221,6 +242,7 @@ export class RedisStore implements BreakerStore {
     if (t.manual) {
       // An operator's action overrides an opening not reported yet (made while Redis was away).
       this.unreported.delete(name);
+      this.actions.set(name, (this.actions.get(name) ?? 0) + 1);
       return this.control(name, t);
     }
     // Only an opening from the window is the fleet's business: trials report through their leases.
@@ -235,12 +257,14 @@ export class RedisStore implements BreakerStore {
     opening: { at: number; openDuration: number; reason: string },
   ) {
     const name = breaker.name;
-    if (!this.up) {
+    const actions = this.actions.get(name);
+    const offset = this.offset;
+    if (!this.up || offset === null) {
       this.unreported.set(name, opening);
       return;
     }
-    const age = Math.max(0, this.clock.now() - opening.at);
     try {
+      // Its age is measured by the script, on Redis' clock, when it runs.
       const answer = await this.script(
         'open',
         OPEN_SCRIPT,
@@ -251,13 +275,14 @@ export class RedisStore implements BreakerStore {
           String(opening.openDuration),
           String(breaker.options.fleetQuorum),
           opening.reason,
-          String(age),
+          String(opening.at + offset),
           this.key('transitions'),
         ],
       );
-      if (answer.outcome !== 'pending') this.learn(name, answer.record, true);
+      if (answer.outcome === 'won' || answer.outcome === 'same') this.learn(name, answer.record, true);
     } catch {
-      this.unreported.set(name, opening);
+      // Not applied: reported again on reconnect, unless an operator acted meanwhile.
+      if (this.actions.get(name) === actions) this.unreported.set(name, opening);
     }
   }
 
@@ -430,6 +455,7 @@ export class RedisStore implements BreakerStore {
   private async resync(): Promise<void> {
     if (this.closed) return;
     let reply: unknown[];
+    const sentAt = this.clock.now();
     try {
       reply = (await this.command('read', [
         'EVAL',
@@ -443,6 +469,7 @@ export class RedisStore implements BreakerStore {
     }
     const redisNow = Number(reply[0]);
     const localNow = this.clock.now();
+    this.measure(redisNow, sentAt, localNow);
     const listed = new Set<string>();
     for (let i = 1; i + 5 < reply.length; i += 6) {
       const name = String(reply[i]);
@@ -479,15 +506,19 @@ export class RedisStore implements BreakerStore {
 
   private async beat(): Promise<void> {
     const registry = this.registry;
-    if (registry === null || this.closed) return;
+    // Not while the last one is on its way: a stalled link would pile up every instance's snapshots.
+    if (registry === null || this.closed || (this.inFlight.get('heartbeat') ?? 0) > 0) return;
+    // Redis never answered (it stalled since this instance started): a read learns its clock first.
+    if (this.offset === null) return this.resync();
     const body = JSON.stringify({
       instance: this.instanceId,
       seenAt: this.clock.now(),
       breakers: registry.all().map((breaker) => breaker.snapshot()),
     });
     const wasUp = this.up;
+    const sentAt = this.clock.now();
     try {
-      const live = await this.command('heartbeat', [
+      const [outcome, live, redisNow] = (await this.command('heartbeat', [
         'EVAL',
         HEARTBEAT_SCRIPT,
         '2',
@@ -496,7 +527,10 @@ export class RedisStore implements BreakerStore {
         this.instanceId,
         body,
         String(this.heartbeat),
-      ]);
+        this.deadline(sentAt),
+      ])) as [string, number, number];
+      this.measure(Number(redisNow), sentAt, this.clock.now());
+      if (outcome === 'expired') throw new CommandExpired();
       this.instances = Number(live);
     } catch {
       return;
@@ -504,20 +538,33 @@ export class RedisStore implements BreakerStore {
     if (!wasUp) await this.resync();
   }
 
+  /**
+   * Runs a script that changes the fleet state, with its deadline. One that ran after it rejects
+   * with {@link CommandExpired}, as one that timed out: in both cases it changed nothing.
+   */
   private async script(
     operation: string,
     script: string,
     keys: string[],
     args: string[],
   ): Promise<ScriptAnswer> {
+    const sentAt = this.clock.now();
     const reply = (await this.command(operation, [
       'EVAL',
       script,
       String(keys.length),
       ...keys,
       ...args,
+      this.deadline(sentAt),
     ])) as unknown[];
-    const record = toRecord(reply.slice(1, 7), Number(reply[6]), this.clock.now());
+    const localNow = this.clock.now();
+    this.measure(Number(reply[6]), sentAt, localNow);
+    if (reply[0] === 'expired') {
+      // Answered in time, yet late on Redis' clock: the offset was off (this clock jumped), now measured again.
+      this.errors[operation] = (this.errors[operation] ?? 0) + 1;
+      throw new CommandExpired();
+    }
+    const record = toRecord(reply.slice(1, 7), Number(reply[6]), localNow);
     return {
       outcome: String(reply[0]),
       record: { ...record, reason: FLEET_STATE, manual: false, actor: null },
@@ -532,7 +579,8 @@ export class RedisStore implements BreakerStore {
   private async command(operation: string, args: string[]): Promise<unknown> {
     let reply: unknown;
     try {
-      reply = await this.bounded(this.redis.command(args));
+      if (!this.redis.ready()) throw new NotConnected('not connected');
+      reply = await this.bounded(this.sent(operation, this.redis.command(args)));
     } catch (error) {
       this.failed(operation, error);
       throw error;
@@ -551,6 +599,30 @@ export class RedisStore implements BreakerStore {
     if (this.warned || this.closed) return;
     this.warned = true;
     this.logger.warn(messages.REDIS_DOWN(this.prefix, messages.reasonOf(error), this.commandTimeout));
+  }
+
+  /** `command`, counted in {@link RedisStore.inFlight} under `operation` until it settles. */
+  private sent<T>(operation: string, command: Promise<T>): Promise<T> {
+    this.inFlight.set(operation, (this.inFlight.get(operation) ?? 0) + 1);
+    const settled = () => this.inFlight.set(operation, (this.inFlight.get(operation) ?? 1) - 1);
+    command.then(settled, settled);
+    return command;
+  }
+
+  /**
+   * The deadline of a script sent at `sentAt`, on Redis' clock: when this instance stops waiting
+   * for it (no later, so that what it took as not applied is not; the offset is known to within
+   * half the round trip that measured it, well under 1 ms on a LAN). Throws
+   * {@link NotConnected} before Redis first answered (no offset known).
+   */
+  private deadline(sentAt: number): string {
+    if (this.offset === null) throw new NotConnected('Redis has not answered yet');
+    return String(sentAt + this.offset + this.commandTimeout);
+  }
+
+  /** Learns the offset of Redis' clock from a reply that read it (`redisNow`) between `sentAt` and `answeredAt`. */
+  private measure(redisNow: number, sentAt: number, answeredAt: number): void {
+    if (Number.isFinite(redisNow)) this.offset = Math.round(redisNow - (sentAt + answeredAt) / 2);
   }
 
   private bounded<T>(promise: Promise<T>): Promise<T> {

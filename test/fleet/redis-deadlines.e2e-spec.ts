@@ -1,0 +1,350 @@
+/**
+ * What a Redis command that timed out may still do: nothing. A link that stalls delivers the
+ * commands sent meanwhile once it heals, and an app's own client (its offline queue on, as
+ * node-redis' and ioredis' defaults are) sends the ones it got while disconnected once it
+ * reconnects. The store took them as not applied, so they must not apply then: each script that
+ * changes the fleet state carries a deadline on Redis' clock, and no command is sent on a client
+ * that is not ready.
+ */
+import type { ChildProcess } from 'node:child_process';
+import { createServer, connect, type Server, type Socket } from 'node:net';
+import { join } from 'node:path';
+import { setTimeout as delay } from 'node:timers/promises';
+import Redis from 'ioredis';
+import { createClient } from 'redis';
+import type { BreakerOptions } from '../../src/core/breaker-options';
+import { BreakerRegistry } from '../../src/core/registry';
+import type { RedisClient } from '../../src/stores/redis/redis-client';
+import { RedisStore, type RedisStoreOptions } from '../../src/stores/redis/redis.store';
+import { killHard, readLines, spawnTs } from '../support/child-process';
+import { REDIS_LIBRARIES, startRedisServer, type RedisLibrary } from '../support/redis-fixture';
+
+const CHILD = join(__dirname, '..', 'support', 'fleet-instance-child.ts');
+const silent = { warn: () => undefined, error: () => undefined, log: () => undefined };
+const fail = () => Promise.reject(new Error('dependency down'));
+const ok = () => Promise.resolve('ok');
+
+/**
+ * A TCP proxy to Redis that can freeze: bytes both ways are held (as TCP retransmits them over a
+ * stalled link) and delivered when it thaws. The link of one instance stalls, not Redis.
+ */
+async function freezableProxy(target: number): Promise<{
+  port: number;
+  freeze(): void;
+  thaw(): void;
+  close(): Promise<void>;
+}> {
+  let frozen = false;
+  const held: Array<() => void> = [];
+  const sockets = new Set<Socket>();
+  const server: Server = createServer((client) => {
+    const upstream = connect(target, '127.0.0.1');
+    for (const socket of [client, upstream]) {
+      sockets.add(socket);
+      socket.on('error', () => socket.destroy());
+      socket.on('close', () => {
+        client.destroy();
+        upstream.destroy();
+      });
+    }
+    const pipe = (from: Socket, to: Socket) =>
+      from.on('data', (data) => (frozen ? held.push(() => to.write(data)) : to.write(data)));
+    pipe(client, upstream);
+    pipe(upstream, client);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    port: (server.address() as { port: number }).port,
+    freeze: () => {
+      frozen = true;
+    },
+    thaw: () => {
+      frozen = false;
+      for (const write of held.splice(0)) write();
+    },
+    close: async () => {
+      for (const socket of sockets) socket.destroy();
+      await new Promise((resolve) => server.close(resolve));
+    },
+  };
+}
+
+/** Polls `check` until it holds, failing after `ms`. */
+async function eventually(check: () => boolean | Promise<boolean>, ms = 2_000): Promise<void> {
+  const started = Date.now();
+  while (!(await check())) {
+    if (Date.now() - started > ms) throw new Error(`not within ${ms} ms`);
+    await delay(5);
+  }
+}
+
+jest.setTimeout(30_000);
+
+describe('RedisStore: a command that timed out changes nothing later', () => {
+  const port = 20_420 + Math.floor(Math.random() * 1_000);
+  const prefix = 'deadlines:';
+  let server: ChildProcess | undefined;
+  let admin: Redis;
+  const cleanups: Array<() => Promise<unknown> | unknown> = [];
+
+  beforeEach(async () => {
+    server = await startRedisServer(port);
+    admin = new Redis(port, '127.0.0.1');
+  });
+
+  afterEach(async () => {
+    for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+    admin.disconnect();
+    if (server !== undefined) await killHard(server);
+  });
+
+  const fleetState = async (name = 'payments') =>
+    (await admin.hget(`${prefix}state:${name}`, 'state')) ?? 'closed';
+
+  /** An instance in this process, on its own connection. */
+  async function instance(
+    breakers: Record<string, BreakerOptions>,
+    connection: { url: string } | { client: RedisClient },
+    extra: Partial<RedisStoreOptions> = {},
+  ) {
+    const store = new RedisStore(
+      { type: 'redis', ...connection, keyPrefix: prefix, heartbeat: 60_000, ...extra },
+      silent,
+    );
+    cleanups.push(() => store.close());
+    const registry = new BreakerRegistry({ breakers, auditLog: store.auditLog });
+    await store.attach(registry);
+    return { store, registry, breaker: registry.get('payments') };
+  }
+
+  it("should not let an operator's trip made over a stalled link reach the fleet when it heals, after newer actions", async () => {
+    const proxy = await freezableProxy(port);
+    cleanups.push(() => proxy.close());
+    const children: ChildProcess[] = [];
+    cleanups.push(() => Promise.all(children.map(killHard)));
+    // Clocks a minute off either way: deadlines are dated on Redis' clock, not on the instance's.
+    const start = async (id: string, redisPort: number, clockSkewMs: number) => {
+      const child = spawnTs(CHILD, [
+        JSON.stringify({
+          redisUrl: `redis://127.0.0.1:${redisPort}`,
+          keyPrefix: prefix,
+          instanceId: id,
+          breakers: { payments: {} },
+          commandTimeout: 100,
+          heartbeat: 60_000,
+          clockSkewMs,
+        }),
+      ]);
+      children.push(child);
+      const [line] = await readLines(child, 1);
+      const base = `http://127.0.0.1:${(JSON.parse(line) as { port: number }).port}/resilience/breakers/payments`;
+      return {
+        post: (action: string, body: object) =>
+          fetch(`${base}/${action}`, {
+            method: 'POST',
+            headers: { 'content-type': 'application/json' },
+            body: JSON.stringify(body),
+          }).then((r) => r.json() as Promise<{ state: string }>),
+        state: async () => ((await (await fetch(base)).json()) as { state: string }).state,
+      };
+    };
+    const [a, b] = await Promise.all([start('a', proxy.port, 60_000), start('b', port, -60_000)]);
+
+    proxy.freeze();
+    expect(await a.post('trip', { reason: 'stale' })).toMatchObject({ state: 'forced_open' });
+    expect(await b.state()).toBe('closed');
+    await b.post('trip', { reason: 'incident' });
+    await b.post('reset', { reason: 'fixed', force: true });
+    expect(await fleetState()).toBe('closed');
+    proxy.thaw();
+    await delay(300);
+
+    // Bob's reset, the newest action, stands on every instance (a hears it once its link heals):
+    // alice's trip timed out, so it applied to her instance only and is not sent later.
+    expect(await fleetState()).toBe('closed');
+    expect(await b.state()).toBe('closed');
+    expect(await a.state()).toBe('closed');
+  });
+
+  it('should not count an opening that reaches Redis after its open period ended', async () => {
+    const proxy = await freezableProxy(port);
+    cleanups.push(() => proxy.close());
+    // The stall (150 ms) is within commandTimeout (300 ms) but longer than openDuration (100 ms).
+    const breakers = { payments: { failureThreshold: 1, openDuration: 100 } };
+    const a = await instance(breakers, { url: `redis://127.0.0.1:${proxy.port}` }, { commandTimeout: 300 });
+    const b = await instance(breakers, { url: `redis://127.0.0.1:${port}` });
+
+    proxy.freeze();
+    await a.breaker.execute(fail).catch(() => {});
+    expect(a.breaker.state).toBe('open');
+    await delay(150);
+    proxy.thaw();
+    await delay(100);
+
+    expect(await admin.xlen(`${prefix}audit`)).toBe(0);
+    expect(await fleetState()).toBe('closed');
+    expect(b.breaker.state).toBe('closed');
+  });
+
+  it('should not report an opening whose link stalled longer than openDuration, nor later on reconnect', async () => {
+    const proxy = await freezableProxy(port);
+    cleanups.push(() => proxy.close());
+    const breakers = { payments: { failureThreshold: 1, openDuration: 500 } };
+    const a = await instance(
+      breakers,
+      { url: `redis://127.0.0.1:${proxy.port}` },
+      { commandTimeout: 100, heartbeat: 50 },
+    );
+    const b = await instance(breakers, { url: `redis://127.0.0.1:${port}` });
+
+    proxy.freeze();
+    await a.breaker.execute(fail).catch(() => {});
+    await delay(700);
+    proxy.thaw();
+    await eventually(() => a.store.status().status === 'up');
+    await delay(100);
+
+    expect(await admin.xlen(`${prefix}audit`)).toBe(0);
+    expect(await fleetState()).toBe('closed');
+    expect(b.breaker.state).toBe('closed');
+  });
+
+  it('should not report later an opening an operator reset while both were on their way over a stalled link', async () => {
+    const proxy = await freezableProxy(port);
+    cleanups.push(() => proxy.close());
+    const breakers = { payments: { failureThreshold: 1, openDuration: 60_000 } };
+    const a = await instance(
+      breakers,
+      { url: `redis://127.0.0.1:${proxy.port}` },
+      { commandTimeout: 100, heartbeat: 50 },
+    );
+
+    proxy.freeze();
+    await a.breaker.execute(fail).catch(() => {});
+    await a.breaker.reset({ force: true, reason: 'false alarm' });
+    await delay(200);
+    proxy.thaw();
+    await eventually(() => a.store.status().status === 'up');
+    await delay(200);
+
+    expect(await fleetState()).toBe('closed');
+    expect(a.breaker.state).toBe('closed');
+  });
+
+  it('should leave no lease on Redis for a trial claim that timed out (its instance ran the trial alone)', async () => {
+    const proxy = await freezableProxy(port);
+    cleanups.push(() => proxy.close());
+    const breakers = {
+      payments: { failureThreshold: 1, openDuration: 200, halfOpenMaxWait: 300 },
+    };
+    const a = await instance(breakers, { url: `redis://127.0.0.1:${proxy.port}` }, { commandTimeout: 100 });
+    const b = await instance(breakers, { url: `redis://127.0.0.1:${port}` });
+    await b.breaker.execute(fail).catch(() => {});
+    await eventually(() => a.breaker.state === 'open');
+    await delay(250);
+
+    proxy.freeze();
+    await expect(a.breaker.execute(ok)).resolves.toBe('ok');
+    expect(a.breaker.state).toBe('closed');
+    await delay(20);
+    proxy.thaw();
+    await delay(100);
+
+    expect(await admin.zcard(`${prefix}trials:payments`)).toBe(0);
+    await delay(300);
+    const reasons = (await b.registry.audit('payments')).map((e) => e.reason);
+    expect(reasons).not.toContain('half_open_max_wait');
+  });
+
+  it('should send at most one heartbeat over a stalled link, however long it stalls', async () => {
+    const proxy = await freezableProxy(port);
+    cleanups.push(() => proxy.close());
+    const io = new Redis(proxy.port, '127.0.0.1');
+    cleanups.push(() => io.disconnect());
+    let heartbeats = 0;
+    const client = new Proxy(io, {
+      get(target, property) {
+        if (property === 'call')
+          return (...args: string[]) => {
+            if (args.some((arg) => arg.includes(`${prefix}instance:`))) heartbeats++;
+            return target.call(...(args as [string]));
+          };
+        const value: unknown = Reflect.get(target, property, target);
+        return typeof value === 'function' ? value.bind(target) : value;
+      },
+    });
+    await instance({ payments: {} }, { client }, { commandTimeout: 50, heartbeat: 20 });
+    await delay(100);
+
+    proxy.freeze();
+    const before = heartbeats;
+    await delay(500);
+    expect(heartbeats - before).toBeLessThanOrEqual(1);
+    proxy.thaw();
+  });
+
+  describe.each(REDIS_LIBRARIES)("with the app's own %s client, default options", (library: RedisLibrary) => {
+    /** A client as an app builds it (offline queue on), counting the commands sent while not ready. */
+    async function ownClient(): Promise<{ client: RedisClient; sentWhileDown: () => number }> {
+      let sentWhileDown = 0;
+      if (library === 'ioredis') {
+        const io = new Redis(port, '127.0.0.1');
+        io.on('error', () => {});
+        cleanups.push(() => io.disconnect());
+        await new Promise((resolve) => io.once('ready', resolve));
+        const client = new Proxy(io, {
+          get(target, property) {
+            if (property === 'call')
+              return (...args: string[]) => {
+                if (target.status !== 'ready') sentWhileDown++;
+                return target.call(...(args as [string]));
+              };
+            const value: unknown = Reflect.get(target, property, target);
+            return typeof value === 'function' ? value.bind(target) : value;
+          },
+        });
+        return { client, sentWhileDown: () => sentWhileDown };
+      }
+      const node = createClient({ url: `redis://127.0.0.1:${port}` });
+      node.on('error', () => {});
+      await node.connect();
+      cleanups.push(() => node.destroy());
+      const client = new Proxy(node, {
+        get(target, property) {
+          if (property === 'sendCommand')
+            return (args: string[]) => {
+              if (!target.isReady) sentWhileDown++;
+              return target.sendCommand(args);
+            };
+          const value: unknown = Reflect.get(target, property, target);
+          return typeof value === 'function' ? value.bind(target) : value;
+        },
+      }) as RedisClient;
+      return { client, sentWhileDown: () => sentWhileDown };
+    }
+
+    it('should send nothing while Redis is down, so a trip made then never reaches the fleet', async () => {
+      const own = await ownClient();
+      const a = await instance(
+        { payments: {} },
+        { client: own.client },
+        { commandTimeout: 100, heartbeat: 50 },
+      );
+      await killHard(server!);
+      server = undefined;
+      await delay(100);
+
+      const started = Date.now();
+      await a.breaker.trip('while down', 'alice');
+      expect(Date.now() - started).toBeLessThan(150);
+      expect(a.breaker.state).toBe('forced_open');
+      await delay(200);
+      expect(own.sentWhileDown()).toBe(0);
+
+      server = await startRedisServer(port);
+      await eventually(() => a.store.status().status === 'up', 5_000);
+      await delay(200);
+      expect(await fleetState()).toBe('closed');
+    });
+  });
+});
