@@ -65,6 +65,18 @@ class NotConnected extends Error {}
 class CommandExpired extends Error {}
 
 /**
+ * The operations the fleet's decisions depend on: the store is up once one of them succeeds, and
+ * down while they fail, also when Redis answers other commands (it refuses the scripts: out of
+ * memory, an ACL user without `@scripting`).
+ */
+const FLEET_OPERATIONS = new Set(['subscribe', 'read', 'heartbeat', 'open', 'claim', 'settle', 'control']);
+
+/** The warning of an outage in which Redis answers, but refuses the store's fleet commands. */
+const REDIS_REFUSES = (prefix: string, reason: string): string =>
+  `Redis store "${prefix}": Redis refuses the store's commands (${reason}); breakers decide on this ` +
+  'instance alone, and the fleet state is read again once Redis runs them';
+
+/**
  * Shares breaker decisions with every instance of a service through Redis (see
  * `docs/stores.md`). Windows count in process: a CLOSED or OPEN breaker sends no command on
  * its call path. Openings (by `fleetQuorum`), HALF_OPEN trials (under leases), manual actions
@@ -573,8 +585,10 @@ export class RedisStore implements BreakerStore {
   }
 
   /**
-   * Every command goes through here: bounded by `commandTimeout`, counted when it fails; the
-   * first failure of an outage is logged, and the first success after one ends it.
+   * Every command goes through here: bounded by `commandTimeout`, counted when it fails. An
+   * outage starts when a command gets no answer, or a fleet command an error reply; its first
+   * failure is logged, and the first fleet command that succeeds ends it (a plain read that
+   * works says nothing of the scripts).
    */
   private async command(operation: string, args: string[]): Promise<unknown> {
     let reply: unknown;
@@ -585,7 +599,7 @@ export class RedisStore implements BreakerStore {
       this.failed(operation, error);
       throw error;
     }
-    if (!this.up) {
+    if (!this.up && FLEET_OPERATIONS.has(operation)) {
       this.up = true;
       if (this.warned) this.logger.log?.(messages.REDIS_RECOVERED(this.prefix));
       this.warned = false;
@@ -595,10 +609,18 @@ export class RedisStore implements BreakerStore {
 
   private failed(operation: string, error: unknown): void {
     this.errors[operation] = (this.errors[operation] ?? 0) + 1;
+    const refused = isErrorReply(error);
+    // An error reply to a plain command (an audit read, a dead letter) is that command's caller's.
+    if (refused && !FLEET_OPERATIONS.has(operation)) return;
     this.up = false;
     if (this.warned || this.closed) return;
     this.warned = true;
-    this.logger.warn(messages.REDIS_DOWN(this.prefix, messages.reasonOf(error), this.commandTimeout));
+    const reason = messages.reasonOf(error);
+    this.logger.warn(
+      refused
+        ? REDIS_REFUSES(this.prefix, reason)
+        : messages.REDIS_DOWN(this.prefix, reason, this.commandTimeout),
+    );
   }
 
   /** `command`, counted in {@link RedisStore.inFlight} under `operation` until it settles. */
@@ -688,6 +710,21 @@ function toRecord(
     redisNow,
     localNow,
   };
+}
+
+/**
+ * Whether `error` is Redis' error reply (it answered, refusing the command): node-redis'
+ * `ErrorReply` (and its subclasses), ioredis' `ReplyError`. Told by class name, as the error
+ * comes from the app's copy of its library.
+ */
+function isErrorReply(error: unknown): boolean {
+  for (let p: unknown = error; typeof p === 'object' && p !== null; p = Object.getPrototypeOf(p)) {
+    const name = Object.prototype.hasOwnProperty.call(p, 'constructor')
+      ? (p as { constructor: { name?: string } }).constructor.name
+      : undefined;
+    if (name === 'ErrorReply' || name === 'ReplyError') return true;
+  }
+  return false;
 }
 
 function numberOrNull(value: unknown): number | null {
