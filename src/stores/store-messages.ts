@@ -67,6 +67,11 @@ export const REDIS_DOWN = (prefix: string, reason: string, timeoutMs: number): s
   `Redis store "${prefix}": Redis does not answer (${reason}); breakers decide on this instance alone ` +
   `(no call waits on Redis more than ${timeoutMs} ms) and the fleet state is read again once it answers`;
 
+/** The warning of an outage in which Redis answers, but refuses the store's fleet commands. */
+export const REDIS_REFUSES = (prefix: string, reason: string): string =>
+  `Redis store "${prefix}": Redis refuses the store's commands (${reason}); breakers decide on this ` +
+  'instance alone, and the fleet state is read again once Redis runs them';
+
 export const REDIS_RECOVERED = (prefix: string): string =>
   `Redis store "${prefix}": Redis answers again; the fleet state is read and openings made meanwhile reported`;
 

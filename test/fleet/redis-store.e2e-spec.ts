@@ -442,6 +442,31 @@ describe('RedisStore options', () => {
   });
 });
 
+describe('RedisStore that cannot connect from its url', () => {
+  it.each([
+    [
+      'nothing listens',
+      'redis://127.0.0.1:1',
+      /Redis does not answer \(.*; last connection error: .*ECONNREFUSED/,
+    ],
+    [
+      'a password the server does not take',
+      `${REDIS_URL.replace('redis://', 'redis://:wrong@')}`,
+      /last connection error: .*AUTH/,
+    ],
+  ])('should say why in its warning: %s', async (_, url, reason) => {
+    const warn = jest.fn();
+    const store = createBreakerStore({ type: 'redis', url, commandTimeout: 100 }, { ...logger, warn });
+    const registry = new BreakerRegistry({ breakers: { payments: {} }, auditLog: store.auditLog });
+
+    await store.attach(registry);
+    await store.close();
+
+    expect(warn).toHaveBeenCalledTimes(1);
+    expect(warn.mock.calls[0][0]).toMatch(reason);
+  });
+});
+
 describe('RedisStore on a redis-server of its own: restarted empty, subscriptions cut', () => {
   const port = 18_379 + Math.floor(Math.random() * 1_000);
   let server: ChildProcess | undefined;

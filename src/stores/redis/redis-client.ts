@@ -49,6 +49,12 @@ export interface RedisConnection {
   /** Called on every (re)connection once the connection serves commands. */
   onReady(listener: () => void): void;
   /**
+   * What the connection last failed with while it does not serve commands (a refused
+   * connection, a wrong password, TLS to a plain server): known only of a connection the store
+   * opened from `url`, whose client's errors are its own to hear.
+   */
+  lastError?(): unknown;
+  /**
    * A second connection subscribed to `channel`; closed with {@link RedisConnection.close}.
    * `onResubscribed` is called each time it is back after losing its connection (what was
    * published meanwhile never reached it).

@@ -71,11 +71,6 @@ class CommandExpired extends Error {}
  */
 const FLEET_OPERATIONS = new Set(['subscribe', 'read', 'heartbeat', 'open', 'claim', 'settle', 'control']);
 
-/** The warning of an outage in which Redis answers, but refuses the store's fleet commands. */
-const REDIS_REFUSES = (prefix: string, reason: string): string =>
-  `Redis store "${prefix}": Redis refuses the store's commands (${reason}); breakers decide on this ` +
-  'instance alone, and the fleet state is read again once Redis runs them';
-
 /**
  * Shares breaker decisions with every instance of a service through Redis (see
  * `docs/stores.md`). Windows count in process: a CLOSED or OPEN breaker sends no command on
@@ -593,7 +588,7 @@ export class RedisStore implements BreakerStore {
   private async command(operation: string, args: string[]): Promise<unknown> {
     let reply: unknown;
     try {
-      if (!this.redis.ready()) throw new NotConnected('not connected');
+      if (!this.redis.ready()) throw new NotConnected(withLastError('not connected', this.redis));
       reply = await this.bounded(this.sent(operation, this.redis.command(args)));
     } catch (error) {
       this.failed(operation, error);
@@ -618,7 +613,7 @@ export class RedisStore implements BreakerStore {
     const reason = messages.reasonOf(error);
     this.logger.warn(
       refused
-        ? REDIS_REFUSES(this.prefix, reason)
+        ? messages.REDIS_REFUSES(this.prefix, reason)
         : messages.REDIS_DOWN(this.prefix, reason, this.commandTimeout),
     );
   }
@@ -651,7 +646,8 @@ export class RedisStore implements BreakerStore {
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
       timer = setTimeout(
-        () => reject(new CommandTimeout(`no answer within ${this.commandTimeout} ms`)),
+        () =>
+          reject(new CommandTimeout(withLastError(`no answer within ${this.commandTimeout} ms`, this.redis))),
         this.commandTimeout,
       );
     });
@@ -743,7 +739,16 @@ function connectUrl(url: string): RedisConnection {
     disableOfflineQueue: true,
     socket: { reconnectStrategy: (retries: number) => Math.min(50 * 2 ** retries, 1_000) },
   });
-  client.on('error', () => {});
-  client.connect().catch(() => undefined);
-  return adaptRedisClient(client, true);
+  // Its errors are the store's to hear (nothing else listens): the last one says why it is down.
+  let lastError: unknown;
+  client.on('error', (error: unknown) => (lastError = error));
+  client.on('ready', () => (lastError = undefined));
+  client.connect().catch((error: unknown) => (lastError = error));
+  return { ...adaptRedisClient(client, true), lastError: () => lastError };
+}
+
+/** `reason`, with what the connection last failed with when it is known (a refused connection, a wrong password). */
+function withLastError(reason: string, connection: RedisConnection): string {
+  const error = connection.lastError?.();
+  return error === undefined ? reason : `${reason}; last connection error: ${messages.reasonOf(error)}`;
 }
