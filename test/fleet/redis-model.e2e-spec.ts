@@ -219,7 +219,7 @@ async function checkAudit(r: Real): Promise<void> {
   const [[, gen], [, entries]] = (await r.redis
     .multi()
     .hget(`${r.prefix}state:${NAME}`, 'gen')
-    .xrange(`${r.prefix}audit`, '-', '+')
+    .xrange(`${r.prefix}audit:transitions`, '-', '+')
     .exec()) as [[null, string | null], [null, Array<[string, string[]]>]];
   const upTo = Number(gen ?? 0);
   await waitFor(
@@ -412,7 +412,10 @@ const redisUp: Command = {
       m.windowsGen = -1;
       await restartRedis(r);
       // Instances may have reported their openings before the test's subscriber was back.
-      const [gen, audited] = await Promise.all([fleetState(r), r.redis.xrange(`${r.prefix}audit`, '-', '+')]);
+      const [gen, audited] = await Promise.all([
+        fleetState(r),
+        r.redis.xrange(`${r.prefix}audit:transitions`, '-', '+'),
+      ]);
       r.missed = { gen: gen.gen, audited: scriptedOf(audited).length };
     }
     m.outage = null;

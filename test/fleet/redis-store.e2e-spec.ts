@@ -6,6 +6,7 @@ import type { BreakerOptions } from '../../src/core/breaker-options';
 import { InvalidBreakerOptionsError } from '../../src/core/errors';
 import { BreakerRegistry } from '../../src/core/registry';
 import { createBreakerStore } from '../../src/stores/create-store';
+import { AUDIT_STREAM_MAX } from '../../src/stores/redis/redis-audit-log';
 import type { RedisClient } from '../../src/stores/redis/redis-client';
 import { CONTROL_SCRIPT } from '../../src/stores/redis/redis-scripts';
 import { RedisStore, type RedisStoreOptions } from '../../src/stores/redis/redis.store';
@@ -351,6 +352,52 @@ describe.each(REDIS_LIBRARIES)('RedisStore with a %s client', (library: RedisLib
     expect(await a.registry.audit('local')).toEqual([
       expect.objectContaining({ to: 'open', instance: 'instance-0' }),
     ]);
+  });
+
+  it('should keep an operator’s trip in the audit log however many per-key transitions come after it', async () => {
+    const [a] = await fleet(1, { payments: {}, hosts: { failureThreshold: 1 } });
+    await a.breaker('payments').trip('maintenance');
+    await a
+      .breaker('hosts', 'down.example')
+      .execute(fail)
+      .catch(() => {});
+    // As many per-key transitions as the stream keeps, straight into it: a flood of failing keys.
+    const admin = new Redis(REDIS_URL);
+    const flood = admin.pipeline();
+    for (let i = 0; i < AUDIT_STREAM_MAX; i++) {
+      flood.xadd(
+        `${prefix}audit:keyed`,
+        'MAXLEN',
+        String(AUDIT_STREAM_MAX),
+        '*',
+        'breaker',
+        `hosts#k${i}`,
+        'action',
+        'transition',
+        'from',
+        'closed',
+        'to',
+        'open',
+        'reason',
+        'failure_threshold',
+        'actor',
+        '',
+        'at',
+        '0',
+        'instance',
+        'x',
+      );
+    }
+    await flood.exec();
+    admin.disconnect();
+
+    expect(await a.registry.audit('payments')).toEqual([
+      expect.objectContaining({ action: 'trip', to: 'forced_open', reason: 'maintenance' }),
+    ]);
+    const all = await a.registry.audit(undefined, { limit: 5 });
+    expect(all).toHaveLength(5);
+    expect(all.every((entry) => entry.breaker.startsWith('hosts#k'))).toBe(true);
+    expect(await a.registry.audit('hosts#down.example')).toEqual([]);
   });
 
   it('should send no Redis command on the call path of a CLOSED or OPEN breaker', async () => {

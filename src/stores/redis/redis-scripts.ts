@@ -2,12 +2,14 @@
  * The Lua scripts of the redis store: every change of a breaker's fleet state is one of them,
  * atomic, dated by Redis' own clock (`TIME`) and guarded by the breaker's generation (`gen`),
  * which each transition bumps. A transition is published on the store's channel and, unless
- * manual (those are audited by the instance that made them), added to the audit stream.
+ * manual (those are audited by the instance that made them), added to the audit stream of its
+ * kind (named or per-key breakers' transitions).
  *
  * Keys of breaker `n` under the prefix `p`: `p state:n` (hash: state, gen, openedAt, until,
  * openDuration, successes), `p quorum:n` (sorted set: instance -> when it opened it),
  * `p trials:n` (sorted set: lease -> when it expires); `p breakers` (every name with a state),
- * `p audit` (the capped stream), `p instances` (sorted set: instance -> last heartbeat).
+ * `p audit`, `p audit:transitions`, `p audit:keyed` (capped streams: manual actions, named and
+ * per-key breakers' transitions), `p instances` (sorted set: instance -> last heartbeat).
  * A fleet rate limit's bucket is `p ratelimit:<length of policy>:<policy>:<key>` (hash: tokens, at).
  *
  * Every script that reads a state answers `{ outcome, state, gen, openedAt, until,

@@ -18,7 +18,7 @@ import * as messages from '../store-messages';
 import { checkStoreOptions, redisOptionsOf } from '../store-option-table';
 import type { StoreOptions } from '../store-options';
 import type { StoreStatus } from '../store-status';
-import { RedisAuditLog } from './redis-audit-log';
+import { auditStreams, RedisAuditLog, transitionStream, type AuditStreams } from './redis-audit-log';
 import { RedisDeadLetters } from './redis-dead-letters';
 import { RedisRateLimits } from './redis-rate-limits';
 import { adaptRedisClient, type RedisClient, type RedisConnection } from './redis-client';
@@ -83,6 +83,8 @@ const FLEET_OPERATIONS = new Set(['subscribe', 'read', 'heartbeat', 'open', 'cla
  */
 export class RedisStore implements BreakerStore {
   readonly auditLog: RedisAuditLog;
+  /** The audit streams: manual actions, named breakers' transitions, per-key breakers' (each capped alone). */
+  private readonly audit: AuditStreams;
   readonly rateLimits: RedisRateLimits;
   readonly deadLetters: RedisDeadLetters;
   readonly instanceId: string;
@@ -138,11 +140,12 @@ export class RedisStore implements BreakerStore {
       options.client === undefined
         ? connectUrl(options.url as string)
         : adaptRedisClient(options.client, false);
+    this.audit = auditStreams((suffix) => this.key(suffix));
     this.auditLog = new RedisAuditLog({
       command: (operation, args) => this.command(operation, args),
       isShared: (name) => this.registry?.find(name)?.options.shared ?? true,
       instance: this.instanceId,
-      key: this.key('audit'),
+      streams: this.audit,
     });
     this.rateLimits = new RedisRateLimits({
       command: (operation, args) => this.command(operation, args),
@@ -663,7 +666,11 @@ export class RedisStore implements BreakerStore {
     return [
       this.key(`state:${name}`),
       ...kinds.map((kind) =>
-        kind === 'breakers' || kind === 'audit' ? this.key(kind) : this.key(`${kind}:${name}`),
+        kind === 'audit'
+          ? transitionStream(this.audit, name)
+          : kind === 'breakers'
+            ? this.key(kind)
+            : this.key(`${kind}:${name}`),
       ),
     ];
   }
