@@ -283,6 +283,33 @@ describe('RedisStore: a command that timed out changes nothing later', () => {
     proxy.thaw();
   });
 
+  it('should send one fleet read at a time over a link that stalled before Redis ever answered', async () => {
+    const proxy = await freezableProxy(port);
+    cleanups.push(() => proxy.close());
+    const io = new Redis(proxy.port, '127.0.0.1');
+    cleanups.push(() => io.disconnect());
+    await new Promise((resolve) => io.once('ready', resolve));
+    let reads = 0;
+    const client = new Proxy(io, {
+      get(target, property) {
+        if (property === 'call')
+          return (...args: string[]) => {
+            if (args.includes(`${prefix}breakers`) && args.length === 5) reads++;
+            return target.call(...(args as [string]));
+          };
+        const value: unknown = Reflect.get(target, property, target);
+        return typeof value === 'function' ? value.bind(target) : value;
+      },
+    });
+
+    proxy.freeze();
+    await instance({ payments: {} }, { client }, { commandTimeout: 50, heartbeat: 20 });
+    await delay(500);
+
+    expect(reads).toBe(1);
+    proxy.thaw();
+  });
+
   describe.each(REDIS_LIBRARIES)("with the app's own %s client, default options", (library: RedisLibrary) => {
     /** A client as an app builds it (offline queue on), counting the commands sent while not ready. */
     async function ownClient(): Promise<{ client: RedisClient; sentWhileDown: () => number }> {

@@ -518,8 +518,9 @@ export class RedisStore implements BreakerStore {
     const registry = this.registry;
     // Not while the last one is on its way: a stalled link would pile up every instance's snapshots.
     if (registry === null || this.closed || (this.inFlight.get('heartbeat') ?? 0) > 0) return;
-    // Redis never answered (it stalled since this instance started): a read learns its clock first.
-    if (this.offset === null) return this.resync();
+    // Redis never answered (it stalled since this instance started): a read learns its clock first,
+    // one at a time.
+    if (this.offset === null) return (this.inFlight.get('read') ?? 0) > 0 ? undefined : this.resync();
     const body = JSON.stringify({
       instance: this.instanceId,
       seenAt: this.clock.now(),
