@@ -294,7 +294,7 @@ describe('RedisStore: a command that timed out changes nothing later', () => {
       get(target, property) {
         if (property === 'call')
           return (...args: string[]) => {
-            if (args.includes(`${prefix}breakers`) && args.length === 5) reads++;
+            if (args.some((arg) => arg.includes('SMEMBERS'))) reads++;
             return target.call(...(args as [string]));
           };
         const value: unknown = Reflect.get(target, property, target);

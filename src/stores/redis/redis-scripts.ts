@@ -7,7 +7,10 @@
  *
  * Keys of breaker `n` under the prefix `p`: `p state:n` (hash: state, gen, openedAt, until,
  * openDuration, successes), `p quorum:n` (sorted set: instance -> when it opened it),
- * `p trials:n` (sorted set: lease -> when it expires); `p breakers` (every name with a state),
+ * `p trials:n` (sorted set: lease -> when it expires; a per-key breaker's expires with its state); `p breakers`
+ * (the names whose state is kept for good: named breakers, and per-key ones an operator forced
+ * open or disabled), `p keyed` (sorted set: every other per-key name with a state -> when its
+ * state expires, see {@link KEYED_CLOSED_MS}),
  * `p audit`, `p audit:transitions`, `p audit:keyed` (capped streams: manual actions, named and
  * per-key breakers' transitions), `p instances` (sorted set: instance -> last heartbeat).
  * A fleet rate limit's bucket is `p ratelimit:<length of policy>:<policy>:<key>` (hash: tokens, at).
@@ -20,7 +23,21 @@
  * later (its link stalled, or a client queued it while disconnected) changes nothing and answers
  * `expired`: its sender took it as not applied, and an operator's action or an opening made
  * before newer ones must not land after them.
+ *
+ * A per-key breaker's name (it holds `#`) comes from requests, so its state is kept only while
+ * it matters: unless an operator forced it open or disabled it, its hash expires (`PEXPIREAT`)
+ * {@link KEYED_CLOSED_MS} after a transition to CLOSED, or an open period (`openDuration`) after
+ * its open period ended (a trial claimed meanwhile keeps it until `halfOpenMaxWait` plus
+ * `openDuration` later). A name Redis does not know is CLOSED, at generation 0: its next
+ * transition is generation 1, made at least {@link KEYED_CLOSED_MS} after any transition of the
+ * expired hash, which is how an instance tells it from an older message (see `startedOver`).
  */
+
+/** How long a per-key breaker's state stays in Redis after a transition to CLOSED (ms). */
+export const KEYED_CLOSED_MS = 1_000;
+
+/** At most this many per-key breakers' states are read at once (those that expire last). */
+export const READ_KEYED_MAX = 2_000;
 
 /** Functions every script starts with. */
 const PRELUDE = `
@@ -40,11 +57,36 @@ end
 local function answer(outcome, s, now)
   return { outcome, s.state, s.gen, s.openedAt, s.untilAt, s.openDuration, now }
 end
+-- Keeps per-key breaker name's state until at (Redis ms), listed in keyed.
+local function keep(key, name, at, breakers, keyed)
+  redis.call('PEXPIREAT', key, at)
+  redis.call('SREM', breakers, name)
+  redis.call('ZADD', keyed, at, name)
+end
+-- Where state s of breaker name is listed, and until when it is kept (see KEYED_CLOSED_MS).
+local function place(key, name, s, now, breakers, keyed)
+  if not string.find(name, '#', 1, true) then
+    redis.call('SADD', breakers, name)
+    return
+  end
+  redis.call('ZREMRANGEBYSCORE', keyed, '-inf', now)
+  if s.state == 'forced_open' or s.state == 'disabled' then
+    redis.call('PERSIST', key)
+    redis.call('ZREM', keyed, name)
+    redis.call('SADD', breakers, name)
+    return
+  end
+  local at = now + ${KEYED_CLOSED_MS}
+  if s.state == 'open' then at = math.max(at, tonumber(s.untilAt) + tonumber(s.openDuration)) end
+  keep(key, name, at, breakers, keyed)
+end
 -- Installs state s (gen bumped) of breaker name, publishes it, and audits it unless manual.
-local function install(key, name, from, s, now, reason, manual, actor, instance, channel, audit)
+-- sets: { breakers, keyed }.
+local function install(key, name, from, s, now, reason, manual, actor, instance, channel, audit, sets)
   s.gen = s.gen + 1
   redis.call('HSET', key, 'state', s.state, 'gen', s.gen, 'openedAt', s.openedAt, 'until', s.untilAt,
     'openDuration', s.openDuration, 'successes', s.successes)
+  place(key, name, s, now, sets[1], sets[2])
   redis.call('PUBLISH', channel, cjson.encode({ n = name, s = s.state, g = s.gen, o = s.openedAt,
     u = s.untilAt, d = s.openDuration, t = now, r = reason, m = manual, a = actor, i = instance }))
   if not manual then
@@ -58,20 +100,21 @@ local function reopen(s, now, backoff, maxDuration)
 end
 -- A lease that expired is a failed trial: the fleet reopened when the first one expired, as
 -- halfOpenMaxWait reopens one process. Installs that reopening; true when there was one.
--- KEYS: state, trials, breakers, audit. ARGV: name, instance, channel, openBackoff, openDurationMax.
+-- KEYS: state, trials, breakers, audit, keyed. ARGV: name, instance, channel, openBackoff, openDurationMax.
 local function overdue(s, now, keys, name, instance, channel, backoff, maxDuration)
   local first = redis.call('ZRANGEBYSCORE', keys[2], '-inf', now, 'WITHSCORES', 'LIMIT', 0, 1)
   if #first == 0 then return false end
   redis.call('DEL', keys[2])
   reopen(s, tonumber(first[2]), tonumber(backoff), tonumber(maxDuration))
-  install(keys[1], name, 'half_open', s, now, 'half_open_max_wait', false, '', instance, channel, keys[4])
+  install(keys[1], name, 'half_open', s, now, 'half_open_max_wait', false, '', instance, channel, keys[4],
+    { keys[3], keys[5] })
   return true
 end
 `;
 
 /**
  * An instance opened the breaker from its own window. KEYS: state, quorum, trials, breakers,
- * audit. ARGV: name, instance, openDuration, fleetQuorum, reason, openedAt (when it opened, on
+ * audit, keyed. ARGV: name, instance, openDuration, fleetQuorum, reason, openedAt (when it opened, on
  * Redis' clock: openings made while Redis was away count from when they happened), channel,
  * deadline. Outcomes: `won` (this opened the fleet), `pending` (below the quorum: answer[8]
  * says how many opened it), `same` (the fleet is not CLOSED: the instance follows it), `past`
@@ -96,13 +139,12 @@ if count < tonumber(ARGV[4]) then
 end
 s.state = 'open'; s.openedAt = at; s.untilAt = at + od; s.openDuration = od; s.successes = 0
 redis.call('DEL', KEYS[2], KEYS[3])
-redis.call('SADD', KEYS[4], ARGV[1])
-install(KEYS[1], ARGV[1], 'closed', s, now, ARGV[5], false, '', ARGV[2], ARGV[7], KEYS[5])
+install(KEYS[1], ARGV[1], 'closed', s, now, ARGV[5], false, '', ARGV[2], ARGV[7], KEYS[5], { KEYS[4], KEYS[6] })
 return answer('won', s, now)
 `;
 
 /**
- * An instance asks for a HALF_OPEN trial. KEYS: state, trials, breakers, audit. ARGV: name,
+ * An instance asks for a HALF_OPEN trial. KEYS: state, trials, breakers, audit, keyed. ARGV: name,
  * lease, halfOpenMaxCalls, halfOpenMaxWait, instance, channel, openBackoff, openDurationMax,
  * deadline. Outcomes: `granted` (the lease is held until it is settled or expires), `local`
  * (the fleet is CLOSED: the instance's own opening, its own trial), `full` (answer[8]: when the
@@ -122,11 +164,18 @@ if redis.call('ZCARD', KEYS[2]) >= tonumber(ARGV[3]) then
   return a
 end
 redis.call('ZADD', KEYS[2], now + tonumber(ARGV[4]), ARGV[2])
+-- A per-key breaker's state, and its leases, outlive the lease by an open period (until then, a
+-- claim or a settled trial finds it expired and reopens the fleet).
+if string.find(ARGV[1], '#', 1, true) then
+  local at = now + tonumber(ARGV[4]) + tonumber(s.openDuration)
+  keep(KEYS[1], ARGV[1], at, KEYS[3], KEYS[5])
+  redis.call('PEXPIREAT', KEYS[2], at)
+end
 return answer('granted', s, now)
 `;
 
 /**
- * A granted trial ended. KEYS: state, trials, breakers, audit. ARGV: name, lease, gen (when it
+ * A granted trial ended. KEYS: state, trials, breakers, audit, keyed. ARGV: name, lease, gen (when it
  * was granted), outcome (success | failure | ignored), halfOpenMaxCalls, instance, channel,
  * openBackoff, openDurationMax, deadline. A lease of another generation, or one no longer held,
  * decides nothing (`stale`); nor does one settled after any lease expired (that reopened the
@@ -143,7 +192,8 @@ if ARGV[4] == 'ignored' then return answer('freed', s, now) end
 if ARGV[4] == 'failure' then
   redis.call('DEL', KEYS[2])
   reopen(s, now, tonumber(ARGV[8]), tonumber(ARGV[9]))
-  install(KEYS[1], ARGV[1], 'half_open', s, now, 'trial_failed', false, '', ARGV[6], ARGV[7], KEYS[4])
+  install(KEYS[1], ARGV[1], 'half_open', s, now, 'trial_failed', false, '', ARGV[6], ARGV[7], KEYS[4],
+    { KEYS[3], KEYS[5] })
   return answer('won', s, now)
 end
 s.successes = s.successes + 1
@@ -153,12 +203,13 @@ if s.successes < tonumber(ARGV[5]) then
 end
 redis.call('DEL', KEYS[2])
 s.state = 'closed'; s.untilAt = ''; s.successes = 0
-install(KEYS[1], ARGV[1], 'half_open', s, now, 'trials_succeeded', false, '', ARGV[6], ARGV[7], KEYS[4])
+install(KEYS[1], ARGV[1], 'half_open', s, now, 'trials_succeeded', false, '', ARGV[6], ARGV[7], KEYS[4],
+  { KEYS[3], KEYS[5] })
 return answer('won', s, now)
 `;
 
 /**
- * A manual action from any instance. KEYS: state, quorum, trials, breakers. ARGV: name, to
+ * A manual action from any instance. KEYS: state, quorum, trials, breakers, keyed. ARGV: name, to
  * (closed | forced_open | disabled), reason, actor, instance, channel, openDuration, deadline.
  * Outcomes: `won`, `expired` (the action stays on its instance).
  */
@@ -170,22 +221,25 @@ local from = s.state
 s.state = ARGV[2]; s.untilAt = ''; s.successes = 0; s.openDuration = ARGV[7]
 if ARGV[2] == 'forced_open' then s.openedAt = now end
 redis.call('DEL', KEYS[2], KEYS[3])
-redis.call('SADD', KEYS[4], ARGV[1])
-install(KEYS[1], ARGV[1], from, s, now, ARGV[3], true, ARGV[4], ARGV[5], ARGV[6], '')
+install(KEYS[1], ARGV[1], from, s, now, ARGV[3], true, ARGV[4], ARGV[5], ARGV[6], '', { KEYS[4], KEYS[5] })
 return answer('won', s, now)
 `;
 
 /**
- * Every breaker's fleet state. KEYS: breakers. ARGV: prefix. Answers `{ now, name, state, gen,
- * openedAt, until, openDuration, ... }`.
+ * The fleet state of every breaker kept for good, and of the per-key ones kept for now (at most
+ * ARGV[2] of them, those that expire last: the newest openings). KEYS: breakers, keyed. ARGV:
+ * prefix, how many per-key ones at most. Answers `{ now, name, state, gen, openedAt, until,
+ * openDuration, ... }`.
  */
 export const READ_ALL_SCRIPT = `${PRELUDE}
 local now = clock()
 local out = { now }
-for _, name in ipairs(redis.call('SMEMBERS', KEYS[1])) do
+local function add(name)
   local s = read(ARGV[1] .. 'state:' .. name)
   for _, v in ipairs({ name, s.state, s.gen, s.openedAt, s.untilAt, s.openDuration }) do out[#out + 1] = v end
 end
+for _, name in ipairs(redis.call('SMEMBERS', KEYS[1])) do add(name) end
+for _, name in ipairs(redis.call('ZREVRANGEBYSCORE', KEYS[2], '+inf', '(' .. now, 'LIMIT', 0, tonumber(ARGV[2]))) do add(name) end
 return out
 `;
 

@@ -26,8 +26,10 @@ import {
   CLAIM_SCRIPT,
   CONTROL_SCRIPT,
   HEARTBEAT_SCRIPT,
+  KEYED_CLOSED_MS,
   OPEN_SCRIPT,
   READ_ALL_SCRIPT,
+  READ_KEYED_MAX,
   SETTLE_SCRIPT,
 } from './redis-scripts';
 
@@ -94,7 +96,10 @@ export class RedisStore implements BreakerStore {
   private readonly redis: RedisConnection;
   private readonly clock: Clock;
   private registry: BreakerRegistry | null = null;
-  /** What this instance heard of every shared breaker, per-key ones it has not created included. */
+  /**
+   * What this instance heard of every shared breaker, per-key ones it has not created included;
+   * a per-key one it does not keep is forgotten once Redis forgot it (see {@link RedisStore.forget}).
+   */
   private readonly heard = new Map<string, FleetRecord>();
   /** Openings this instance made while Redis did not answer, by breaker: reported on reconnect. */
   private readonly unreported = new Map<string, { at: number; openDuration: number; reason: string }>();
@@ -278,7 +283,7 @@ export class RedisStore implements BreakerStore {
       const answer = await this.script(
         'open',
         OPEN_SCRIPT,
-        this.breakerKeys(name, 'quorum', 'trials', 'breakers', 'audit'),
+        this.breakerKeys(name, 'quorum', 'trials', 'breakers', 'audit', 'keyed'),
         [
           name,
           this.instanceId,
@@ -302,7 +307,7 @@ export class RedisStore implements BreakerStore {
       const answer = await this.script(
         'control',
         CONTROL_SCRIPT,
-        this.breakerKeys(name, 'quorum', 'trials', 'breakers'),
+        this.breakerKeys(name, 'quorum', 'trials', 'breakers', 'keyed'),
         [
           name,
           t.to,
@@ -330,7 +335,7 @@ export class RedisStore implements BreakerStore {
       answer = await this.script(
         'claim',
         CLAIM_SCRIPT,
-        this.breakerKeys(name, 'trials', 'breakers', 'audit'),
+        this.breakerKeys(name, 'trials', 'breakers', 'audit', 'keyed'),
         [
           name,
           lease,
@@ -367,7 +372,7 @@ export class RedisStore implements BreakerStore {
       const answer = await this.script(
         'settle',
         SETTLE_SCRIPT,
-        this.breakerKeys(breaker.name, 'trials', 'breakers', 'audit'),
+        this.breakerKeys(breaker.name, 'trials', 'breakers', 'audit', 'keyed'),
         [
           breaker.name,
           lease,
@@ -470,9 +475,11 @@ export class RedisStore implements BreakerStore {
       reply = (await this.command('read', [
         'EVAL',
         READ_ALL_SCRIPT,
-        '1',
+        '2',
         this.key('breakers'),
+        this.key('keyed'),
         this.prefix,
+        String(READ_KEYED_MAX),
       ])) as unknown[];
     } catch {
       return;
@@ -484,7 +491,12 @@ export class RedisStore implements BreakerStore {
     for (let i = 1; i + 5 < reply.length; i += 6) {
       const name = String(reply[i]);
       listed.add(name);
-      if (this.startedOver(name, Number(reply[i + 2]), redisNow)) this.heard.delete(name);
+      const gen = Number(reply[i + 2]);
+      if (this.startedOver(name, gen, redisNow)) this.heard.delete(name);
+      // A per-key state read before what was heard, yet of a higher generation, is of a state
+      // that expired since (generations start over at least KEYED_CLOSED_MS after it): older.
+      const known = this.heard.get(name);
+      if (name.includes('#') && known !== undefined && known.gen < gen && known.redisNow > redisNow) continue;
       this.learn(name, {
         ...toRecord(reply.slice(i + 1, i + 6), redisNow, localNow),
         reason: FLEET_STATE,
@@ -514,8 +526,27 @@ export class RedisStore implements BreakerStore {
     return known !== undefined && known.gen > gen && known.redisNow < redisNow;
   }
 
+  /**
+   * Forgets what was heard of the per-key breakers this instance does not keep once Redis has
+   * forgotten them too (their state expired, see `KEYED_CLOSED_MS`), and a read sent before then
+   * can no longer come back: Redis would answer CLOSED for them, as this instance assumes for a
+   * name it never heard of. Those an operator forced open or disabled are kept, as in Redis.
+   */
+  private forget(): void {
+    const now = this.clock.now();
+    for (const [name, r] of this.heard) {
+      if (!name.includes('#') || this.registry?.find(name) !== undefined) continue;
+      if (r.state === CircuitState.FORCED_OPEN || r.state === CircuitState.DISABLED) continue;
+      let expires = r.redisNow + KEYED_CLOSED_MS;
+      if (r.state !== CircuitState.CLOSED && r.until !== null)
+        expires = Math.max(expires, r.until + r.openDuration);
+      if (expires - r.redisNow + r.localNow + this.commandTimeout < now) this.heard.delete(name);
+    }
+  }
+
   private async beat(): Promise<void> {
     const registry = this.registry;
+    this.forget();
     // Not while the last one is on its way: a stalled link would pile up every instance's snapshots.
     if (registry === null || this.closed || (this.inFlight.get('heartbeat') ?? 0) > 0) return;
     // Redis never answered (it stalled since this instance started): a read learns its clock first,
@@ -663,13 +694,16 @@ export class RedisStore implements BreakerStore {
   }
 
   /** The state key of breaker `name`, then its other keys and the store's shared ones, in order. */
-  private breakerKeys(name: string, ...kinds: Array<'quorum' | 'trials' | 'breakers' | 'audit'>): string[] {
+  private breakerKeys(
+    name: string,
+    ...kinds: Array<'quorum' | 'trials' | 'breakers' | 'audit' | 'keyed'>
+  ): string[] {
     return [
       this.key(`state:${name}`),
       ...kinds.map((kind) =>
         kind === 'audit'
           ? transitionStream(this.audit, name)
-          : kind === 'breakers'
+          : kind === 'breakers' || kind === 'keyed'
             ? this.key(kind)
             : this.key(`${kind}:${name}`),
       ),
