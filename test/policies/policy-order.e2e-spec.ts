@@ -218,3 +218,34 @@ describe('the one order of stacked decorators, whatever their order in the sourc
     });
   });
 });
+
+describe('bulkhead → retry → breaker with a timeout, a method that ignores its signal', () => {
+  afterEach(closeAllApps);
+
+  it.each<[string, MethodDecorator[], Behaviour]>([
+    ['that never returns (no total timeout)', [], () => new Promise<void>(() => undefined)],
+    ['that returns after the total timeout', [Timeout(100)], () => sleep(150)],
+  ])(
+    'ends the call with the breaker’s timeout and starts no attempt more, for a method %s',
+    async (_, timeout, behaviour) => {
+      const Subject = targetWith(
+        [
+          Bulkhead({ maxConcurrent: 1 }),
+          Retry({ attempts: 3, delay: 10, jitter: 'none', budget: false }),
+          ...timeout,
+          CircuitBreaker('timed'),
+        ],
+        behaviour,
+      );
+      const t = await createApp(
+        { providers: [Subject] },
+        { breakers: { timed: { timeout: 20, minimumCalls: 100 } }, shutdownTimeout: 1 },
+      );
+      const target = t.app.get(Subject);
+
+      expect(await codeOf(target.run())).toBe('BREAKER_TIMEOUT');
+      await sleep(200);
+      expect(target.calls).toBe(1);
+    },
+  );
+});

@@ -165,7 +165,7 @@ export class Policies {
         : () =>
             bulkhead.execute((free) => {
               const slot = new HeldSlot(free);
-              return this.retriedWithin(slot.attempts(attempt), call, slot.end);
+              return this.retriedWithin(slot.attempts(attempt), call, slot.end, slot.idle);
             }, true);
     try {
       if (rateLimiter !== undefined) {
@@ -180,13 +180,19 @@ export class Policies {
 
   /**
    * The attempts, retried, within the total timeout; `ended` is called once they have settled
-   * (after the timeout, when one ignored its signal).
+   * (after the timeout, when one ignored its signal). Under a bulkhead a retry is made only when
+   * `mayRetry` says the work of the attempts before has ended.
    */
-  private retriedWithin<T>(attempt: Attempt<T>, call: PolicyCall, ended?: () => void): Promise<T> {
+  private retriedWithin<T>(
+    attempt: Attempt<T>,
+    call: PolicyCall,
+    ended?: () => void,
+    mayRetry?: () => boolean,
+  ): Promise<T> {
     const { retry, timeout } = this;
     const retryOn = this.retryOn ?? call.retryOn ?? defaultIsFailure;
     const retried: Attempt<T> =
-      retry === undefined ? attempt : (signal) => retry.execute(attempt, retryOn, signal);
+      retry === undefined ? attempt : (signal) => retry.execute(attempt, retryOn, signal, mayRetry);
     if (timeout !== undefined) return timeout.execute(retried, ended);
     const result = retried(undefined);
     if (ended !== undefined) result.then(ended, ended);

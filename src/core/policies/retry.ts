@@ -47,7 +47,18 @@ export class RetryPolicy {
     this.budget = budget === false ? undefined : new RetryBudget(budget.ratio, budget.minPerSecond);
   }
 
-  async execute<T>(attempt: Attempt<T>, retryOn: (error: unknown) => boolean, call?: CallSignal): Promise<T> {
+  /**
+   * Runs `attempt` until it succeeds or may not be retried. `mayRetry`, asked once a retry's
+   * wait is over, can still refuse it (a bulkhead whose slot still runs the attempt before,
+   * which a breaker's timeout failed while its method ignored its signal): the call then ends
+   * with its last error.
+   */
+  async execute<T>(
+    attempt: Attempt<T>,
+    retryOn: (error: unknown) => boolean,
+    call?: CallSignal,
+    mayRetry?: () => boolean,
+  ): Promise<T> {
     this.budget?.recordFirstTry(this.timers.now());
     for (let retry = 0; ; retry++) {
       try {
@@ -65,6 +76,7 @@ export class RetryPolicy {
         } finally {
           this.waiting.delete(closing);
         }
+        if (mayRetry?.() === false) throw error;
       }
     }
   }

@@ -50,39 +50,47 @@ describe('policy order (fallback → rate limit → bulkhead → total timeout �
     await expect(policies.execute(async () => 'third')).resolves.toBe('third');
   });
 
-  it('should hold a bulkhead slot for work an attempt outlives (a breaker’s timeout), and retry only once it has ended', async () => {
+  /** A policy with a bulkhead of one and a retry, and attempts whose method runs on after a breaker's timeout failed them. */
+  function heldBulkhead() {
     const timers = fakeTimers();
     const policies = new Policies(
       'p',
       { bulkhead: { maxConcurrent: 1 }, retry: { attempts: 1, delay: 10, jitter: 'none', budget: false } },
       { timers },
     );
-    let running = 0;
-    let peak = 0;
     const ends: Array<() => void> = [];
-    // Each attempt's method ignores its signal and runs on; a breaker's timeout fails the attempt at once.
-    const first = policies.execute((_call, hold) => {
-      running++;
-      peak = Math.max(peak, running);
-      const work = new Promise<void>((resolve) => ends.push(resolve)).then(() => void running--);
-      hold?.(work);
+    const call = policies.execute((_call, hold) => {
+      hold?.(new Promise<void>((resolve) => ends.push(resolve)));
       return Promise.reject(Object.assign(new Error('timed out'), { code: 'BREAKER_TIMEOUT' }));
     });
-    first.catch(() => undefined);
+    call.catch(() => undefined);
+    return { timers, policies, ends, call };
+  }
+
+  it('should hold a bulkhead slot for work an attempt outlives (a breaker’s timeout), and make no retry while it runs', async () => {
+    const { timers, policies, ends, call } = heldBulkhead();
+    await timers.advance(0);
+    await expect(policies.execute(async () => 'second')).rejects.toMatchObject({ code: 'BULKHEAD_FULL' });
+
     await timers.advance(10);
 
+    await expect(call).rejects.toThrow('timed out');
     expect(ends).toHaveLength(1);
-    await expect(policies.execute(async () => 'second')).rejects.toMatchObject({ code: 'BULKHEAD_FULL' });
+    await expect(policies.execute(async () => 'third')).rejects.toMatchObject({ code: 'BULKHEAD_FULL' });
     ends[0]();
     await timers.advance(0);
-    expect(ends).toHaveLength(2);
-    await expect(first).rejects.toThrow('timed out');
-    await expect(policies.execute(async () => 'third')).rejects.toMatchObject({ code: 'BULKHEAD_FULL' });
-    ends[1]();
-    await timers.advance(0);
-
     await expect(policies.execute(async () => 'fourth')).resolves.toBe('fourth');
-    expect(peak).toBe(1);
+  });
+
+  it('should retry once the work of the attempt before has ended by the time the retry is due', async () => {
+    const { timers, ends, call } = heldBulkhead();
+    await timers.advance(0);
+    ends[0]();
+
+    await timers.advance(10);
+
+    expect(ends).toHaveLength(2);
+    await expect(call).rejects.toThrow('timed out');
   });
 
   it('should bound every retry and wait with the total timeout', async () => {
