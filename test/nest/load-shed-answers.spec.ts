@@ -40,6 +40,7 @@ describe('A shed call, as each transport answers it', () => {
     const graphqlError = graphqlErrorFor(answerFor(error)!, error);
 
     expect(graphqlError.message).toBe(message);
+    expect(graphqlError.cause).toBe(error);
     expect(graphqlError.extensions).toEqual({
       code: 'SERVICE_UNAVAILABLE',
       breaker: 'search',
