@@ -1,4 +1,4 @@
-import { KEY_SEPARATOR } from './breaker-key';
+import { isPerKeyName } from './breaker-key';
 import type { ControlAction } from './breaker-events';
 import type { CircuitState } from './circuit-state';
 
@@ -34,7 +34,7 @@ export type AuditKind = (typeof AUDIT_KINDS)[number];
 
 export function auditKindOf(entry: AuditEntry): AuditKind {
   if (entry.action !== 'transition') return 'manual';
-  return entry.breaker.includes(KEY_SEPARATOR) ? 'keyed_transition' : 'transition';
+  return isPerKeyName(entry.breaker) ? 'keyed_transition' : 'transition';
 }
 
 /**

@@ -67,6 +67,11 @@ export function keyedBreakerName(name: string, key: string): string {
   return `${name}${KEY_SEPARATOR}${escapeReversibly(key)}`;
 }
 
+/** Whether a full name (as `all()` lists it) is a per-key breaker's: `name#key`. */
+export function isPerKeyName(fullName: string): boolean {
+  return fullName.includes(KEY_SEPARATOR);
+}
+
 /**
  * What a full name refers to: a named breaker (`key` undefined) or a per-key one. Undefined
  * for a string no breaker can be named.

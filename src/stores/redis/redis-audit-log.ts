@@ -1,5 +1,5 @@
 import type { AuditEntry, AuditLog } from '../../core/audit-log';
-import { KEY_SEPARATOR } from '../../core/breaker-key';
+import { isPerKeyName } from '../../core/breaker-key';
 import type { CircuitState } from '../../core/circuit-state';
 import { fieldsOf, newestFirst, type StreamEntry } from './redis-stream';
 
@@ -26,7 +26,7 @@ export function auditStreams(key: (suffix: string) => string): AuditStreams {
 
 /** The stream the transitions of breaker `name` go to. */
 export function transitionStream(streams: AuditStreams, name: string): string {
-  return name.includes(KEY_SEPARATOR) ? streams.keyed : streams.transitions;
+  return isPerKeyName(name) ? streams.keyed : streams.transitions;
 }
 
 /** How the audit log reaches Redis: through the store, which bounds and counts every command. */

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { isPerKeyName } from '../../core/breaker-key';
 import type { Breaker } from '../../core/breaker';
 import type {
   BreakerCoordinator,
@@ -496,7 +497,7 @@ export class RedisStore implements BreakerStore {
       // A per-key state read before what was heard, yet of a higher generation, is of a state
       // that expired since (generations start over at least KEYED_CLOSED_MS after it): older.
       const known = this.heard.get(name);
-      if (name.includes('#') && known !== undefined && known.gen < gen && known.redisNow > redisNow) continue;
+      if (isPerKeyName(name) && known !== undefined && known.gen < gen && known.redisNow > redisNow) continue;
       this.learn(name, {
         ...toRecord(reply.slice(i + 1, i + 6), redisNow, localNow),
         reason: FLEET_STATE,
@@ -535,7 +536,7 @@ export class RedisStore implements BreakerStore {
   private forget(): void {
     const now = this.clock.now();
     for (const [name, r] of this.heard) {
-      if (!name.includes('#') || this.registry?.find(name) !== undefined) continue;
+      if (!isPerKeyName(name) || this.registry?.find(name) !== undefined) continue;
       if (r.state === CircuitState.FORCED_OPEN || r.state === CircuitState.DISABLED) continue;
       let expires = r.redisNow + KEYED_CLOSED_MS;
       if (r.state !== CircuitState.CLOSED && r.until !== null)
