@@ -31,6 +31,7 @@ describe('Admin API: a store that does not answer', () => {
   afterEach(() => closeApp(app));
 
   it.each([
+    ['GET', '/resilience/breakers?scope=fleet', 'The fleet view'],
     ['GET', '/resilience/audit', 'The audit log'],
     ['GET', '/resilience/dead-letters', 'The dead letters'],
     ['GET', '/resilience/dead-letters/1733600000000-0', 'The dead letters'],

@@ -34,9 +34,6 @@ const by = (actor: string | null): string => (actor === null ? '' : ` by ${escap
 export const NO_FLEET =
   "scope=fleet needs a store shared by a fleet (store: { type: 'redis', … }); this app's store is its own";
 
-export const FLEET_UNREACHABLE = (reason: string): string =>
-  `The fleet view cannot be read from the store: ${reason}`;
-
 /** What the store keeps (`The audit log`) cannot be reached: the store failed, for `reason`. */
 export const STORE_UNREACHABLE = (what: string, reason: string): string =>
   `${what} cannot be reached in the store: ${reason}`;

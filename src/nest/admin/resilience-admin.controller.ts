@@ -42,7 +42,6 @@ import {
   ADMIN_LOCKED,
   DEAD_LETTERS_PURGED,
   DEAD_LETTER_REPLAYED,
-  FLEET_UNREACHABLE,
   INVALID_FIELD,
   NO_FLEET,
   STORE_UNREACHABLE,
@@ -89,12 +88,9 @@ export function createAdminController(options: AdminOptions): Type<unknown> {
       if (scope === undefined || scope === 'instance')
         return this.registry.all().map((breaker) => breaker.snapshot());
       if (scope !== 'fleet') throw new BadRequestException(INVALID_FIELD('scope', "'instance' or 'fleet'"));
-      if (this.store?.fleet === undefined) throw new BadRequestException(NO_FLEET);
-      try {
-        return await this.store.fleet();
-      } catch (error) {
-        throw new ServiceUnavailableException(FLEET_UNREACHABLE(reasonOf(error)));
-      }
+      const fleet = this.store?.fleet?.bind(this.store);
+      if (fleet === undefined) throw new BadRequestException(NO_FLEET);
+      return fromStore('The fleet view', fleet);
     }
 
     @Get('breakers/:name')
