@@ -7,7 +7,6 @@
  * that is not ready.
  */
 import type { ChildProcess } from 'node:child_process';
-import { createServer, connect, type Server, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import Redis from 'ioredis';
@@ -17,57 +16,13 @@ import { BreakerRegistry } from '../../src/core/registry';
 import type { RedisClient } from '../../src/stores/redis/redis-client';
 import { RedisStore, type RedisStoreOptions } from '../../src/stores/redis/redis.store';
 import { killHard, readLines, spawnTs } from '../support/child-process';
+import { freezableProxy } from '../support/freezable-proxy';
 import { REDIS_LIBRARIES, startRedisServer, type RedisLibrary } from '../support/redis-fixture';
 
 const CHILD = join(__dirname, '..', 'support', 'fleet-instance-child.ts');
 const silent = { warn: () => undefined, error: () => undefined, log: () => undefined };
 const fail = () => Promise.reject(new Error('dependency down'));
 const ok = () => Promise.resolve('ok');
-
-/**
- * A TCP proxy to Redis that can freeze: bytes both ways are held (as TCP retransmits them over a
- * stalled link) and delivered when it thaws. The link of one instance stalls, not Redis.
- */
-async function freezableProxy(target: number): Promise<{
-  port: number;
-  freeze(): void;
-  thaw(): void;
-  close(): Promise<void>;
-}> {
-  let frozen = false;
-  const held: Array<() => void> = [];
-  const sockets = new Set<Socket>();
-  const server: Server = createServer((client) => {
-    const upstream = connect(target, '127.0.0.1');
-    for (const socket of [client, upstream]) {
-      sockets.add(socket);
-      socket.on('error', () => socket.destroy());
-      socket.on('close', () => {
-        client.destroy();
-        upstream.destroy();
-      });
-    }
-    const pipe = (from: Socket, to: Socket) =>
-      from.on('data', (data) => (frozen ? held.push(() => to.write(data)) : to.write(data)));
-    pipe(client, upstream);
-    pipe(upstream, client);
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return {
-    port: (server.address() as { port: number }).port,
-    freeze: () => {
-      frozen = true;
-    },
-    thaw: () => {
-      frozen = false;
-      for (const write of held.splice(0)) write();
-    },
-    close: async () => {
-      for (const socket of sockets) socket.destroy();
-      await new Promise((resolve) => server.close(resolve));
-    },
-  };
-}
 
 /** Polls `check` until it holds, failing after `ms`. */
 async function eventually(check: () => boolean | Promise<boolean>, ms = 2_000): Promise<void> {
@@ -164,6 +119,32 @@ describe('RedisStore: a command that timed out changes nothing later', () => {
     expect(await fleetState()).toBe('closed');
     expect(await b.state()).toBe('closed');
     expect(await a.state()).toBe('closed');
+  });
+
+  it('should not apply an action late after an answer that came slowly, whichever way its link was slow', async () => {
+    const proxy = await freezableProxy(port);
+    cleanups.push(() => proxy.close());
+    const breakers = { payments: { resetCooldown: 0 } };
+    const a = await instance(breakers, { url: `redis://127.0.0.1:${proxy.port}` }, { commandTimeout: 300 });
+    const b = await instance(breakers, { url: `redis://127.0.0.1:${port}` });
+
+    // Answered within commandTimeout, but only once Redis got it, 250 ms after it was sent.
+    proxy.freeze();
+    const tripping = a.breaker.trip('maintenance', 'alice');
+    await delay(250);
+    proxy.thaw();
+    await tripping;
+    expect(await fleetState()).toBe('forced_open');
+
+    proxy.freeze();
+    await a.breaker.reset({ reason: 'stale', actor: 'alice' });
+    await b.breaker.disable('incident', 'bob');
+    await delay(60);
+    proxy.thaw();
+    await delay(200);
+
+    expect(await fleetState()).toBe('disabled');
+    expect((await b.registry.audit('payments')).map((e) => e.action)).toEqual(['disable', 'trip']);
   });
 
   it('should not count an opening that reaches Redis after its open period ended', async () => {

@@ -471,7 +471,6 @@ export class RedisStore implements BreakerStore {
   private async resync(): Promise<void> {
     if (this.closed) return;
     let reply: unknown[];
-    const sentAt = this.clock.now();
     try {
       reply = (await this.command('read', [
         'EVAL',
@@ -487,7 +486,7 @@ export class RedisStore implements BreakerStore {
     }
     const redisNow = Number(reply[0]);
     const localNow = this.clock.now();
-    this.measure(redisNow, sentAt, localNow);
+    this.measure(redisNow, localNow);
     const listed = new Set<string>();
     for (let i = 1; i + 5 < reply.length; i += 6) {
       const name = String(reply[i]);
@@ -572,7 +571,7 @@ export class RedisStore implements BreakerStore {
         String(this.heartbeat),
         this.deadline(sentAt),
       ])) as [string, number, number];
-      this.measure(Number(redisNow), sentAt, this.clock.now());
+      this.measure(Number(redisNow), this.clock.now());
       if (outcome === 'expired') throw new CommandExpired();
       this.instances = Number(live);
     } catch {
@@ -601,9 +600,10 @@ export class RedisStore implements BreakerStore {
       this.deadline(sentAt),
     ])) as unknown[];
     const localNow = this.clock.now();
-    this.measure(Number(reply[6]), sentAt, localNow);
+    this.measure(Number(reply[6]), localNow);
     if (reply[0] === 'expired') {
-      // Answered in time, yet late on Redis' clock: the offset was off (this clock jumped), now measured again.
+      // Answered in time, yet late on Redis' clock: the offset was off (this clock jumped, or the answer that
+      // measured it was read late), now measured again.
       this.errors[operation] = (this.errors[operation] ?? 0) + 1;
       throw new CommandExpired();
     }
@@ -664,18 +664,23 @@ export class RedisStore implements BreakerStore {
 
   /**
    * The deadline of a script sent at `sentAt`, on Redis' clock: when this instance stops waiting
-   * for it (no later, so that what it took as not applied is not; the offset is known to within
-   * half the round trip that measured it, well under 1 ms on a LAN). Throws
-   * {@link NotConnected} before Redis first answered (no offset known).
+   * for it, or a little earlier (by how late the answer that measured the offset was read), never
+   * later, so that what it took as not applied is not. Throws {@link NotConnected} before Redis
+   * first answered (no offset known).
    */
   private deadline(sentAt: number): string {
     if (this.offset === null) throw new NotConnected('Redis has not answered yet');
     return String(sentAt + this.offset + this.commandTimeout);
   }
 
-  /** Learns the offset of Redis' clock from a reply that read it (`redisNow`) between `sentAt` and `answeredAt`. */
-  private measure(redisNow: number, sentAt: number, answeredAt: number): void {
-    if (Number.isFinite(redisNow)) this.offset = Math.round(redisNow - (sentAt + answeredAt) / 2);
+  /**
+   * Learns the offset of Redis' clock from a reply that read it (`redisNow`), answered at
+   * `answeredAt`: its lowest bound, as though Redis read it as the answer came, which dates
+   * deadlines and openings early rather than late. The middle of the round trip is off by half
+   * of it when one way was slow (a link that stalled, an event loop busy before the send).
+   */
+  private measure(redisNow: number, answeredAt: number): void {
+    if (Number.isFinite(redisNow)) this.offset = redisNow - answeredAt;
   }
 
   private bounded<T>(promise: Promise<T>): Promise<T> {
