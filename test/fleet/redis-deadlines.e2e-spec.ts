@@ -121,6 +121,43 @@ describe('RedisStore: a command that timed out changes nothing later', () => {
     expect(await a.state()).toBe('closed');
   });
 
+  it("should write no audit entry for an operator's trip that timed out over a stalled link, which the fleet never applied", async () => {
+    const proxy = await freezableProxy(port);
+    cleanups.push(() => proxy.close());
+    const a = await instance(
+      { payments: {} },
+      { url: `redis://127.0.0.1:${proxy.port}` },
+      { commandTimeout: 100 },
+    );
+
+    proxy.freeze();
+    await a.breaker.trip('stale', 'alice');
+    expect(a.breaker.state).toBe('forced_open');
+    proxy.thaw();
+    await delay(200);
+
+    expect(await fleetState()).toBe('closed');
+    expect(await admin.xlen(`${prefix}audit`)).toBe(0);
+  });
+
+  it('should write no audit entry later for a manual action that changed no state, made over a stalled link', async () => {
+    const proxy = await freezableProxy(port);
+    cleanups.push(() => proxy.close());
+    const a = await instance(
+      { payments: {} },
+      { url: `redis://127.0.0.1:${proxy.port}` },
+      { commandTimeout: 100 },
+    );
+
+    proxy.freeze();
+    // CLOSED already: an action for the audit log only.
+    await a.breaker.reset({ reason: 'just in case', actor: 'alice' });
+    proxy.thaw();
+    await delay(200);
+
+    expect(await admin.xlen(`${prefix}audit`)).toBe(0);
+  });
+
   it('should not apply an action late after an answer that came slowly, whichever way its link was slow', async () => {
     const proxy = await freezableProxy(port);
     cleanups.push(() => proxy.close());

@@ -1,10 +1,10 @@
 import type { AuditEntry, AuditLog } from '../../core/audit-log';
 import { isPerKeyName } from '../../core/breaker-key';
 import type { CircuitState } from '../../core/circuit-state';
+import { AUDIT_SCRIPT } from './redis-scripts';
 import { fieldsOf, newestFirst, type StreamEntry } from './redis-stream';
 
-/** Most entries each audit stream keeps (`XADD … MAXLEN`); the scripts cap theirs the same way. */
-export const AUDIT_STREAM_MAX = 10_000;
+export { AUDIT_STREAM_MAX } from './redis-scripts';
 
 /**
  * The audit streams, one per kind of entry, each capped alone so that one kind never pushes
@@ -34,44 +34,48 @@ export interface AuditCommands {
   command(operation: string, args: string[]): Promise<unknown>;
   /** Whether the breaker of that full name shares its state (its transitions are audited by the scripts). */
   isShared(breaker: string): boolean;
+  /** The deadline of a script sent now, on Redis' clock; throws while that clock is unknown. */
+  deadline(): string;
   readonly instance: string;
   readonly streams: AuditStreams;
 }
 
 /**
  * The fleet's audit log: a Redis stream per kind of entry ({@link AuditStreams}), each capped at
- * {@link AUDIT_STREAM_MAX} entries, each entry with the `instance` that made it. Transitions of
- * shared breakers are added by the script that made them (so a transition several instances
- * raced for is there once); manual actions and the transitions of breakers with `shared: false`
- * are added here.
+ * `AUDIT_STREAM_MAX` entries, each entry with the `instance` that made it. Transitions of shared
+ * breakers, manual ones included, are added by the script that made them (so a transition
+ * several instances raced for is there once, and one that never applied is not); the other
+ * entries (a manual action that changed no state, the transitions of breakers with
+ * `shared: false`) are added here, by a script with a deadline like the store's: sent over a link
+ * that stalled, it writes nothing once its instance stopped waiting.
  */
 export class RedisAuditLog implements AuditLog {
   constructor(private readonly redis: AuditCommands) {}
 
   async append(entry: AuditEntry): Promise<void> {
     const transition = entry.action === 'transition';
-    if (transition && this.redis.isShared(entry.breaker)) return;
+    // A manual action that changed the state is a transition too: its script audits it.
+    if ((transition || entry.from !== entry.to) && this.redis.isShared(entry.breaker)) return;
     const { streams } = this.redis;
-    const fields = {
-      breaker: entry.breaker,
-      action: entry.action,
-      from: entry.from,
-      to: entry.to,
-      reason: entry.reason,
-      actor: entry.actor ?? '',
-      at: String(entry.at),
-      instance: this.redis.instance,
-    };
-    await this.redis
-      .command('audit', [
-        'XADD',
+    try {
+      await this.redis.command('audit', [
+        'EVAL',
+        AUDIT_SCRIPT,
+        '1',
         transition ? transitionStream(streams, entry.breaker) : streams.manual,
-        'MAXLEN',
-        String(AUDIT_STREAM_MAX),
-        '*',
-        ...Object.entries(fields).flat(),
-      ])
-      .catch(() => undefined);
+        entry.breaker,
+        entry.action,
+        entry.from,
+        entry.to,
+        entry.reason,
+        entry.actor ?? '',
+        String(entry.at),
+        this.redis.instance,
+        this.redis.deadline(),
+      ]);
+    } catch {
+      // Not written: Redis did not answer in time, or Redis' clock is not known yet.
+    }
   }
 
   /** Newest first: the newest of each stream that may hold the breaker's entries, merged. */

@@ -1,9 +1,9 @@
 /**
  * The Lua scripts of the redis store: every change of a breaker's fleet state is one of them,
  * atomic, dated by Redis' own clock (`TIME`) and guarded by the breaker's generation (`gen`),
- * which each transition bumps. A transition is published on the store's channel and, unless
- * manual (those are audited by the instance that made them), added to the audit stream of its
- * kind (named or per-key breakers' transitions).
+ * which each transition bumps. A transition is published on the store's channel and added to the
+ * audit stream of its kind (manual actions, named or per-key breakers' transitions), by the
+ * script that made it: the entry is there if and only if the transition is.
  *
  * Keys of breaker `n` under the prefix `p`: `p state:n` (hash: state, gen, openedAt, until,
  * openDuration, successes), `p quorum:n` (sorted set: instance -> when it opened it),
@@ -39,16 +39,30 @@ export const KEYED_CLOSED_MS = 1_000;
 /** At most this many per-key breakers' states are read at once (those that expire last). */
 export const READ_KEYED_MAX = 2_000;
 
-/** Functions every script starts with. */
-const PRELUDE = `
+/** Most entries each audit stream keeps (`XADD … MAXLEN`). */
+export const AUDIT_STREAM_MAX = 10_000;
+
+/** Whether a script runs at or after its deadline (its last argument): then it must change nothing. */
+const DEADLINE = `
+local function expired(now)
+  return now >= tonumber(ARGV[#ARGV])
+end
+`;
+
+/** Redis' clock in whole ms, and the audit entry every audit stream holds, capped alike. */
+const CLOCK_AND_AUDIT = `
 local function clock()
   local t = redis.call('TIME')
   return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 end
--- Whether the script runs at or after its deadline (its last argument): then it must change nothing.
-local function expired(now)
-  return now >= tonumber(ARGV[#ARGV])
+local function record(stream, name, action, from, to, reason, actor, at, instance)
+  redis.call('XADD', stream, 'MAXLEN', '${AUDIT_STREAM_MAX}', '*', 'breaker', name, 'action', action, 'from', from,
+    'to', to, 'reason', reason, 'actor', actor, 'at', at, 'instance', instance)
 end
+`;
+
+/** Functions every script of a breaker's fleet state starts with. */
+const PRELUDE = `${DEADLINE}${CLOCK_AND_AUDIT}
 local function read(key)
   local h = redis.call('HMGET', key, 'state', 'gen', 'openedAt', 'until', 'openDuration', 'successes')
   return { state = h[1] or 'closed', gen = tonumber(h[2] or '0'), openedAt = h[3] or '', untilAt = h[4] or '',
@@ -80,7 +94,8 @@ local function place(key, name, s, now, breakers, keyed)
   if s.state == 'open' then at = math.max(at, tonumber(s.untilAt) + tonumber(s.openDuration)) end
   keep(key, name, at, breakers, keyed)
 end
--- Installs state s (gen bumped) of breaker name, publishes it, and audits it unless manual.
+-- Installs state s (gen bumped) of breaker name, publishes it, and audits it unless manual (the
+-- control script audits those as their instance made them).
 -- sets: { breakers, keyed }.
 local function install(key, name, from, s, now, reason, manual, actor, instance, channel, audit, sets)
   s.gen = s.gen + 1
@@ -89,10 +104,7 @@ local function install(key, name, from, s, now, reason, manual, actor, instance,
   place(key, name, s, now, sets[1], sets[2])
   redis.call('PUBLISH', channel, cjson.encode({ n = name, s = s.state, g = s.gen, o = s.openedAt,
     u = s.untilAt, d = s.openDuration, t = now, r = reason, m = manual, a = actor, i = instance }))
-  if not manual then
-    redis.call('XADD', audit, 'MAXLEN', '10000', '*', 'breaker', name, 'action', 'transition', 'from', from,
-      'to', s.state, 'reason', reason, 'actor', '', 'at', now, 'instance', instance)
-  end
+  if not manual then record(audit, name, 'transition', from, s.state, reason, '', now, instance) end
 end
 local function reopen(s, now, backoff, maxDuration)
   local d = math.min(tonumber(s.openDuration) * backoff, maxDuration)
@@ -209,9 +221,11 @@ return answer('won', s, now)
 `;
 
 /**
- * A manual action from any instance. KEYS: state, quorum, trials, breakers, keyed. ARGV: name, to
- * (closed | forced_open | disabled), reason, actor, instance, channel, openDuration, deadline.
- * Outcomes: `won`, `expired` (the action stays on its instance).
+ * A manual action from any instance, and its audit entry as the instance made it (its state
+ * before and its time, on the instance's clock). KEYS: state, quorum, trials, breakers, keyed,
+ * manual actions' audit stream. ARGV: name, to (closed | forced_open | disabled), reason, actor,
+ * instance, channel, openDuration, action, from, at, deadline. Outcomes: `won`, `expired` (the
+ * action stays on its instance, unaudited).
  */
 export const CONTROL_SCRIPT = `${PRELUDE}
 local now = clock()
@@ -222,6 +236,7 @@ s.state = ARGV[2]; s.untilAt = ''; s.successes = 0; s.openDuration = ARGV[7]
 if ARGV[2] == 'forced_open' then s.openedAt = now end
 redis.call('DEL', KEYS[2], KEYS[3])
 install(KEYS[1], ARGV[1], from, s, now, ARGV[3], true, ARGV[4], ARGV[5], ARGV[6], '', { KEYS[4], KEYS[5] })
+record(KEYS[6], ARGV[1], ARGV[8], ARGV[9], ARGV[2], ARGV[3], ARGV[4], ARGV[10], ARGV[5])
 return answer('won', s, now)
 `;
 
@@ -256,6 +271,17 @@ redis.call('SET', KEYS[1], ARGV[2], 'PX', ttl)
 redis.call('ZADD', KEYS[2], now, ARGV[1])
 redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now - ttl)
 return { 'ok', redis.call('ZCARD', KEYS[2]), now }
+`;
+
+/**
+ * An audit entry an instance made (a manual action that changed no fleet state, a transition of
+ * a breaker with `shared: false`). KEYS: stream. ARGV: breaker, action, from, to, reason, actor,
+ * at, instance, deadline. Answers `ok` or `expired` (not written).
+ */
+export const AUDIT_SCRIPT = `${DEADLINE}${CLOCK_AND_AUDIT}
+if expired(clock()) then return 'expired' end
+record(KEYS[1], ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6], ARGV[7], ARGV[8])
+return 'ok'
 `;
 
 /**

@@ -9,6 +9,7 @@ import type {
   TrialOutcome,
   TrialRefusal,
 } from '../../core/breaker-coordinator';
+import type { ControlAction } from '../../core/breaker-events';
 import { CircuitState } from '../../core/circuit-state';
 import { systemClock, type Clock } from '../../core/clock';
 import { requireOptional } from '../../core/optional-peer';
@@ -54,6 +55,13 @@ interface FleetRecord {
 
 /** A trial decided by this instance alone (the fleet is CLOSED, or Redis does not answer): nothing to report. */
 const LOCAL_LEASE: TrialLease = { settle: () => {} };
+
+/** The manual action that moves a breaker to each state it can move one to (its audit entry's `action`). */
+const ACTION_TO: Record<string, ControlAction> = {
+  [CircuitState.FORCED_OPEN]: 'trip',
+  [CircuitState.CLOSED]: 'reset',
+  [CircuitState.DISABLED]: 'disable',
+};
 
 /** The reason a transition read (not heard) from the fleet state carries. */
 const FLEET_STATE = 'fleet_state';
@@ -150,6 +158,7 @@ export class RedisStore implements BreakerStore {
     this.auditLog = new RedisAuditLog({
       command: (operation, args) => this.command(operation, args),
       isShared: (name) => this.registry?.find(name)?.options.shared ?? true,
+      deadline: () => this.deadline(this.clock.now()),
       instance: this.instanceId,
       streams: this.audit,
     });
@@ -302,13 +311,13 @@ export class RedisStore implements BreakerStore {
     }
   }
 
-  /** A manual action (to CLOSED, FORCED_OPEN or DISABLED), for every instance. */
+  /** A manual action (to CLOSED, FORCED_OPEN or DISABLED), for every instance, with its audit entry. */
   private async control(name: string, t: LocalTransition): Promise<void> {
     try {
       const answer = await this.script(
         'control',
         CONTROL_SCRIPT,
-        this.breakerKeys(name, 'quorum', 'trials', 'breakers', 'keyed'),
+        [...this.breakerKeys(name, 'quorum', 'trials', 'breakers', 'keyed'), this.audit.manual],
         [
           name,
           t.to,
@@ -317,6 +326,9 @@ export class RedisStore implements BreakerStore {
           this.instanceId,
           this.key('transitions'),
           String(t.openDuration),
+          ACTION_TO[t.to],
+          t.from,
+          String(t.at),
         ],
       );
       // Applied, not only kept: an older action heard before this answer must not stand.
