@@ -1,4 +1,5 @@
 import { Controller, Get } from '@nestjs/common';
+import type { ChildProcess } from 'node:child_process';
 import { setTimeout as delay } from 'node:timers/promises';
 import { Policies } from '../../src/core/policies/policies';
 import type { RateLimitOptions } from '../../src/core/policies/policy-options';
@@ -8,12 +9,15 @@ import type { NodeRedisClientLike, RedisClient } from '../../src/stores/redis/re
 import { RedisStore } from '../../src/stores/redis/redis.store';
 import { fakeTimers } from '../core/policies/fake-timers';
 import { closeAllApps, createApp } from '../nest/nest-app.fixture';
+import { killHard } from '../support/child-process';
+import { freezableProxy } from '../support/freezable-proxy';
 import {
   closeRedisClients,
   connectClient,
   deleteKeys,
   REDIS_LIBRARIES,
   REDIS_URL,
+  startRedisServer,
   testPrefix,
   type RedisLibrary,
 } from '../support/redis-fixture';
@@ -35,10 +39,15 @@ afterEach(async () => {
   await deleteKeys(prefix);
 });
 
-/** One instance of the fleet: a store on its own connection, attached to a registry. */
-async function instanceStore(client: RedisClient): Promise<RedisStore> {
+/** One instance of the fleet: a store on its own connection (an app's client, or one of a url), attached to a registry. */
+async function instanceStore(connection: RedisClient | string): Promise<RedisStore> {
   const store = new RedisStore(
-    { type: 'redis', client, keyPrefix: prefix, commandTimeout: COMMAND_TIMEOUT },
+    {
+      type: 'redis',
+      ...(typeof connection === 'string' ? { url: connection } : { client: connection }),
+      keyPrefix: prefix,
+      commandTimeout: COMMAND_TIMEOUT,
+    },
     logger,
   );
   stores.push(store);
@@ -171,13 +180,7 @@ describe.each(REDIS_LIBRARIES)('fleet rate limit with a %s client', (library: Re
 
 describe('fleet rate limit while Redis is away', () => {
   it("should let the instance's bucket decide at once when Redis cannot be reached", async () => {
-    const store = new RedisStore(
-      { type: 'redis', url: 'redis://127.0.0.1:1', keyPrefix: prefix, commandTimeout: COMMAND_TIMEOUT },
-      logger,
-    );
-    stores.push(store);
-    await store.attach(new BreakerRegistry({ auditLog: store.auditLog }));
-    const a = fleetLimited(store, { limit: 2, interval: 60_000 });
+    const a = fleetLimited(await instanceStore('redis://127.0.0.1:1'), { limit: 2, interval: 60_000 });
 
     const started = Date.now();
     expect([await call(a), await call(a), await call(a)]).toEqual(['ok', 'ok', 'RATE_LIMITED']);
@@ -207,6 +210,40 @@ describe('fleet rate limit while Redis is away', () => {
     expect(first).toBeGreaterThanOrEqual(COMMAND_TIMEOUT - 5);
     expect(first).toBeLessThan(COMMAND_TIMEOUT * 3);
     expect(Date.now() - started - first).toBeLessThan(COMMAND_TIMEOUT);
+  });
+});
+
+describe('fleet rate limit over a link that stalls', () => {
+  // A Redis of its own (a stall test), on a port no other suite uses.
+  const port = 21_440 + Math.floor(Math.random() * 1_000);
+  let server: ChildProcess;
+
+  beforeAll(async () => {
+    server = await startRedisServer(port);
+  });
+
+  afterAll(() => killHard(server));
+
+  it('should take no token for a take that timed out, when the link delivers it late', async () => {
+    const proxy = await freezableProxy(port);
+    try {
+      const limit = { limit: 1, interval: 60_000 };
+      const a = fleetLimited(await instanceStore(`redis://127.0.0.1:${proxy.port}`), limit);
+      const b = fleetLimited(await instanceStore(`redis://127.0.0.1:${port}`), limit);
+
+      proxy.freeze();
+      // No answer within commandTimeout: a's own bucket decided.
+      expect(await call(a)).toBe('ok');
+      await delay(50);
+      proxy.thaw();
+      await delay(100);
+
+      // The fleet's token is still there: the take a gave up on took nothing when it ran late.
+      expect(await call(b)).toBe('ok');
+      expect(await call(b)).toBe('RATE_LIMITED');
+    } finally {
+      await proxy.close();
+    }
   });
 });
 

@@ -9,13 +9,16 @@ export interface RateLimitCommands {
   isUp(): boolean;
   /** The key of a store-relative name (the prefix added). */
   key(suffix: string): string;
+  /** The deadline of a script sent now, on Redis' clock; throws while that clock is unknown. */
+  deadline(): string;
 }
 
 /**
  * The fleet's token buckets (`rateLimit.scope: 'fleet'`): one Lua script per call, atomic and
  * on Redis' clock, so every instance takes from the same bucket. While Redis is down (or
  * slower than `commandTimeout`) it answers `undefined` and the instance's bucket decides; it
- * asks Redis again once the store's heartbeat finds it back.
+ * asks Redis again once the store's heartbeat finds it back. A take carries a deadline: one that
+ * reaches Redis after its caller stopped waiting (a stalled link) takes nothing.
  */
 export class RedisRateLimits implements SharedRateLimits {
   constructor(private readonly redis: RateLimitCommands) {}
@@ -32,8 +35,9 @@ export class RedisRateLimits implements SharedRateLimits {
         this.redis.key(`ratelimit:${policy.length}:${policy}:${escapeReversibly(key)}`),
         String(burst),
         String(perMs),
+        this.redis.deadline(),
       ]);
-      return Number(wait);
+      return wait === 'expired' ? undefined : Number(wait);
     } catch {
       return undefined;
     }

@@ -18,11 +18,12 @@
  * Every script that reads a state answers `{ outcome, state, gen, openedAt, until,
  * openDuration, now }`; times are Redis ms, empty strings where they do not apply.
  *
- * Every script that changes the fleet state takes a deadline as its last argument (Redis ms):
- * the moment its sender stops waiting for it (`commandTimeout` after it was sent). One that runs
- * later (its link stalled, or a client queued it while disconnected) changes nothing and answers
- * `expired`: its sender took it as not applied, and an operator's action or an opening made
- * before newer ones must not land after them.
+ * Every script that changes what Redis keeps (the fleet state, an audit entry, a rate limit's
+ * bucket) takes a deadline as its last argument (Redis ms): the moment its sender stops waiting
+ * for it (`commandTimeout` after it was sent). One that runs later (its link stalled, or a client
+ * queued it while disconnected) changes nothing and answers `expired`: its sender took it as not
+ * applied, and an operator's action or an opening made before newer ones must not land after
+ * them, nor an audit entry of what never applied, nor a take its caller no longer waits for.
  *
  * A per-key breaker's name (it holds `#`) comes from requests, so its state is kept only while
  * it matters: unless an operator forced it open or disabled it, its hash expires (`PEXPIREAT`)
@@ -286,13 +287,15 @@ return 'ok'
 
 /**
  * Takes a token from a fleet rate limit's bucket, refilled continuously on Redis' clock like
- * the instance's `TokenBucket`. KEYS: bucket. ARGV: burst, tokens per ms. Answers 0 when taken,
- * else the ms until a token is due (nothing taken). The key expires once the bucket would be
- * full again, so an idle bucket costs no memory and dropping it changes nothing.
+ * the instance's `TokenBucket`. KEYS: bucket. ARGV: burst, tokens per ms, deadline. Answers 0
+ * when taken, else the ms until a token is due (nothing taken), or `expired` (nothing taken).
+ * The key expires once the bucket would be full again, so an idle bucket costs no memory and
+ * dropping it changes nothing.
  */
-export const RATE_LIMIT_SCRIPT = `
+export const RATE_LIMIT_SCRIPT = `${DEADLINE}
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + tonumber(t[2]) / 1000
+if expired(now) then return 'expired' end
 local burst = tonumber(ARGV[1])
 local perMs = tonumber(ARGV[2])
 local h = redis.call('HMGET', KEYS[1], 'tokens', 'at')

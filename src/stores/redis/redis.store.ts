@@ -166,6 +166,7 @@ export class RedisStore implements BreakerStore {
       command: (operation, args) => this.command(operation, args),
       isUp: () => this.up,
       key: (suffix) => this.key(suffix),
+      deadline: () => this.deadline(this.clock.now()),
     });
     this.deadLetters = new RedisDeadLetters({
       command: (operation, args) => this.command(operation, args),
