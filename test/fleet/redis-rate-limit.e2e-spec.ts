@@ -40,13 +40,16 @@ afterEach(async () => {
 });
 
 /** One instance of the fleet: a store on its own connection (an app's client, or one of a url), attached to a registry. */
-async function instanceStore(connection: RedisClient | string): Promise<RedisStore> {
+async function instanceStore(
+  connection: RedisClient | string,
+  commandTimeout = COMMAND_TIMEOUT,
+): Promise<RedisStore> {
   const store = new RedisStore(
     {
       type: 'redis',
       ...(typeof connection === 'string' ? { url: connection } : { client: connection }),
       keyPrefix: prefix,
-      commandTimeout: COMMAND_TIMEOUT,
+      commandTimeout,
     },
     logger,
   );
@@ -228,12 +231,15 @@ describe('fleet rate limit over a link that stalls', () => {
     const proxy = await freezableProxy(port);
     try {
       const limit = { limit: 1, interval: 60_000 };
-      const a = fleetLimited(await instanceStore(`redis://127.0.0.1:${proxy.port}`), limit);
+      // Generous, so that nothing but the stall (no busy machine) makes it time out.
+      const store = await instanceStore(`redis://127.0.0.1:${proxy.port}`, 500);
+      const a = fleetLimited(store, limit);
       const b = fleetLimited(await instanceStore(`redis://127.0.0.1:${port}`), limit);
 
       proxy.freeze();
       // No answer within commandTimeout: a's own bucket decided.
       expect(await call(a)).toBe('ok');
+      expect(store.stats().errors).toEqual({ rate_limit: 1 });
       await delay(50);
       proxy.thaw();
       await delay(100);
