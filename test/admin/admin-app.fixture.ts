@@ -11,6 +11,7 @@ import { register } from 'prom-client';
 import type { BreakerOptions } from '../../src/core/breaker-options';
 import { ResilienceModule } from '../../src/nest/resilience.module';
 import type { AdminOptions } from '../../src/nest/resilience-options.interface';
+import { createHttpApp, type HttpAdapterFactory, initHttpApp } from '../support/http-adapter';
 
 export const ADMIN_TOKEN = 's3cret-admin-token';
 
@@ -32,18 +33,25 @@ export class HeaderUserGuard implements CanActivate {
   }
 }
 
-/** A real Nest app with the admin routes mounted as `admin` says; listening when asked. */
+/**
+ * A real Nest app with the admin routes mounted as `admin` says, on Express or on the adapter
+ * `adapter` makes; listening when asked.
+ */
 export async function createAdminApp(
   admin: AdminOptions | undefined,
-  { listen = false, filter }: { listen?: boolean; filter?: ExceptionFilter } = {},
+  {
+    listen = false,
+    filter,
+    adapter,
+  }: { listen?: boolean; filter?: ExceptionFilter; adapter?: HttpAdapterFactory } = {},
 ): Promise<INestApplication> {
   const moduleRef = await Test.createTestingModule({
     imports: [ResilienceModule.forRoot({ breakers: TEST_BREAKERS, metrics: false, admin })],
   }).compile();
-  const app = moduleRef.createNestApplication({ logger: false });
+  const app = createHttpApp(moduleRef, { logger: false }, adapter);
   if (filter !== undefined) app.useGlobalFilters(filter);
   if (listen) await app.listen(0, '127.0.0.1');
-  else await app.init();
+  else await initHttpApp(app);
   return app;
 }
 

@@ -6,6 +6,7 @@ import type { Breaker } from '../../src/core/breaker';
 import { BreakerRegistry } from '../../src/core/registry';
 import type { ResilienceModuleRootOptions } from '../../src/nest/resilience.module-definition';
 import { ResilienceModule } from '../../src/nest/resilience.module';
+import { createHttpApp, type HttpAdapterFactory, initHttpApp } from '../support/http-adapter';
 
 export interface TestApp {
   app: INestApplication;
@@ -19,19 +20,21 @@ const open = new Set<INestApplication>();
 
 /**
  * A real Nest app (HTTP included) with `ResilienceModule.forRoot(options)` (metrics off) and
- * `metadata`. Every app a test file starts is closed by {@link closeAllApps} in `afterEach`.
+ * `metadata`, on Express or on the adapter `adapter` makes. Every app a test file starts is
+ * closed by {@link closeAllApps} in `afterEach`.
  */
 export async function createApp(
   metadata: ModuleMetadata,
   options: ResilienceModuleRootOptions = {},
+  { adapter }: { adapter?: HttpAdapterFactory } = {},
 ): Promise<TestApp> {
   const moduleRef = await Test.createTestingModule({
     ...metadata,
     imports: [ResilienceModule.forRoot({ metrics: false, ...options }), ...(metadata.imports ?? [])],
   }).compile();
-  const app = moduleRef.createNestApplication({ logger: false });
+  const app = createHttpApp(moduleRef, { logger: false }, adapter);
   open.add(app);
-  await app.init();
+  await initHttpApp(app);
   const registry = app.get(BreakerRegistry);
   return {
     app,
