@@ -121,6 +121,8 @@ export class RedisStore implements BreakerStore {
    * the scripts' deadlines and the openings reported, on Redis' clock, whatever this one's skew.
    */
   private offset: number | null = null;
+  /** Half the round trip that measured {@link RedisStore.offset}: how far off it may be, either way. */
+  private offsetError = 0;
   /** Commands sent and not settled yet (timed out ones included), by operation. */
   private readonly inFlight = new Map<string, number>();
   private up = false;
@@ -484,6 +486,7 @@ export class RedisStore implements BreakerStore {
   private async resync(): Promise<void> {
     if (this.closed) return;
     let reply: unknown[];
+    const sentAt = this.clock.now();
     try {
       reply = (await this.command('read', [
         'EVAL',
@@ -499,7 +502,7 @@ export class RedisStore implements BreakerStore {
     }
     const redisNow = Number(reply[0]);
     const localNow = this.clock.now();
-    this.measure(redisNow, localNow);
+    this.measure(redisNow, sentAt, localNow);
     const listed = new Set<string>();
     for (let i = 1; i + 5 < reply.length; i += 6) {
       const name = String(reply[i]);
@@ -584,7 +587,7 @@ export class RedisStore implements BreakerStore {
         String(this.heartbeat),
         this.deadline(sentAt),
       ])) as [string, number, number];
-      this.measure(Number(redisNow), this.clock.now());
+      this.measure(Number(redisNow), sentAt, this.clock.now());
       if (outcome === 'expired') throw new CommandExpired();
       this.instances = Number(live);
     } catch {
@@ -613,10 +616,9 @@ export class RedisStore implements BreakerStore {
       this.deadline(sentAt),
     ])) as unknown[];
     const localNow = this.clock.now();
-    this.measure(Number(reply[6]), localNow);
+    this.measure(Number(reply[6]), sentAt, localNow);
     if (reply[0] === 'expired') {
-      // Answered in time, yet late on Redis' clock: the offset was off (this clock jumped, or the answer that
-      // measured it was read late), now measured again.
+      // Answered in time, yet late on Redis' clock: the offset was off (this clock jumped), now measured again.
       this.errors[operation] = (this.errors[operation] ?? 0) + 1;
       throw new CommandExpired();
     }
@@ -677,23 +679,23 @@ export class RedisStore implements BreakerStore {
 
   /**
    * The deadline of a script sent at `sentAt`, on Redis' clock: when this instance stops waiting
-   * for it, or a little earlier (by how late the answer that measured the offset was read), never
-   * later, so that what it took as not applied is not. Throws {@link NotConnected} before Redis
-   * first answered (no offset known).
+   * for it, or earlier by as much as the offset may be off, never later, so that what it took as
+   * not applied is not. Throws {@link NotConnected} before Redis first answered (no offset known).
    */
   private deadline(sentAt: number): string {
     if (this.offset === null) throw new NotConnected('Redis has not answered yet');
-    return String(sentAt + this.offset + this.commandTimeout);
+    return String(sentAt + this.offset - this.offsetError + this.commandTimeout);
   }
 
   /**
-   * Learns the offset of Redis' clock from a reply that read it (`redisNow`), answered at
-   * `answeredAt`: its lowest bound, as though Redis read it as the answer came, which dates
-   * deadlines and openings early rather than late. The middle of the round trip is off by half
-   * of it when one way was slow (a link that stalled, an event loop busy before the send).
+   * Learns the offset of Redis' clock from a reply that read it (`redisNow`) between `sentAt` and
+   * `answeredAt`: as though Redis read it in the middle, which is off by up to half the round
+   * trip when one way was slow (a link that stalled, an event loop busy before the send).
    */
-  private measure(redisNow: number, answeredAt: number): void {
-    if (Number.isFinite(redisNow)) this.offset = redisNow - answeredAt;
+  private measure(redisNow: number, sentAt: number, answeredAt: number): void {
+    if (!Number.isFinite(redisNow)) return;
+    this.offset = Math.round(redisNow - (sentAt + answeredAt) / 2);
+    this.offsetError = Math.ceil((answeredAt - sentAt) / 2);
   }
 
   private bounded<T>(promise: Promise<T>): Promise<T> {
