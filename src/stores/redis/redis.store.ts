@@ -20,6 +20,7 @@ import * as messages from '../store-messages';
 import { checkStoreOptions, redisOptionsOf } from '../store-option-table';
 import type { StoreOptions } from '../store-options';
 import type { StoreStatus } from '../store-status';
+import { ClockOffset } from './clock-offset';
 import { auditStreams, RedisAuditLog, transitionStream, type AuditStreams } from './redis-audit-log';
 import { RedisDeadLetters } from './redis-dead-letters';
 import { RedisRateLimits } from './redis-rate-limits';
@@ -117,12 +118,11 @@ export class RedisStore implements BreakerStore {
   private readonly errors: Record<string, number> = {};
   private instances = 0;
   /**
-   * Redis' clock minus this instance's, as last measured (null until Redis first answered): dates
-   * the scripts' deadlines and the openings reported, on Redis' clock, whatever this one's skew.
+   * Redis' clock minus this instance's, as the replies bound it (unknown until Redis first
+   * answered): dates the scripts' deadlines (its lowest bound) and the openings reported (its
+   * middle), on Redis' clock, whatever this one's skew.
    */
-  private offset: number | null = null;
-  /** Half the round trip that measured {@link RedisStore.offset}: how far off it may be, either way. */
-  private offsetError = 0;
+  private readonly offset = new ClockOffset();
   /** Commands sent and not settled yet (timed out ones included), by operation. */
   private readonly inFlight = new Map<string, number>();
   private up = false;
@@ -286,7 +286,7 @@ export class RedisStore implements BreakerStore {
   ) {
     const name = breaker.name;
     const actions = this.actions.get(name);
-    const offset = this.offset;
+    const offset = this.offset.middle();
     if (!this.up || offset === null) {
       this.unreported.set(name, opening);
       return;
@@ -502,7 +502,7 @@ export class RedisStore implements BreakerStore {
     }
     const redisNow = Number(reply[0]);
     const localNow = this.clock.now();
-    this.measure(redisNow, sentAt, localNow);
+    this.offset.measure(redisNow, sentAt, localNow);
     const listed = new Set<string>();
     for (let i = 1; i + 5 < reply.length; i += 6) {
       const name = String(reply[i]);
@@ -567,7 +567,7 @@ export class RedisStore implements BreakerStore {
     if (registry === null || this.closed || (this.inFlight.get('heartbeat') ?? 0) > 0) return;
     // Redis never answered (it stalled since this instance started): a read learns its clock first,
     // one at a time.
-    if (this.offset === null) return (this.inFlight.get('read') ?? 0) > 0 ? undefined : this.resync();
+    if (!this.offset.known) return (this.inFlight.get('read') ?? 0) > 0 ? undefined : this.resync();
     const body = JSON.stringify({
       instance: this.instanceId,
       seenAt: this.clock.now(),
@@ -587,7 +587,7 @@ export class RedisStore implements BreakerStore {
         String(this.heartbeat),
         this.deadline(sentAt),
       ])) as [string, number, number];
-      this.measure(Number(redisNow), sentAt, this.clock.now());
+      this.offset.measure(Number(redisNow), sentAt, this.clock.now());
       if (outcome === 'expired') throw new CommandExpired();
       this.instances = Number(live);
     } catch {
@@ -616,7 +616,7 @@ export class RedisStore implements BreakerStore {
       this.deadline(sentAt),
     ])) as unknown[];
     const localNow = this.clock.now();
-    this.measure(Number(reply[6]), sentAt, localNow);
+    this.offset.measure(Number(reply[6]), sentAt, localNow);
     if (reply[0] === 'expired') {
       // Answered in time, yet late on Redis' clock: the offset was off (this clock jumped), now measured again.
       this.errors[operation] = (this.errors[operation] ?? 0) + 1;
@@ -683,19 +683,9 @@ export class RedisStore implements BreakerStore {
    * not applied is not. Throws {@link NotConnected} before Redis first answered (no offset known).
    */
   private deadline(sentAt: number): string {
-    if (this.offset === null) throw new NotConnected('Redis has not answered yet');
-    return String(sentAt + this.offset - this.offsetError + this.commandTimeout);
-  }
-
-  /**
-   * Learns the offset of Redis' clock from a reply that read it (`redisNow`) between `sentAt` and
-   * `answeredAt`: as though Redis read it in the middle, which is off by up to half the round
-   * trip when one way was slow (a link that stalled, an event loop busy before the send).
-   */
-  private measure(redisNow: number, sentAt: number, answeredAt: number): void {
-    if (!Number.isFinite(redisNow)) return;
-    this.offset = Math.round(redisNow - (sentAt + answeredAt) / 2);
-    this.offsetError = Math.ceil((answeredAt - sentAt) / 2);
+    const offset = this.offset.lowest(sentAt);
+    if (offset === null) throw new NotConnected('Redis has not answered yet');
+    return String(sentAt + offset + this.commandTimeout);
   }
 
   private bounded<T>(promise: Promise<T>): Promise<T> {
