@@ -1,3 +1,4 @@
+import { requireOptional } from '../core/optional-peer';
 import { AdapterRequest, type Adapter, type AdapterConfig, type CanceledErrorClass } from './adapter-request';
 import type { OriginBreakers } from './origin-breakers';
 import { sendThroughBreaker } from './origin-request';
@@ -86,11 +87,16 @@ function urlOf(config: AdapterConfig): string {
 async function axiosCopyOf(instance: AxiosInstanceLike): Promise<AxiosModule> {
   const sameCopy = (axios: AxiosModule) =>
     axios.interceptors.request.constructor === instance.interceptors.request.constructor;
-  // eslint-disable-next-line @typescript-eslint/no-require-imports -- axios is an optional peer, loaded only when used
-  const commonJs = require('axios') as AxiosModule;
-  if (sameCopy(commonJs)) return commonJs;
-  const esm = ((await import('axios')) as unknown as { default: AxiosModule }).default;
-  if (sameCopy(esm)) return esm;
+  const commonJs = requireOptional<AxiosModule>('axios');
+  if (commonJs !== undefined && sameCopy(commonJs)) return commonJs;
+  try {
+    // In a try, which bundlers read as optional: an app without axios still builds.
+    const esm = ((await import('axios')) as unknown as { default: AxiosModule }).default;
+    if (sameCopy(esm)) return esm;
+  } catch (error) {
+    // Only axios missing (for require too) means no copy this app resolves; any other failure is thrown.
+    if (commonJs !== undefined) throw error;
+  }
   throw new Error(
     'nest-resilience cannot protect an HttpService: its Axios instance comes from a copy of axios other than ' +
       'the one this app resolves ("axios"); install one copy of axios, or set http.axios to false',

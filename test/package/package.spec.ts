@@ -1,7 +1,6 @@
 import { execFileSync, spawnSync } from 'node:child_process';
 import {
   copyFileSync,
-  cpSync,
   existsSync,
   mkdirSync,
   mkdtempSync,
@@ -12,7 +11,8 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { basename, join, posix, resolve } from 'node:path';
+import { join, posix, resolve } from 'node:path';
+import { consumerWithout, installCopy } from './consumer-project';
 
 const root = resolve(__dirname, '../..');
 const tsc = join(root, 'node_modules', 'typescript', 'bin', 'tsc');
@@ -52,23 +52,6 @@ describe('the published package', () => {
   });
 
   afterAll(() => consumer && rmSync(consumer, { recursive: true, force: true }));
-
-  /** A consumer whose node_modules holds the root's packages but those named (or scopes) in `left out`. */
-  function consumerWithout(leftOut: string[]): string {
-    const folder = mkdtempSync(join(tmpdir(), 'nest-resilience-bare-'));
-    const link = (from: string, to: string) => {
-      mkdirSync(to, { recursive: true });
-      for (const entry of readdirSync(from)) {
-        const name = `${from === join(root, 'node_modules') ? '' : `${basename(from)}/`}${entry}`;
-        if (entry.startsWith('.') || leftOut.includes(name)) continue;
-        if (entry.startsWith('@')) link(join(from, entry), join(to, entry));
-        else symlinkSync(join(from, entry), join(to, entry));
-      }
-    };
-    link(join(root, 'node_modules'), join(folder, 'node_modules'));
-    symlinkSync(root, join(folder, 'node_modules', 'nest-resilience'));
-    return folder;
-  }
 
   it('ships every file its Markdown links to, so no link in an installed copy is dead', () => {
     const [pack] = JSON.parse(
@@ -186,11 +169,7 @@ describe('the published package', () => {
   it('type-checks with skipLibCheck off in an app where no optional peer is installed', () => {
     const bare = consumerWithout(OPTIONAL_PEERS);
     try {
-      // A copy, not a link: types resolve from the package's own folder, as in an installed one.
-      rmSync(join(bare, 'node_modules', 'nest-resilience'));
-      const installed = join(bare, 'node_modules', 'nest-resilience');
-      cpSync(join(root, 'dist'), join(installed, 'dist'), { recursive: true });
-      copyFileSync(join(root, 'package.json'), join(installed, 'package.json'));
+      installCopy(bare);
       copyFileSync(join(__dirname, 'fixture', 'bare-consumer.ts'), join(bare, 'consumer.ts'));
       const compilerOptions = {
         module: 'commonjs',

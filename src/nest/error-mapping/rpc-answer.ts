@@ -1,5 +1,6 @@
 import { type ArgumentsHost, type ExecutionContext, IntrinsicException, Logger } from '@nestjs/common';
 import type { RpcException } from '@nestjs/microservices';
+import { requireOptional } from '../../core/optional-peer';
 import { LOG_CONTEXT } from '../resilience.constants';
 import { EVENT_DROPPED } from '../resilience.messages';
 import type { ErrorAnswer } from './error-answers';
@@ -22,9 +23,9 @@ const logger = new Logger(LOG_CONTEXT);
  */
 export function rpcAnswerFor(host: ArgumentsHost, answer: ErrorAnswer): Error {
   if (isEventHandler(host)) return eventRejectionFor(host as ExecutionContext, answer);
-  // Loaded on the first RPC rejection: an app with an RPC context has @nestjs/microservices.
-  // eslint-disable-next-line @typescript-eslint/no-require-imports -- an optional peer, never loaded by HTTP-only apps
-  Exception ??= (require('@nestjs/microservices') as typeof import('@nestjs/microservices')).RpcException;
+  // Loaded on the first RPC rejection, never by HTTP-only apps: an app with an RPC context has @nestjs/microservices.
+  Exception ??= (requireOptional('@nestjs/microservices') as typeof import('@nestjs/microservices'))
+    .RpcException;
   return new Exception({ ...answer.details });
 }
 

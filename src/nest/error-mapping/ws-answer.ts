@@ -1,14 +1,17 @@
 import type { ArgumentsHost } from '@nestjs/common';
+import { requireOptional } from '../../core/optional-peer';
 import type { ErrorAnswer } from './error-answers';
 
 type WebSockets = typeof import('@nestjs/websockets');
 
 let websockets: WebSockets | undefined;
 
-/** Loaded on the first WebSocket rejection: an app with a gateway has @nestjs/websockets. */
+/**
+ * Loaded on the first WebSocket rejection, never by apps without gateways: an app with a gateway
+ * has @nestjs/websockets.
+ */
 function loadWebSockets(): WebSockets {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports -- an optional peer, never loaded by apps without gateways
-  return (websockets ??= require('@nestjs/websockets') as WebSockets);
+  return (websockets ??= requireOptional<WebSockets>('@nestjs/websockets') as WebSockets);
 }
 
 /**

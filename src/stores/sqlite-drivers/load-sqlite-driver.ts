@@ -1,11 +1,13 @@
+import { createRequire } from 'node:module';
+import { requireOptional } from '../../core/optional-peer';
 import * as messages from '../store-messages';
 import { adaptDriver, type DriverDatabase } from './adapt-driver';
 import type { SqliteDriver, SqliteDriverName, SqliteDriverOption } from './sqlite-driver';
 
 /** What choosing a driver needs to know of the process; tests hand in their own. */
 export interface SqliteRuntime {
-  /** `require`, for the driver modules. */
-  load(id: string): unknown;
+  /** `require`, for the driver modules: a module that cannot load throws. */
+  load(id: SqliteDriverName): unknown;
   /** Where it runs, for messages: `Node 20.20.2`, `Bun 1.4.5`, `Deno 2.9.6`. */
   readonly name: string;
   readonly isBun: boolean;
@@ -105,11 +107,21 @@ function isMissing(error: unknown, id: string): boolean {
   return (error as { code?: unknown }).code === 'MODULE_NOT_FOUND' && messages.reasonOf(error).includes(id);
 }
 
+/** Node's own error for a module that is not installed, which `requireOptional` answers with undefined. */
+function notFound(id: string): never {
+  throw Object.assign(new Error(`Cannot find module '${id}'`), { code: 'MODULE_NOT_FOUND' });
+}
+
+/**
+ * The runtime's own require, for its built-in drivers: bundlers do not follow it, and need not
+ * (a built-in is never bundled; webpack fails the build on a literal `bun:` module).
+ */
+const requireBuiltIn = createRequire(__filename);
+
 function currentRuntime(): SqliteRuntime {
   const { bun, deno, node } = process.versions as Record<string, string | undefined>;
   return {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports -- drivers are loaded on demand
-    load: (id) => require(id),
+    load: (id) => (id === 'better-sqlite3' ? (requireOptional(id) ?? notFound(id)) : requireBuiltIn(id)),
     name: bun ? `Bun ${bun}` : deno ? `Deno ${deno}` : `Node ${node}`,
     isBun: bun !== undefined,
   };
