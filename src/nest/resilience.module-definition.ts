@@ -1,4 +1,9 @@
-import { ConfigurableModuleBuilder, type ConfigurableModuleOptionsFactory } from '@nestjs/common';
+import {
+  ConfigurableModuleBuilder,
+  type ConfigurableModuleAsyncOptions,
+  type ConfigurableModuleCls,
+  type ConfigurableModuleOptionsFactory,
+} from '@nestjs/common';
 import { createAdminController } from './admin/resilience-admin.controller';
 import { errorMappingProviders } from './error-mapping/error-mapping.providers';
 import { ResilienceErrorMapper } from './error-mapping/resilience-error.mapper';
@@ -42,26 +47,36 @@ export type ResilienceOptionsFactory = ConfigurableModuleOptionsFactory<
   'createResilienceOptions'
 >;
 
-export const { ConfigurableModuleClass, OPTIONS_TYPE, ASYNC_OPTIONS_TYPE } =
-  new ConfigurableModuleBuilder<ResilienceModuleOptions>({ optionsInjectionToken: RESILIENCE_OPTIONS })
-    .setClassMethodName('forRoot')
-    .setFactoryMethodName('createResilienceOptions')
-    // `admin` is listed (undefined) so that forRoot strips it from the options value as well.
-    .setExtras<ResilienceModuleExtras>(
-      { isGlobal: true, admin: undefined, mapErrors: true },
-      (definition, extras) => ({
-        ...definition,
-        global: extras.isGlobal,
-        providers: [...(definition.providers ?? []), ...errorMappingProviders(extras.mapErrors)],
-        exports: [...(definition.exports ?? []), ResilienceErrorMapper],
-        // Built here, at forRoot()/forRootAsync() time, so unprotected admin routes fail the definition.
-        ...(extras.admin !== undefined && { controllers: [createAdminController(extras.admin)] }),
-      }),
-    )
-    .build();
-
 /** The argument of `ResilienceModule.forRoot()`. @publicApi */
-export type ResilienceModuleRootOptions = typeof OPTIONS_TYPE;
+export type ResilienceModuleRootOptions = ResilienceModuleOptions & Partial<ResilienceModuleExtras>;
 
 /** The argument of `ResilienceModule.forRootAsync()`. @publicApi */
-export type ResilienceModuleAsyncOptions = typeof ASYNC_OPTIONS_TYPE;
+export type ResilienceModuleAsyncOptions = ConfigurableModuleAsyncOptions<
+  ResilienceModuleOptions,
+  'createResilienceOptions'
+> &
+  Partial<ResilienceModuleExtras>;
+
+// Typed by name, not inferred: the declaration of an inferred type imports Nest 12 (ESM-only) with
+// an import attribute, which TypeScript before 5.3 cannot parse, even with skipLibCheck.
+export const ConfigurableModuleClass: ConfigurableModuleCls<
+  ResilienceModuleOptions,
+  'forRoot',
+  'createResilienceOptions',
+  ResilienceModuleExtras
+> = new ConfigurableModuleBuilder<ResilienceModuleOptions>({ optionsInjectionToken: RESILIENCE_OPTIONS })
+  .setClassMethodName('forRoot')
+  .setFactoryMethodName('createResilienceOptions')
+  // `admin` is listed (undefined) so that forRoot strips it from the options value as well.
+  .setExtras<ResilienceModuleExtras>(
+    { isGlobal: true, admin: undefined, mapErrors: true },
+    (definition, extras) => ({
+      ...definition,
+      global: extras.isGlobal,
+      providers: [...(definition.providers ?? []), ...errorMappingProviders(extras.mapErrors)],
+      exports: [...(definition.exports ?? []), ResilienceErrorMapper],
+      // Built here, at forRoot()/forRootAsync() time, so unprotected admin routes fail the definition.
+      ...(extras.admin !== undefined && { controllers: [createAdminController(extras.admin)] }),
+    }),
+  )
+  .build().ConfigurableModuleClass;

@@ -191,6 +191,16 @@ describe('the published package', () => {
     }
   });
 
+  it('publishes declarations TypeScript before 5.3 reads: no import() type with import attributes', () => {
+    // `import("x", { with: { "resolution-mode": "import" } })` is TypeScript >= 5.3 syntax, a parse
+    // error for older compilers, even with skipLibCheck.
+    const dist = join(root, 'dist');
+    const withAttributes = readdirSync(dist, { recursive: true, encoding: 'utf8' })
+      .filter((file) => file.endsWith('.d.ts'))
+      .filter((file) => /import\(\s*["'][^"']*["']\s*,/.test(readFileSync(join(dist, file), 'utf8')));
+    expect(withAttributes).toEqual([]);
+  });
+
   it.each([
     ['node10', 'commonjs'],
     ['node16', 'node16'],
