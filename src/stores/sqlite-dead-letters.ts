@@ -1,4 +1,6 @@
+import { setTimeout as delay } from 'node:timers/promises';
 import type { DeadLetter, DeadLetterStore, NewDeadLetter } from '../core/dead-letter-store';
+import { transaction } from './sqlite-database';
 import type { SqliteConnection } from './sqlite-drivers/sqlite-driver';
 
 /** Entries the sqlite store keeps; older ones are deleted as new ones arrive. */
@@ -13,13 +15,20 @@ interface DeadLetterRow {
   at: number;
 }
 
+/** How long a write waits, in all, for another process's lock on the file before it fails. */
+const BUSY_WAIT_MS = 5_000;
+
 /**
  * The dead letters of the sqlite store: a table in the same file, so they survive a restart.
  * Written at once, not batched with breaker state: dead letters are rare, and one that was
  * kept must not be lost to a crash that follows. Holds the newest {@link SQLITE_DEAD_LETTERS_KEPT}.
+ * A write that finds the file locked by another process (the store's busy timeout is 0, so
+ * the event loop never blocks) is tried again, asynchronously, for up to 5 s: a letter must not
+ * be lost, nor a replayed one kept, because another instance was writing at that moment.
  */
 export class SqliteDeadLetters implements DeadLetterStore {
   private statements!: ReturnType<typeof prepare>;
+  private db!: SqliteConnection;
 
   constructor(
     db: SqliteConnection,
@@ -30,17 +39,22 @@ export class SqliteDeadLetters implements DeadLetterStore {
 
   /** Works on `db` from now on: at start-up, and on the new file when the old one was deleted. */
   use(db: SqliteConnection): void {
+    this.db = db;
     this.statements = prepare(db);
   }
 
   async add(letter: NewDeadLetter): Promise<DeadLetter> {
-    const { insert, lastId, trim } = this.statements;
+    const args = JSON.stringify(letter.args);
     const error = JSON.stringify(letter.error);
-    insert.run(letter.policy, JSON.stringify(letter.args), error, letter.attempts, letter.at);
-    const { id } = lastId.get()!;
-    // Ids only grow, so the newest `capacity` entries all have an id above this one.
-    trim.run(id - this.capacity);
-    return toLetter({ ...letter, id, args_json: JSON.stringify(letter.args), error_json: error });
+    const id = await this.write(() => {
+      const { insert, lastId, trim } = this.statements;
+      insert.run(letter.policy, args, error, letter.attempts, letter.at);
+      const { id: added } = lastId.get()!;
+      // Ids only grow, so the newest `capacity` entries all have an id above this one.
+      trim.run(added - this.capacity);
+      return added;
+    });
+    return toLetter({ ...letter, id, args_json: args, error_json: error });
   }
 
   async list({ policy, limit = 100 }: { policy?: string; limit?: number } = {}): Promise<DeadLetter[]> {
@@ -57,18 +71,49 @@ export class SqliteDeadLetters implements DeadLetterStore {
 
   async remove(id: string): Promise<boolean> {
     const rowId = toRowId(id);
-    if (rowId === undefined || this.statements.one.get(rowId) === undefined) return false;
-    this.statements.remove.run(rowId);
-    return true;
+    if (rowId === undefined) return false;
+    return this.write(() => {
+      if (this.statements.one.get(rowId) === undefined) return false;
+      this.statements.remove.run(rowId);
+      return true;
+    });
   }
 
   async purge(policy?: string): Promise<number> {
-    const { count, countOf, purge, purgeOf } = this.statements;
-    const { n } = (policy === undefined ? count.get() : countOf.get(policy))!;
-    if (policy === undefined) purge.run();
-    else purgeOf.run(policy);
-    return n;
+    return this.write(() => {
+      const { count, countOf, purge, purgeOf } = this.statements;
+      const { n } = (policy === undefined ? count.get() : countOf.get(policy))!;
+      if (policy === undefined) purge.run();
+      else purgeOf.run(policy);
+      return n;
+    });
   }
+
+  /**
+   * Runs `work` in one transaction, all of it or none; while another process holds the file's
+   * write lock, tries again after a pause that doubles, up to {@link BUSY_WAIT_MS} in all.
+   * @throws the last error: a lock held longer, or any other failure at once.
+   */
+  private async write<T>(work: () => T): Promise<T> {
+    let waited = 0;
+    for (let pause = 2; ; pause = Math.min(pause * 2, 100)) {
+      try {
+        return transaction(this.db, work);
+      } catch (error) {
+        if (!isBusy(error) || waited >= BUSY_WAIT_MS) throw error;
+      }
+      await delay(pause);
+      waited += pause;
+    }
+  }
+}
+
+/** Whether a driver's error says the file is locked by another connection (SQLITE_BUSY), whichever driver. */
+function isBusy(error: unknown): boolean {
+  const { code, errcode } = error as { code?: unknown; errcode?: unknown };
+  // Extended codes too (SQLITE_BUSY_SNAPSHOT: another process wrote since this transaction read).
+  if (typeof code === 'string' && code.startsWith('SQLITE_BUSY')) return true;
+  return (typeof errcode === 'number' && (errcode & 0xff) === 5) || /database is locked/i.test(String(error));
 }
 
 function prepare(db: SqliteConnection) {
