@@ -7,9 +7,14 @@ export interface UndiciDispatcher {
   readonly isMockActive?: boolean;
 }
 
-/** The part of an undici request handler that hears how to abort its request. */
+/**
+ * The part of an undici request handler that hears how to abort its request. Node's `fetch`
+ * (undici 6 and 7) keeps the abort function it is handed as its handler's `abort`, null until
+ * the request connects.
+ */
 interface UndiciHandler {
   onConnect?(abort: (reason?: unknown) => void, context?: unknown): void;
+  abort?: ((reason?: unknown) => void) | null;
 }
 
 /** Where undici (Node's `fetch` and the `undici` package alike) keeps the global dispatcher. */
@@ -20,12 +25,17 @@ const globals = globalThis as Record<symbol, UndiciDispatcher | undefined>;
  * The dispatcher one request is given, so that the breaker's timeout can abort it without an
  * `AbortSignal`: on Node 20 a request given a signal costs undici a weak reference, a
  * finalization registry entry and a listener: half a fetch's instructions again in-process.
- * It hands the request on to `target` (the caller's own `dispatcher`, or the global one) and keeps the
- * abort function undici gives the request when it is connected (each redirect hop anew).
+ * It hands the request on to `target` (the caller's own `dispatcher`, or the global one) and keeps
+ * its handler (each redirect hop anew), whose abort function the timeout calls. Node's `fetch`
+ * keeps that function on its handler, so a request costs no hook; another handler's `onConnect`
+ * is hooked to keep it, and so is Node's when the timeout comes before the request connects.
  */
 export class AbortingDispatcher implements UndiciDispatcher {
   /** True once a request went through `dispatch()` with a handler whose abort it could keep. */
   hooked = false;
+  /** The handler of Node's `fetch` that keeps the request's abort function (none once hooked). */
+  private handler: UndiciHandler | undefined;
+  /** The abort function a hooked `onConnect` was handed. */
   private abortRequest: ((reason?: unknown) => void) | undefined;
   private reason: unknown;
 
@@ -39,14 +49,15 @@ export class AbortingDispatcher implements UndiciDispatcher {
   dispatch(options: object, handler: UndiciHandler): boolean {
     // Standing in for the global dispatcher (see `sendThrough`), it stands in for this request only.
     if (globals[GLOBAL_DISPATCHER] === this) globals[GLOBAL_DISPATCHER] = this.target;
-    const onConnect = handler.onConnect;
-    if (typeof onConnect === 'function') {
+    if (typeof handler.onConnect === 'function') {
       this.hooked = true;
-      handler.onConnect = (abort, context) => {
-        onConnect.call(handler, abort, context);
-        this.abortRequest = abort;
-        if (this.reason !== undefined) abort(this.reason);
-      };
+      this.abortRequest = undefined;
+      if (handler.abort === null && this.reason === undefined) this.handler = handler;
+      else {
+        // A handler that does not keep its abort function, or a redirect hop after the timeout.
+        this.handler = undefined;
+        this.hook(handler);
+      }
     }
     return this.target.dispatch(options, handler);
   }
@@ -54,12 +65,26 @@ export class AbortingDispatcher implements UndiciDispatcher {
   /** Aborts the request with `reason` now, or as soon as it connects. */
   abort(reason: unknown): void {
     this.reason = reason;
-    this.abortRequest?.(reason);
+    const handler = this.handler;
+    if (this.abortRequest !== undefined) this.abortRequest(reason);
+    else if (typeof handler?.abort === 'function') handler.abort(reason);
+    else if (handler !== undefined) this.hook(handler);
   }
 
   /** The request settled: nothing is left to abort. */
   settled(): void {
+    this.handler = undefined;
     this.abortRequest = undefined;
+  }
+
+  /** Keeps the abort function `handler` is handed when it connects, and aborts then if the timeout came first. */
+  private hook(handler: UndiciHandler): void {
+    const onConnect = handler.onConnect as NonNullable<UndiciHandler['onConnect']>;
+    handler.onConnect = (abort, context) => {
+      onConnect.call(handler, abort, context);
+      this.abortRequest = abort;
+      if (this.reason !== undefined) abort(this.reason);
+    };
   }
 }
 

@@ -406,3 +406,88 @@ describe('createResilientFetch: one breaker per origin, real upstreams', () => {
     );
   });
 });
+
+/** The parts of the handler Node's fetch hands a dispatcher (undici's) that these tests use. */
+interface FetchHandler {
+  abort?: unknown;
+  onConnect(abort: (reason?: unknown) => void): void;
+  onHeaders(status: number, headers: Buffer[], resume: () => void, statusText: string): boolean;
+  onComplete(trailers: Buffer[]): void;
+  onError(error: unknown): void;
+}
+
+/**
+ * Outside Jest's sandbox a timed request goes through a dispatcher of ours, whose timeout aborts
+ * it through the abort function Node's fetch keeps on its handler. Here a dispatcher of the
+ * caller's own, which holds each request until told, shows what that fetch hands it.
+ */
+describe('createResilientFetch over Node’s own fetch and a dispatcher', () => {
+  const url = 'http://127.0.0.1:8080/x';
+
+  /** A dispatcher that keeps the handler of each request, unconnected and unanswered. */
+  function holdingDispatcher(): { handlers: FetchHandler[]; init: RequestInit } {
+    const handlers: FetchHandler[] = [];
+    const dispatcher = { dispatch: (_options: object, handler: FetchHandler) => handlers.push(handler) > 0 };
+    return { handlers, init: { dispatcher } as unknown as RequestInit };
+  }
+
+  /**
+   * An abort function as undici's: the request fails with its reason (fetch then calls it again,
+   * as it terminates).
+   */
+  const abortOf = (handler: FetchHandler) => jest.fn((reason?: unknown) => handler.onError(reason));
+
+  function answer(handler: FetchHandler): void {
+    handler.onConnect(abortOf(handler));
+    handler.onHeaders(200, [], () => {}, 'OK');
+    handler.onComplete([]);
+  }
+
+  // What the timeout relies on: were a Node's undici to stop keeping it, a connected request
+  // would go on after its timeout.
+  it('is handed a handler that keeps the abort function it is given, null until it connects', async () => {
+    const { handlers, init } = holdingDispatcher();
+
+    const response = globalThis.fetch(url, init);
+
+    // Node's fetch dispatches before it returns.
+    expect(handlers).toHaveLength(1);
+    const [handler] = handlers as [FetchHandler];
+    expect(handler.abort).toBeNull();
+    const abort = abortOf(handler);
+    handler.onConnect(abort);
+    expect(handler.abort).toBe(abort);
+    handler.onHeaders(200, [], () => {}, 'OK');
+    handler.onComplete([]);
+    expect((await response).status).toBe(200);
+  });
+
+  it('aborts a timed-out request at once when connected, and as it connects when not yet', async () => {
+    jest.useFakeTimers({ doNotFake: ['nextTick', 'setImmediate', 'queueMicrotask'] });
+    try {
+      const { handlers, init } = holdingDispatcher();
+      const fetch = createResilientFetch(new BreakerRegistry(), { defaults: { timeout: 1_000 } });
+      // The first request through a fetch also carries a signal, and learns that this fetch sends
+      // through the dispatcher it is given: the next ones carry none.
+      const first = fetch(url, init);
+      answer(handlers[0]!);
+      expect((await first).status).toBe(200);
+
+      const connected = fetch(url, init).catch((e: unknown) => e);
+      const connecting = fetch(url, init).catch((e: unknown) => e);
+      const [, connectedHandler, connectingHandler] = handlers as [FetchHandler, FetchHandler, FetchHandler];
+      const abortConnected = abortOf(connectedHandler);
+      connectedHandler.onConnect(abortConnected);
+      await jest.advanceTimersByTimeAsync(1_000);
+
+      expect(isResilienceError(await connected, 'BREAKER_TIMEOUT')).toBe(true);
+      expect(isResilienceError(abortConnected.mock.calls[0]?.[0], 'BREAKER_TIMEOUT')).toBe(true);
+      expect(isResilienceError(await connecting, 'BREAKER_TIMEOUT')).toBe(true);
+      const abortConnecting = abortOf(connectingHandler);
+      connectingHandler.onConnect(abortConnecting);
+      expect(isResilienceError(abortConnecting.mock.calls[0]?.[0], 'BREAKER_TIMEOUT')).toBe(true);
+    } finally {
+      jest.useRealTimers();
+    }
+  });
+});
