@@ -177,7 +177,13 @@ async function answerAtOnce() {
   const ignore = () => {};
   globalThis[key] = { dispatch: () => true };
   globalThis.fetch = (input, init) => {
-    const handler = { onConnect: ignore };
+    // Shaped as Node's fetch makes its handler: it keeps the abort function it is handed.
+    const handler = {
+      abort: null,
+      onConnect(abort) {
+        this.abort = abort;
+      },
+    };
     (init?.dispatcher ?? globalThis[key]).dispatch({}, handler);
     handler.onConnect(ignore);
     return Promise.resolve(response);
