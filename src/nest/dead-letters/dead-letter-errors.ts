@@ -2,6 +2,16 @@ import { ResilienceError } from '../../core/errors';
 import * as messages from './dead-letters.messages';
 
 /**
+ * The most a dead letter keeps of a call's arguments, as JSON (UTF-8 bytes): a call with larger
+ * ones is not kept (it is logged as lost), so a flood of failing calls with large payloads
+ * cannot fill the process, the SQLite file or Redis.
+ */
+export const DEAD_LETTER_MAX_ARGS_BYTES = 64 * 1024;
+
+/** The most a dead letter keeps of its error's message (characters); the rest is cut, and said so. */
+export const DEAD_LETTER_MAX_MESSAGE_LENGTH = 2_000;
+
+/**
  * A call of a policy that keeps dead letters has arguments that would not come back the same
  * from JSON, so it could not be replayed as it was made.
  * @publicApi
@@ -16,6 +26,24 @@ export class DeadLetterArgumentsError extends ResilienceError {
     readonly problem: string,
   ) {
     super(messages.ARGUMENTS_NOT_JSON(policy, problem));
+  }
+}
+
+/**
+ * A call that finally failed has arguments too large to keep as a dead letter (more than
+ * {@link DEAD_LETTER_MAX_ARGS_BYTES} as JSON): it is logged as lost, naming the policy and the size.
+ * It never reaches a caller (whose own error is thrown), so it is a plain `Error`.
+ */
+export class DeadLetterTooLargeError extends Error {
+  readonly code = 'DEAD_LETTER_TOO_LARGE' as const;
+  override readonly name = 'DeadLetterTooLargeError';
+
+  constructor(
+    readonly policy: string,
+    /** The size of its arguments as JSON, in bytes (UTF-8). */
+    readonly bytes: number,
+  ) {
+    super(messages.ARGUMENTS_TOO_LARGE(policy, bytes, DEAD_LETTER_MAX_ARGS_BYTES));
   }
 }
 

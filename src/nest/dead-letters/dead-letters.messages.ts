@@ -12,3 +12,9 @@ export const NO_REPLAYER = (id: string, policy: string): string =>
   '(it registers one when a method of the policy first runs; the policy may have been renamed or removed)';
 
 export const REPLAY_IN_PROGRESS = (id: string): string => `Dead letter "${id}" is being replayed already`;
+
+export const ARGUMENTS_TOO_LARGE = (policy: string, bytes: number, max: number): string =>
+  `its arguments are ${bytes} bytes as JSON, more than the ${max} a dead letter of policy "${policy}" keeps ` +
+  '(pass an id the method can load the data by, rather than the data)';
+
+export const MESSAGE_CUT = (dropped: number): string => `… (${dropped} more characters not kept)`;

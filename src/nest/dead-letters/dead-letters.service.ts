@@ -8,11 +8,15 @@ import {
 } from '../../core/dead-letter-store';
 import { BreakerStore } from '../../stores/breaker-store';
 import {
+  DEAD_LETTER_MAX_ARGS_BYTES,
+  DEAD_LETTER_MAX_MESSAGE_LENGTH,
   DeadLetterArgumentsError,
   DeadLetterNotFoundError,
+  DeadLetterTooLargeError,
   NoReplayerError,
   ReplayInProgressError,
 } from './dead-letter-errors';
+import * as messages from './dead-letters.messages';
 import { jsonProblemIn } from './json-arguments';
 
 /** Runs a dead letter's call again through its policy, with the arguments it was made with. @publicApi */
@@ -58,12 +62,16 @@ export class DeadLetters {
   /**
    * Keeps a call that finally failed. Called from within the replay of a letter of the same
    * policy, it keeps nothing new: the replayed letter stays, and is what it resolves with.
-   * @throws {DeadLetterArgumentsError} (as a rejected promise) when its arguments cannot be kept.
+   * The error's message is kept up to {@link DEAD_LETTER_MAX_MESSAGE_LENGTH} characters.
+   * @throws {DeadLetterArgumentsError} (as a rejected promise) when its arguments cannot be kept,
+   * {@link DeadLetterTooLargeError} when they are more than {@link DEAD_LETTER_MAX_ARGS_BYTES} as JSON.
    */
   async record(policy: string, args: readonly unknown[], error: unknown, attempts = 1): Promise<DeadLetter> {
     const replayed = this.replay$.getStore();
     if (replayed?.policy === policy) return replayed;
     const kept = this.checkArguments(policy, args);
+    const bytes = Buffer.byteLength(JSON.stringify(kept));
+    if (bytes > DEAD_LETTER_MAX_ARGS_BYTES) throw new DeadLetterTooLargeError(policy, bytes);
     return this.store.add({ policy, args: kept, error: describeError(error), attempts, at: Date.now() });
   }
 
@@ -115,9 +123,20 @@ export class DeadLetters {
   }
 }
 
-/** An error as a dead letter keeps it: its name, message and string `code`, whatever was thrown. */
+/**
+ * An error as a dead letter keeps it: its name, message and string `code`, whatever was thrown,
+ * each cut to a bounded length (an HTTP client's message may carry a whole response body).
+ */
 function describeError(error: unknown): DeadLetterError {
-  if (!(error instanceof Error)) return { name: 'Error', message: String(error) };
+  if (!(error instanceof Error)) return { name: 'Error', message: cut(String(error)) };
   const { code } = error as { code?: unknown };
-  return { name: error.name, message: error.message, ...(typeof code === 'string' && { code }) };
+  return {
+    name: cut(String(error.name), 200),
+    message: cut(String(error.message)),
+    ...(typeof code === 'string' && { code: cut(code, 200) }),
+  };
+}
+
+function cut(text: string, max = DEAD_LETTER_MAX_MESSAGE_LENGTH): string {
+  return text.length <= max ? text : text.slice(0, max) + messages.MESSAGE_CUT(text.length - max);
 }
