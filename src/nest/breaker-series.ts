@@ -3,7 +3,12 @@ import type { Breaker } from '../core/breaker';
 import type { RejectionReason } from '../core/breaker-events';
 import { CIRCUIT_STATES } from '../core/circuit-state';
 import { HistogramSeries } from './buffered-histogram';
-import { CALL_DURATION_BUCKETS, CALL_OUTCOMES, rejectionReasonsOf } from './metric-names';
+import {
+  AUTOMATIC_TRANSITIONS,
+  CALL_DURATION_BUCKETS,
+  CALL_OUTCOMES,
+  rejectionReasonsOf,
+} from './metric-names';
 import { flush, unflushedCount, type UnflushedCount } from './unflushed-count';
 
 /** The buckets of `circuit_breaker_call_duration_seconds` (a typed copy: reads from it are fast). */
@@ -64,6 +69,7 @@ export class BreakerSeries {
     for (const reason of this.reasons) {
       this.rejected[reason] = unflushedCount(metrics.rejected.labels(name, reason));
     }
+    for (const move of AUTOMATIC_TRANSITIONS) metrics.transitions.inc({ breaker: name, ...move }, 0);
     this.durations = CALL_OUTCOMES.map(
       (outcome) => new HistogramSeries({ breaker: name, outcome }, DURATION_BOUNDS),
     );

@@ -2,7 +2,7 @@ import type { Breaker } from '../core/breaker';
 import type { RejectionReason } from '../core/breaker-events';
 import { CIRCUIT_STATES, type CircuitState } from '../core/circuit-state';
 import type { BreakerMetricSet } from './breaker-series';
-import { CALL_OUTCOMES } from './metric-names';
+import { AUTOMATIC_TRANSITIONS, CALL_OUTCOMES } from './metric-names';
 import { flush, unflushedCount, type UnflushedCount } from './unflushed-count';
 
 /**
@@ -33,6 +33,7 @@ export class KeyedSeries {
     for (const reason of this.reasons) {
       this.rejected[reason] = unflushedCount(metrics.keyedRejected.labels(name, reason));
     }
+    for (const move of AUTOMATIC_TRANSITIONS) metrics.keyedTransitions.inc({ breaker: name, ...move }, 0);
     this.onOutcome = this.calls.map((count) => () => {
       count.unflushed++;
     });

@@ -1,5 +1,6 @@
 import type { RejectionReason } from '../core/breaker-events';
 import type { ResolvedBreakerOptions } from '../core/breaker-options';
+import { CircuitState } from '../core/circuit-state';
 
 /**
  * How a call a breaker let through ended. Each value is also the name of the breaker event
@@ -25,6 +26,21 @@ export function rejectionReasonsOf(options: ResolvedBreakerOptions): readonly Re
 }
 
 const STATE_REJECTION_REASONS = REJECTION_REASONS.filter((reason) => reason !== 'load_shed');
+
+/**
+ * The moves a breaker makes by itself, whose transition counters are published at 0 from the
+ * start: increase() and rate() count a move only after a sample without it, and the flapping
+ * alert counts these. Manual moves (trip, reset, disable) appear with the first of their kind.
+ */
+export const AUTOMATIC_TRANSITIONS: ReadonlyArray<{
+  readonly from: CircuitState;
+  readonly to: CircuitState;
+}> = [
+  { from: CircuitState.CLOSED, to: CircuitState.OPEN },
+  { from: CircuitState.OPEN, to: CircuitState.HALF_OPEN },
+  { from: CircuitState.HALF_OPEN, to: CircuitState.CLOSED },
+  { from: CircuitState.HALF_OPEN, to: CircuitState.OPEN },
+];
 
 /**
  * Buckets of `circuit_breaker_call_duration_seconds`, in seconds: from cache lookups (5 ms)

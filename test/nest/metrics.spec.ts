@@ -91,7 +91,12 @@ describe('BreakerMetrics', () => {
     ]);
     expect(s.series(FAILURE_RATE)).toEqual(['breaker=llm 0', 'breaker=payments 0']);
     expect(s.series(`${DURATION}_count`)).toEqual([]);
-    expect(s.series(TRANSITIONS)).toEqual([]);
+    expect(s.series(TRANSITIONS, { breaker: 'payments' })).toEqual([
+      'breaker=payments,from=closed,to=open 0',
+      'breaker=payments,from=half_open,to=closed 0',
+      'breaker=payments,from=half_open,to=open 0',
+      'breaker=payments,from=open,to=half_open 0',
+    ]);
   });
 
   it('labels every breaker with its critical option and preset in one info series, always 1', async () => {
@@ -202,6 +207,7 @@ describe('BreakerMetrics', () => {
       'breaker=payments,from=closed,to=forced_open 1',
       'breaker=payments,from=closed,to=open 1',
       'breaker=payments,from=half_open,to=closed 1',
+      'breaker=payments,from=half_open,to=open 0',
       'breaker=payments,from=open,to=half_open 1',
     ]);
     expect(s.series(STATE, { breaker: 'payments' })).toEqual(oneHot('payments', 'forced_open'));
@@ -328,6 +334,7 @@ describe('BreakerMetrics', () => {
       `shop_${INFO}`,
       `shop_${REJECTED}`,
       `shop_${STATE}`,
+      `shop_${TRANSITIONS}`,
     ]);
   });
 
