@@ -42,6 +42,12 @@ export interface DeadLetterStore {
   remove(id: string): Promise<boolean>;
   /** Removes every entry (of one policy, or of all); resolves with how many. */
   purge(policy?: string): Promise<number>;
+  /**
+   * For a store shared by processes: claims the letter `id` for one replay in all of them.
+   * Resolves with the function that frees it, or with undefined while another holds it.
+   * Without it, a replay is guarded in its own process only.
+   */
+  claim?(id: string): Promise<(() => Promise<void>) | undefined>;
 }
 
 /** Entries a `MemoryDeadLetters` keeps by default. */

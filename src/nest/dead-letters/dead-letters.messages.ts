@@ -18,3 +18,7 @@ export const ARGUMENTS_TOO_LARGE = (policy: string, bytes: number, max: number):
   '(pass an id the method can load the data by, rather than the data)';
 
 export const MESSAGE_CUT = (dropped: number): string => `… (${dropped} more characters not kept)`;
+
+export const CLAIM_NOT_FREED = (id: string, error: unknown): string =>
+  `Dead letter "${id}" was replayed, but its claim could not be freed (${error instanceof Error ? error.message : String(error)}): ` +
+  'another replay of it is refused until the claim expires';

@@ -1,5 +1,5 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
-import { Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable, Logger } from '@nestjs/common';
 import {
   MemoryDeadLetters,
   type DeadLetter,
@@ -41,6 +41,7 @@ export class DeadLetters {
   private readonly replaying = new Set<string>();
   /** The letter being replayed in this async context: its failure is that letter's, not a new one. */
   private readonly replay$ = new AsyncLocalStorage<DeadLetter>();
+  private readonly logger = new Logger('DeadLetters');
 
   constructor(@Inject(BreakerStore) breakerStore: BreakerStore) {
     this.store = breakerStore.deadLetters ?? new MemoryDeadLetters();
@@ -106,7 +107,11 @@ export class DeadLetters {
   async replay(id: string): Promise<ReplayOutcome> {
     if (this.replaying.has(id)) throw new ReplayInProgressError(id);
     this.replaying.add(id);
+    let release: (() => Promise<void>) | undefined;
     try {
+      // Claimed before it is read, freed after it is removed: another instance then finds nothing.
+      release = this.store.claim === undefined ? undefined : await this.store.claim(id);
+      if (this.store.claim !== undefined && release === undefined) throw new ReplayInProgressError(id);
       const letter = await this.get(id);
       const replayer = this.replayers.get(letter.policy);
       if (replayer === undefined) throw new NoReplayerError(id, letter.policy);
@@ -118,6 +123,7 @@ export class DeadLetters {
       await this.store.remove(id);
       return { ok: true, letter };
     } finally {
+      await release?.().catch((error: unknown) => this.logger.warn(messages.CLAIM_NOT_FREED(id, error)));
       this.replaying.delete(id);
     }
   }

@@ -1,9 +1,19 @@
+import { randomBytes } from 'node:crypto';
 import type { DeadLetter, DeadLetterStore, NewDeadLetter } from '../../core/dead-letter-store';
 import { PURGE_DEAD_LETTERS_SCRIPT } from './redis-scripts';
 import { fieldsOf, newestFirst, type StreamEntry } from './redis-stream';
 
 /** Entries the redis store keeps (`XADD … MAXLEN`); the oldest are dropped as new ones arrive. */
 export const REDIS_DEAD_LETTERS_KEPT = 10_000;
+
+/**
+ * How long a replay's claim on a letter lasts (ms): it frees itself after this should the
+ * instance that replays it die. A replay still running then may be run again by another.
+ */
+export const REPLAY_CLAIM_MS = 10 * 60_000;
+
+/** Frees a claim only if it is still this replay's (its lease may have passed to another). */
+const RELEASE_CLAIM_SCRIPT = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0`;
 
 /** How the dead letters reach Redis: through the store, which bounds and counts every command. */
 export interface DeadLetterCommands {
@@ -73,6 +83,22 @@ export class RedisDeadLetters implements DeadLetterStore {
       policy ?? '',
     ]);
     return Number(removed);
+  }
+
+  /**
+   * Claims the letter for one replay in the whole fleet (`SET NX` with a lease of
+   * {@link REPLAY_CLAIM_MS}), so two instances asked to replay it at once do not both run it.
+   */
+  async claim(id: string): Promise<(() => Promise<void>) | undefined> {
+    // An id no letter can have is not claimed: the replay finds nothing.
+    if (!isStreamId(id)) return async () => undefined;
+    const key = `${this.redis.key}:replaying:${id}`;
+    const token = randomBytes(8).toString('hex');
+    const set = ['SET', key, token, 'NX', 'PX', String(REPLAY_CLAIM_MS)];
+    if ((await this.redis.command('dead_letters', set)) === null) return undefined;
+    return async () => {
+      await this.redis.command('dead_letters', ['EVAL', RELEASE_CLAIM_SCRIPT, '1', key, token]);
+    };
   }
 
   private range(command: 'XRANGE' | 'XREVRANGE', ...args: string[]): Promise<StreamEntry[]> {
