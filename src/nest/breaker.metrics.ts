@@ -201,7 +201,8 @@ export class BreakerMetrics implements OnModuleInit, OnModuleDestroy {
   private collectStoreErrors(counter: Counter<string>, errors: Readonly<Record<string, number>>): void {
     for (const [operation, count] of Object.entries(errors)) {
       const seen = this.storeErrorsSeen.get(operation) ?? 0;
-      if (count > seen) counter.inc({ operation }, count - seen);
+      // An operation the store counts, at 0 from its first scrape: `increase()` sees its first error.
+      if (count > seen || !this.storeErrorsSeen.has(operation)) counter.inc({ operation }, count - seen);
       this.storeErrorsSeen.set(operation, count);
     }
   }

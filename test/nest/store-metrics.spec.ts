@@ -21,10 +21,12 @@ function publish(store: BreakerStore) {
 
 describe('store metrics', () => {
   it('should publish whether the store is up, its failed commands by operation, and the live instances', async () => {
-    const stats: StoreStats = { up: true, errors: {}, instances: 3 };
+    const stats: StoreStats = { up: true, errors: { claim: 0 }, instances: 3 };
     const { scrape, stop } = publish(countingStore(stats));
 
     let s = await scrape();
+    // At 0 before its first error, so that increase() counts that error.
+    expect(s.value('circuit_breaker_store_errors_total', { operation: 'claim' })).toBe(0);
     expect([s.value('circuit_breaker_store_up'), s.value('circuit_breaker_fleet_instances')]).toEqual([1, 3]);
     Object.assign(stats, { up: false, errors: { claim: 2, heartbeat: 1 }, instances: 2 });
     s = await scrape();

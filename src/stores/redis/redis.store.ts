@@ -115,7 +115,10 @@ export class RedisStore implements BreakerStore {
   private readonly unreported = new Map<string, { at: number; openDuration: number; reason: string }>();
   /** How many manual actions were made on each breaker: one made while an opening was on its way overrides it. */
   private readonly actions = new Map<string, number>();
-  private readonly errors: Record<string, number> = {};
+  /** Failed commands by operation; the fleet's at 0 from the start, so that a scrape shows them before any fails. */
+  private readonly errors: Record<string, number> = Object.fromEntries(
+    [...FLEET_OPERATIONS].map((op) => [op, 0]),
+  );
   private instances = 0;
   /**
    * Redis' clock minus this instance's, as the replies bound it (unknown until Redis first
