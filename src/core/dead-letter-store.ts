@@ -48,7 +48,23 @@ export interface DeadLetterStore {
    * Without it, a replay is guarded in its own process only.
    */
   claim?(id: string): Promise<(() => Promise<void>) | undefined>;
+  /**
+   * For a store that can tell cheaply: `listener` is called, from now on (replacing any earlier
+   * one), with the policy of each letter it drops to make room past its `capacity`. Without it,
+   * such drops go unseen.
+   */
+  onDrop?(listener: DeadLetterDropListener): void;
 }
+
+/** Told of a letter a store dropped, the oldest, to keep its newest `capacity`. @publicApi */
+export type DeadLetterDropListener = (policy: string, capacity: number) => void;
+
+/**
+ * How long a replay's claim on a letter lasts in a store shared by processes (ms): it frees
+ * itself after this should the process replaying it die. A replay still running then may be
+ * run again by another.
+ */
+export const REPLAY_CLAIM_MS = 10 * 60_000;
 
 /** Entries a `MemoryDeadLetters` keeps by default. */
 export const MEMORY_DEAD_LETTERS_KEPT = 1_000;
@@ -66,14 +82,22 @@ export class MemoryDeadLetters implements DeadLetterStore {
    * process (a replay after a restart) names nothing here rather than another call.
    */
   private lastId = Date.now() * 1_000;
+  private dropped: DeadLetterDropListener | undefined;
 
   constructor(private readonly capacity = MEMORY_DEAD_LETTERS_KEPT) {}
 
   async add(letter: NewDeadLetter): Promise<DeadLetter> {
     const kept = copy({ ...letter, id: String(++this.lastId) });
     this.entries.push(kept);
-    if (this.entries.length > this.capacity) this.entries.splice(0, this.entries.length - this.capacity);
+    if (this.entries.length > this.capacity) {
+      const gone = this.entries.splice(0, this.entries.length - this.capacity);
+      for (const entry of gone) this.dropped?.(entry.policy, this.capacity);
+    }
     return copy(kept);
+  }
+
+  onDrop(listener: DeadLetterDropListener): void {
+    this.dropped = listener;
   }
 
   async list({ policy, limit = 100 }: { policy?: string; limit?: number } = {}): Promise<DeadLetter[]> {

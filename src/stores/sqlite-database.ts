@@ -4,7 +4,7 @@ import type { SqliteConnection, SqliteDriver } from './sqlite-drivers/sqlite-dri
 import * as messages from './store-messages';
 
 /** Bumped whenever the tables change; a file from a newer version is refused rather than misread. */
-export const SCHEMA_VERSION = 3;
+export const SCHEMA_VERSION = 4;
 
 /** The tables of schema version 1. */
 const SCHEMA_1 = `
@@ -58,6 +58,18 @@ const SCHEMA_3 = `
     at         INTEGER NOT NULL
   );
   CREATE INDEX dead_letters_by_policy ON dead_letters (policy, id);
+`;
+
+/**
+ * Version 4: a replay's claim on a dead letter (see `SqliteDeadLetters.claim`), so that processes
+ * sharing the file replay a letter once. Its own table: a letter's row is never rewritten.
+ */
+const SCHEMA_4 = `
+  CREATE TABLE IF NOT EXISTS dead_letter_claims (
+    letter_id  INTEGER PRIMARY KEY NOT NULL,
+    token      TEXT NOT NULL,
+    expires_at INTEGER NOT NULL
+  );
 `;
 
 /** What tells one file from another at the same path. */
@@ -130,7 +142,8 @@ function migrate(db: SqliteConnection): void {
   transaction(db, () => {
     if (version < 1) db.exec(SCHEMA_1);
     if (version < 2) db.exec(SCHEMA_2);
-    db.exec(SCHEMA_3);
+    if (version < 3) db.exec(SCHEMA_3);
+    db.exec(SCHEMA_4);
     db.exec(`PRAGMA user_version = ${SCHEMA_VERSION}`);
   });
 }

@@ -1,5 +1,13 @@
+import { randomBytes } from 'node:crypto';
 import { setTimeout as delay } from 'node:timers/promises';
-import type { DeadLetter, DeadLetterStore, NewDeadLetter } from '../core/dead-letter-store';
+import { systemClock, type Clock } from '../core/clock';
+import {
+  REPLAY_CLAIM_MS,
+  type DeadLetter,
+  type DeadLetterDropListener,
+  type DeadLetterStore,
+  type NewDeadLetter,
+} from '../core/dead-letter-store';
 import { transaction } from './sqlite-database';
 import type { SqliteConnection } from './sqlite-drivers/sqlite-driver';
 
@@ -25,14 +33,19 @@ const BUSY_WAIT_MS = 5_000;
  * A write that finds the file locked by another process (the store's busy timeout is 0, so
  * the event loop never blocks) is tried again, asynchronously, for up to 5 s: a letter must not
  * be lost, nor a replayed one kept, because another instance was writing at that moment.
+ * A replay claims its letter in the file (the `dead_letter_claims` table), so processes sharing
+ * it replay a letter once.
  */
 export class SqliteDeadLetters implements DeadLetterStore {
   private statements!: ReturnType<typeof prepare>;
   private db!: SqliteConnection;
+  private dropped: DeadLetterDropListener | undefined;
 
+  /** @param clock dates claims; processes sharing the file must share the clock (the host's). */
   constructor(
     db: SqliteConnection,
     private readonly capacity = SQLITE_DEAD_LETTERS_KEPT,
+    private readonly clock: Clock = systemClock,
   ) {
     this.use(db);
   }
@@ -46,14 +59,14 @@ export class SqliteDeadLetters implements DeadLetterStore {
   async add(letter: NewDeadLetter): Promise<DeadLetter> {
     const args = JSON.stringify(letter.args);
     const error = JSON.stringify(letter.error);
-    const id = await this.write(() => {
+    const { id, gone } = await this.write(() => {
       const { insert, lastId, trim } = this.statements;
       insert.run(letter.policy, args, error, letter.attempts, letter.at);
       const { id: added } = lastId.get()!;
       // Ids only grow, so the newest `capacity` entries all have an id above this one.
-      trim.run(added - this.capacity);
-      return added;
+      return { id: added, gone: trim.all(added - this.capacity) };
     });
+    for (const { policy } of gone) this.dropped?.(policy, this.capacity);
     return toLetter({ ...letter, id, args_json: args, error_json: error });
   }
 
@@ -90,6 +103,33 @@ export class SqliteDeadLetters implements DeadLetterStore {
   }
 
   /**
+   * Claims the letter for one replay in every process on the file, for {@link REPLAY_CLAIM_MS}
+   * (a claim of a process that died frees itself then).
+   */
+  async claim(id: string): Promise<(() => Promise<void>) | undefined> {
+    const rowId = toRowId(id);
+    // An id no letter can have is not claimed: the replay finds nothing.
+    if (rowId === undefined) return async () => undefined;
+    const token = randomBytes(8).toString('hex');
+    const claimed = await this.write(() => {
+      const { dropExpiredClaims, addClaim, claimOf } = this.statements;
+      const now = this.clock.now();
+      dropExpiredClaims.run(now);
+      addClaim.run(rowId, token, now + REPLAY_CLAIM_MS);
+      return claimOf.get(rowId)?.token === token;
+    });
+    if (!claimed) return undefined;
+    return async () => {
+      // Only if still this replay's: past its lease it may be another's.
+      await this.write(() => this.statements.freeClaim.run(rowId, token));
+    };
+  }
+
+  onDrop(listener: DeadLetterDropListener): void {
+    this.dropped = listener;
+  }
+
+  /**
    * Runs `work` in one transaction, all of it or none; while another process holds the file's
    * write lock, tries again after a pause that doubles, up to {@link BUSY_WAIT_MS} in all.
    * @throws the last error: a lock held longer, or any other failure at once.
@@ -123,7 +163,7 @@ function prepare(db: SqliteConnection) {
       'INSERT INTO dead_letters (policy, args_json, error_json, attempts, at) VALUES (?, ?, ?, ?, ?)',
     ),
     lastId: db.prepare<[], { id: number }>('SELECT last_insert_rowid() AS id'),
-    trim: db.prepare<[number]>('DELETE FROM dead_letters WHERE id <= ?'),
+    trim: db.prepare<[number], { policy: string }>('DELETE FROM dead_letters WHERE id <= ? RETURNING policy'),
     newest: db.prepare<[number], DeadLetterRow>(
       `SELECT ${columns} FROM dead_letters ORDER BY id DESC LIMIT ?`,
     ),
@@ -136,6 +176,16 @@ function prepare(db: SqliteConnection) {
     countOf: db.prepare<[string], { n: number }>('SELECT COUNT(*) AS n FROM dead_letters WHERE policy = ?'),
     purge: db.prepare('DELETE FROM dead_letters'),
     purgeOf: db.prepare<[string]>('DELETE FROM dead_letters WHERE policy = ?'),
+    dropExpiredClaims: db.prepare<[number]>('DELETE FROM dead_letter_claims WHERE expires_at <= ?'),
+    addClaim: db.prepare<[number, string, number]>(
+      'INSERT OR IGNORE INTO dead_letter_claims (letter_id, token, expires_at) VALUES (?, ?, ?)',
+    ),
+    claimOf: db.prepare<[number], { token: string }>(
+      'SELECT token FROM dead_letter_claims WHERE letter_id = ?',
+    ),
+    freeClaim: db.prepare<[number, string]>(
+      'DELETE FROM dead_letter_claims WHERE letter_id = ? AND token = ?',
+    ),
   };
 }
 

@@ -78,6 +78,47 @@ describe('dead letters under hostile input', () => {
     );
   });
 
+  it('should run a call whose arguments nest 20,000 levels deep as without dead letters, keep nothing, and log why', async () => {
+    const { deadLetters, mailer } = await mailApp();
+    const deep = (): unknown => {
+      let value: unknown = 'bottom';
+      for (let i = 0; i < 20_000; i++) value = { next: value };
+      return value;
+    };
+
+    await expect(mailer.send('a@b.c', deep())).rejects.toThrow('smtp down');
+    expect(await settled(deadLetters, lost)).toEqual([]);
+    Mailer.down = false;
+    await expect(mailer.send('a@b.c', deep())).resolves.toBe('sent');
+
+    expect(Mailer.sent).toHaveLength(2);
+    expect(lost).toHaveBeenCalledTimes(1);
+    expect(String(lost.mock.calls[0][0])).toBe(
+      'A call of policy "emails" finally failed and could not be kept as a dead letter: a dead letter of policy ' +
+        '"emails" cannot keep its arguments: they are nested more than 1000 levels deep (pass flatter arguments, ' +
+        'or an id the method can load the data by)',
+    );
+  });
+
+  it('should warn once that the oldest letters are dropped when a flood fills the store, not once per letter', async () => {
+    const { deadLetters, mailer } = await mailApp();
+    const warn = jest.spyOn(Logger.prototype, 'warn').mockImplementation(() => undefined);
+    try {
+      for (let n = 1; n <= 1_010; n++)
+        await expect(mailer.send(`${n}@b.c`, 'hi')).rejects.toThrow('smtp down');
+      await settled(deadLetters, lost);
+
+      const drops = warn.mock.calls.map(([message]) => String(message)).filter((m) => m.includes('dropped'));
+      expect(drops).toEqual([
+        'The store keeps the newest 1000 dead letters: past that the oldest go, and one of policy "emails" was ' +
+          'dropped (said once per policy; replay or purge letters to keep room)',
+      ]);
+      expect((await deadLetters.list({ limit: 1_000 })).at(-1)?.args[0]).toBe('11@b.c');
+    } finally {
+      warn.mockRestore();
+    }
+  });
+
   it('should keep a huge error message cut to 2,000 characters, saying how much it cut', async () => {
     const { deadLetters, mailer } = await mailApp();
     Mailer.failWith = () => new Error('e'.repeat(1_000_000));

@@ -8,6 +8,13 @@ import * as messages from './dead-letters.messages';
  */
 export const DEAD_LETTER_MAX_ARGS_BYTES = 64 * 1024;
 
+/**
+ * How deep the lists and objects of a dead letter's arguments may nest (the arguments list is
+ * level 1): deeper ones are not kept (checking, copying and writing them recurse, and thousands
+ * of levels overflow the stack), and the call runs as without dead letters.
+ */
+export const DEAD_LETTER_MAX_DEPTH = 1_000;
+
 /** The most a dead letter keeps of its error's message (characters); the rest is cut, and said so. */
 export const DEAD_LETTER_MAX_MESSAGE_LENGTH = 2_000;
 
@@ -44,6 +51,24 @@ export class DeadLetterTooLargeError extends Error {
     readonly bytes: number,
   ) {
     super(messages.ARGUMENTS_TOO_LARGE(policy, bytes, DEAD_LETTER_MAX_ARGS_BYTES));
+  }
+}
+
+/**
+ * A call that finally failed has arguments a dead letter cannot keep although each value is one
+ * JSON keeps: nested more than {@link DEAD_LETTER_MAX_DEPTH} levels deep, or too large for
+ * JSON to write out at all. The call ran as without dead letters; this is logged as lost, naming
+ * the policy and why. It never reaches a caller, so it is a plain `Error`.
+ */
+export class DeadLetterNotKeptError extends Error {
+  readonly code = 'DEAD_LETTER_NOT_KEPT' as const;
+  override readonly name = 'DeadLetterNotKeptError';
+
+  constructor(
+    readonly policy: string,
+    reason: string,
+  ) {
+    super(messages.ARGUMENTS_NOT_KEPT(policy, reason));
   }
 }
 

@@ -22,3 +22,15 @@ export const MESSAGE_CUT = (dropped: number): string => `… (${dropped} more ch
 export const CLAIM_NOT_FREED = (id: string, error: unknown): string =>
   `Dead letter "${id}" was replayed, but its claim could not be freed (${error instanceof Error ? error.message : String(error)}): ` +
   'another replay of it is refused until the claim expires';
+
+export const ARGUMENTS_NOT_KEPT = (policy: string, reason: string): string =>
+  `a dead letter of policy "${policy}" cannot keep its arguments: ${reason}`;
+
+export const TOO_DEEP = (max: number): string =>
+  `they are nested more than ${max} levels deep (pass flatter arguments, or an id the method can load the data by)`;
+
+export const NOT_WRITABLE = (error: RangeError): string => `JSON could not write them out (${error.message})`;
+
+export const OLDEST_DROPPED = (policy: string, capacity: number): string =>
+  `The store keeps the newest ${capacity} dead letters: past that the oldest go, and one of policy "${policy}" ` +
+  'was dropped (said once per policy; replay or purge letters to keep room)';

@@ -9,15 +9,17 @@ import {
 import { BreakerStore } from '../../stores/breaker-store';
 import {
   DEAD_LETTER_MAX_ARGS_BYTES,
+  DEAD_LETTER_MAX_DEPTH,
   DEAD_LETTER_MAX_MESSAGE_LENGTH,
   DeadLetterArgumentsError,
   DeadLetterNotFoundError,
+  DeadLetterNotKeptError,
   DeadLetterTooLargeError,
   NoReplayerError,
   ReplayInProgressError,
 } from './dead-letter-errors';
 import * as messages from './dead-letters.messages';
-import { jsonProblemIn } from './json-arguments';
+import { jsonArgumentsCheck } from './json-arguments';
 
 /** Runs a dead letter's call again through its policy, with the arguments it was made with. @publicApi */
 export type Replayer = (...args: unknown[]) => unknown;
@@ -42,22 +44,34 @@ export class DeadLetters {
   /** The letter being replayed in this async context: its failure is that letter's, not a new one. */
   private readonly replay$ = new AsyncLocalStorage<DeadLetter>();
   private readonly logger = new Logger('DeadLetters');
+  /** Policies the store was said to drop letters of: said once each, not once per letter. */
+  private readonly droppedFrom = new Set<string>();
 
   constructor(@Inject(BreakerStore) breakerStore: BreakerStore) {
     this.store = breakerStore.deadLetters ?? new MemoryDeadLetters();
+    this.store.onDrop?.((policy, capacity) => {
+      if (this.droppedFrom.has(policy)) return;
+      this.droppedFrom.add(policy);
+      this.logger.warn(messages.OLDEST_DROPPED(policy, capacity));
+    });
   }
 
   /**
    * Refuses arguments a dead letter could not keep as they are: call it when a policy's
    * method first runs, so a bad signature fails at once rather than on the first failure.
    * @returns a copy of them as they are now: what to keep should the call fail (the method may
-   * change its own arguments meanwhile).
+   * change its own arguments meanwhile). Arguments no letter can keep although their values are
+   * JSON's (nested more than {@link DEAD_LETTER_MAX_DEPTH} levels deep) are not refused: the call
+   * runs as without dead letters, and should it fail, `record` says why it keeps nothing.
    * @throws {DeadLetterArgumentsError} naming the policy and what is wrong.
    */
   checkArguments(policy: string, args: readonly unknown[]): unknown[] {
-    const problem = jsonProblemIn(args);
-    if (problem !== undefined) throw new DeadLetterArgumentsError(policy, problem);
-    return JSON.parse(JSON.stringify([...args])) as unknown[];
+    try {
+      return JSON.parse(this.asJson(policy, args)) as unknown[];
+    } catch (error) {
+      if (error instanceof DeadLetterNotKeptError) return [...args];
+      throw error;
+    }
   }
 
   /**
@@ -65,15 +79,35 @@ export class DeadLetters {
    * policy, it keeps nothing new: the replayed letter stays, and is what it resolves with.
    * The error's message is kept up to {@link DEAD_LETTER_MAX_MESSAGE_LENGTH} characters.
    * @throws {DeadLetterArgumentsError} (as a rejected promise) when its arguments cannot be kept,
-   * {@link DeadLetterTooLargeError} when they are more than {@link DEAD_LETTER_MAX_ARGS_BYTES} as JSON.
+   * {@link DeadLetterTooLargeError} when they are more than {@link DEAD_LETTER_MAX_ARGS_BYTES} as JSON,
+   * {@link DeadLetterNotKeptError} when they are nested too deep to keep.
    */
   async record(policy: string, args: readonly unknown[], error: unknown, attempts = 1): Promise<DeadLetter> {
     const replayed = this.replay$.getStore();
     if (replayed?.policy === policy) return replayed;
-    const kept = this.checkArguments(policy, args);
-    const bytes = Buffer.byteLength(JSON.stringify(kept));
+    const json = this.asJson(policy, args);
+    const bytes = Buffer.byteLength(json);
     if (bytes > DEAD_LETTER_MAX_ARGS_BYTES) throw new DeadLetterTooLargeError(policy, bytes);
+    const kept = JSON.parse(json) as unknown[];
     return this.store.add({ policy, args: kept, error: describeError(error), attempts, at: Date.now() });
+  }
+
+  /**
+   * The arguments as a letter keeps them (JSON).
+   * @throws {DeadLetterArgumentsError} when a value would not come back the same,
+   * {@link DeadLetterNotKeptError} when they are nested too deep, or too large, to write out.
+   */
+  private asJson(policy: string, args: readonly unknown[]): string {
+    const { problem, tooDeep } = jsonArgumentsCheck(args, DEAD_LETTER_MAX_DEPTH);
+    if (problem !== undefined) throw new DeadLetterArgumentsError(policy, problem);
+    if (tooDeep) throw new DeadLetterNotKeptError(policy, messages.TOO_DEEP(DEAD_LETTER_MAX_DEPTH));
+    try {
+      return JSON.stringify([...args]);
+    } catch (error) {
+      // A string longer than V8's longest (hundreds of MB): no letter could hold it anyway.
+      if (error instanceof RangeError) throw new DeadLetterNotKeptError(policy, messages.NOT_WRITABLE(error));
+      throw error;
+    }
   }
 
   /** How `replay()` runs the letters of `policy`; the policy registers it, replacing any earlier one. */

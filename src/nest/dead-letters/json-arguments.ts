@@ -1,13 +1,31 @@
-/**
- * What in `args` would not come back the same from JSON, as `args[1].when is a Date`; undefined
- * when all of it would. Accepted: strings, finite numbers, booleans, null, arrays and plain
- * objects of those (an object property may be undefined: it reads back absent, as it was).
- */
-export function jsonProblemIn(args: readonly unknown[]): string | undefined {
-  return problemIn(args, 'args', new Set());
+/** What `jsonArgumentsCheck` finds. */
+export interface JsonArgumentsCheck {
+  /** What would not come back the same from JSON, as `args[1].when is a Date`. */
+  problem?: string;
+  /** Whether a list or object is nested deeper than the `maxDepth` checked (the rest was checked). */
+  tooDeep: boolean;
 }
 
-function problemIn(value: unknown, path: string, seen: Set<object>): string | undefined {
+/**
+ * Checks that `args` would come back the same from JSON. Accepted: strings, finite numbers,
+ * booleans, null, arrays and plain objects of those (an object property may be undefined: it
+ * reads back absent, as it was). Nothing nested deeper than `maxDepth` is looked at: the check
+ * recurses, and so would copying them, so arguments nested thousands of levels deep would
+ * overflow the stack.
+ */
+export function jsonArgumentsCheck(args: readonly unknown[], maxDepth: number): JsonArgumentsCheck {
+  const check = { tooDeep: false, maxDepth };
+  const problem = problemIn(args, 'args', new Set(), 0, check);
+  return { tooDeep: check.tooDeep, ...(problem !== undefined && { problem }) };
+}
+
+function problemIn(
+  value: unknown,
+  path: string,
+  seen: Set<object>,
+  depth: number,
+  check: { tooDeep: boolean; maxDepth: number },
+): string | undefined {
   switch (typeof value) {
     case 'string':
     case 'boolean':
@@ -23,6 +41,10 @@ function problemIn(value: unknown, path: string, seen: Set<object>): string | un
       return `${path} is a ${typeof value}`;
   }
   if (value === null) return undefined;
+  if (depth >= check.maxDepth) {
+    check.tooDeep = true;
+    return undefined;
+  }
   if (seen.has(value)) return `${path} refers back to an object that contains it`;
   const proto = Object.getPrototypeOf(value) as unknown;
   const list = Array.isArray(value);
@@ -38,10 +60,10 @@ function problemIn(value: unknown, path: string, seen: Set<object>): string | un
   if (list) {
     // An index loop, not reduce: a hole reads as undefined, which JSON writes as null.
     for (let i = 0; i < value.length && found === undefined; i++)
-      found = problemIn(value[i], `${path}[${i}]`, seen);
+      found = problemIn(value[i], `${path}[${i}]`, seen, depth + 1, check);
   } else {
     for (const [key, item] of Object.entries(value)) {
-      if (item !== undefined) found = problemIn(item, `${path}.${key}`, seen);
+      if (item !== undefined) found = problemIn(item, `${path}.${key}`, seen, depth + 1, check);
       if (found !== undefined) break;
     }
   }

@@ -1,16 +1,15 @@
 import { randomBytes } from 'node:crypto';
-import type { DeadLetter, DeadLetterStore, NewDeadLetter } from '../../core/dead-letter-store';
+import {
+  REPLAY_CLAIM_MS,
+  type DeadLetter,
+  type DeadLetterStore,
+  type NewDeadLetter,
+} from '../../core/dead-letter-store';
 import { PURGE_DEAD_LETTERS_SCRIPT } from './redis-scripts';
 import { fieldsOf, newestFirst, type StreamEntry } from './redis-stream';
 
 /** Entries the redis store keeps (`XADD … MAXLEN`); the oldest are dropped as new ones arrive. */
 export const REDIS_DEAD_LETTERS_KEPT = 10_000;
-
-/**
- * How long a replay's claim on a letter lasts (ms): it frees itself after this should the
- * instance that replays it die. A replay still running then may be run again by another.
- */
-export const REPLAY_CLAIM_MS = 10 * 60_000;
 
 /** Frees a claim only if it is still this replay's (its lease may have passed to another). */
 const RELEASE_CLAIM_SCRIPT = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0`;
@@ -27,6 +26,8 @@ export interface DeadLetterCommands {
  * instance is listed and replayed from any. Ids are the stream's: they only grow, and a removed
  * one is never given again. Holds the newest {@link REDIS_DEAD_LETTERS_KEPT}. While Redis is
  * down a letter cannot be kept: `add` rejects, and the module logs the letter lost.
+ * It has no `onDrop`: `XADD … MAXLEN` answers with the new id only, whether it trimmed or not, and
+ * telling would cost another command with every letter.
  */
 export class RedisDeadLetters implements DeadLetterStore {
   constructor(
