@@ -41,6 +41,7 @@ export { MemoryAuditLog, type AuditEntry, type AuditLog } from './audit-log';
 export {
   MemoryDeadLetters,
   type DeadLetter,
+  type DeadLetterDropListener,
   type DeadLetterError,
   type DeadLetterStore,
   type NewDeadLetter,
