@@ -239,7 +239,9 @@ describe('fleet rate limit over a link that stalls', () => {
       proxy.freeze();
       // No answer within commandTimeout: a's own bucket decided.
       expect(await call(a)).toBe('ok');
-      expect(store.stats().errors).toEqual({ rate_limit: 1 });
+      expect(Object.entries(store.stats().errors).filter(([, count]) => count > 0)).toEqual([
+        ['rate_limit', 1],
+      ]);
       await delay(50);
       proxy.thaw();
       await delay(100);
