@@ -1,12 +1,5 @@
 /** The optional peers, each loaded when a feature that needs it is used. */
-export type OptionalPeer =
-  | 'prom-client'
-  | '@opentelemetry/api'
-  | 'redis'
-  | 'axios'
-  | '@nestjs/websockets'
-  | '@nestjs/microservices'
-  | 'better-sqlite3';
+export type OptionalPeer = 'prom-client' | '@opentelemetry/api' | 'redis' | 'axios' | 'better-sqlite3';
 
 /**
  * An optional peer, or undefined when it is not installed. Only the peer itself missing means
@@ -28,18 +21,17 @@ export function requireOptional<T>(name: OptionalPeer): T | undefined {
         return require('redis') as T;
       case 'axios':
         return require('axios') as T;
-      case '@nestjs/websockets':
-        return require('@nestjs/websockets') as T;
-      case '@nestjs/microservices':
-        return require('@nestjs/microservices') as T;
       case 'better-sqlite3':
         return require('better-sqlite3') as T;
     }
     /* eslint-enable @typescript-eslint/no-require-imports */
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'MODULE_NOT_FOUND' && String(error).includes(`'${name}'`)) {
-      return undefined;
-    }
+    if (isMissingPeer(error, name)) return undefined;
     throw error;
   }
+}
+
+/** Whether `error`, thrown by requiring `name`, says that `name` itself is not installed. */
+export function isMissingPeer(error: unknown, name: string): boolean {
+  return (error as NodeJS.ErrnoException).code === 'MODULE_NOT_FOUND' && String(error).includes(`'${name}'`);
 }

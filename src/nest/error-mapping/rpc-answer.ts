@@ -1,7 +1,7 @@
 import { type ArgumentsHost, type ExecutionContext, IntrinsicException, Logger } from '@nestjs/common';
 import type { RpcException } from '@nestjs/microservices';
-import { requireOptional } from '../../core/optional-peer';
 import { LOG_CONTEXT } from '../resilience.constants';
+import { requireNestPeer } from '../nest-peer';
 import { EVENT_DROPPED } from '../resilience.messages';
 import type { ErrorAnswer } from './error-answers';
 
@@ -24,8 +24,7 @@ const logger = new Logger(LOG_CONTEXT);
 export function rpcAnswerFor(host: ArgumentsHost, answer: ErrorAnswer): Error {
   if (isEventHandler(host)) return eventRejectionFor(host as ExecutionContext, answer);
   // Loaded on the first RPC rejection, never by HTTP-only apps: an app with an RPC context has @nestjs/microservices.
-  Exception ??= (requireOptional('@nestjs/microservices') as typeof import('@nestjs/microservices'))
-    .RpcException;
+  Exception ??= requireNestPeer<typeof import('@nestjs/microservices')>('@nestjs/microservices').RpcException;
   return new Exception({ ...answer.details });
 }
 

@@ -1,5 +1,5 @@
 import type { ArgumentsHost } from '@nestjs/common';
-import { requireOptional } from '../../core/optional-peer';
+import { requireNestPeer } from '../nest-peer';
 import type { ErrorAnswer } from './error-answers';
 
 type WebSockets = typeof import('@nestjs/websockets');
@@ -11,7 +11,7 @@ let websockets: WebSockets | undefined;
  * has @nestjs/websockets.
  */
 function loadWebSockets(): WebSockets {
-  return (websockets ??= requireOptional<WebSockets>('@nestjs/websockets') as WebSockets);
+  return (websockets ??= requireNestPeer<WebSockets>('@nestjs/websockets'));
 }
 
 /**
