@@ -11,6 +11,7 @@ import {
   REDIS_URL,
   testPrefix,
 } from '../support/redis-fixture';
+import { eventually } from '../support/eventually';
 
 /**
  * What a request-supplied key brings into Redis and into each instance's memory is bounded
@@ -19,14 +20,6 @@ import {
 const logger = { warn: jest.fn(), error: jest.fn(), log: jest.fn() };
 const fail = () => Promise.reject(new Error('dependency down'));
 const ok = () => Promise.resolve('ok');
-
-async function eventually(check: () => boolean | Promise<boolean>, ms = 2_000): Promise<void> {
-  const started = Date.now();
-  while (!(await check())) {
-    if (Date.now() - started > ms) throw new Error(`not within ${ms} ms`);
-    await delay(5);
-  }
-}
 
 /** What the store heard of each breaker (private: the bound under test). */
 const heard = (store: RedisStore) => (store as unknown as { heard: Map<string, { gen: number }> }).heard;

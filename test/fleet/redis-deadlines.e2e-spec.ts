@@ -18,20 +18,12 @@ import { RedisStore, type RedisStoreOptions } from '../../src/stores/redis/redis
 import { killHard, readLines, spawnTs } from '../support/child-process';
 import { freezableProxy } from '../support/freezable-proxy';
 import { REDIS_LIBRARIES, startRedisServer, type RedisLibrary } from '../support/redis-fixture';
+import { eventually } from '../support/eventually';
 
 const CHILD = join(__dirname, '..', 'support', 'fleet-instance-child.ts');
 const silent = { warn: () => undefined, error: () => undefined, log: () => undefined };
 const fail = () => Promise.reject(new Error('dependency down'));
 const ok = () => Promise.resolve('ok');
-
-/** Polls `check` until it holds, failing after `ms`. */
-async function eventually(check: () => boolean | Promise<boolean>, ms = 2_000): Promise<void> {
-  const started = Date.now();
-  while (!(await check())) {
-    if (Date.now() - started > ms) throw new Error(`not within ${ms} ms`);
-    await delay(5);
-  }
-}
 
 jest.setTimeout(30_000);
 

@@ -10,6 +10,7 @@ import {
   startRedisServer,
   testPrefix,
 } from '../support/redis-fixture';
+import { eventually } from '../support/eventually';
 
 const CHILD = join(__dirname, '..', 'support', 'fleet-instance-child.ts');
 
@@ -55,16 +56,6 @@ class Instance {
   async dependencyCalls(): Promise<number> {
     return (await this.get<{ calls: number }>('/deps')).calls;
   }
-}
-
-/** Polls `check` until it holds, failing after `ms`; answers how long it took. */
-async function eventually(check: () => Promise<boolean>, ms = 2_000): Promise<number> {
-  const started = Date.now();
-  while (!(await check())) {
-    if (Date.now() - started > ms) throw new Error(`not within ${ms} ms`);
-    await delay(5);
-  }
-  return Date.now() - started;
 }
 
 // Each test boots its own fleet of processes, each compiling the sources on load.

@@ -22,20 +22,14 @@ import {
   testPrefix,
   type RedisLibrary,
 } from '../support/redis-fixture';
+import { eventually as pollUntil } from '../support/eventually';
 
 const logger = { warn: jest.fn(), error: jest.fn(), log: jest.fn() };
 const fail = () => Promise.reject(new Error('dependency down'));
 const ok = () => Promise.resolve('ok');
 
 /** Polls `check` until it holds (propagation is asynchronous), failing after `ms`. */
-async function eventually(check: () => boolean, ms = 1_000): Promise<number> {
-  const started = Date.now();
-  while (!check()) {
-    if (Date.now() - started > ms) throw new Error(`not within ${ms} ms`);
-    await delay(2);
-  }
-  return Date.now() - started;
-}
+const eventually = (check: () => boolean, ms = 1_000) => pollUntil(check, ms, 2);
 
 /** Whether a command the store sends reads the whole fleet state (its script lists the breakers). */
 const readsFleetState = (args: string[]) => args.some((arg) => arg.includes('SMEMBERS'));
