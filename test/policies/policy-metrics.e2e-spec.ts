@@ -11,6 +11,12 @@ class Downstream {
     throw new Error('down');
   }
 
+  @Retry({ attempts: 3, delay: 1, maxDelay: 1_000 })
+  async throttled(): Promise<string> {
+    // A 429 whose Retry-After is a minute: more than this retry may wait.
+    throw Object.assign(new Error('slow down'), { retryAfterMs: 60_000 });
+  }
+
   @Bulkhead({ maxConcurrent: 1, maxQueue: 1 })
   async busy(ms: number): Promise<string> {
     return new Promise((resolve) => setTimeout(() => resolve('done'), ms));
@@ -64,6 +70,18 @@ describe('policy metrics', () => {
     expect(after.value('app_resilience_bulkhead_active', { policy: 'Downstream.busy' })).toBe(0);
     await t.close();
     expect(await registry.getMetricsAsJSON()).toEqual([]);
+  });
+
+  it('should count as exhausted a retry given up because the error asks for a wait above maxDelay', async () => {
+    const registry = new Registry();
+    const t = await createApp({ providers: [Downstream] }, { metrics: { registry } });
+
+    await expect(t.app.get(Downstream).throttled()).rejects.toMatchObject({ retryAfterMs: 60_000 });
+
+    const scrape = new Scrape(await registry.metrics());
+    expect(scrape.series('resilience_retries_total', { policy: 'Downstream.throttled' })).toEqual([
+      'outcome=exhausted,policy=Downstream.throttled 1',
+    ]);
   });
 
   it('should take its series away when it closes, leaving those of an app that shares the registry', async () => {

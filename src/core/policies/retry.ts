@@ -90,7 +90,12 @@ export class RetryPolicy {
     for (const closing of this.waiting) closing.abort();
   }
 
-  /** How long to wait before retrying after `error`; `undefined`: throw it. */
+  /**
+   * How long to wait before retrying after `error`; `undefined`: throw it. An error this retry
+   * would retry but gives up on is counted `exhausted`: its attempts are used up, or the error
+   * asks for a wait longer than `maxDelay` (the longest this retry may wait), which no attempt
+   * left could change. Neither takes anything from the budget.
+   */
   private waitBeforeRetry(
     error: unknown,
     retry: number,
@@ -98,12 +103,11 @@ export class RetryPolicy {
     call: CallSignal | undefined,
   ): number | undefined {
     if (this.closed || call?.aborted || isRejection(error) || !retryOn(error)) return undefined;
-    if (retry >= this.options.attempts) {
+    const asked = retryAfterOf(error);
+    if (retry >= this.options.attempts || asked > this.options.maxDelay) {
       this.emit({ kind: 'retry', policy: this.policy, outcome: 'exhausted' });
       return undefined;
     }
-    const asked = retryAfterOf(error);
-    if (asked > this.options.maxDelay) return undefined;
     if (this.budget !== undefined && !this.budget.tryRetry(this.timers.now())) {
       this.emit({ kind: 'retry', policy: this.policy, outcome: 'budget_exhausted' });
       return undefined;

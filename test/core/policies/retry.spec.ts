@@ -136,6 +136,29 @@ describe('retry', () => {
     expect(tooLong.calls.count).toBe(1);
   });
 
+  it('should count an error asking for a wait above maxDelay as exhausted, taking nothing from the budget', async () => {
+    const timers = fakeTimers();
+    const events: PolicyEvent[] = [];
+    const tooLong = () => Object.assign(boom(), { retryAfterMs: 60_000 });
+    const policies = retrying(
+      { attempts: 3, maxDelay: 1_000, budget: { ratio: 0, minPerSecond: 0.1 } },
+      timers,
+      events,
+    );
+
+    const first = flaky(policies, 1, tooLong);
+    await timers.advance(5_000);
+    await expect(first.promise).rejects.toMatchObject({ retryAfterMs: 60_000 });
+    // The give-up is the retry's own decision (its maxDelay), so it shows beside the retries used up.
+    expect(events).toEqual([{ kind: 'retry', policy: 'payments', outcome: 'exhausted' }]);
+
+    // The one retry the budget allows (0.1 × 10) is still there.
+    const second = flaky(policies, 1);
+    await timers.advance(5_000);
+    await expect(second.promise).resolves.toBe('ok');
+    expect(events.slice(1)).toEqual([{ kind: 'retry', policy: 'payments', outcome: 'retried' }]);
+  });
+
   it('should stop waiting when the total timeout aborts the call during a retry wait', async () => {
     const timers = fakeTimers();
     const retry = { attempts: 2, delay: 1_000, jitter: 'none' } as const;
