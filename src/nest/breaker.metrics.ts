@@ -15,12 +15,18 @@ import { BreakerStore, type StoreStats } from '../stores/breaker-store';
 import { BreakerSeries, type BreakerMetricSet } from './breaker-series';
 import { BufferedHistogram, type HistogramSeries } from './buffered-histogram';
 import { KeyedSeries } from './keyed-series';
-import { BREAKER_METRICS, rejectionReasonsOf, type BreakerMetricDefinition } from './metric-names';
+import {
+  BREAKER_METRICS,
+  rejectionReasonsOf,
+  ZERO_SERIES,
+  type BreakerMetricDefinition,
+  type ZeroSeries,
+} from './metric-names';
 import type { ResilienceModuleOptions } from './resilience-options.interface';
 import { LOG_CONTEXT, RESILIENCE_OPTIONS } from './resilience.constants';
 import { PROM_CLIENT_MISSING } from './resilience.messages';
 import { checkMetricsOptions, METRICS_OPTIONS } from './resilience-options.table';
-import { leaseMetric, type MetricLease } from './shared-metric';
+import { leaseMetric, watchResets, type MetricLease } from './shared-metric';
 
 /**
  * Publishes the Prometheus series of every breaker in the registry, those added later
@@ -34,7 +40,9 @@ import { leaseMetric, type MetricLease } from './shared-metric';
  * {@link BufferedHistogram}); the state and failure-rate gauges are read from the breakers
  * then, so a scrape shows each breaker as of now (an OPEN breaker whose open period has
  * passed shows HALF_OPEN). The info gauge labels each breaker with the options alerts select
- * on (`critical`, `preset`).
+ * on (`critical`, `preset`). The counter series that start at 0 ({@link ZERO_SERIES}, the
+ * store's operations) are published at 0 again by the first scrape after a reset of their
+ * counter (`registry.resetMetrics()`), so `increase()` counts their next event.
  *
  * `prom-client` is an optional peer: without it (one log line says so), or with
  * `metrics: false`, this does nothing. `ResilienceModule` provides it; apps never use it directly.
@@ -133,24 +141,45 @@ export class BreakerMetrics implements OnModuleInit, OnModuleDestroy {
       this.leases.push(leased);
       return leased.metric;
     };
-    /** A prom-client metric whose owners each set their series at scrape time with `collect`. */
-    const promMetric = <D extends PromMetricDefinition>(definition: D, collect?: () => void): MetricOf<D> =>
-      lease<MetricOf<D>, (() => void) | undefined>(
+    /**
+     * A prom-client metric whose owners each set their series at scrape time with `collect`; a
+     * counter's, after a reset of it, first publish again with `restoreZeros` the series they
+     * start at 0.
+     */
+    const promMetric = <D extends PromMetricDefinition>(
+      definition: D,
+      collect?: () => void,
+      restoreZeros?: (metric: MetricOf<D>) => void,
+    ): MetricOf<D> => {
+      const metric: MetricOf<D> = lease<MetricOf<D>, Contribution>(
         definition,
-        (name, collects) =>
-          createMetric(prom, registry, name, definition, () => {
-            for (const contribute of collects()) contribute?.();
+        (name, contributions) =>
+          createMetric(prom, registry, name, definition, (reset) => {
+            for (const contribute of contributions()) contribute?.(reset);
           }) as MetricOf<D>,
-        collect,
+        (reset) => {
+          if (reset === true) restoreZeros?.(metric);
+          collect?.();
+        },
       );
+      return metric;
+    };
     /** A scrape-time contribution that calls `method` of every breaker's series (or summary). */
     const eachSeries = (method: ScrapeStep<BreakerSeries>) => () => this.series.forEach((s) => s[method]());
     const eachSummary = (method: ScrapeStep<KeyedSeries>) => () => this.keyed.forEach((k) => k[method]());
     // Leased in BREAKER_METRICS order, which is the order a scrape lists them in.
     const info = promMetric(BREAKER_METRICS.info, eachSeries('collectInfo'));
     const state = promMetric(BREAKER_METRICS.state, eachSeries('collectState'));
-    const calls = promMetric(BREAKER_METRICS.calls, eachSeries('flushCounts'));
-    const rejected = promMetric(BREAKER_METRICS.rejected, eachSeries('flushCounts'));
+    const calls = promMetric(
+      BREAKER_METRICS.calls,
+      eachSeries('flushCounts'),
+      this.zerosOfBreakers(ZERO_SERIES.calls),
+    );
+    const rejected = promMetric(
+      BREAKER_METRICS.rejected,
+      eachSeries('flushCounts'),
+      this.zerosOfBreakers(ZERO_SERIES.rejected),
+    );
     lease<BufferedHistogram, () => Iterable<HistogramSeries>>(
       BREAKER_METRICS.callDuration,
       (name, owners) => {
@@ -168,12 +197,28 @@ export class BreakerMetrics implements OnModuleInit, OnModuleDestroy {
       state,
       calls,
       rejected,
-      transitions: promMetric(BREAKER_METRICS.transitions),
+      transitions: promMetric(
+        BREAKER_METRICS.transitions,
+        undefined,
+        this.zerosOfBreakers(ZERO_SERIES.transitions),
+      ),
       failureRate: promMetric(BREAKER_METRICS.failureRate, eachSeries('collectFailureRate')),
       keys: promMetric(BREAKER_METRICS.keys, eachSummary('collectKeys')),
-      keyedCalls: promMetric(BREAKER_METRICS.keyedCalls, eachSummary('flushCounts')),
-      keyedRejected: promMetric(BREAKER_METRICS.keyedRejected, eachSummary('flushCounts')),
-      keyedTransitions: promMetric(BREAKER_METRICS.keyedTransitions),
+      keyedCalls: promMetric(
+        BREAKER_METRICS.keyedCalls,
+        eachSummary('flushCounts'),
+        this.zerosOfSummaries(ZERO_SERIES.calls),
+      ),
+      keyedRejected: promMetric(
+        BREAKER_METRICS.keyedRejected,
+        eachSummary('flushCounts'),
+        this.zerosOfSummaries(ZERO_SERIES.rejected),
+      ),
+      keyedTransitions: promMetric(
+        BREAKER_METRICS.keyedTransitions,
+        undefined,
+        this.zerosOfSummaries(ZERO_SERIES.transitions),
+      ),
     };
     if (this.store?.stats !== undefined)
       this.leaseStoreMetrics(promMetric, this.store.stats.bind(this.store));
@@ -185,11 +230,18 @@ export class BreakerMetrics implements OnModuleInit, OnModuleDestroy {
    * commands, and the live instances of the fleet.
    */
   private leaseStoreMetrics(
-    promMetric: <D extends PromMetricDefinition>(definition: D, collect?: () => void) => MetricOf<D>,
+    promMetric: <D extends PromMetricDefinition>(
+      definition: D,
+      collect?: () => void,
+      restoreZeros?: (metric: MetricOf<D>) => void,
+    ) => MetricOf<D>,
     stats: () => StoreStats,
   ): void {
-    const errors: Counter<string> = promMetric(BREAKER_METRICS.storeErrors, () =>
-      this.collectStoreErrors(errors, stats().errors),
+    const errors: Counter<string> = promMetric(
+      BREAKER_METRICS.storeErrors,
+      () => this.collectStoreErrors(errors, stats().errors),
+      // Every operation seen, at 0 again: the errors counted since are added by the collect after.
+      (counter) => this.storeErrorsSeen.forEach((_, operation) => counter.inc({ operation }, 0)),
     );
     const up: Gauge<string> = promMetric(BREAKER_METRICS.storeUp, () => up.set(stats().up ? 1 : 0));
     const instances: Gauge<string> = promMetric(BREAKER_METRICS.fleetInstances, () =>
@@ -207,11 +259,36 @@ export class BreakerMetrics implements OnModuleInit, OnModuleDestroy {
     }
   }
 
+  /** Publishes in a counter the series `zeros` lists at 0 for every breaker with series of its own. */
+  private zerosOfBreakers(zeros: ZeroSeries): (counter: Counter<string>) => void {
+    return (counter) => {
+      for (const breaker of this.series.keys()) {
+        for (const labels of zeros(breaker.name, rejectionReasonsOf(breaker.options))) counter.inc(labels, 0);
+      }
+    };
+  }
+
+  /** Publishes in a `keyed` counter the series `zeros` lists at 0 for every summary of per-key breakers. */
+  private zerosOfSummaries(zeros: ZeroSeries): (counter: Counter<string>) => void {
+    return (counter) => {
+      for (const [name, summary] of this.keyed) {
+        for (const labels of zeros(name, summary.reasons)) counter.inc(labels, 0);
+      }
+    };
+  }
+
   /** The call duration series of every breaker of this app. */
   private *durationSeries(): Iterable<HistogramSeries> {
     for (const series of this.series.values()) yield* series.durations;
   }
 }
+
+/**
+ * An owner's part in a scrape of a metric it shares; `reset` is true at the first scrape after a
+ * reset of the metric. A copy of the package that calls it without `reset` (or is called with it
+ * and ignores it) still shares the metric: only its series at 0 are not published again.
+ */
+type Contribution = ((reset?: boolean) => void) | undefined;
 
 /** The methods of `T` a scrape calls: they take nothing and return nothing. */
 type ScrapeStep<T> = { [K in keyof T]: T[K] extends () => void ? K : never }[keyof T];
@@ -226,18 +303,23 @@ function createMetric(
   registry: Registry,
   name: string,
   definition: PromMetricDefinition,
-  collect: () => void,
+  collect: (reset: boolean) => void,
 ): Counter<string> | Gauge<string> {
+  // A gauge's series are all set at every scrape: only a counter's reset needs telling.
+  let wasReset = (): boolean => false;
   const config = {
     name,
     help: definition.help,
     labelNames: definition.labelNames,
     registers: [registry],
-    collect,
+    collect: () => collect(wasReset()),
   };
   switch (definition.type) {
-    case 'counter':
-      return new prom.Counter(config);
+    case 'counter': {
+      const counter = new prom.Counter(config);
+      wasReset = watchResets(counter);
+      return counter;
+    }
     case 'gauge':
       return new prom.Gauge(config);
   }

@@ -2,7 +2,7 @@ import type { Breaker } from '../core/breaker';
 import type { RejectionReason } from '../core/breaker-events';
 import { CIRCUIT_STATES, type CircuitState } from '../core/circuit-state';
 import type { BreakerMetricSet } from './breaker-series';
-import { AUTOMATIC_TRANSITIONS, CALL_OUTCOMES } from './metric-names';
+import { CALL_OUTCOMES, ZERO_SERIES } from './metric-names';
 import { flush, unflushedCount, type UnflushedCount } from './unflushed-count';
 
 /**
@@ -26,14 +26,14 @@ export class KeyedSeries {
     private readonly name: string,
     private readonly metrics: BreakerMetricSet,
     /** The rejection reasons the name's breakers can give, each with its series. */
-    private readonly reasons: readonly RejectionReason[],
+    readonly reasons: readonly RejectionReason[],
   ) {
     this.keys = CIRCUIT_STATES.map((state) => metrics.keys.labels(name, state));
     this.calls = CALL_OUTCOMES.map((outcome) => unflushedCount(metrics.keyedCalls.labels(name, outcome)));
     for (const reason of this.reasons) {
       this.rejected[reason] = unflushedCount(metrics.keyedRejected.labels(name, reason));
     }
-    for (const move of AUTOMATIC_TRANSITIONS) metrics.keyedTransitions.inc({ breaker: name, ...move }, 0);
+    for (const labels of ZERO_SERIES.transitions(name)) metrics.keyedTransitions.inc(labels, 0);
     this.onOutcome = this.calls.map((count) => () => {
       count.unflushed++;
     });

@@ -43,6 +43,26 @@ export const AUTOMATIC_TRANSITIONS: ReadonlyArray<{
 ];
 
 /**
+ * The series a breaker publishes at 0 from its creation, in each of its counters, by its name
+ * and the rejection reasons it can give: every call outcome, every reason, the moves it makes by
+ * itself. The summary of a name's per-key breakers has the same in its `keyed` counters. A reset
+ * of a counter (prom-client's `registry.resetMetrics()`) takes them out; its next scrape
+ * publishes them at 0 again from here, so `increase()` still counts their next event.
+ */
+export const ZERO_SERIES = {
+  calls: (breaker: string) => CALL_OUTCOMES.map((outcome) => ({ breaker, outcome })),
+  rejected: (breaker: string, reasons: readonly RejectionReason[]) =>
+    reasons.map((reason) => ({ breaker, reason })),
+  transitions: (breaker: string) => AUTOMATIC_TRANSITIONS.map(({ from, to }) => ({ breaker, from, to })),
+} satisfies Record<string, ZeroSeries>;
+
+/** The series at 0 of a breaker (or summary) that can give `reasons`, in one counter. */
+export type ZeroSeries = (
+  breaker: string,
+  reasons: readonly RejectionReason[],
+) => ReadonlyArray<Record<string, string>>;
+
+/**
  * Buckets of `circuit_breaker_call_duration_seconds`, in seconds: from cache lookups (5 ms)
  * to the 120 s of the `llm` preset's timeout, so every preset's calls land inside a bucket.
  */

@@ -82,3 +82,24 @@ export function leaseMetric<M extends object, C>(
 function signatureOf({ type, labelNames, buckets = [] }: BreakerMetricDefinition): string {
   return `${SHARING_PROTOCOL}:${type}{${labelNames.join(',')}}[${buckets.join(',')}]`;
 }
+
+/**
+ * Watches `metric.reset()`, which prom-client's `registry.resetMetrics()` calls on every metric
+ * (some apps do between tests or scrapes): the function returned says whether the metric was
+ * reset since it last asked. A counter's reset takes out every series, those the library
+ * publishes at 0 from the start too; its next scrape asks, and publishes them again. Nothing is
+ * asked or done per call.
+ */
+export function watchResets(metric: { reset(): void }): () => boolean {
+  const reset = metric.reset.bind(metric);
+  let wasReset = false;
+  metric.reset = () => {
+    reset();
+    wasReset = true;
+  };
+  return () => {
+    const was = wasReset;
+    wasReset = false;
+    return was;
+  };
+}
