@@ -1,5 +1,5 @@
 import { BadRequestException } from '@nestjs/common';
-import { INVALID_FIELD, UNKNOWN_FIELDS } from './admin.messages';
+import { INVALID_FIELD, UNKNOWN_FIELDS, UNKNOWN_QUERY_PARAMETERS } from './admin.messages';
 
 /** Most entries (audit, dead letters) one request may ask for. */
 const MAX_AUDIT_LIMIT = 1000;
@@ -14,6 +14,18 @@ export function readBody(body: unknown, allowed: readonly string[]): Record<stri
   const unknown = Object.keys(body).filter((key) => !allowed.includes(key));
   if (unknown.length > 0) throw new BadRequestException(UNKNOWN_FIELDS(unknown, allowed));
   return body as Record<string, unknown>;
+}
+
+/**
+ * The query string's parameters; any but `allowed` is refused, as a body's unknown fields are: a
+ * typo such as `DELETE dead-letters?polcy=emails` would otherwise drop the filter and purge the
+ * letters of every policy, and `GET audit?braker=x` answer every breaker's entries.
+ */
+export function readQuery(query: unknown, allowed: readonly string[]): Record<string, unknown> {
+  if (typeof query !== 'object' || query === null) return {};
+  const unknown = Object.keys(query).filter((key) => !allowed.includes(key));
+  if (unknown.length > 0) throw new BadRequestException(UNKNOWN_QUERY_PARAMETERS(unknown, allowed));
+  return query as Record<string, unknown>;
 }
 
 /** `reason`, trimmed; required for actions whose audit entry would be useless without it. */

@@ -43,8 +43,20 @@ export const UNKNOWN_BREAKER = (name: string): string => `Unknown circuit breake
 export const INVALID_FIELD = (field: string, expected: string): string => `${field}: expected ${expected}`;
 
 export const UNKNOWN_FIELDS = (fields: string[], allowed: readonly string[]): string =>
-  `unknown field${fields.length > 1 ? 's' : ''} ${fields.map((f) => `"${f}"`).join(', ')}; ` +
-  `expected ${allowed.length > 0 ? allowed.map((f) => `"${f}"`).join(', ') : 'none'}`;
+  unknownNames('field', fields, allowed);
+
+export const UNKNOWN_QUERY_PARAMETERS = (names: string[], allowed: readonly string[]): string =>
+  unknownNames('query parameter', names, allowed);
+
+/** `unknown field "forced"; expected "reason", "force"`: names that come from the request, escaped and bounded. */
+function unknownNames(what: string, names: string[], allowed: readonly string[]): string {
+  const shown = names.slice(0, 10).map((name) => `"${escapeUnprintable(name.slice(0, 100))}"`);
+  if (names.length > shown.length) shown.push(`and ${names.length - shown.length} more`);
+  return (
+    `unknown ${what}${names.length > 1 ? 's' : ''} ${shown.join(', ')}; ` +
+    `expected ${allowed.length > 0 ? allowed.map((f) => `"${f}"`).join(', ') : 'none'}`
+  );
+}
 
 export const MISSING_TOKEN = 'Missing admin token: send the header "Authorization: Bearer <token>"';
 

@@ -33,7 +33,7 @@ import { LOG_CONTEXT, SKIP_BREAKER_METADATA } from '../resilience.constants';
 import type { AdminOptions } from '../resilience-options.interface';
 import { AdminActor } from './admin-actor.decorator';
 import { adminGuards } from './admin-guards';
-import { readBody, readFlag, readLimit, readNameFilter, readReason } from './admin-request';
+import { readBody, readFlag, readLimit, readNameFilter, readQuery, readReason } from './admin-request';
 import { AdminJsonBodyGuard } from './admin-json-body.guard';
 import { AdminTokenGuard } from './admin-token.guard';
 import { forAdmin, replayAnswer, type ReplaySucceededBody } from './dead-letter-answers';
@@ -84,7 +84,8 @@ export function createAdminController(options: AdminOptions): Type<unknown> {
 
     /** `?scope=fleet`: every live instance's breakers, from a store shared by a fleet (redis). */
     @Get('breakers')
-    async list(@Query('scope') scope: unknown): Promise<BreakerSnapshot[] | FleetView> {
+    async list(@Query() query: unknown): Promise<BreakerSnapshot[] | FleetView> {
+      const { scope } = readQuery(query, ['scope']);
       if (scope === undefined || scope === 'instance')
         return this.registry.all().map((breaker) => breaker.snapshot());
       if (scope !== 'fleet') throw new BadRequestException(INVALID_FIELD('scope', "'instance' or 'fleet'"));
@@ -94,7 +95,8 @@ export function createAdminController(options: AdminOptions): Type<unknown> {
     }
 
     @Get('breakers/:name')
-    one(@Param('name') name: string): BreakerSnapshot {
+    one(@Param('name') name: string, @Query() query: unknown): BreakerSnapshot {
+      readQuery(query, []);
       return this.breaker(name).snapshot();
     }
 
@@ -103,9 +105,10 @@ export function createAdminController(options: AdminOptions): Type<unknown> {
     async trip(
       @Param('name') name: string,
       @Body() body: unknown,
+      @Query() query: unknown,
       @AdminActor() actor: string | null,
     ): Promise<BreakerSnapshot> {
-      return this.withReason(name, body, (breaker, reason) => breaker.trip(reason, actor));
+      return this.withReason(name, body, query, (breaker, reason) => breaker.trip(reason, actor));
     }
 
     @Post('breakers/:name/reset')
@@ -113,8 +116,10 @@ export function createAdminController(options: AdminOptions): Type<unknown> {
     async reset(
       @Param('name') name: string,
       @Body() body: unknown,
+      @Query() query: unknown,
       @AdminActor() actor: string | null,
     ): Promise<BreakerSnapshot> {
+      readQuery(query, []);
       const breaker = this.breaker(name);
       const fields = readBody(body, ['reason', 'force']);
       const reason = readReason(fields, false);
@@ -133,13 +138,15 @@ export function createAdminController(options: AdminOptions): Type<unknown> {
     async disable(
       @Param('name') name: string,
       @Body() body: unknown,
+      @Query() query: unknown,
       @AdminActor() actor: string | null,
     ): Promise<BreakerSnapshot> {
-      return this.withReason(name, body, (breaker, reason) => breaker.disable(reason, actor));
+      return this.withReason(name, body, query, (breaker, reason) => breaker.disable(reason, actor));
     }
 
     @Get('audit')
-    async audit(@Query('breaker') breaker: unknown, @Query('limit') limit: unknown): Promise<AuditEntry[]> {
+    async audit(@Query() query: unknown): Promise<AuditEntry[]> {
+      const { breaker, limit } = readQuery(query, ['breaker', 'limit']);
       const name = readNameFilter('breaker', breaker);
       const entries = await fromStore('The audit log', () =>
         this.registry.audit(name, { limit: readLimit(limit) }),
@@ -153,34 +160,35 @@ export function createAdminController(options: AdminOptions): Type<unknown> {
     }
 
     @Get('dead-letters')
-    async listDeadLetters(
-      @Query('policy') policy: unknown,
-      @Query('limit') limit: unknown,
-    ): Promise<DeadLetter[]> {
+    async listDeadLetters(@Query() query: unknown): Promise<DeadLetter[]> {
+      const { policy, limit } = readQuery(query, ['policy', 'limit']);
       const filter = { policy: readNameFilter('policy', policy), limit: readLimit(limit) };
       return fromStore(DEAD_LETTERS, () => this.deadLetters.list(filter));
     }
 
     @Get('dead-letters/:id')
-    async deadLetter(@Param('id') id: string): Promise<DeadLetter> {
+    async deadLetter(@Param('id') id: string, @Query() query: unknown): Promise<DeadLetter> {
+      readQuery(query, []);
       return fromStore(DEAD_LETTERS, () => forAdmin(() => this.deadLetters.get(id)));
     }
 
     /** 200 once the call succeeded (the letter is gone); 502 when it failed again (the letter stays). */
     @Post('dead-letters/:id/replay')
     @HttpCode(HttpStatus.OK)
-    async replay(@Param('id') id: string, @AdminActor() actor: string | null): Promise<ReplaySucceededBody> {
+    async replay(
+      @Param('id') id: string,
+      @Query() query: unknown,
+      @AdminActor() actor: string | null,
+    ): Promise<ReplaySucceededBody> {
+      readQuery(query, []);
       const outcome = await fromStore(DEAD_LETTERS, () => forAdmin(() => this.deadLetters.replay(id)));
       this.actions.log(DEAD_LETTER_REPLAYED(outcome, actor));
       return replayAnswer(outcome);
     }
 
     @Delete('dead-letters')
-    async purge(
-      @Query('policy') policy: unknown,
-      @AdminActor() actor: string | null,
-    ): Promise<{ purged: number }> {
-      const name = readNameFilter('policy', policy);
+    async purge(@Query() query: unknown, @AdminActor() actor: string | null): Promise<{ purged: number }> {
+      const name = readNameFilter('policy', readQuery(query, ['policy']).policy);
       const purged = await fromStore(DEAD_LETTERS, () => this.deadLetters.purge(name));
       this.actions.log(DEAD_LETTERS_PURGED(purged, name, actor));
       return { purged };
@@ -190,8 +198,10 @@ export function createAdminController(options: AdminOptions): Type<unknown> {
     private async withReason(
       name: string,
       body: unknown,
+      query: unknown,
       action: (breaker: Breaker, reason: string) => Promise<void>,
     ): Promise<BreakerSnapshot> {
+      readQuery(query, []);
       const breaker = this.breaker(name);
       await action(breaker, readReason(readBody(body, ['reason']), true));
       return breaker.snapshot();

@@ -1,0 +1,86 @@
+/**
+ * The admin API as a careless operator uses it with curl: typos in query strings, reasons pasted
+ * from a log. On Express and on Fastify, over real HTTP.
+ */
+import type { INestApplication } from '@nestjs/common';
+import { FastifyAdapter } from '@nestjs/platform-fastify';
+import request from 'supertest';
+import { BreakerRegistry } from '../../src/core/registry';
+import { DeadLetters } from '../../src/nest/dead-letters/dead-letters.service';
+import type { HttpAdapterFactory } from '../support/http-adapter';
+import { ADMIN_TOKEN, closeApp, createAdminApp } from './admin-app.fixture';
+
+const auth = { Authorization: `Bearer ${ADMIN_TOKEN}` };
+const declined = (): Error => new Error('card declined');
+
+describe.each([
+  ['Express', undefined],
+  ['Fastify', () => new FastifyAdapter()],
+] as Array<[string, HttpAdapterFactory | undefined]>)('Admin API on %s, used carelessly', (_, adapter) => {
+  let app: INestApplication;
+  let http: ReturnType<typeof request>;
+  let deadLetters: DeadLetters;
+
+  beforeEach(async () => {
+    app = await createAdminApp({ token: ADMIN_TOKEN }, { adapter });
+    http = request(app.getHttpServer());
+    deadLetters = app.get(DeadLetters);
+  });
+
+  afterEach(() => closeApp(app));
+
+  it('should refuse a purge whose filter is misspelt, naming it, rather than purge every policy', async () => {
+    await deadLetters.record('payments', ['order-1'], declined());
+    await deadLetters.record('emails', ['welcome'], declined());
+
+    for (const search of ['polcy=emails', 'policy[name]=emails', 'policy=emails&dry=1']) {
+      const res = await http.delete(`/resilience/dead-letters?${search}`).set(auth).expect(400);
+      expect(res.body.message).toMatch(
+        /^unknown query parameter "(polcy|policy\[name\]|dry)"; expected "policy"$/,
+      );
+    }
+
+    expect(await deadLetters.list()).toHaveLength(2);
+    expect((await http.delete('/resilience/dead-letters?policy=emails').set(auth).expect(200)).body).toEqual({
+      purged: 1,
+    });
+  });
+
+  it('should refuse unknown query parameters on every route, saying which it takes', async () => {
+    const letter = await deadLetters.record('payments', ['order-1'], declined());
+    const cases: Array<[() => request.Test, string]> = [
+      [() => http.get('/resilience/breakers?scop=fleet'), 'unknown query parameter "scop"; expected "scope"'],
+      [() => http.get('/resilience/breakers/payments?x=1'), 'unknown query parameter "x"; expected none'],
+      [
+        () => http.get('/resilience/audit?braker=payments&limit=5'),
+        'unknown query parameter "braker"; expected "breaker", "limit"',
+      ],
+      [
+        () => http.get('/resilience/dead-letters?polcy=payments'),
+        'unknown query parameter "polcy"; expected "policy", "limit"',
+      ],
+      [
+        () => http.get(`/resilience/dead-letters/${letter.id}?full=1`),
+        'unknown query parameter "full"; expected none',
+      ],
+      [
+        () => http.post('/resilience/breakers/payments/reset?force=true').send({}),
+        'unknown query parameter "force"; expected none',
+      ],
+      [
+        () => http.post('/resilience/breakers/payments/trip?reason=x').send({ reason: 'drill' }),
+        'unknown query parameter "reason"; expected none',
+      ],
+      [
+        () => http.post(`/resilience/dead-letters/${letter.id}/replay?force=1`),
+        'unknown query parameter "force"; expected none',
+      ],
+    ];
+    for (const [send, message] of cases) {
+      const res = await send().set(auth);
+      expect({ status: res.status, message: res.body.message }).toEqual({ status: 400, message });
+    }
+    expect(app.get(BreakerRegistry).get('payments').state).toBe('closed');
+    expect(await deadLetters.list()).toHaveLength(1);
+  });
+});
