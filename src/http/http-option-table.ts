@@ -46,11 +46,13 @@ export function checkHttpOptions(
   options: unknown,
 ): asserts options is ResilientFetchOptions {
   checkOptions({ scope: 'http' }, table, options, 'http.');
-  // Every configured origin has its breaker from start-up: more than maxOrigins would evict some at once.
+  // Every configured origin has its breaker from start-up and keeps it: maxOrigins counts them.
   const configured = Object.keys(options.origins ?? {}).length;
   const max = options.maxOrigins ?? (table.maxOrigins.default as number);
   if (configured > max) {
-    const expected = `at least the ${configured} origins of http.origins, which all have their breakers from start-up`;
+    const expected =
+      `at least the ${configured} origins of http.origins, whose breakers are made at start-up and ` +
+      'never evicted (the other origins share what is left)';
     throw new InvalidBreakerOptionsError(undefined, 'http.maxOrigins', max, expected, 'http');
   }
 }

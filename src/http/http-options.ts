@@ -14,12 +14,14 @@ export interface ResilientFetchOptions {
   defaults?: BreakerOptions;
   /**
    * Options of one origin's breaker, by origin as `URL.origin` writes it (`https://api.example.com`).
-   * Each origin here has its breaker from start-up; any other gets one with its first request.
+   * Each origin here has its breaker from start-up and keeps it (never evicted); any other gets
+   * one with its first request.
    */
   origins?: Record<string, BreakerOptions>;
   /**
-   * Most origin breakers kept, those of `origins` included (at least as many as `origins` has);
-   * beyond it the least recently used origin with no request in flight is dropped, whatever its state.
+   * Most origin breakers kept, those of `origins` included (at least as many as `origins` has).
+   * The other origins share what is left: beyond it the least recently used of them with no
+   * request in flight is dropped, whatever its state.
    * @default 1000
    */
   maxOrigins?: number;

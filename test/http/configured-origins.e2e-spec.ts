@@ -72,6 +72,40 @@ describe('ResilienceModule http.origins: each configured origin has its breaker 
     ]);
   });
 
+  it('keeps a configured origin’s breaker, its state and options, however many other origins are used', async () => {
+    const others = await Promise.all([startUpstream(), startUpstream(), startUpstream()]);
+    try {
+      const name = `http:${upstream.origin}`;
+      const { registry } = await createApp(
+        {},
+        {
+          http: {
+            fetch: true,
+            maxOrigins: 2,
+            origins: { [upstream.origin]: { failureThreshold: 1, timeout: 4_000 } },
+          },
+        },
+      );
+      upstream.answer(503);
+      await (await fetch(upstream.origin)).text();
+      const opened = registry.get(name);
+      expect(opened.state).toBe(CircuitState.OPEN);
+      const seen = upstream.connections + upstream.requests;
+
+      // Three other origins, where maxOrigins leaves room for one beside the configured origin.
+      for (const other of others) expect((await fetch(other.origin)).status).toBe(200);
+
+      expect(registry.all().map((b) => b.name)).toEqual([name, `http:${others[2].origin}`]);
+      expect(registry.find(name)).toBe(opened);
+      expect(opened.options).toMatchObject({ failureThreshold: 1, timeout: 4_000 });
+      const rejection = await fetch(upstream.origin).catch((e: unknown) => e);
+      expect(isResilienceError(rejection, 'BREAKER_OPEN')).toBe(true);
+      expect(upstream.connections + upstream.requests).toBe(seen);
+    } finally {
+      await Promise.all(others.map((other) => other.close()));
+    }
+  });
+
   it('fails the boot when http.origins holds more origins than http.maxOrigins, naming both', async () => {
     const boot = Test.createTestingModule({
       imports: [
@@ -83,7 +117,7 @@ describe('ResilienceModule http.origins: each configured origin has its breaker 
     }).compile();
 
     await expect(boot).rejects.toThrow(
-      'Invalid option in http: http.maxOrigins = 1; expected at least the 2 origins of http.origins, which all have their breakers from start-up',
+      'Invalid option in http: http.maxOrigins = 1; expected at least the 2 origins of http.origins, whose breakers are made at start-up and never evicted (the other origins share what is left)',
     );
   });
 });

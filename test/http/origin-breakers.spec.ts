@@ -60,6 +60,25 @@ describe('OriginBreakers: the breaker of the origin a URL goes to', () => {
     origins.forUrl('http://b.test/');
     expect(registry.all().map((b) => b.name)).toEqual(['http:http://c.test', 'http:http://b.test']);
   });
+
+  it('never drops a configured origin: the others share what maxOrigins leaves', () => {
+    const registry = new BreakerRegistry();
+    const origins = originBreakersOf(registry, {
+      maxOrigins: 3,
+      origins: { 'http://a.test': { failureThreshold: 9 }, 'http://b.test': {} },
+    });
+    const configured = origins.forUrl('http://a.test/1');
+
+    for (const other of ['c', 'd', 'e', 'f']) origins.forUrl(`http://${other}.test/`);
+
+    expect(registry.all().map((b) => b.name)).toEqual([
+      'http:http://a.test',
+      'http:http://b.test',
+      'http:http://f.test',
+    ]);
+    expect(origins.forUrl('http://a.test/2')).toBe(configured);
+    expect(configured?.options.failureThreshold).toBe(9);
+  });
 });
 
 describe('OriginBreakers: never judges one origin by another’s breaker', () => {
