@@ -15,7 +15,14 @@ import { PolicyRegistry } from './policy-registry';
 import type { ResilienceModuleOptions } from './resilience-options.interface';
 import { LOG_CONTEXT, RESILIENCE_OPTIONS } from './resilience.constants';
 import * as messages from './resilience.messages';
-import { activateRegistry, bindInstance, deactivateRegistry, unbindInstance } from './registry-holder';
+import {
+  activateRegistry,
+  awaitBinding,
+  bindInstance,
+  deactivateRegistry,
+  type PendingBinding,
+  unbindInstance,
+} from './registry-holder';
 
 /**
  * Connects the methods `@CircuitBreaker` and the policy decorators wrapped to this app's
@@ -26,11 +33,17 @@ import { activateRegistry, bindInstance, deactivateRegistry, unbindInstance } fr
  * `InvalidBreakerOptionsError`), and each breaker and policy named (per-key breakers aside) is
  * created, so health and metrics show it from the start. A breaker named by a decorator or a
  * policy that is not configured but close to one that is gets a warning: likely a typo.
+ *
+ * Nest initialises deeper modules first, so with `isGlobal: false` a provider's `onModuleInit`
+ * may call a decorated method before this one binds; and a testing module compiled without
+ * `init()` never runs it. From the moment the app's instances exist, such a call binds them
+ * first (without the checks, which wait for `onModuleInit`).
  */
 @Injectable()
-export class CircuitBreakerExplorer implements OnModuleInit, OnApplicationShutdown {
+export class CircuitBreakerExplorer implements OnModuleInit, OnApplicationShutdown, PendingBinding {
   private readonly scanner = new MetadataScanner();
-  private readonly bound: object[] = [];
+  private readonly bound = new Set<object>();
+  private readonly stopWaiting: () => void;
   private readonly logger = new Logger(LOG_CONTEXT);
   /** Names warned of once already. */
   private readonly misspelled = new Set<string>();
@@ -40,14 +53,16 @@ export class CircuitBreakerExplorer implements OnModuleInit, OnApplicationShutdo
     @Inject(BreakerRegistry) private readonly registry: BreakerRegistry,
     @Inject(PolicyRegistry) private readonly policies: PolicyRegistry,
     @Inject(RESILIENCE_OPTIONS) private readonly options: ResilienceModuleOptions,
-  ) {}
+  ) {
+    this.stopWaiting = awaitBinding(this);
+  }
 
   onModuleInit(): void {
+    this.stopWaiting();
     for (const [name, policy] of Object.entries(this.options.policies ?? {}))
       if (policy.breaker !== undefined) this.checkSpelling(policy.breaker, `policy "${name}"`);
     const toBind: object[] = [];
-    for (const wrapper of [...this.discovery.getProviders(), ...this.discovery.getControllers()]) {
-      if (wrapper.isAlias) continue;
+    for (const wrapper of this.wrappers()) {
       const instances = staticInstancesOf(wrapper);
       for (const instance of instances) if (this.checkDecoratedMethods(instance, true)) toBind.push(instance);
       if (instances.length > 0) continue;
@@ -55,14 +70,36 @@ export class CircuitBreakerExplorer implements OnModuleInit, OnApplicationShutdo
       const standIn = classInstanceOf(wrapper);
       if (standIn !== undefined) this.checkDecoratedMethods(standIn, false);
     }
-    for (const instance of toBind) bindInstance(instance, this.registry);
-    this.bound.push(...toBind);
+    this.bind(toBind);
     activateRegistry(this.registry);
   }
 
+  /** Binds the app's instances with decorated methods before `onModuleInit` has (see the class). */
+  bindInstances(): void {
+    const found: object[] = [];
+    for (const wrapper of this.wrappers())
+      for (const instance of staticInstancesOf(wrapper))
+        if (this.decoratedMethods(instance).length > 0) found.push(instance);
+    this.bind(found);
+  }
+
   onApplicationShutdown(): void {
-    for (const instance of this.bound.splice(0)) unbindInstance(instance, this.registry);
+    this.stopWaiting();
+    for (const instance of this.bound) unbindInstance(instance, this.registry);
+    this.bound.clear();
     deactivateRegistry(this.registry);
+  }
+
+  private wrappers(): InstanceWrapper[] {
+    const all = [...this.discovery.getProviders(), ...this.discovery.getControllers()];
+    return all.filter((wrapper) => !wrapper.isAlias);
+  }
+
+  private bind(instances: object[]): void {
+    for (const instance of instances) {
+      bindInstance(instance, this.registry);
+      this.bound.add(instance);
+    }
   }
 
   /**

@@ -1,0 +1,163 @@
+import {
+  Controller,
+  Get,
+  Inject,
+  Injectable,
+  Logger,
+  Module,
+  type DynamicModule,
+  type INestApplication,
+  type OnModuleInit,
+} from '@nestjs/common';
+import { Test } from '@nestjs/testing';
+import request from 'supertest';
+import { BreakerOpenError } from '../../src/core/errors';
+import { BreakerRegistry } from '../../src/core/registry';
+import { CircuitBreaker } from '../../src/nest/circuit-breaker.decorator';
+import { ResilienceModule } from '../../src/nest/resilience.module';
+
+/**
+ * How apps import ResilienceModule beyond the one global forRoot() in the root module:
+ * `isGlobal: false` in a feature module, a testing module that is compiled but never
+ * initialised, and the module imported twice.
+ */
+
+const apps: INestApplication[] = [];
+let warnings: string[] = [];
+
+beforeEach(() => {
+  warnings = [];
+  jest.spyOn(Logger.prototype, 'warn').mockImplementation((message: unknown) => {
+    warnings.push(String(message));
+  });
+});
+
+afterEach(async () => {
+  await Promise.all(apps.splice(0).map((app) => app.close()));
+  jest.restoreAllMocks();
+});
+
+@Injectable()
+class PaymentsClient {
+  @CircuitBreaker('payments')
+  async charge(): Promise<string> {
+    throw new Error('payment API down');
+  }
+}
+
+@Controller('pay')
+class PayController {
+  constructor(@Inject(PaymentsClient) private readonly payments: PaymentsClient) {}
+
+  @Get()
+  pay(): Promise<string> {
+    return this.payments.charge();
+  }
+}
+
+/** A provider that warms its client up when its module initialises, as apps do. */
+@Injectable()
+class WarmUp implements OnModuleInit {
+  constructor(@Inject(PaymentsClient) private readonly payments: PaymentsClient) {}
+
+  async onModuleInit(): Promise<void> {
+    await this.payments.charge().catch(() => undefined);
+  }
+}
+
+const localResilience = (): DynamicModule =>
+  ResilienceModule.forRoot({
+    isGlobal: false,
+    metrics: false,
+    breakers: { payments: { failureThreshold: 2 } },
+  });
+
+async function start(imports: Array<DynamicModule | (new () => unknown)>): Promise<INestApplication> {
+  const moduleRef = await Test.createTestingModule({ imports }).compile();
+  const app = moduleRef.createNestApplication({ logger: false });
+  apps.push(app);
+  await app.init();
+  return app;
+}
+
+const noModuleWarnings = () => warnings.filter((w) => w.includes('no ResilienceModule is initialised'));
+
+describe('ResilienceModule with isGlobal: false', () => {
+  it('should protect a provider of a module that imports the feature module importing it', async () => {
+    @Module({ imports: [localResilience()], providers: [PaymentsClient], exports: [PaymentsClient] })
+    class PaymentsModule {}
+    @Module({ imports: [PaymentsModule], controllers: [PayController] })
+    class ShopModule {}
+
+    const app = await start([ShopModule]);
+
+    const http = request(app.getHttpServer());
+    await http.get('/pay').expect(500);
+    await http.get('/pay').expect(500);
+    await http.get('/pay').expect(503);
+  });
+
+  it("should protect a call made in the onModuleInit of a module deeper than ResilienceModule's", async () => {
+    // Nest runs the hooks of deeper modules first: WarmUp's runs before ResilienceModule's.
+    @Module({ providers: [PaymentsClient, WarmUp], exports: [PaymentsClient] })
+    class PaymentsModule {}
+    @Module({ imports: [PaymentsModule], controllers: [PayController] })
+    class ShopModule {}
+
+    const app = await start([localResilience(), ShopModule]);
+
+    expect(noModuleWarnings()).toEqual([]);
+    const registry = app.get(BreakerRegistry);
+    expect(registry.get('payments').snapshot()).toMatchObject({ failures: 1, calls: 1 });
+    // The warm-up counted toward opening: one failure over HTTP opens it.
+    const http = request(app.getHttpServer());
+    await http.get('/pay').expect(500);
+    await http.get('/pay').expect(503);
+  });
+
+  it("should count such calls in each app's own breakers when two apps are built before either starts", async () => {
+    @Module({ providers: [PaymentsClient, WarmUp], exports: [PaymentsClient] })
+    class PaymentsModule {}
+    @Module({ imports: [PaymentsModule] })
+    class ShopModule {}
+    const build = async () => {
+      const moduleRef = await Test.createTestingModule({
+        imports: [localResilience(), ShopModule],
+      }).compile();
+      const app = moduleRef.createNestApplication({ logger: false });
+      apps.push(app);
+      return app;
+    };
+    const first = await build();
+    const second = await build();
+
+    await first.init();
+    await second.init();
+
+    expect(first.get(BreakerRegistry).get('payments').snapshot().calls).toBe(1);
+    expect(second.get(BreakerRegistry).get('payments').snapshot().calls).toBe(1);
+  });
+});
+
+describe('a testing module compiled without init()', () => {
+  it('should protect its providers, as a unit test written the Nest way expects', async () => {
+    const moduleRef = await Test.createTestingModule({
+      imports: [
+        ResilienceModule.forRoot({ metrics: false, breakers: { payments: { failureThreshold: 2 } } }),
+      ],
+      providers: [PaymentsClient],
+    }).compile();
+    const client = moduleRef.get(PaymentsClient);
+
+    try {
+      await expect(client.charge()).rejects.toThrow('payment API down');
+      await expect(client.charge()).rejects.toThrow('payment API down');
+      await expect(client.charge()).rejects.toBeInstanceOf(BreakerOpenError);
+      expect(noModuleWarnings()).toEqual([]);
+    } finally {
+      await moduleRef.close();
+    }
+    // Closed, it is unprotected again.
+    await expect(client.charge()).rejects.toThrow('payment API down');
+  });
+});
