@@ -1,4 +1,4 @@
-import { Inject, Injectable, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
+import { Inject, Injectable, Logger, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
 import type * as PromClient from 'prom-client';
 import type { Counter, Gauge, Registry } from 'prom-client';
 import { requireOptional } from '../core/optional-peer';
@@ -6,18 +6,23 @@ import type { PolicyEvent } from '../core/policies/policy-events';
 import { POLICY_METRICS } from './metric-names';
 import { PolicyRegistry } from './policy-registry';
 import type { ResilienceModuleOptions } from './resilience-options.interface';
-import { RESILIENCE_OPTIONS } from './resilience.constants';
+import { RateLimitKeyWarnings } from './rate-limit-key.warnings';
+import { LOG_CONTEXT, RESILIENCE_OPTIONS } from './resilience.constants';
 import { leaseMetric, type MetricLease } from './shared-metric';
 
 /**
  * Publishes the policies' series (see {@link POLICY_METRICS}) next to the breakers', on the
  * same registry and prefix, shared the same way by several apps in one process. Counters
- * follow the policies' events; the bulkhead gauges are read at scrape time. Nothing without
- * prom-client or with `metrics: false` (`BreakerMetrics` says so once).
+ * follow the policies' events; the bulkhead gauges are read at scrape time. No series without
+ * prom-client or with `metrics: false` (`BreakerMetrics` says so once). Calls refused for an
+ * invalid rate-limit key, which no series counts, are logged whatever the metrics settings
+ * ({@link RateLimitKeyWarnings}).
  */
 @Injectable()
 export class PolicyMetrics implements OnModuleInit, OnModuleDestroy {
   private readonly leases: MetricLease<object>[] = [];
+  private readonly logger = new Logger(LOG_CONTEXT);
+  private readonly keyWarnings = new RateLimitKeyWarnings((line) => this.logger.warn(line));
   private unsubscribe: (() => void) | undefined;
   /** The series this app counted in, by counter: removed when it closes, as breakers' are. */
   private readonly counted = new Map<Counter<string>, Map<string, Record<string, string>>>();
@@ -28,10 +33,37 @@ export class PolicyMetrics implements OnModuleInit, OnModuleDestroy {
   ) {}
 
   onModuleInit(): void {
+    const counters = this.leaseMetrics();
+    this.unsubscribe = this.policies.on((event: PolicyEvent) => {
+      switch (event.kind) {
+        case 'retry':
+          if (counters) this.count(counters.retries, event.policy, 'outcome', event.outcome);
+          break;
+        case 'rejected':
+          if (counters) this.count(counters.rejected, event.policy, 'reason', event.reason);
+          break;
+        case 'invalid_key':
+          this.keyWarnings.refused(event.error);
+      }
+    });
+  }
+
+  onModuleDestroy(): void {
+    this.unsubscribe?.();
+    this.unsubscribe = undefined;
+    this.keyWarnings.close();
+    for (const [counter, series] of this.counted)
+      for (const labels of series.values()) counter.remove(labels);
+    this.counted.clear();
+    for (const lease of this.leases.splice(0)) lease.release();
+  }
+
+  /** The policies' counters (their gauges read at scrape time); undefined when metrics are off. */
+  private leaseMetrics(): { retries: Counter<string>; rejected: Counter<string> } | undefined {
     const settings = this.options.metrics;
-    if (settings === false) return;
+    if (settings === false) return undefined;
     const prom = requireOptional<typeof PromClient>('prom-client');
-    if (prom === undefined) return;
+    if (prom === undefined) return undefined;
     const registry = (settings?.registry as Registry | undefined) ?? prom.register;
     const prefix = settings?.prefix ?? '';
     try {
@@ -49,22 +81,11 @@ export class PolicyMetrics implements OnModuleInit, OnModuleDestroy {
       );
       this.gauge(prom, registry, prefix, POLICY_METRICS.bulkheadActive, (b) => b.active);
       this.gauge(prom, registry, prefix, POLICY_METRICS.bulkheadQueued, (b) => b.queued);
-      this.unsubscribe = this.policies.on((event: PolicyEvent) => {
-        if (event.kind === 'retry') this.count(retries, event.policy, 'outcome', event.outcome);
-        else this.count(rejected, event.policy, 'reason', event.reason);
-      });
+      return { retries, rejected };
     } catch (error) {
       this.onModuleDestroy();
       throw error;
     }
-  }
-
-  onModuleDestroy(): void {
-    this.unsubscribe?.();
-    for (const [counter, series] of this.counted)
-      for (const labels of series.values()) counter.remove(labels);
-    this.counted.clear();
-    for (const lease of this.leases.splice(0)) lease.release();
   }
 
   private count(counter: Counter<string>, policy: string, label: string, value: string): void {

@@ -8,7 +8,7 @@ import { graphqlErrorFor } from '../../src/nest/error-mapping/graphql-answer';
 import { rpcAnswerFor } from '../../src/nest/error-mapping/rpc-answer';
 import { CircuitBreaker } from '../../src/nest/circuit-breaker.decorator';
 import { Bulkhead, RateLimit, Resilient } from '../../src/nest/policy.decorators';
-import { closeAllApps, createApp } from '../nest/nest-app.fixture';
+import { closeAllApps, createApp, type TestApp } from '../nest/nest-app.fixture';
 
 const EXPECTED = 'a string or a number, at most 256 characters long';
 
@@ -47,6 +47,40 @@ describe('rate-limit keys from requests, over HTTP', () => {
     await t.http().get('/search').set('x-tenant', 'a').expect(200, 'results for a');
     await t.http().get('/search').set('x-tenant', 'a').expect(429);
     await t.http().get('/search').set('x-tenant', 'b').expect(200);
+  });
+});
+
+describe('invalid rate-limit keys, in the log', () => {
+  afterEach(closeAllApps);
+
+  /** The warnings the app writes, through Nest's logger. */
+  function recordWarnings(t: TestApp): string[] {
+    const warnings: string[] = [];
+    const ignore = () => undefined;
+    t.app.useLogger({ log: ignore, error: ignore, warn: (message: string) => void warnings.push(message) });
+    return warnings;
+  }
+
+  it('should warn once of a flood of them, naming the policy, and count the rest in one line', async () => {
+    // Metrics off (the fixture's default): the warnings are a log, not a series.
+    const t = await createApp({ controllers: [SearchController] });
+    const warnings = recordWarnings(t);
+
+    for (let i = 0; i < 50; i++) {
+      await t.http().get('/search').set('x-tenant', `${i}`.padEnd(300, 'x')).expect(400);
+      await t.http().get('/search').expect(400);
+    }
+    expect(warnings).toEqual([
+      `Policy "SearchController.search": invalid rate-limit key: a string of 300 characters; expected ${EXPECTED}. ` +
+        'The call was refused (HTTP 400); further invalid keys of this policy are logged at most once a minute, counted',
+    ]);
+
+    // Closing the app writes what it counted since (within the minute here).
+    await t.close();
+    expect(warnings.slice(1)).toEqual([
+      `Policy "SearchController.search": invalid rate-limit key: a value of type undefined; expected ${EXPECTED}. ` +
+        '99 more calls of this policy were refused for an invalid rate-limit key since the last warning; this key was the latest',
+    ]);
   });
 });
 

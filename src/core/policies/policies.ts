@@ -10,7 +10,7 @@ import {
   resolveRetryOptions,
   type PolicyContext,
 } from './policy-option-table';
-import { RateLimiter, toRateLimitKey } from './rate-limiter';
+import { RateLimiter } from './rate-limiter';
 import { RetryPolicy, type Attempt } from './retry';
 import type { SharedRateLimits } from './shared-rate-limits';
 import { systemTimers, type PolicyTimers, type RandomSource } from './timers';
@@ -118,9 +118,10 @@ export class Policies {
    */
   execute<T>(attempt: Attempt<T>, call: PolicyCall = {}): Promise<T> {
     let key = '';
-    if (this.rateLimitKey !== undefined) {
+    const { rateLimiter, rateLimitKey } = this;
+    if (rateLimiter !== undefined && rateLimitKey !== undefined) {
       try {
-        key = toRateLimitKey(this.name, this.rateLimitKey.call(call.instance, ...(call.args ?? [])));
+        key = rateLimiter.keyOf(rateLimitKey.call(call.instance, ...(call.args ?? [])));
       } catch (error) {
         // A bad key is the caller's fault, as a bad breaker key: no fallback, no dead letter.
         return Promise.reject(error);

@@ -19,19 +19,6 @@ export const MAX_RATE_LIMIT_KEYS = 10_000;
 const REFUSAL_WINDOW_MS = 10_000;
 
 /**
- * The bucket key `value` (what a `key` function returned) stands for: keys come from
- * requests, so they follow the rule of per-key breakers' keys: a bucket is kept only for a
- * key of at most `MAX_KEY_LENGTH` characters, and no two keys share one (a number is its
- * decimal string).
- * @throws {InvalidRateLimitKeyError} naming `policy`, for anything else (`undefined` included).
- */
-export function toRateLimitKey(policy: string, value: unknown): string {
-  const key = keyOf(value);
-  if (key === undefined) throw new InvalidRateLimitKeyError(policy, value, EXPECTED_KEY);
-  return key;
-}
-
-/**
  * A token bucket per key (one when calls carry no key): calls without a token fail at once
  * with `RateLimitedError`, whose `retryAfterMs` is when a token is due. With `fleet` (scope
  * `fleet`), the fleet's bucket decides, and this instance's own buckets only while it cannot.
@@ -54,6 +41,22 @@ export class RateLimiter {
     private readonly fleet?: SharedRateLimits,
   ) {
     this.perMs = options.limit / options.interval;
+  }
+
+  /**
+   * The bucket key `value` (what the `key` function returned for a call) stands for: keys come
+   * from requests, so they follow the rule of per-key breakers' keys: a bucket is kept only for
+   * a key of at most `MAX_KEY_LENGTH` characters, and no two keys share one (a number is its
+   * decimal string).
+   * @throws {InvalidRateLimitKeyError} naming the policy, for anything else (`undefined`
+   * included), reported first as an `invalid_key` event: refused keys are seen, not only answered.
+   */
+  keyOf(value: unknown): string {
+    const key = keyOf(value);
+    if (key !== undefined) return key;
+    const error = new InvalidRateLimitKeyError(this.policy, value, EXPECTED_KEY);
+    this.emit({ kind: 'invalid_key', policy: this.policy, error });
+    throw error;
   }
 
   /**

@@ -201,7 +201,7 @@ describe('retry', () => {
       await Promise.all(calls);
       // 20 first tries → 0.5 × 20 + 1 × 10 = 20 retries at most, against 60 without a budget.
       expect(downstream).toBe(40);
-      const outcomes = events.map((e) => (e.kind === 'retry' ? e.outcome : e.reason));
+      const outcomes = events.map((e) => (e.kind === 'retry' ? e.outcome : e.kind));
       expect(outcomes.filter((o) => o === 'retried')).toHaveLength(20);
       expect(outcomes.filter((o) => o === 'budget_exhausted').length).toBeGreaterThan(0);
     });
