@@ -1,7 +1,13 @@
 import { MemoryAuditLog, type AuditEntry, type AuditLog } from './audit-log';
 import { Breaker } from './breaker';
 import { BreakerGroup, type BreakerGroupOptions } from './breaker-group';
-import { assertBreakerName, parseBreakerName, toBreakerKey, type BreakerKeyInput } from './breaker-key';
+import {
+  assertBreakerName,
+  keyOf,
+  parseBreakerName,
+  toBreakerKey,
+  type BreakerKeyInput,
+} from './breaker-key';
 import type { BreakerOptions, ResolvedBreakerOptions } from './breaker-options';
 import type { Clock } from './clock';
 import type { LoadSampler } from './load-sampler';
@@ -118,6 +124,31 @@ export class BreakerRegistry {
   find(fullName: string): Breaker | undefined {
     const parsed = parseBreakerName(fullName);
     return parsed && this.lookUp(parsed.name, parsed.key);
+  }
+
+  /**
+   * The per-key breaker a full name (`hosts#internal`) refers to, created as `get()` would create
+   * it when it does not exist: for a store that holds a state of it other than closed (read at
+   * start-up, or heard from the fleet), so that health and metrics show that state before a call
+   * for its key comes. Unlike `get()`, it never takes a name beyond `maxKeysPerBreaker`: a new
+   * breaker evicts the least recently used one with no call in flight (a closed one first), and
+   * when there is none, none is created. An existing breaker keeps its place in the order.
+   * @returns the breaker; undefined when none was created, and for a full name no per-key
+   * breaker can have.
+   */
+  surface(fullName: string): Breaker | undefined {
+    const parsed = parseBreakerName(fullName);
+    if (parsed?.key === undefined || keyOf(parsed.key) === undefined) return undefined;
+    const { name, key } = parsed;
+    const group = this.keyed.get(name);
+    const kept = group?.get(key);
+    if (kept !== undefined) return kept;
+    if (group !== undefined && group.size >= this.maxKeysPerBreaker) {
+      const evicted = group.evict(key);
+      if (evicted === undefined) return undefined;
+      this.dropped(evicted);
+    }
+    return this.addKeyed(name, key);
   }
 
   /** Every breaker, named and per-key. */
