@@ -1,7 +1,7 @@
 import type { Breaker } from '../core/breaker';
 import { KEY_SEPARATOR, parseBreakerName } from '../core/breaker-key';
 import type { BreakerStateRecord, WindowRecord } from '../core/breaker-snapshot';
-import { CIRCUIT_STATES, type CircuitState } from '../core/circuit-state';
+import { CIRCUIT_STATES, CircuitState } from '../core/circuit-state';
 import type { BreakerGroup } from '../core/breaker-group';
 import type { BreakerRegistry } from '../core/registry';
 import type { BreakerStore } from './breaker-store';
@@ -136,12 +136,13 @@ export class SqliteStore implements BreakerStore {
     if (this.attached || this.closed) throw new Error(messages.STORE_ALREADY_ATTACHED());
     this.attached = true;
     this.registry = registry;
-    this.parkStoredKeys();
+    const notClosed = this.parkStoredKeys();
     for (const breaker of registry.all()) this.track(breaker);
     this.detach.push(
       registry.on('added', (breaker) => this.track(breaker)),
       registry.on('removed', (breaker) => this.untrack(breaker)),
     );
+    this.surfaceStoredKeys(notClosed);
     this.timer = setInterval(() => this.write(this.tracked.values()), this.flushInterval);
     // Persistence must never be the reason a process stays alive.
     this.timer.unref();
@@ -176,18 +177,39 @@ export class SqliteStore implements BreakerStore {
 
   /**
    * Files the rows of per-key breakers from earlier runs as parked, oldest first, and deletes
-   * those beyond `maxKeysPerBreaker` per name (a file from before the bound may hold any number).
+   * those beyond twice `maxKeysPerBreaker` per name (a file from before the bound may hold any
+   * number). Returns the names of the rows whose state is not CLOSED.
    */
-  private parkStoredKeys(): void {
+  private parkStoredKeys(): Set<string> {
+    const notClosed = new Set<string>();
     try {
-      for (const { name } of this.statements.keyedRows.all())
+      for (const { name, state } of this.statements.keyedRows.all()) {
         this.boundedRowsOf(name)?.parked.set(name, true);
+        if (state !== CircuitState.CLOSED) notClosed.add(name);
+      }
     } catch (error) {
       this.logger.warn(messages.SQLITE_READ_FAILED(this.path, `${KEY_SEPARATOR}*`, messages.reasonOf(error)));
-      return;
+      return notClosed;
     }
     for (const rows of this.bounded.values()) this.bound(rows);
     if (this.deleting.size > 0) this.write([]);
+    return notClosed;
+  }
+
+  /**
+   * Brings back the per-key breakers whose rows (still parked) are not CLOSED, so that health and
+   * metrics show an open, forced-open or disabled one before a call for its key comes: the most
+   * recently saved `maxKeysPerBreaker` per name, through the registry (which restores each from
+   * its row, as for a call). Closed rows stay in the file until a call needs them.
+   */
+  private surfaceStoredKeys(notClosed: ReadonlySet<string>): void {
+    const registry = this.registry as BreakerRegistry;
+    for (const [family, rows] of this.bounded) {
+      if (typeof family !== 'string') continue;
+      const names = [...rows.parked.keys()].filter((name) => notClosed.has(name));
+      // Oldest first, so the newest end up the most recently used.
+      for (const name of names.slice(-registry.maxKeysPerBreaker)) registry.surface(name);
+    }
   }
 
   /**
@@ -430,9 +452,9 @@ function prepare(db: SqliteConnection) {
     remove: db.prepare<[string]>('DELETE FROM breaker_state WHERE name = ?'),
     /** Every row's name, least recently saved first. */
     names: db.prepare<[], { name: string }>('SELECT name FROM breaker_state ORDER BY saved_at, name'),
-    /** Rows of per-key breakers (`name#key`), least recently saved first. */
-    keyedRows: db.prepare<[], { name: string }>(
-      `SELECT name FROM breaker_state WHERE instr(name, '${KEY_SEPARATOR}') > 0 ORDER BY saved_at, name`,
+    /** Rows of per-key breakers (`name#key`) and their states, least recently saved first. */
+    keyedRows: db.prepare<[], { name: string; state: string }>(
+      `SELECT name, state FROM breaker_state WHERE instr(name, '${KEY_SEPARATOR}') > 0 ORDER BY saved_at, name`,
     ),
   };
 }

@@ -1,0 +1,88 @@
+import { CircuitState } from '../../src/core/circuit-state';
+import type { BreakerRegistry } from '../../src/core/registry';
+import type { SqliteConnection } from '../../src/stores/sqlite-drivers/sqlite-driver';
+import {
+  FakeClock,
+  SQLITE_TEST_DRIVERS,
+  failing,
+  nextTurn,
+  succeeding,
+  useSqliteFile,
+} from '../support/sqlite-fixture';
+
+const keyedRows = (db: SqliteConnection): number =>
+  db.prepare<[], { n: number }>(`SELECT COUNT(*) AS n FROM breaker_state WHERE name LIKE 'hosts#%'`).get()!.n;
+
+/** The full names of the per-key breakers the registry keeps. */
+const perKey = (registry: BreakerRegistry): string[] =>
+  registry
+    .all()
+    .filter((breaker) => breaker.perKey !== undefined)
+    .map((breaker) => breaker.name)
+    .sort();
+
+describe.each(SQLITE_TEST_DRIVERS)(
+  'SqliteStore brings back per-key breakers that are not closed on %s',
+  (driver) => {
+    const clock = new FakeClock();
+    const file = useSqliteFile(clock, driver);
+    const breakers = { hosts: { failureThreshold: 1, openDuration: 60_000 } };
+
+    /** Opens the per-key breakers of `keys` by one failure each, a turn and a millisecond apart. */
+    async function openKeys(registry: BreakerRegistry, keys: string[]): Promise<void> {
+      for (const key of keys) {
+        clock.advance(1);
+        await registry
+          .get('hosts', key)
+          .execute(failing)
+          .catch(() => undefined);
+        await nextTurn();
+      }
+    }
+
+    const keys = (from: number, to: number) => Array.from({ length: to - from }, (_, i) => `k${from + i}`);
+
+    it('creates each at attach in its stored state, and leaves closed rows in the file', async () => {
+      const first = file.boot({ breakers });
+      await openKeys(first.registry, ['down']);
+      await first.registry.get('hosts', 'ok').execute(succeeding);
+      await first.registry.get('hosts', 'tripped').trip('maintenance');
+      await first.registry.get('hosts', 'off').disable('load test');
+      await first.store.close();
+
+      const { registry } = file.boot({ breakers });
+
+      expect(perKey(registry)).toEqual(['hosts#down', 'hosts#off', 'hosts#tripped']);
+      expect(registry.find('hosts#down')?.state).toBe(CircuitState.OPEN);
+      expect(registry.find('hosts#tripped')?.state).toBe(CircuitState.FORCED_OPEN);
+      expect(registry.find('hosts#off')?.state).toBe(CircuitState.DISABLED);
+      expect(registry.get('hosts', 'ok').snapshot()).toMatchObject({ state: 'closed', calls: 1 });
+    });
+
+    it('shows one whose open period ran out as it is now: half-open', async () => {
+      const first = file.boot({ breakers });
+      await openKeys(first.registry, ['down']);
+      await first.store.close();
+      clock.advance(60_000);
+
+      const { registry } = file.boot({ breakers });
+
+      expect(registry.find('hosts#down')?.state).toBe(CircuitState.HALF_OPEN);
+    });
+
+    it('brings back at most maxKeysPerBreaker per name, the most recently saved, and keeps the other rows parked', async () => {
+      const first = file.boot({ breakers, maxKeysPerBreaker: 20 });
+      await openKeys(first.registry, keys(0, 30));
+      await first.store.close();
+
+      const { registry, store } = file.boot({ breakers, maxKeysPerBreaker: 5 });
+
+      expect(perKey(registry)).toEqual(keys(25, 30).map((k) => `hosts#${k}`));
+      await store.flush();
+      expect(keyedRows(file.reader())).toBe(10);
+      // A parked row still brings its breaker back open when a call needs it.
+      expect(registry.get('hosts', 'k20').state).toBe(CircuitState.OPEN);
+      expect(perKey(registry)).toHaveLength(5);
+    });
+  },
+);
