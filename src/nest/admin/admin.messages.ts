@@ -20,7 +20,11 @@ export const ADMIN_LOCKED_REQUEST = 'The admin API is locked: no admin token is 
 
 export const DEAD_LETTER_REPLAYED = (outcome: ReplayOutcome, actor: string | null): string =>
   `Dead letter "${outcome.letter.id}" of policy "${outcome.letter.policy}" replayed${by(actor)}: ` +
-  (outcome.ok ? 'succeeded, removed' : `failed again (${escapeUnprintable(outcome.error.message)}), kept`);
+  (outcome.ok
+    ? outcome.ranBefore
+      ? 'its call had succeeded in an earlier replay (not run again), removed now'
+      : 'succeeded, removed'
+    : `failed again (${escapeUnprintable(outcome.error.message)}), kept`);
 
 export const DEAD_LETTERS_PURGED = (
   count: number,

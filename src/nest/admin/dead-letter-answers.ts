@@ -4,8 +4,10 @@ import {
   type HttpException,
   HttpStatus,
   NotFoundException,
+  ServiceUnavailableException,
 } from '@nestjs/common';
 import { isResilienceError, type ResilienceError } from '../../core/errors';
+import { ReplayedNotRemovedError } from '../dead-letters/dead-letter-errors';
 import type { ReplayOutcome } from '../dead-letters/dead-letters.service';
 
 /** The body of `POST <admin>/dead-letters/:id/replay` when the call succeeded (200). @publicApi */
@@ -25,15 +27,30 @@ const STATUS_OF: Readonly<Record<string, HttpStatus>> = {
 /**
  * Runs a dead-letter action for an admin route: an unknown id answers 404, a letter whose
  * policy has no replayer (or that is being replayed) 409, each body `{ statusCode, error,
- * message, code, id }`; anything else goes on as it is.
+ * message, code, id }`; a replay whose call succeeded but whose letter the store could not
+ * remove 503 with `code: 'REPLAYED_NOT_REMOVED'` and `outcome: 'succeeded'` (not a plain "store
+ * unreachable", which would invite running it again); anything else goes on as it is.
  */
 export async function forAdmin<T>(action: () => Promise<T>): Promise<T> {
   try {
     return await action();
   } catch (error) {
     if (isResilienceError(error) && Object.hasOwn(STATUS_OF, error.code)) throw refusal(error);
+    if (error instanceof ReplayedNotRemovedError) throw notRemoved(error);
     throw error;
   }
+}
+
+function notRemoved({ message, code, id, policy }: ReplayedNotRemovedError): HttpException {
+  return new ServiceUnavailableException({
+    statusCode: HttpStatus.SERVICE_UNAVAILABLE,
+    error: 'Service Unavailable',
+    message,
+    code,
+    id,
+    policy,
+    outcome: 'succeeded',
+  });
 }
 
 /** 200 for a replay that succeeded; 502 with the error for one that failed again (the letter stays). */

@@ -104,3 +104,24 @@ export class ReplayInProgressError extends ResilienceError {
     super(messages.REPLAY_IN_PROGRESS(id));
   }
 }
+
+/**
+ * A replay's call succeeded, but its letter could not be removed from the store (which failed):
+ * the letter is still listed. The call is not run again for it: asked again, this app only removes
+ * the letter, and other processes sharing the store find it claimed until the claim expires.
+ * A store failure, not the request's fault, so a plain `Error` (as the store's own errors are);
+ * tell it by its `code`.
+ */
+export class ReplayedNotRemovedError extends Error {
+  readonly code = 'REPLAYED_NOT_REMOVED' as const;
+  override readonly name = 'ReplayedNotRemovedError';
+
+  constructor(
+    readonly id: string,
+    readonly policy: string,
+    /** Why the store could not remove it. */
+    readonly reason: string,
+  ) {
+    super(messages.REPLAYED_NOT_REMOVED(id, policy, reason));
+  }
+}

@@ -11,6 +11,12 @@ export const NO_REPLAYER = (id: string, policy: string): string =>
   `Dead letter "${id}" cannot be replayed: policy "${policy}" has no replayer in this app ` +
   '(it registers one when a method of the policy first runs; the policy may have been renamed or removed)';
 
+export const REPLAYED_NOT_REMOVED = (id: string, policy: string, reason: string): string =>
+  `Dead letter "${id}" (policy "${policy}") was replayed and its call succeeded, but the store could not ` +
+  `remove it (${escapeUnprintable(reason)}): it is still listed. Do not run it again by other means; ` +
+  'replaying it again removes it without running the call (other instances sharing the store refuse it ' +
+  "while the replay's claim lasts, 10 minutes)";
+
 export const REPLAY_IN_PROGRESS = (id: string): string => `Dead letter "${id}" is being replayed already`;
 
 export const ARGUMENTS_TOO_LARGE = (policy: string, bytes: number, max: number): string =>

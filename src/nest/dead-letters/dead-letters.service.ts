@@ -7,6 +7,7 @@ import {
   type DeadLetterStore,
 } from '../../core/dead-letter-store';
 import { BreakerStore } from '../../stores/breaker-store';
+import { reasonOf } from '../../stores/store-messages';
 import {
   DEAD_LETTER_MAX_ARGS_BYTES,
   DEAD_LETTER_MAX_DEPTH,
@@ -16,6 +17,7 @@ import {
   DeadLetterNotKeptError,
   DeadLetterTooLargeError,
   NoReplayerError,
+  ReplayedNotRemovedError,
   ReplayInProgressError,
 } from './dead-letter-errors';
 import * as messages from './dead-letters.messages';
@@ -24,9 +26,13 @@ import { jsonArgumentsCheck } from './json-arguments';
 /** Runs a dead letter's call again through its policy, with the arguments it was made with. @publicApi */
 export type Replayer = (...args: unknown[]) => unknown;
 
-/** How a replay ended; a failed one leaves the letter in place. @publicApi */
+/**
+ * How a replay ended; a failed one leaves the letter in place. `ranBefore`: the call succeeded in
+ * an earlier replay whose letter the store could not remove then; this one only removed it.
+ * @publicApi
+ */
 export type ReplayOutcome =
-  | { readonly ok: true; readonly letter: DeadLetter }
+  | { readonly ok: true; readonly letter: DeadLetter; readonly ranBefore?: true }
   | { readonly ok: false; readonly letter: DeadLetter; readonly error: DeadLetterError };
 
 /**
@@ -41,6 +47,11 @@ export class DeadLetters {
   private readonly store: DeadLetterStore;
   private readonly replayers = new Map<string, Replayer>();
   private readonly replaying = new Set<string>();
+  /**
+   * Letters whose replay succeeded but which the store could not remove, with the claim the
+   * replay keeps on them: their call is never run again here, and asking again removes them.
+   */
+  private readonly replayedNotRemoved = new Map<string, Replayed>();
   /** The letter being replayed in this async context: its failure is that letter's, not a new one. */
   private readonly replay$ = new AsyncLocalStorage<DeadLetter>();
   private readonly logger = new Logger('DeadLetters');
@@ -128,21 +139,36 @@ export class DeadLetters {
   }
 
   /** Removes every letter (of one policy, or of all); resolves with how many. */
-  purge(policy?: string): Promise<number> {
-    return this.store.purge(policy);
+  async purge(policy?: string): Promise<number> {
+    const purged = await this.store.purge(policy);
+    for (const [id, { letter, release }] of this.replayedNotRemoved) {
+      if (policy !== undefined && letter.policy !== policy) continue;
+      this.replayedNotRemoved.delete(id);
+      await this.free(id, release);
+    }
+    return purged;
   }
 
   /**
    * Runs the letter's call again through its policy. Success removes the letter; failure
-   * leaves it in place and says why.
+   * leaves it in place and says why. A call that succeeded is never run again for its letter: if
+   * the store cannot remove the letter, the replay's claim is kept and asking again only removes it.
    * @throws {DeadLetterNotFoundError} for an unknown id, {@link NoReplayerError} when its
-   * policy has no replayer, {@link ReplayInProgressError} while it is being replayed already.
+   * policy has no replayer, {@link ReplayInProgressError} while it is being replayed already,
+   * {@link ReplayedNotRemovedError} when its call succeeded but the store could not remove it.
    */
   async replay(id: string): Promise<ReplayOutcome> {
     if (this.replaying.has(id)) throw new ReplayInProgressError(id);
     this.replaying.add(id);
     let release: (() => Promise<void>) | undefined;
     try {
+      const replayed = this.replayedNotRemoved.get(id);
+      if (replayed !== undefined) {
+        await this.remove(replayed);
+        this.replayedNotRemoved.delete(id);
+        release = replayed.release;
+        return { ok: true, letter: replayed.letter, ranBefore: true };
+      }
       // Claimed before it is read, freed after it is removed: another instance then finds nothing.
       release = this.store.claim === undefined ? undefined : await this.store.claim(id);
       if (this.store.claim !== undefined && release === undefined) throw new ReplayInProgressError(id);
@@ -154,13 +180,40 @@ export class DeadLetters {
       } catch (error) {
         return { ok: false, letter, error: describeError(error) };
       }
-      await this.store.remove(id);
+      // From here the call has run: should the store fail, the claim stays with the letter.
+      const done = { letter, release };
+      release = undefined;
+      this.replayedNotRemoved.set(id, done);
+      await this.remove(done);
+      this.replayedNotRemoved.delete(id);
+      release = done.release;
       return { ok: true, letter };
     } finally {
-      await release?.().catch((error: unknown) => this.logger.warn(messages.CLAIM_NOT_FREED(id, error)));
+      await this.free(id, release);
       this.replaying.delete(id);
     }
   }
+
+  /** @throws {ReplayedNotRemovedError} when the store fails to remove a letter whose call succeeded. */
+  private async remove({ letter }: Replayed): Promise<void> {
+    try {
+      await this.store.remove(letter.id);
+    } catch (error) {
+      const problem = new ReplayedNotRemovedError(letter.id, letter.policy, reasonOf(error));
+      this.logger.error(problem.message);
+      throw problem;
+    }
+  }
+
+  private async free(id: string, release: (() => Promise<void>) | undefined): Promise<void> {
+    await release?.().catch((error: unknown) => this.logger.warn(messages.CLAIM_NOT_FREED(id, error)));
+  }
+}
+
+/** A letter whose call succeeded on replay, and the claim that replay holds on it (if the store claims). */
+interface Replayed {
+  letter: DeadLetter;
+  release: (() => Promise<void>) | undefined;
 }
 
 /**
