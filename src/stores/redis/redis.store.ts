@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { isPerKeyName } from '../../core/breaker-key';
+import { isPerKeyName, parseBreakerName } from '../../core/breaker-key';
 import type { Breaker } from '../../core/breaker';
 import type {
   BreakerCoordinator,
@@ -434,6 +434,35 @@ export class RedisStore implements BreakerStore {
       manual: m.m,
       actor: m.a === '' ? null : m.a,
     });
+    this.surface([m.n]);
+  }
+
+  /**
+   * Creates here the per-key breakers among `names` (full names, the most telling first) that
+   * the fleet holds in a state other than CLOSED and this instance does not keep, so that its
+   * health and metrics show them before a call for their key comes: at most
+   * `maxKeysPerBreaker` per name, through the registry, which keeps its bound (see
+   * `BreakerRegistry.surface`). Each one takes the state heard as it is created (see
+   * {@link RedisStore.follow}).
+   */
+  private surface(names: readonly string[]): void {
+    const registry = this.registry;
+    if (registry === null || this.closed) return;
+    const chosen: string[] = [];
+    /** How many more may be created under each name: none under a name whose breakers are not shared. */
+    const room = new Map<string, number>();
+    for (const fullName of names) {
+      const record = this.heard.get(fullName);
+      if (record === undefined || record.state === CircuitState.CLOSED) continue;
+      const parsed = parseBreakerName(fullName);
+      if (parsed?.key === undefined || registry.find(fullName) !== undefined) continue;
+      const { name } = parsed;
+      const left = room.get(name) ?? (registry.perKeyOptions(name).shared ? registry.maxKeysPerBreaker : 0);
+      room.set(name, left - 1);
+      if (left > 0) chosen.push(fullName);
+    }
+    // The most telling last: it ends up the most recently used.
+    for (let i = chosen.length - 1; i >= 0; i--) registry.surface(chosen[i]);
   }
 
   /**
@@ -526,6 +555,8 @@ export class RedisStore implements BreakerStore {
     // Redis lost what was heard (restarted empty): its generations start over, so forget the old ones.
     for (const name of [...this.heard.keys()])
       if (!listed.has(name) && this.startedOver(name, 0, redisNow)) this.heard.delete(name);
+    // Listed forced open and disabled first, then by when their states expire, the latest first.
+    this.surface([...listed]);
     for (const [name, opening] of [...this.unreported]) {
       this.unreported.delete(name);
       const breaker = this.registry?.find(name);
