@@ -83,4 +83,24 @@ describe.each([
     expect(app.get(BreakerRegistry).get('payments').state).toBe('closed');
     expect(await deadLetters.list()).toHaveLength(1);
   });
+  it('should refuse a reason longer than 1,000 characters (a log pasted in), saying how long it was', async () => {
+    const pasted = 'x'.repeat(1_001);
+    for (const action of ['trip', 'disable', 'reset']) {
+      const res = await http
+        .post(`/resilience/breakers/payments/${action}`)
+        .set(auth)
+        .send({ reason: pasted })
+        .expect(400);
+      expect(res.body.message).toBe(
+        'reason: expected a non-empty string of at most 1000 characters saying why (it goes to the audit log), not 1001',
+      );
+    }
+    expect((await http.get('/resilience/audit').set(auth).expect(200)).body).toEqual([]);
+
+    await http
+      .post('/resilience/breakers/payments/trip')
+      .set(auth)
+      .send({ reason: ` ${'x'.repeat(1_000)} ` })
+      .expect(200);
+  });
 });

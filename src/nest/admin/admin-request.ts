@@ -28,16 +28,27 @@ export function readQuery(query: unknown, allowed: readonly string[]): Record<st
   return query as Record<string, unknown>;
 }
 
+/**
+ * The longest `reason` kept (characters, once trimmed): every audit entry is kept (10,000 in
+ * Redis or SQLite) and printed whole by the CLI, so a log pasted as a reason is refused.
+ */
+export const MAX_REASON_LENGTH = 1_000;
+
 /** `reason`, trimmed; required for actions whose audit entry would be useless without it. */
 export function readReason(body: Record<string, unknown>, required: true): string;
 export function readReason(body: Record<string, unknown>, required: false): string | undefined;
 export function readReason(body: Record<string, unknown>, required: boolean): string | undefined {
   const { reason } = body;
   if (reason === undefined && !required) return undefined;
-  if (typeof reason !== 'string' || reason.trim() === '') {
-    throw badRequest('reason', 'a non-empty string saying why (it goes to the audit log)');
+  const trimmed = typeof reason === 'string' ? reason.trim() : '';
+  if (trimmed === '' || trimmed.length > MAX_REASON_LENGTH) {
+    throw badRequest(
+      'reason',
+      `a non-empty string of at most ${MAX_REASON_LENGTH} characters saying why (it goes to the audit log)` +
+        (trimmed.length > MAX_REASON_LENGTH ? `, not ${trimmed.length}` : ''),
+    );
   }
-  return reason.trim();
+  return trimmed;
 }
 
 /** An optional boolean field, `false` when absent. */
