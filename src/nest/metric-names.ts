@@ -1,6 +1,8 @@
 import type { RejectionReason } from '../core/breaker-events';
 import type { ResolvedBreakerOptions } from '../core/breaker-options';
 import { CircuitState } from '../core/circuit-state';
+import type { Policies } from '../core/policies/policies';
+import type { PolicyRejectionReason, RetryOutcome } from '../core/policies/policy-events';
 
 /**
  * How a call a breaker let through ended. Each value is also the name of the breaker event
@@ -209,3 +211,22 @@ export const POLICY_METRICS = {
     labelNames: ['policy'],
   },
 } as const satisfies Record<string, BreakerMetricDefinition>;
+
+/**
+ * The series of a policy each of its counters publishes at 0 from the first scrape that sees
+ * it (and again after a reset of the counter): what its protections can count, so that
+ * `increase()` counts a policy's first retry, give-up or refusal.
+ */
+export const POLICY_ZERO_SERIES = {
+  retries: ({ retry }: Policies): readonly RetryOutcome[] => {
+    if (retry === undefined) return [];
+    return retry.options.budget === false
+      ? ['retried', 'exhausted']
+      : ['retried', 'exhausted', 'budget_exhausted'];
+  },
+  rejected: ({ bulkhead, rateLimiter, timeout }: Policies): readonly PolicyRejectionReason[] => [
+    ...(bulkhead === undefined ? [] : (['bulkhead_full'] as const)),
+    ...(rateLimiter === undefined ? [] : (['rate_limited'] as const)),
+    ...(timeout === undefined ? [] : (['timeout'] as const)),
+  ],
+};

@@ -3,17 +3,20 @@ import type * as PromClient from 'prom-client';
 import type { Counter, Gauge, Registry } from 'prom-client';
 import { requireOptional } from '../core/optional-peer';
 import type { PolicyEvent } from '../core/policies/policy-events';
-import { POLICY_METRICS } from './metric-names';
+import type { Policies } from '../core/policies/policies';
+import { POLICY_METRICS, POLICY_ZERO_SERIES } from './metric-names';
 import { PolicyRegistry } from './policy-registry';
 import type { ResilienceModuleOptions } from './resilience-options.interface';
 import { RateLimitKeyWarnings } from './rate-limit-key.warnings';
 import { LOG_CONTEXT, RESILIENCE_OPTIONS } from './resilience.constants';
-import { leaseMetric, type MetricLease } from './shared-metric';
+import { leaseMetric, watchResets, type MetricLease } from './shared-metric';
 
 /**
  * Publishes the policies' series (see {@link POLICY_METRICS}) next to the breakers', on the
  * same registry and prefix, shared the same way by several apps in one process. Counters
- * follow the policies' events; the bulkhead gauges are read at scrape time. No series without
+ * follow the policies' events, from 0 for what each policy's protections can count
+ * ({@link POLICY_ZERO_SERIES}, published by the first scrape that sees the policy, and again
+ * after a reset of the counter); the bulkhead gauges are read at scrape time. No series without
  * prom-client or with `metrics: false` (`BreakerMetrics` says so once). Calls refused for an
  * invalid rate-limit key, which no series counts, are logged whatever the metrics settings
  * ({@link RateLimitKeyWarnings}).
@@ -67,18 +70,8 @@ export class PolicyMetrics implements OnModuleInit, OnModuleDestroy {
     const registry = (settings?.registry as Registry | undefined) ?? prom.register;
     const prefix = settings?.prefix ?? '';
     try {
-      const retries = this.counter(
-        prom,
-        registry,
-        prefix + POLICY_METRICS.retries.name,
-        POLICY_METRICS.retries,
-      );
-      const rejected = this.counter(
-        prom,
-        registry,
-        prefix + POLICY_METRICS.rejected.name,
-        POLICY_METRICS.rejected,
-      );
+      const retries = this.counter(prom, registry, prefix, 'retries');
+      const rejected = this.counter(prom, registry, prefix, 'rejected');
       this.gauge(prom, registry, prefix, POLICY_METRICS.bulkheadActive, (b) => b.active);
       this.gauge(prom, registry, prefix, POLICY_METRICS.bulkheadQueued, (b) => b.queued);
       return { retries, rejected };
@@ -88,36 +81,63 @@ export class PolicyMetrics implements OnModuleInit, OnModuleDestroy {
     }
   }
 
-  private count(counter: Counter<string>, policy: string, label: string, value: string): void {
+  private count(counter: Counter<string>, policy: string, label: string, value: string, by = 1): void {
     let series = this.counted.get(counter);
     if (series === undefined) this.counted.set(counter, (series = new Map()));
     const key = `${policy}\u0000${value}`;
     let labels = series.get(key);
     if (labels === undefined) series.set(key, (labels = { policy, [label]: value }));
-    counter.inc(labels);
+    counter.inc(labels, by);
   }
 
+  /**
+   * A counter of the policies' events. At each scrape this app publishes at 0 the series of
+   * the policies built since the last (all of them again after a reset of the counter), so a
+   * policy's first event moves a series that was already there.
+   */
   private counter(
     prom: typeof PromClient,
     registry: Registry,
-    name: string,
-    definition: (typeof POLICY_METRICS)['retries' | 'rejected'],
+    prefix: string,
+    which: 'retries' | 'rejected',
   ): Counter<string> {
-    const lease = leaseMetric(
+    const definition = POLICY_METRICS[which];
+    const name = prefix + definition.name;
+    const label = definition.labelNames[1];
+    const atZero = new Set<Policies>();
+    const contribution = (reset?: boolean): void => {
+      if (reset === true) atZero.clear();
+      for (const policies of this.policies.all()) {
+        if (atZero.has(policies)) continue;
+        atZero.add(policies);
+        for (const value of POLICY_ZERO_SERIES[which](policies))
+          this.count(counter, policies.name, label, value, 0);
+      }
+    };
+    const lease = leaseMetric<Counter<string>, ((reset?: boolean) => void) | undefined>(
       registry,
       name,
       definition,
-      () =>
-        new prom.Counter({
+      (contributions) => {
+        let wasReset = (): boolean => false;
+        const created = new prom.Counter({
           name,
           help: definition.help,
           labelNames: definition.labelNames,
           registers: [registry],
-        }),
-      undefined,
+          collect: () => {
+            const reset = wasReset();
+            for (const contribute of contributions()) contribute?.(reset);
+          },
+        });
+        wasReset = watchResets(created);
+        return created;
+      },
+      contribution,
     );
     this.leases.push(lease);
-    return lease.metric;
+    const counter = lease.metric;
+    return counter;
   }
 
   /** A gauge each app sets at scrape time for the bulkheads of its policies. */

@@ -80,8 +80,51 @@ describe('policy metrics', () => {
 
     const scrape = new Scrape(await registry.metrics());
     expect(scrape.series('resilience_retries_total', { policy: 'Downstream.throttled' })).toEqual([
+      'outcome=budget_exhausted,policy=Downstream.throttled 0',
       'outcome=exhausted,policy=Downstream.throttled 1',
+      'outcome=retried,policy=Downstream.throttled 0',
     ]);
+  });
+
+  /*
+   * increase() and rate() count an event only after a sample without it: a series that first
+   * appears at 1 hides it (the docs' own budget_exhausted query missed a policy's first one).
+   */
+  it("should publish at 0 from the first scrape what each policy's protections can count, and again after resetMetrics()", async () => {
+    const registry = new Registry();
+    const t = await createApp({ providers: [Downstream] }, { metrics: { registry } });
+    const counters = (scrape: Scrape) => [
+      ...scrape.series('resilience_retries_total'),
+      ...scrape.series('resilience_rejected_total'),
+    ];
+    const atZero = [
+      'outcome=budget_exhausted,policy=Downstream.flaky 0',
+      'outcome=budget_exhausted,policy=Downstream.throttled 0',
+      'outcome=exhausted,policy=Downstream.flaky 0',
+      'outcome=exhausted,policy=Downstream.throttled 0',
+      'outcome=retried,policy=Downstream.flaky 0',
+      'outcome=retried,policy=Downstream.throttled 0',
+      'policy=Downstream.busy,reason=bulkhead_full 0',
+      'policy=Downstream.limited,reason=rate_limited 0',
+      'policy=Downstream.slow,reason=timeout 0',
+    ];
+
+    expect(counters(new Scrape(await registry.metrics()))).toEqual(atZero);
+
+    await t.app.get(Downstream).limited();
+    await expect(t.app.get(Downstream).limited()).rejects.toMatchObject({ code: 'RATE_LIMITED' });
+    expect(
+      new Scrape(await registry.metrics()).value('resilience_rejected_total', {
+        policy: 'Downstream.limited',
+        reason: 'rate_limited',
+      }),
+    ).toBe(1);
+
+    registry.resetMetrics();
+    expect(counters(new Scrape(await registry.metrics()))).toEqual(atZero);
+
+    await t.close();
+    expect(await registry.getMetricsAsJSON()).toEqual([]);
   });
 
   it('should take its series away when it closes, leaving those of an app that shares the registry', async () => {
