@@ -1,5 +1,5 @@
 import { type DynamicModule, Logger, Module } from '@nestjs/common';
-import { DiscoveryModule } from '@nestjs/core';
+import { DiscoveryModule, ModulesContainer } from '@nestjs/core';
 import { EventLoopSampler } from '../core/event-loop-sampler';
 import type { LoadSampler } from '../core/load-sampler';
 import { BreakerRegistry } from '../core/registry';
@@ -10,6 +10,7 @@ import { BreakerMetrics } from './breaker.metrics';
 import { BreakerStateLogger } from './breaker-state.logger';
 import { CircuitBreakerExplorer } from './circuit-breaker.explorer';
 import { DeadLetters } from './dead-letters/dead-letters.service';
+import { checkImportedOnce } from './imported-once';
 import { OutgoingHttpProtection } from './outgoing-http.protection';
 import { PolicyMetrics } from './policy.metrics';
 import { PolicyRegistry } from './policy-registry';
@@ -23,8 +24,12 @@ import { checkModuleOptions } from './resilience-options.table';
 import { LOAD_SAMPLER, LOG_CONTEXT, RESILIENCE_OPTIONS } from './resilience.constants';
 import { ResilienceShutdown } from './resilience.shutdown';
 
-/** The first provider built from the options: it checks them before anything uses them. */
-function createStore(options: ResilienceModuleOptions): BreakerStore {
+/**
+ * The first provider built from the options: it checks them, and that the app imports the module
+ * once, before anything uses them or opens a file or a connection.
+ */
+function createStore(options: ResilienceModuleOptions, modules: ModulesContainer): BreakerStore {
+  checkImportedOnce(modules, ResilienceModule);
   checkModuleOptions(options);
   return createBreakerStore(options.store, new Logger(LOG_CONTEXT));
 }
@@ -59,6 +64,7 @@ async function createRegistry(
  * provider method or controller, the policies around it (`@Retry`, `@Timeout`, `@Bulkhead`,
  * `@RateLimit`, `@Resilient` and `PolicyRegistry`), `CircuitBreakerInterceptor`, the 503 mapping, state-change
  * logs, Prometheus metrics, and a shutdown that lets protected calls finish. Global by default.
+ * An app imports it once: a second `forRoot()` / `forRootAsync()` fails the boot.
  * @example
  * ResilienceModule.forRoot({ breakers: { payments: { preset: 'http', critical: true } } })
  * @publicApi
@@ -66,7 +72,7 @@ async function createRegistry(
 @Module({
   imports: [DiscoveryModule],
   providers: [
-    { provide: BreakerStore, useFactory: createStore, inject: [RESILIENCE_OPTIONS] },
+    { provide: BreakerStore, useFactory: createStore, inject: [RESILIENCE_OPTIONS, ModulesContainer] },
     { provide: LOAD_SAMPLER, useFactory: () => new EventLoopSampler() },
     {
       provide: BreakerRegistry,

@@ -1,3 +1,5 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import {
   Controller,
   Get,
@@ -15,6 +17,7 @@ import { BreakerOpenError } from '../../src/core/errors';
 import { BreakerRegistry } from '../../src/core/registry';
 import { CircuitBreaker } from '../../src/nest/circuit-breaker.decorator';
 import { ResilienceModule } from '../../src/nest/resilience.module';
+import { useTempDir } from '../support/temp-dir';
 
 /**
  * How apps import ResilienceModule beyond the one global forRoot() in the root module:
@@ -22,6 +25,7 @@ import { ResilienceModule } from '../../src/nest/resilience.module';
  * initialised, and the module imported twice.
  */
 
+const tempDir = useTempDir();
 const apps: INestApplication[] = [];
 let warnings: string[] = [];
 
@@ -159,5 +163,105 @@ describe('a testing module compiled without init()', () => {
     }
     // Closed, it is unprotected again.
     await expect(client.charge()).rejects.toThrow('payment API down');
+  });
+});
+
+describe('ResilienceModule imported more than once in one app', () => {
+  const compile = (imports: Array<DynamicModule | (new () => unknown)>) =>
+    Test.createTestingModule({ imports }).compile();
+
+  it('should fail the boot when the root module and a feature module each call forRoot(), before either opens its store', async () => {
+    const file = join(tempDir(), 'breakers.db');
+    const store = { type: 'sqlite', path: file } as const;
+    @Module({
+      imports: [
+        ResilienceModule.forRoot({ metrics: false, store, breakers: { payments: { failureThreshold: 2 } } }),
+      ],
+      providers: [PaymentsClient],
+      controllers: [PayController],
+    })
+    class PaymentsModule {}
+    @Module({
+      imports: [
+        ResilienceModule.forRoot({ metrics: false, store, breakers: { payments: { failureThreshold: 5 } } }),
+        PaymentsModule,
+      ],
+    })
+    class AppModule {}
+
+    await expect(compile([AppModule])).rejects.toThrow(
+      /^ResilienceModule is imported 2 times in this app \(by AppModule, PaymentsModule\).*Import it once: .*with isGlobal: false, in one module of yours that lists ResilienceModule in its exports/s,
+    );
+    expect(existsSync(file)).toBe(false);
+  });
+
+  it('should fail the boot when two feature modules each call forRoot({ isGlobal: false })', async () => {
+    @Module({ imports: [localResilience()], providers: [PaymentsClient], exports: [PaymentsClient] })
+    class PaymentsModule {}
+    @Module({ imports: [localResilience(), PaymentsModule], controllers: [PayController] })
+    class ShopModule {}
+
+    await expect(compile([ShopModule])).rejects.toThrow(
+      'ResilienceModule is imported 2 times in this app (by PaymentsModule, ShopModule)',
+    );
+  });
+
+  it('should fail the boot for forRoot() beside forRootAsync()', async () => {
+    const fromFactory = ResilienceModule.forRootAsync({ useFactory: () => ({ metrics: false }) });
+
+    await expect(compile([fromFactory, localResilience()])).rejects.toThrow(
+      'ResilienceModule is imported 2 times in this app (by RootTestModule)',
+    );
+  });
+
+  it('should share one module when the value of one forRoot() is imported by several modules', async () => {
+    const resilience = localResilience();
+    @Module({ imports: [resilience], providers: [PaymentsClient], exports: [PaymentsClient] })
+    class PaymentsModule {}
+    @Controller('state')
+    class StateController {
+      constructor(@Inject(BreakerRegistry) private readonly registry: BreakerRegistry) {}
+
+      @Get()
+      state(): string {
+        return this.registry.get('payments').state;
+      }
+    }
+    @Module({ imports: [resilience, PaymentsModule], controllers: [PayController, StateController] })
+    class ShopModule {}
+
+    const app = await start([ShopModule]);
+
+    const http = request(app.getHttpServer());
+    await http.get('/pay').expect(500);
+    await http.get('/pay').expect(500);
+    await http.get('/pay').expect(503);
+    await http.get('/state').expect(200, 'open');
+  });
+
+  it('should serve every module that imports a module of the app re-exporting it', async () => {
+    @Module({ imports: [localResilience()], exports: [ResilienceModule] })
+    class ResilienceWiring {}
+    @Module({ imports: [ResilienceWiring], providers: [PaymentsClient], controllers: [PayController] })
+    class PaymentsModule {}
+    @Controller('state')
+    class StateController {
+      constructor(@Inject(BreakerRegistry) private readonly registry: BreakerRegistry) {}
+
+      @Get()
+      state(): string {
+        return this.registry.get('payments').state;
+      }
+    }
+    @Module({ imports: [ResilienceWiring], controllers: [StateController] })
+    class StatusModule {}
+
+    const app = await start([PaymentsModule, StatusModule]);
+
+    const http = request(app.getHttpServer());
+    await http.get('/pay').expect(500);
+    await http.get('/pay').expect(500);
+    await http.get('/pay').expect(503);
+    await http.get('/state').expect(200, 'open');
   });
 });
