@@ -1,3 +1,8 @@
+import type { OriginBreakers } from './origin-breakers';
+import { isBreakerOf } from './origin';
+import type { CallerSignal } from './origin-request';
+import { sendHop, tellsAnswer, type RedirectHop } from './redirect-hop';
+
 /**
  * The part of an undici dispatcher (Node's `fetch`) a request goes through: structural, so that
  * undici stays an optional dependency.
@@ -8,13 +13,27 @@ export interface UndiciDispatcher {
 }
 
 /**
- * The part of an undici request handler that hears how to abort its request. Node's `fetch`
- * (undici 6 and 7) keeps the abort function it is handed as its handler's `abort`, null until
- * the request connects.
+ * The part of an undici request handler that hears how to abort its request, and how its origin
+ * answered. Node's `fetch` (undici 6 and 7) keeps the abort function it is handed as its
+ * handler's `abort`, null until the request connects.
  */
-interface UndiciHandler {
+export interface UndiciHandler {
   onConnect?(abort: (reason?: unknown) => void, context?: unknown): void;
   abort?: ((reason?: unknown) => void) | null;
+  onHeaders?(status: number, ...rest: unknown[]): unknown;
+  onError?(error: unknown): void;
+}
+
+/** What a dispatcher reads of the options a request is dispatched with: its origin (`URL.origin` from Node's `fetch`). */
+interface DispatchOptions {
+  readonly origin?: unknown;
+}
+
+/** What a dispatcher knows of the request it carries. */
+export interface CarriedRequest {
+  /** The breaker of the origin the request was sent to first: `http:<origin>`. */
+  readonly breaker: string;
+  readonly callerSignal: CallerSignal | undefined;
 }
 
 /** Where undici (Node's `fetch` and the `undici` package alike) keeps the global dispatcher. */
@@ -29,17 +48,28 @@ const globals = globalThis as Record<symbol, UndiciDispatcher | undefined>;
  * its handler (each redirect hop anew), whose abort function the timeout calls. Node's `fetch`
  * keeps that function on its handler, so a request costs no hook; another handler's `onConnect`
  * is hooked to keep it, and so is Node's when the timeout comes before the request connects.
+ * Node's `fetch` follows redirects itself, dispatching each hop here: a hop to another origin
+ * than the hop before goes through that origin's breaker (see `RedirectHop`).
  */
 export class AbortingDispatcher implements UndiciDispatcher {
   /** True once a request went through `dispatch()` with a handler whose abort it could keep. */
   hooked = false;
+  /** The request this dispatcher carries; set as that request is made. */
+  request!: CarriedRequest;
+  /** The last hop to another origin than the one before, once a redirect led elsewhere. */
+  hop: RedirectHop | undefined;
   /** The handler of Node's `fetch` that keeps the request's abort function (none once hooked). */
   private handler: UndiciHandler | undefined;
   /** The abort function a hooked `onConnect` was handed. */
   private abortRequest: ((reason?: unknown) => void) | undefined;
-  private reason: unknown;
+  /** Why the request was aborted (a breaker's timeout); undefined while it was not. */
+  reason: unknown;
 
-  constructor(private readonly target: UndiciDispatcher) {}
+  constructor(
+    private readonly target: UndiciDispatcher,
+    /** The breakers a hop to another origin asks. */
+    private readonly origins: OriginBreakers,
+  ) {}
 
   /** Read by undici's `fetch` (a `MockAgent` sends bodies differently). */
   get isMockActive(): boolean | undefined {
@@ -59,6 +89,17 @@ export class AbortingDispatcher implements UndiciDispatcher {
         this.hook(handler);
       }
     }
+    // Read as a string, compared with what is kept: no allocation unless a redirect leads elsewhere.
+    const { origin } = options as DispatchOptions;
+    const hop = this.hop;
+    if (hop === undefined ? isBreakerOf(this.request.breaker, origin) : origin === hop.origin) {
+      return this.target.dispatch(options, handler);
+    }
+    return this.toOtherOrigin(options, handler, origin);
+  }
+
+  /** Hands a hop on to the dispatcher the request goes through. */
+  send(options: object, handler: UndiciHandler): boolean {
     return this.target.dispatch(options, handler);
   }
 
@@ -75,6 +116,19 @@ export class AbortingDispatcher implements UndiciDispatcher {
   settled(): void {
     this.handler = undefined;
     this.abortRequest = undefined;
+  }
+
+  /**
+   * A hop to another origin than the hop before (a redirect led there): through that origin's
+   * breaker. A hop after the timeout (it is aborted as it connects), to an origin no breaker
+   * guards, or with a handler that does not tell its answer, is sent on as it is.
+   */
+  private toOtherOrigin(options: object, handler: UndiciHandler, origin: unknown): boolean {
+    const breaker =
+      typeof origin === 'string' && this.reason === undefined ? this.origins.forUrl(origin) : undefined;
+    if (breaker === undefined || !tellsAnswer(handler)) return this.target.dispatch(options, handler);
+    this.hop = sendHop(breaker, origin as string, this, options, handler);
+    return true;
   }
 
   /** Keeps the abort function `handler` is handed when it connects, and aborts then if the timeout came first. */

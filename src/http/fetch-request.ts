@@ -34,7 +34,12 @@ abstract class FetchRequest<H> extends OriginRequest<Response, AbortSignal> {
   override failureOf(response: Response): FailedResponseError<Response> | undefined {
     const failure = super.failureOf(response);
     if (failure === undefined || !response.redirected) return failure;
-    return `${ORIGIN_BREAKER_PREFIX}${originOf(response.url)}` === this.breaker ? failure : undefined;
+    return this.answeredLast(response) ? failure : undefined;
+  }
+
+  /** Whether this origin gave `response`, which came after a redirect. */
+  protected answeredLast(response: Response): boolean {
+    return `${ORIGIN_BREAKER_PREFIX}${originOf(response.url)}` === this.breaker;
   }
 
   /**
@@ -53,6 +58,18 @@ abstract class FetchRequest<H> extends OriginRequest<Response, AbortSignal> {
  * signal is made for it (see `AbortingDispatcher`), and `init` reaches `fetch` as written.
  */
 export class DispatchedFetch extends FetchRequest<AbortingDispatcher> {
+  constructor(
+    breaker: string,
+    signal: AbortSignal | undefined,
+    fetch: Fetch,
+    input: FetchInput,
+    init: RequestInit | undefined,
+    how: AbortingDispatcher,
+  ) {
+    super(breaker, signal, fetch, input, init, how);
+    how.request = this;
+  }
+
   start(): Promise<Response> {
     const response = sendThrough(this.fetch, this.how, this.input, this.init);
     if (!this.how.hooked) unlearn(this.fetch);
@@ -61,6 +78,19 @@ export class DispatchedFetch extends FetchRequest<AbortingDispatcher> {
 
   timedOut(error: BreakerTimeoutError): void {
     this.how.abort(error);
+  }
+
+  /**
+   * Once a redirect led to another origin, whose breaker ran each hop there (see `RedirectHop`),
+   * this origin's answer was the redirect, a success; whatever came after is those origins'.
+   */
+  override failed(error: unknown): boolean | 'success' {
+    const verdict = super.failed(error);
+    return verdict === true && this.how.hop !== undefined ? 'success' : verdict;
+  }
+
+  protected override answeredLast(response: Response): boolean {
+    return this.how.hop === undefined && super.answeredLast(response);
   }
 
   protected override settled(): void {

@@ -17,7 +17,7 @@ export class FailedResponseError<R extends { status: number } = { status: number
   readonly status: number;
 
   constructor(
-    /** The response, as the caller receives it. */
+    /** The response, as the caller receives it; `{ status }` for a redirect hop to another origin (see `RedirectHop`). */
     readonly response: R,
     /** The origin's breaker: `http:<origin>`. */
     readonly breaker: string,

@@ -23,9 +23,9 @@ export abstract class OriginRequest<
 > implements WatchedCall<R> {
   constructor(
     /** The origin's breaker: `http:<origin>`. */
-    protected readonly breaker: string,
+    readonly breaker: string,
     /** The caller's own signal. */
-    protected readonly callerSignal: S | undefined,
+    readonly callerSignal: S | undefined,
   ) {}
 
   /** Sends the request. */

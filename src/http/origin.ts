@@ -49,6 +49,18 @@ const HASH = 0x23;
 const SPACE = 0x20;
 const BACKSLASH = 0x5c;
 
+/**
+ * Whether `name` (an origin breaker's) is the breaker of `origin`, as `URL.origin` writes it:
+ * compared in place, making no string.
+ */
+export function isBreakerOf(name: string, origin: unknown): boolean {
+  return (
+    typeof origin === 'string' &&
+    name.length === ORIGIN_BREAKER_PREFIX.length + origin.length &&
+    name.endsWith(origin)
+  );
+}
+
 /** Whether `name` is an origin breaker's: the prefix, then an origin exactly as `URL.origin` writes it. */
 export function isOriginBreakerName(name: string): boolean {
   if (!name.startsWith(ORIGIN_BREAKER_PREFIX)) return false;

@@ -103,14 +103,28 @@ function protectFetch(base: () => Fetch, origins: OriginBreakers): Fetch {
       if (through === true) {
         return sendThroughBreaker(
           breaker,
-          new DispatchedFetch(breaker.name, signal, fetch, input, init, new AbortingDispatcher(target)),
+          new DispatchedFetch(
+            breaker.name,
+            signal,
+            fetch,
+            input,
+            init,
+            new AbortingDispatcher(target, origins),
+          ),
         );
       }
       if (through === undefined) {
         // Not known yet whether this fetch sends through a dispatcher: this request carries both ways.
         return sendThroughBreaker(
           breaker,
-          new LearningFetch(breaker.name, signal, fetch, input, init, new AbortingDispatcher(target)),
+          new LearningFetch(
+            breaker.name,
+            signal,
+            fetch,
+            input,
+            init,
+            new AbortingDispatcher(target, origins),
+          ),
         );
       }
     }
