@@ -39,6 +39,19 @@ export class RetryBudget {
     return true;
   }
 
+  /**
+   * Gives back a retry `tryRetry(takenAt)` took and that was not made (its call was given up
+   * during the wait). Nothing once that second has left the window: its bucket holds newer retries.
+   */
+  giveBack(takenAt: number): void {
+    const second = Math.floor(takenAt / BUCKET_MS);
+    if (second <= this.newest - BUCKETS || second > this.newest) return;
+    const i = bucketOf(second);
+    if (this.retries[i] === 0) return;
+    this.retries[i]--;
+    this.totalRetries--;
+  }
+
   /** Empties the buckets that fell out of the window; returns the current bucket's index. */
   private advance(now: number): number {
     const second = Math.floor(now / BUCKET_MS);

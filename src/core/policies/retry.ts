@@ -52,6 +52,13 @@ export class RetryPolicy {
    * wait is over, can still refuse it (a bulkhead whose slot still runs the attempt before,
    * which a breaker's timeout failed while its method ignored its signal): the call then ends
    * with its last error.
+   *
+   * A retry is taken from the budget when its wait starts (so calls failing together cannot all
+   * pass a budget none of them has used yet), and counted `retried` when its attempt starts. One
+   * given up after its wait is given back to the budget: `exhausted` when `mayRetry` refuses it
+   * (the retry gives up on an error it would retry), nothing when the total timeout or the app
+   * closing ended the wait (the timeout counts the call as `rejected{timeout}`, as when it ends
+   * an attempt).
    */
   async execute<T>(
     attempt: Attempt<T>,
@@ -64,19 +71,18 @@ export class RetryPolicy {
       try {
         return await attempt(call);
       } catch (error) {
-        const wait = this.waitBeforeRetry(error, retry, retryOn, call);
-        if (wait === undefined) throw error;
-        // The wait ends early when the call is given up (its total timeout), or its app closed.
-        const closing = new AbortController();
-        this.waiting.add(closing);
-        try {
-          await abortableDelay(this.timers, wait, call?.signal, closing.signal);
-        } catch {
+        const planned = this.planRetry(error, retry, retryOn, call);
+        if (planned === undefined) throw error;
+        if (!(await this.waitFor(planned.wait, call))) {
+          this.giveBack(planned);
           throw error;
-        } finally {
-          this.waiting.delete(closing);
         }
-        if (mayRetry?.() === false) throw error;
+        if (mayRetry?.() === false) {
+          this.giveBack(planned);
+          this.emit({ kind: 'retry', policy: this.policy, outcome: 'exhausted' });
+          throw error;
+        }
+        this.emit({ kind: 'retry', policy: this.policy, outcome: 'retried' });
       }
     }
   }
@@ -91,30 +97,61 @@ export class RetryPolicy {
   }
 
   /**
-   * How long to wait before retrying after `error`; `undefined`: throw it. An error this retry
-   * would retry but gives up on is counted `exhausted`: its attempts are used up, or the error
-   * asks for a wait longer than `maxDelay` (the longest this retry may wait), which no attempt
-   * left could change. Neither takes anything from the budget.
+   * Waits `ms` before a retry; false when the wait ended early: the call was given up (its total
+   * timeout), or its app closed.
    */
-  private waitBeforeRetry(
+  private async waitFor(ms: number, call: CallSignal | undefined): Promise<boolean> {
+    const closing = new AbortController();
+    this.waiting.add(closing);
+    try {
+      await abortableDelay(this.timers, ms, call?.signal, closing.signal);
+      return true;
+    } catch {
+      return false;
+    } finally {
+      this.waiting.delete(closing);
+    }
+  }
+
+  /** A retry taken from the budget and not made: the budget may let another through. */
+  private giveBack(planned: PlannedRetry): void {
+    if (planned.takenAt !== undefined) this.budget?.giveBack(planned.takenAt);
+  }
+
+  /**
+   * The retry to make after `error`, taken from the budget; `undefined`: throw it. An error this
+   * retry would retry but gives up on is counted `exhausted`: its attempts are used up, or the
+   * error asks for a wait longer than `maxDelay` (the longest this retry may wait), which no
+   * attempt left could change. Neither takes anything from the budget.
+   */
+  private planRetry(
     error: unknown,
     retry: number,
     retryOn: (error: unknown) => boolean,
     call: CallSignal | undefined,
-  ): number | undefined {
+  ): PlannedRetry | undefined {
     if (this.closed || call?.aborted || isRejection(error) || !retryOn(error)) return undefined;
     const asked = retryAfterOf(error);
     if (retry >= this.options.attempts || asked > this.options.maxDelay) {
       this.emit({ kind: 'retry', policy: this.policy, outcome: 'exhausted' });
       return undefined;
     }
-    if (this.budget !== undefined && !this.budget.tryRetry(this.timers.now())) {
-      this.emit({ kind: 'retry', policy: this.policy, outcome: 'budget_exhausted' });
-      return undefined;
+    let takenAt: number | undefined;
+    if (this.budget !== undefined) {
+      takenAt = this.timers.now();
+      if (!this.budget.tryRetry(takenAt)) {
+        this.emit({ kind: 'retry', policy: this.policy, outcome: 'budget_exhausted' });
+        return undefined;
+      }
     }
-    this.emit({ kind: 'retry', policy: this.policy, outcome: 'retried' });
-    return Math.max(backoffDelay(this.options, retry, this.random), asked);
+    return { wait: Math.max(backoffDelay(this.options, retry, this.random), asked), takenAt };
   }
+}
+
+/** A retry about to wait: how long, and when it was taken from the budget (none without one). */
+interface PlannedRetry {
+  readonly wait: number;
+  readonly takenAt: number | undefined;
 }
 
 /** The wait an error asks for (`retryAfterMs`, e.g. from a 429's `Retry-After`); 0 when none. */

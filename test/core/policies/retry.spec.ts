@@ -179,6 +179,111 @@ describe('retry', () => {
     expect(attempts).toBe(2);
   });
 
+  describe('a retry given up after its wait', () => {
+    /** Budget of one retry per 10 s (0.1 × 10), so a retry taken and not given back shows. */
+    const oneRetry = { ratio: 0, minPerSecond: 0.1 } as const;
+
+    /** A second call, within the same 10 s, that fails once: it retries only if the budget still holds its one retry. */
+    async function budgetLeft(policies: Policies, timers: FakeTimers): Promise<boolean> {
+      const { promise } = flaky(policies, 1);
+      await timers.advance(1_000);
+      return promise.then(
+        () => true,
+        () => false,
+      );
+    }
+
+    it('should count no retry, and give it back to the budget, when the total timeout ends the wait', async () => {
+      const timers = fakeTimers();
+      const events: PolicyEvent[] = [];
+      const policies = new Policies(
+        'payments',
+        { retry: { attempts: 1, delay: 1_000, jitter: 'none', budget: oneRetry }, timeout: 1_500 },
+        { timers, onEvent: (e) => events.push(e) },
+      );
+      let attempts = 0;
+      // The attempt fails after 800 ms; its retry would be due at 1.8 s, past the total timeout.
+      const call = policies.execute(() => {
+        attempts++;
+        return new Promise((_, reject) => timers.setTimeout(() => reject(boom()), 800));
+      });
+      call.catch(() => undefined);
+
+      await timers.advance(1_500);
+
+      await expect(call).rejects.toMatchObject({ code: 'TIMEOUT' });
+      expect(attempts).toBe(1);
+      // The timeout ended the call, as when it ends an attempt: counted as rejected{timeout} only.
+      expect(events).toEqual([{ kind: 'rejected', policy: 'payments', reason: 'timeout' }]);
+      expect(await budgetLeft(policies, timers)).toBe(true);
+      expect(events.slice(1)).toEqual([{ kind: 'retry', policy: 'payments', outcome: 'retried' }]);
+    });
+
+    it('should count exhausted, not retried, when the attempt before still runs as the retry is due (a held bulkhead slot)', async () => {
+      const timers = fakeTimers();
+      const events: PolicyEvent[] = [];
+      const policies = new Policies(
+        'payments',
+        {
+          bulkhead: { maxConcurrent: 1 },
+          retry: { attempts: 1, delay: 10, jitter: 'none', budget: oneRetry },
+        },
+        { timers, onEvent: (e) => events.push(e) },
+      );
+      const ends: Array<() => void> = [];
+      // A breaker's timeout failed the attempt; its method runs on, holding the slot.
+      const call = policies.execute((_call, hold) => {
+        hold?.(new Promise<void>((resolve) => ends.push(resolve)));
+        return Promise.reject(Object.assign(new Error('timed out'), { code: 'BREAKER_TIMEOUT' }));
+      });
+      call.catch(() => undefined);
+
+      await timers.advance(10);
+
+      await expect(call).rejects.toThrow('timed out');
+      expect(ends).toHaveLength(1);
+      expect(events).toEqual([{ kind: 'retry', policy: 'payments', outcome: 'exhausted' }]);
+      ends[0]();
+      await timers.advance(0);
+      expect(await budgetLeft(policies, timers)).toBe(true);
+    });
+
+    it('should count nothing when the app closes during the wait', async () => {
+      const timers = fakeTimers();
+      const events: PolicyEvent[] = [];
+      const policies = retrying(
+        { attempts: 1, delay: 1_000, jitter: 'none', budget: oneRetry },
+        timers,
+        events,
+      );
+      const call = flaky(policies, 1);
+      await timers.advance(0);
+
+      policies.close();
+
+      await expect(call.promise).rejects.toThrow('downstream failed');
+      expect(call.calls.count).toBe(1);
+      expect(events).toEqual([]);
+    });
+
+    it('should count a retry when its attempt starts, after the wait', async () => {
+      const timers = fakeTimers();
+      const events: PolicyEvent[] = [];
+      const { calls, promise } = flaky(
+        retrying({ attempts: 1, delay: 1_000, jitter: 'none' }, timers, events),
+        1,
+      );
+      await timers.advance(999);
+      expect([calls.count, events]).toEqual([1, []]);
+
+      await timers.advance(1);
+
+      expect(calls.count).toBe(2);
+      expect(events).toEqual([{ kind: 'retry', policy: 'payments', outcome: 'retried' }]);
+      await expect(promise).resolves.toBe('ok');
+    });
+  });
+
   describe('budget', () => {
     it('should keep retries within ratio × first tries + minPerSecond × 10 over 10 s', async () => {
       const timers = fakeTimers();
