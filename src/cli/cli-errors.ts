@@ -11,6 +11,9 @@ export const ExitCode = {
 
 /** An error the CLI reports as one line and turns into an exit code. */
 export class CliError extends Error {
+  /** What `--json` prints besides the message: the HTTP status and the API's code, breaker, id. */
+  details: Record<string, unknown> = {};
+
   constructor(
     message: string,
     readonly exitCode: (typeof ExitCode)[keyof typeof ExitCode],

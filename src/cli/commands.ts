@@ -37,8 +37,33 @@ export interface Command {
   execute(context: CommandContext): Promise<CommandResult>;
 }
 
+/**
+ * A breaker name or dead letter id as one segment of the admin API's path, URL-encoded. An empty
+ * one would drop the segment (`breakers//trip`), and `.` or `..` cannot be sent at all: a URL
+ * reads them, even encoded as `%2E`, as a step in its path, so they would reach another route.
+ */
+function segment(value: string, what: string): string {
+  if (value === '') throw usageError(`the ${what} is empty; expected ${article(what)} ${what}`);
+  if (value === '.' || value === '..') {
+    throw usageError(
+      `the ${what} "${value}" cannot be sent to the admin API: a URL reads it as a step in its path ` +
+        '(even written %2E), so the request would reach another route',
+    );
+  }
+  return encodeURIComponent(value);
+}
+
+const article = (what: string): string => (/^[aeiou]/.test(what) ? 'an' : 'a');
+
+/** A name given to filter a list (`audit <name>`, `--policy`): it may not be empty, which would mean "all". */
+function filterName(value: string | undefined, what: string): string | undefined {
+  if (value === '')
+    throw usageError(`the ${what} is empty; expected ${article(what)} ${what}, or none for all`);
+  return value;
+}
+
 const breakerPath = (name: string, action = ''): string =>
-  `/breakers/${encodeURIComponent(name)}${action === '' ? '' : `/${action}`}`;
+  `/breakers/${segment(name, 'breaker name')}${action === '' ? '' : `/${action}`}`;
 
 /** `--reason`, which trip and disable require: an audit entry without one tells nobody anything. */
 function requiredReason({ reason }: ParsedArgs['values']): string {
@@ -64,14 +89,15 @@ const DEAD_LETTER_SUBCOMMANDS = 'list, replay <id> or purge';
 
 /** `dead-letters list | replay <id> | purge`: one command, its subcommand the first argument. */
 async function deadLetters({ client, args: [sub, id], values }: CommandContext): Promise<CommandResult> {
-  const policy = values.policy === undefined ? '' : `policy=${encodeURIComponent(values.policy)}`;
+  const policyName = filterName(values.policy, 'policy name');
+  const policy = policyName === undefined ? '' : `policy=${encodeURIComponent(policyName)}`;
   if (sub === 'replay') {
     if (id === undefined || values.policy !== undefined || values.limit !== undefined) {
       throw usageError('dead-letters replay takes one dead letter id, and no --policy or --limit');
     }
     // A failed replay answers 502 with its error: the client turns it into exit code 1.
     const done = await client.post<{ id: string; policy: string }>(
-      `/dead-letters/${encodeURIComponent(id)}/replay`,
+      `/dead-letters/${segment(id, 'dead letter id')}/replay`,
       {},
     );
     const text = `Dead letter "${escapeUnprintable(done.id)}" replayed through policy "${escapeUnprintable(done.policy)}": succeeded, removed.\n`;
@@ -152,7 +178,8 @@ export const COMMANDS: Record<string, Command> = {
     options: ['limit'],
     async execute({ client, args: [name], values }) {
       const query = new URLSearchParams();
-      if (name !== undefined) query.set('breaker', name);
+      const breaker = filterName(name, 'breaker name');
+      if (breaker !== undefined) query.set('breaker', breaker);
       if (values.limit !== undefined) query.set('limit', values.limit);
       const search = query.toString();
       const entries = await client.get<AuditEntry[]>(search === '' ? '/audit' : `/audit?${search}`);

@@ -23,6 +23,8 @@ export interface CliIo {
  * process, and rejects only on a bug in the CLI itself.
  */
 export async function run(argv: readonly string[], io: CliIo): Promise<number> {
+  // Known before the line is parsed: with --json, even a usage error prints JSON.
+  const json = asksForJson(argv);
   try {
     const parsed = parseArgs(argv);
     if (parsed.flags.help || parsed.command === 'help') {
@@ -31,12 +33,13 @@ export async function run(argv: readonly string[], io: CliIo): Promise<number> {
     }
     if (parsed.command === undefined) {
       io.stderr.write(usage());
+      if (json) writeJsonError(io, usageError(`no command given; expected one of ${commandNames()}`));
       return ExitCode.USAGE;
     }
     const command = commandFor(parsed);
     const client = new AdminClient({
-      url: adminUrl(parsed.values.url ?? io.env.NEST_RESILIENCE_URL ?? DEFAULT_URL),
-      token: parsed.values.token ?? io.env.NEST_RESILIENCE_TOKEN,
+      url: adminUrl(parsed.values, io.env),
+      token: adminToken(parsed.values, io.env),
       fetch: io.fetch,
       timeoutMs: io.timeoutMs,
     });
@@ -50,32 +53,55 @@ export async function run(argv: readonly string[], io: CliIo): Promise<number> {
         now: Date.now(),
       })
       .catch((error: unknown) => {
-        // JSON of another shape than the admin API's answers (a field missing, a list that is not one).
-        if (error instanceof TypeError) {
+        // JSON of another shape than the admin API's answers (a field missing, a list that is not
+        // one, a time no Date can hold).
+        if (error instanceof TypeError || error instanceof RangeError) {
           throw apiError(
             `${client.base} answered with JSON the admin API does not send (${error.message}); is --url the admin API's path?`,
           );
         }
         throw error;
       });
-    io.stdout.write(
-      parsed.flags.json ? `${escapeUnprintableJson(JSON.stringify(result.data, null, 2))}\n` : result.text,
-    );
+    io.stdout.write(json ? printableJson(result.data) : result.text);
     return ExitCode.OK;
   } catch (error) {
     if (!(error instanceof CliError)) throw error;
     // One line, whatever the server or the command line put in it.
     io.stderr.write(`${PROGRAM}: ${escapeUnprintable(error.message)}\n`);
     if (error.exitCode === ExitCode.USAGE) io.stderr.write(`Run "${PROGRAM} --help" for usage.\n`);
+    if (json) writeJsonError(io, error);
     return error.exitCode;
   }
 }
+
+/** Whether `--json` is among the options (before a `--`, after which everything is an argument). */
+function asksForJson(argv: readonly string[]): boolean {
+  const end = argv.indexOf('--');
+  return (end === -1 ? argv : argv.slice(0, end)).includes('--json');
+}
+
+function printableJson(data: unknown): string {
+  return `${escapeUnprintableJson(JSON.stringify(data, null, 2))}\n`;
+}
+
+/**
+ * With `--json`, stdout stays JSON when the command fails: `{ "error": { message, exitCode,
+ * status?, code?, breaker?, id?, policy?, retryAfterMs?, outcome? } }` (the HTTP status and the
+ * API's fields when it answered). The one line on stderr is printed too.
+ */
+function writeJsonError(io: CliIo, error: CliError): void {
+  io.stdout.write(
+    printableJson({ error: { message: error.message, exitCode: error.exitCode, ...error.details } }),
+  );
+}
+
+const commandNames = (): string => Object.keys(COMMANDS).join(', ');
 
 /** The command named on the line, once its arguments and options are checked. */
 function commandFor({ command: name = '', args, values, flags }: ParsedArgs): Command {
   const command = Object.hasOwn(COMMANDS, name) ? COMMANDS[name] : undefined;
   if (command === undefined) {
-    throw usageError(`unknown command "${name}"; expected one of ${Object.keys(COMMANDS).join(', ')}`);
+    throw usageError(`unknown command "${name}"; expected one of ${commandNames()}`);
   }
   const [min, max] = command.arity;
   const synopsis = `${name} ${command.synopsis}`;
@@ -87,15 +113,77 @@ function commandFor({ command: name = '', args, values, flags }: ParsedArgs): Co
   return command;
 }
 
-function adminUrl(url: string): string {
-  let protocol: string;
+/** Where a setting came from, as an error names it. */
+type Source = { value: string; from: string };
+
+/** A setting from its option, else from its environment variable; undefined when neither is set. */
+function given(
+  flag: string | undefined,
+  option: string,
+  variable: string,
+  env: CliIo['env'],
+): Source | undefined {
+  if (flag !== undefined) return { value: flag, from: option };
+  const value = env[variable];
+  return value === undefined ? undefined : { value, from: variable };
+}
+
+/**
+ * The admin API's base URL, from `--url`, else `NEST_RESILIENCE_URL`, else the default. Refused,
+ * naming where it came from: anything but http(s), a user or password (fetch cannot send them),
+ * a query or fragment (the CLI appends paths to it, which would land inside them).
+ */
+function adminUrl(values: ParsedArgs['values'], env: CliIo['env']): string {
+  const { value: url, from } = given(values.url, '--url', 'NEST_RESILIENCE_URL', env) ?? {
+    value: DEFAULT_URL,
+    from: 'the default URL',
+  };
+  let parsed: URL | undefined;
   try {
-    protocol = new URL(url).protocol;
+    parsed = new URL(url);
   } catch {
-    protocol = '';
+    parsed = undefined;
   }
-  if (protocol !== 'http:' && protocol !== 'https:') {
-    throw usageError(`--url must be an http(s) URL such as ${DEFAULT_URL}; got "${url}"`);
+  const expected = `expected the admin API's base URL, such as ${DEFAULT_URL}`;
+  if (parsed === undefined || (parsed.protocol !== 'http:' && parsed.protocol !== 'https:')) {
+    throw usageError(`${from} must be an http(s) URL; got "${url}"; ${expected}`);
+  }
+  if (parsed.username !== '' || parsed.password !== '') {
+    throw usageError(
+      `${from} holds a user name or password, which the CLI does not send; ${expected}, and the token in NEST_RESILIENCE_TOKEN`,
+    );
+  }
+  if (/[?#]/.test(url)) {
+    throw usageError(
+      `${from} has a query or fragment ("${url}"), where the CLI would append its paths; ${expected}`,
+    );
   }
   return url;
+}
+
+/** A character no token can hold: white space and controls, and beyond Latin-1 (an HTTP header cannot carry it). */
+// eslint-disable-next-line no-control-regex -- it looks for control characters
+const NOT_IN_TOKEN = /[\u0000-\u0020\u007f-\u00a0\u0100-\uffff]/;
+
+/**
+ * The bearer token, from `--token`, else `NEST_RESILIENCE_TOKEN`, trimmed (a file read with its
+ * line ending). Refused, naming where it came from, when empty, or when it holds what no token
+ * sent as `Authorization: Bearer <token>` can: a space (`Bearer ` pasted in), a line break, a
+ * character an HTTP header cannot carry. Unset: none is sent.
+ */
+function adminToken(values: ParsedArgs['values'], env: CliIo['env']): string | undefined {
+  const source = given(values.token, '--token', 'NEST_RESILIENCE_TOKEN', env);
+  if (source === undefined) return undefined;
+  const token = source.value.trim();
+  const expected = "expected the admin token alone, as the app's admin.token has it";
+  if (token === '') {
+    throw usageError(`${source.from} is empty; ${expected} (or unset it if the admin API takes no token)`);
+  }
+  const at = token.search(NOT_IN_TOKEN);
+  if (at !== -1) {
+    const what = /\s/.test(token[at]) ? 'white space' : 'a character an HTTP header cannot carry';
+    const bearer = /^bearer\s/i.test(token) ? ', without "Bearer "' : '';
+    throw usageError(`${source.from} holds ${what} at position ${at + 1}; ${expected}${bearer}`);
+  }
+  return token;
 }

@@ -290,10 +290,10 @@ describe('nest-resilience CLI against a running app', () => {
       await new Promise((resolve) => server.close(resolve));
     });
 
-    const runAgainst = async () => {
+    const runAgainst = async (argv = ['status']) => {
       let stdout = '';
       let stderr = '';
-      const code = await run(['status', '--url', url], {
+      const code = await run([...argv, '--url', url], {
         fetch,
         env: {},
         timeoutMs: 2_000,
@@ -309,7 +309,19 @@ describe('nest-resilience CLI against a running app', () => {
       expect(await runAgainst()).toEqual({
         code: 3,
         stdout: '',
-        stderr: `nest-resilience: ${url} started to answer, then sent nothing more within 2 s.\n`,
+        stderr: `nest-resilience: ${url} started to answer, but its answer did not end within 2 s (20 bytes received).\n`,
+      });
+    });
+
+    it('says that a trip whose answer stalled may have been carried out, to check before repeating it', async () => {
+      misbehave = () => undefined;
+
+      expect(await runAgainst(['trip', 'payments', '--reason', 'drill'])).toEqual({
+        code: 3,
+        stdout: '',
+        stderr:
+          `nest-resilience: ${url} started to answer, but its answer did not end within 2 s (20 bytes received). ` +
+          'The app may have carried it out: check (status, audit, dead-letters list) before repeating it.\n',
       });
     });
 
