@@ -14,6 +14,7 @@ import { BreakerRegistry } from '../core/registry';
 import { BreakerStore, type StoreStats } from '../stores/breaker-store';
 import { BreakerSeries, type BreakerMetricSet } from './breaker-series';
 import { BufferedHistogram, type HistogramSeries } from './buffered-histogram';
+import { InvalidKeyWarnings } from './invalid-key.warnings';
 import { KeyedSeries } from './keyed-series';
 import {
   BREAKER_METRICS,
@@ -26,6 +27,7 @@ import type { ResilienceModuleOptions } from './resilience-options.interface';
 import { LOG_CONTEXT, RESILIENCE_OPTIONS } from './resilience.constants';
 import { PROM_CLIENT_MISSING } from './resilience.messages';
 import { checkMetricsOptions, METRICS_OPTIONS } from './resilience-options.table';
+import { hearRefusedBreakerKeys } from './refused-breaker-keys';
 import { leaseMetric, watchResets, type MetricLease } from './shared-metric';
 
 /**
@@ -45,7 +47,10 @@ import { leaseMetric, watchResets, type MetricLease } from './shared-metric';
  * counter (`registry.resetMetrics()`), so `increase()` counts their next event.
  *
  * `prom-client` is an optional peer: without it (one log line says so), or with
- * `metrics: false`, this does nothing. `ResilienceModule` provides it; apps never use it directly.
+ * `metrics: false`, this publishes nothing. Calls refused for a key no per-key breaker can have
+ * (HTTP 400), which never reach a breaker and so no series, are logged whatever the metrics
+ * settings ({@link InvalidKeyWarnings}), from the moment the app is built.
+ * `ResilienceModule` provides it; apps never use it directly.
  */
 @Injectable()
 export class BreakerMetrics implements OnModuleInit, OnModuleDestroy {
@@ -61,12 +66,17 @@ export class BreakerMetrics implements OnModuleInit, OnModuleDestroy {
 
   /** Store errors by operation as last handed to the counter. */
   private readonly storeErrorsSeen = new Map<string, number>();
+  private readonly keyWarnings = new InvalidKeyWarnings((line) => this.logger.warn(line));
+  private readonly stopHearingKeys: () => void;
 
   constructor(
     private readonly registry: BreakerRegistry,
     @Inject(RESILIENCE_OPTIONS) private readonly options: ResilienceModuleOptions,
     @Optional() @Inject(BreakerStore) private readonly store?: BreakerStore,
-  ) {}
+  ) {
+    // From now, not onModuleInit: a decorated method may be called before (see registry-holder).
+    this.stopHearingKeys = hearRefusedBreakerKeys(registry, (error) => this.keyWarnings.refused(error));
+  }
 
   onModuleInit(): void {
     const settings = this.options.metrics;
@@ -100,6 +110,8 @@ export class BreakerMetrics implements OnModuleInit, OnModuleDestroy {
   }
 
   onModuleDestroy(): void {
+    this.stopHearingKeys();
+    this.keyWarnings.close();
     for (const unsubscribe of this.subscriptions.splice(0)) unsubscribe();
     for (const series of this.series.values()) series.remove();
     this.series.clear();

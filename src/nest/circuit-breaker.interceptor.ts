@@ -12,6 +12,7 @@ import type { Breaker } from '../core/breaker';
 import type { BreakerKeyInput } from '../core/breaker-key';
 import { BreakerRegistry } from '../core/registry';
 import { observeThroughBreaker } from './breaker-call';
+import { breakerKeyFor } from './refused-breaker-keys';
 import { ResilienceErrorMapper } from './error-mapping/resilience-error.mapper';
 import { getCircuitBreakerMetadata } from './circuit-breaker.decorator';
 import { SKIP_BREAKER_METADATA } from './resilience.constants';
@@ -75,7 +76,9 @@ export class CircuitBreakerInterceptor implements NestInterceptor {
   private breakerFor(context: ExecutionContext): Breaker {
     const name = this.breakerName(context);
     const key = this.breakerKey(context);
-    return key === undefined ? this.registry.get(name) : this.registry.get(name, key);
+    return key === undefined
+      ? this.registry.get(name)
+      : this.registry.get(name, breakerKeyFor(this.registry, name, key));
   }
 
   /**
@@ -95,7 +98,8 @@ export class CircuitBreakerInterceptor implements NestInterceptor {
    * request: undefined (the default) for one breaker per route. Per-key breakers are bounded by
    * `maxKeysPerBreaker`, so a key may come from the request. A key the breaker cannot have (not
    * a string or a number, or longer than `MAX_KEY_LENGTH`) fails the request with
-   * `InvalidBreakerKeyError`, which answers 400.
+   * `InvalidBreakerKeyError`, which answers 400, and is logged as a warning (throttled: at most
+   * one line a minute per breaker).
    * @example
    * protected override breakerKey(context: ExecutionContext) {
    *   return context.switchToHttp().getRequest().headers['x-tenant'] ?? 'none';

@@ -1,7 +1,6 @@
 import { Logger } from '@nestjs/common';
 import { defer, isObservable } from 'rxjs';
 import type { Breaker } from '../core/breaker';
-import { toBreakerKey } from '../core/breaker-key';
 import { InvalidBreakerOptionsError } from '../core/errors';
 import type { Policies } from '../core/policies/policies';
 import type { PolicyOptions } from '../core/policies/policy-options';
@@ -10,6 +9,7 @@ import { callThroughBreaker, observeThroughBreaker, settle, type Recover } from 
 import type { CircuitBreakerOptions } from './circuit-breaker.decorator';
 import { callThroughPolicies, observeThroughPolicies, type PolicyBreaker } from './policy-call';
 import { policyRegistryOf } from './policy-registry';
+import { breakerKeyFor } from './refused-breaker-keys';
 import { registryFor } from './registry-holder';
 import { CIRCUIT_BREAKER_METADATA, LOG_CONTEXT, PROTECTION_METADATA } from './resilience.constants';
 import * as messages from './resilience.messages';
@@ -256,7 +256,7 @@ function admittedBreaker(
 ): PolicyBreaker {
   const key = protection.breaker?.options.key;
   if (key === undefined) return registry.get(name);
-  const checked = toBreakerKey(name, key.apply(instance, args));
+  const checked = breakerKeyFor(registry, name, key.apply(instance, args));
   return () => registry.get(name, checked);
 }
 
@@ -345,7 +345,7 @@ function breakerFor(
   const key = protection.breaker?.options.key;
   return key === undefined
     ? registry.get(name)
-    : registry.get(name, toBreakerKey(name, key.apply(instance, args)));
+    : registry.get(name, breakerKeyFor(registry, name, key.apply(instance, args)));
 }
 
 function recoverFor(protection: MethodProtection, instance: unknown, args: unknown[]): Recover | undefined {

@@ -7,7 +7,7 @@ import type { Policies } from '../core/policies/policies';
 import { POLICY_METRICS, POLICY_ZERO_SERIES } from './metric-names';
 import { PolicyRegistry } from './policy-registry';
 import type { ResilienceModuleOptions } from './resilience-options.interface';
-import { RateLimitKeyWarnings } from './rate-limit-key.warnings';
+import { InvalidKeyWarnings } from './invalid-key.warnings';
 import { LOG_CONTEXT, RESILIENCE_OPTIONS } from './resilience.constants';
 import { leaseMetric, watchResets, type MetricLease } from './shared-metric';
 
@@ -19,13 +19,13 @@ import { leaseMetric, watchResets, type MetricLease } from './shared-metric';
  * after a reset of the counter); the bulkhead gauges are read at scrape time. No series without
  * prom-client or with `metrics: false` (`BreakerMetrics` says so once). Calls refused for an
  * invalid rate-limit key, which no series counts, are logged whatever the metrics settings
- * ({@link RateLimitKeyWarnings}).
+ * ({@link InvalidKeyWarnings}).
  */
 @Injectable()
 export class PolicyMetrics implements OnModuleInit, OnModuleDestroy {
   private readonly leases: MetricLease<object>[] = [];
   private readonly logger = new Logger(LOG_CONTEXT);
-  private readonly keyWarnings = new RateLimitKeyWarnings((line) => this.logger.warn(line));
+  private readonly keyWarnings = new InvalidKeyWarnings((line) => this.logger.warn(line));
   private unsubscribe: (() => void) | undefined;
   /** The series this app counted in, by counter: removed when it closes, as breakers' are. */
   private readonly counted = new Map<Counter<string>, Map<string, Record<string, string>>>();

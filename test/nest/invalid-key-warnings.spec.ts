@@ -1,18 +1,19 @@
-import { InvalidRateLimitKeyError } from '../../src/core/errors';
-import { RateLimitKeyWarnings } from '../../src/nest/rate-limit-key.warnings';
+import { InvalidBreakerKeyError, InvalidRateLimitKeyError } from '../../src/core/errors';
+import { InvalidKeyWarnings } from '../../src/nest/invalid-key.warnings';
 import { fakeTimers } from '../core/policies/fake-timers';
 
 const EXPECTED = 'a string or a number, at most 256 characters long';
 const refusal = (policy: string, key: unknown) => new InvalidRateLimitKeyError(policy, key, EXPECTED);
+const breakerRefusal = (breaker: string, key: unknown) => new InvalidBreakerKeyError(breaker, key, EXPECTED);
 
 function warnings() {
   const timers = fakeTimers();
   const lines: string[] = [];
-  const log = new RateLimitKeyWarnings((line) => lines.push(line), timers);
+  const log = new InvalidKeyWarnings((line) => lines.push(line), timers);
   return { timers, lines, log };
 }
 
-describe('warnings of refused rate-limit keys', () => {
+describe('warnings of refused keys', () => {
   it("should log a policy's first refused key at once, naming the policy and the key", () => {
     const { lines, log } = warnings();
 
@@ -89,5 +90,36 @@ describe('warnings of refused rate-limit keys', () => {
     expect(timers.pending).toBe(0);
     await timers.advance(120_000);
     expect(lines).toHaveLength(3);
+  });
+
+  it("should warn of a per-key breaker's refused keys the same way, naming the breaker", async () => {
+    const { timers, lines, log } = warnings();
+
+    for (let i = 0; i < 100; i++)
+      log.refused(breakerRefusal('hosts', i === 99 ? ['a', 'b'] : 'x'.repeat(300)));
+    await timers.advance(60_000);
+
+    expect(lines).toEqual([
+      `Invalid key for circuit breaker "hosts": a string of 300 characters; expected ${EXPECTED}. ` +
+        'The call was refused (HTTP 400); further invalid keys of this breaker are logged at most once a minute, counted',
+      `Invalid key for circuit breaker "hosts": a value of type object; expected ${EXPECTED}. ` +
+        '99 more calls of this breaker were refused for an invalid key since the last warning; this key was the latest',
+    ]);
+  });
+
+  it('should keep a breaker and a policy of one name apart', () => {
+    const { lines, log } = warnings();
+
+    log.refused(refusal('search', undefined));
+    log.refused(breakerRefusal('search', undefined));
+    log.refused(breakerRefusal('search', null));
+    log.close();
+
+    expect(lines.map((line) => line.slice(0, line.indexOf(':')))).toEqual([
+      'Policy "search"',
+      'Invalid key for circuit breaker "search"',
+      'Invalid key for circuit breaker "search"',
+    ]);
+    expect(lines[2]).toContain('1 more call of this breaker was refused for an invalid key since');
   });
 });
