@@ -40,7 +40,8 @@ export interface CircuitBreakerOptions {
  * Runs a method through a circuit breaker.
  *
  * On a method (of a provider or a controller), above or below the route decorators: the
- * breaker is `name`, or `Class.method` when no name is given. Methods returning a Promise, an
+ * breaker is `name`, or `Class.method` when no name is given, `Class` being the class of the
+ * instance (a subclass that inherits the method has a breaker of its own). Methods returning a Promise, an
  * Observable (declare the return type `Observable<T>`; it stays an Observable and its values
  * stream through) or a plain value work; a method returning a plain value returns it as a
  * Promise once decorated, so declare it `async`.
@@ -79,13 +80,16 @@ export function getCircuitBreakerMetadata(method: unknown): CircuitBreakerMetada
   return typeof method === 'function' ? Reflect.getMetadata(CIRCUIT_BREAKER_METADATA, method) : undefined;
 }
 
-/** Records the breaker on a method's protection; by default it is named `Class.method`. */
+/**
+ * Records the breaker on a method's protection; by default it is named `Class.method`, after
+ * the class of the instance called (see `breakerNameFor`).
+ */
 function withBreaker(name: string | undefined, options: CircuitBreakerOptions) {
   return (protection: MethodProtection): void => {
     const method = methodLabel(protection);
     if (protection.breaker !== undefined)
       throw new TypeError(messages.DECORATOR_TWICE('@CircuitBreaker', method));
-    protection.breaker = { name: name ?? method, options };
+    protection.breaker = { name: name ?? method, options, byClass: name === undefined };
   };
 }
 

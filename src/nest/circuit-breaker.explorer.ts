@@ -5,6 +5,7 @@ import { BreakerRegistry } from '../core/registry';
 import { InvalidBreakerOptionsError } from '../core/errors';
 import { misspelledName } from '../core/misspelled-name';
 import {
+  breakerNameFor,
   getProtection,
   methodLabel,
   replayProtected,
@@ -113,11 +114,13 @@ export class CircuitBreakerExplorer implements OnModuleInit, OnApplicationShutdo
       if ((breaker?.options.fallback ?? resilient?.options.fallback) !== undefined) {
         resolveFallback(target, protection);
       }
-      if (breaker !== undefined)
-        this.checkSpelling(breaker.name, `@CircuitBreaker on ${methodLabel(protection)}`);
-      // A per-key breaker's name is checked (it fails the boot, not every call) and nothing is created for it.
-      if (breaker !== undefined && breaker.options.key === undefined) this.registry.get(breaker.name);
-      else if (breaker !== undefined) this.registry.perKeyOptions(breaker.name);
+      if (breaker !== undefined) {
+        const name = breakerNameFor(protection, target);
+        this.checkSpelling(name, `@CircuitBreaker on ${methodLabel(protection)}`);
+        // A per-key breaker's name is checked (it fails the boot, not every call) and nothing is created for it.
+        if (breaker.options.key === undefined) this.registry.get(name);
+        else this.registry.perKeyOptions(name);
+      }
       if (resilient !== undefined || policy !== undefined) {
         const { policies, keepsDeadLetters } = this.policies.policiesFor(protection);
         if (keepsDeadLetters) this.registerReplayer(policies.name, protection, target, real);

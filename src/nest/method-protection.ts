@@ -44,8 +44,12 @@ export interface MethodProtection {
   readonly original: Method;
   /** Whether the method is declared to return an Observable. */
   readonly returnsObservable: boolean;
-  /** `@CircuitBreaker`'s breaker. */
-  breaker?: { readonly name: string; readonly options: CircuitBreakerOptions };
+  /**
+   * `@CircuitBreaker`'s breaker. `byClass`: no name was given, so `name` is the declaring
+   * class's `Class.method`, and a call on an instance of a subclass goes through that
+   * subclass's (see {@link breakerNameFor}).
+   */
+  breaker?: { readonly name: string; readonly options: CircuitBreakerOptions; readonly byClass?: boolean };
   /** `@Retry`, `@Timeout`, `@Bulkhead`, `@RateLimit`: an anonymous policy, `Class.method`. */
   policy?: MethodPolicyOptions;
   /** `@Resilient`'s named policy. */
@@ -81,6 +85,30 @@ export function getProtection(method: unknown): MethodProtection | undefined {
 /** `Class.method`: an anonymous policy's name and label. */
 export function methodLabel(protection: MethodProtection): string {
   return `${protection.owner}.${protection.methodName}`;
+}
+
+/**
+ * The breaker a call of a method with `@CircuitBreaker` on `instance` goes through: the name
+ * given, or else `Class.method` after the class of `instance`, so that subclasses sharing a
+ * decorated method of a base class (generic clients, base controllers) never share a breaker,
+ * as with `@CircuitBreaker()` on a controller class.
+ */
+export function breakerNameFor(protection: MethodProtection, instance: unknown): string {
+  const breaker = protection.breaker as NonNullable<MethodProtection['breaker']>;
+  if (breaker.byClass !== true) return breaker.name;
+  const owner = classNameOf(instance);
+  return owner === undefined || owner === protection.owner
+    ? breaker.name
+    : `${owner}.${protection.methodName}`;
+}
+
+/** The name of the class of `instance` (the class itself for a static method), if it has one. */
+function classNameOf(instance: unknown): string | undefined {
+  if (typeof instance === 'function') return instance.name || undefined;
+  if (typeof instance !== 'object' || instance === null) return undefined;
+  const name: unknown = (Object.getPrototypeOf(instance) as { constructor?: { name?: unknown } } | null)
+    ?.constructor?.name;
+  return typeof name === 'string' && name !== '' ? name : undefined;
 }
 
 /**
@@ -232,8 +260,10 @@ function policiesCall(
   args: unknown[],
 ): { policies: Policies; breaker: PolicyBreaker | undefined; seen: readonly unknown[] } {
   const policyRegistry = policyRegistryOf(registry);
-  const { policies, breaker: breakerName, keepsDeadLetters } = policyRegistry.policiesFor(protection);
+  const { policies, breaker: policyBreaker, keepsDeadLetters } = policyRegistry.policiesFor(protection);
   const seen = keepsDeadLetters ? policyRegistry.checkDeadLetterArguments(policies.name, args) : args;
+  // The method's own breaker is named after the class called; a named policy's is its own.
+  const breakerName = protection.breaker === undefined ? policyBreaker : breakerNameFor(protection, instance);
   const breaker =
     breakerName === undefined
       ? undefined
@@ -331,7 +361,7 @@ function breakerCall(
   instance: unknown,
   args: unknown[],
 ): [breaker: Breaker, source: () => any, recover: Recover | undefined] {
-  const breaker = breakerFor(registry, protection.breaker?.name as string, protection, instance, args);
+  const breaker = breakerFor(registry, breakerNameFor(protection, instance), protection, instance, args);
   return [breaker, () => original(protection, instance, args), recoverFor(protection, instance, args)];
 }
 

@@ -187,7 +187,10 @@ export class PolicyRegistry {
     }
     // The policy was built without this method's breaker: its timeout is held above that breaker's here.
     checkPolicyOptions(resilient.name, named.policies.options, {
-      breakerTimeout: this.breakerTimeout(breaker.name, breaker.options.key !== undefined),
+      breakerTimeout: this.breakerTimeout(
+        breaker.name,
+        breaker.options.key !== undefined || breaker.byClass === true,
+      ),
       fleetStore: this.fleetStore,
     });
     return { ...named, breaker: breaker.name };
@@ -222,7 +225,10 @@ export class PolicyRegistry {
         breakerTimeout:
           breakerName === undefined
             ? undefined
-            : this.breakerTimeout(breakerName, breaker?.options.key !== undefined),
+            : this.breakerTimeout(
+                breakerName,
+                breaker !== undefined && (breaker.options.key !== undefined || breaker.byClass === true),
+              ),
         fleetStore: this.fleetStore,
       },
     );
@@ -240,9 +246,13 @@ export class PolicyRegistry {
     }
   }
 
-  /** The per-attempt timeout of the breaker `name` (of its per-key breakers when `keyed`), if it has one. */
-  private breakerTimeout(name: string, keyed: boolean): number | undefined {
-    const { timeout } = keyed ? this.breakers.perKeyOptions(name) : this.breakers.get(name).options;
+  /**
+   * The per-attempt timeout of the breaker `name`, if it has one, read without creating a breaker
+   * when `unmade`: per-key breakers (of `name`), and a breaker named after the declaring class
+   * (`@CircuitBreaker()` without a name), which a call on a subclass never uses.
+   */
+  private breakerTimeout(name: string, unmade: boolean): number | undefined {
+    const { timeout } = unmade ? this.breakers.perKeyOptions(name) : this.breakers.get(name).options;
     return timeout === false ? undefined : timeout;
   }
 }

@@ -1,0 +1,164 @@
+import { Controller, Get, Inject, Injectable } from '@nestjs/common';
+import { CircuitBreaker } from '../../src/nest/circuit-breaker.decorator';
+import { Retry } from '../../src/nest/policy.decorators';
+import { closeAllApps, createApp } from './nest-app.fixture';
+
+/**
+ * Decorated methods that subclasses inherit, as generic base clients and base controllers have
+ * them: an unnamed breaker is the subclass's own (`Subclass.method`), a named one is shared.
+ */
+
+afterEach(closeAllApps);
+
+const failing = new Set<string>();
+
+abstract class BaseClient {
+  abstract readonly target: string;
+
+  @CircuitBreaker()
+  async fetch(): Promise<string> {
+    if (failing.has(this.target)) throw new Error(`${this.target} down`);
+    return `${this.target} ok`;
+  }
+
+  @CircuitBreaker('downstream')
+  async ping(): Promise<string> {
+    return `${this.target} pong`;
+  }
+
+  @Retry({ attempts: 1, delay: 1 })
+  @CircuitBreaker()
+  async fetchTwice(): Promise<string> {
+    return this.fetch();
+  }
+}
+
+@Injectable()
+class PaymentsClient extends BaseClient {
+  readonly target = 'payments';
+}
+
+@Injectable()
+class InventoryClient extends BaseClient {
+  readonly target = 'inventory';
+
+  /** An override that calls the method it overrides: still through a breaker, the subclass's. */
+  override async fetch(): Promise<string> {
+    return `${await super.fetch()} (cached)`;
+  }
+}
+
+abstract class CrudController {
+  abstract readonly resource: string;
+
+  @CircuitBreaker()
+  @Get()
+  async list(): Promise<string> {
+    if (failing.has(this.resource)) throw new Error(`${this.resource} down`);
+    return this.resource;
+  }
+}
+
+@Controller('users')
+class UsersController extends CrudController {
+  readonly resource = 'users';
+}
+
+@Controller('orders')
+class OrdersController extends CrudController {
+  readonly resource = 'orders';
+}
+
+@Controller('clients')
+class ClientsController {
+  constructor(
+    @Inject(PaymentsClient) private readonly payments: PaymentsClient,
+    @Inject(InventoryClient) private readonly inventory: InventoryClient,
+  ) {}
+
+  @Get('payments')
+  payments_(): Promise<string> {
+    return this.payments.fetch();
+  }
+
+  @Get('inventory')
+  inventory_(): Promise<string> {
+    return this.inventory.fetch();
+  }
+}
+
+const start = () =>
+  createApp(
+    {
+      controllers: [ClientsController, UsersController, OrdersController],
+      providers: [PaymentsClient, InventoryClient],
+    },
+    { defaults: { failureThreshold: 2 } },
+  );
+
+beforeEach(() => failing.clear());
+
+describe('a method inherited from a base class with an unnamed @CircuitBreaker()', () => {
+  it("should run through each provider's own breaker, so one failing dependency opens only its own", async () => {
+    const t = await start();
+    failing.add('payments');
+
+    await t.http().get('/clients/payments').expect(500);
+    await t.http().get('/clients/payments').expect(500);
+    const rejected = await t.http().get('/clients/payments').expect(503);
+    await t.http().get('/clients/inventory').expect(200, 'inventory ok (cached)');
+
+    expect(rejected.body.breaker).toBe('PaymentsClient.fetch');
+    expect(t.breaker('InventoryClient.fetch').snapshot()).toMatchObject({ state: 'closed', calls: 1 });
+    expect(t.registry.has('BaseClient.fetch')).toBe(false);
+  });
+
+  it('should give each controller extending a base controller its own breaker, as a class-level decorator does', async () => {
+    const t = await start();
+    failing.add('users');
+
+    await t.http().get('/users').expect(500);
+    await t.http().get('/users').expect(500);
+    await t.http().get('/users').expect(503);
+    await t.http().get('/orders').expect(200, 'orders');
+
+    expect(t.breaker('UsersController.list').state).toBe('open');
+    expect(t.breaker('OrdersController.list').state).toBe('closed');
+    expect(t.registry.has('CrudController.list')).toBe(false);
+  });
+
+  it("should create each subclass's breaker at start-up, so health and metrics show it before any call", async () => {
+    const t = await start();
+
+    // InventoryClient.fetch is an override: the base method it calls is found at its first call.
+    const names = t.registry.all().map((breaker) => breaker.name);
+    expect(names.sort()).toEqual([
+      'InventoryClient.fetchTwice',
+      'OrdersController.list',
+      'PaymentsClient.fetch',
+      'PaymentsClient.fetchTwice',
+      'UsersController.list',
+      'downstream',
+    ]);
+  });
+
+  it("should run a retried call through the subclass's breaker", async () => {
+    const t = await start();
+
+    await expect(t.app.get(PaymentsClient).fetchTwice()).resolves.toBe('payments ok');
+
+    expect(t.breaker('PaymentsClient.fetchTwice').snapshot().calls).toBe(1);
+    expect(t.registry.has('BaseClient.fetchTwice')).toBe(false);
+  });
+});
+
+describe('a method inherited with a named @CircuitBreaker', () => {
+  it('should share the one breaker the name gives among every subclass', async () => {
+    const t = await start();
+
+    await t.app.get(PaymentsClient).ping();
+    await t.app.get(InventoryClient).ping();
+
+    expect(t.breaker('downstream').snapshot().calls).toBe(2);
+  });
+});
