@@ -160,6 +160,9 @@ export class AdminClient {
         return breaker === undefined && id === undefined
           ? `No admin API at ${this.base} (${message ?? statusLine(response)}). Check --url and that the app mounts the admin routes.`
           : (message ?? statusLine(response));
+      case 413:
+        // The app's body parser, before the admin API: only a --reason makes a body this large.
+        return `${message ?? statusLine(response)} (HTTP 413 from ${this.base}): give a shorter --reason`;
       case 409:
         // A breaker's conflict is its reset cooldown; a dead letter's is not one --force overrides.
         if (message === undefined) return this.described(response, text);

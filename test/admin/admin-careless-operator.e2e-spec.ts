@@ -103,4 +103,34 @@ describe.each([
       .send({ reason: ` ${'x'.repeat(1_000)} ` })
       .expect(200);
   });
+  it('should record the token as the actor whatever the request claims in headers, query or body', async () => {
+    await http
+      .post('/resilience/breakers/payments/trip')
+      .set(auth)
+      .set({ 'x-user': 'mallory', 'x-forwarded-user': 'mallory', 'x-actor': 'mallory' })
+      .send({ reason: 'drill' })
+      .expect(200);
+    await http
+      .post('/resilience/breakers/payments/trip')
+      .set(auth)
+      .send({ reason: 'drill', actor: 'mallory', user: { username: 'mallory' } })
+      .expect(400);
+    await http
+      .post('/resilience/breakers/payments/trip?actor=mallory')
+      .set(auth)
+      .send({ reason: 'x' })
+      .expect(400);
+    await http
+      .post('/resilience/breakers/payments/trip')
+      .set(auth)
+      .send('{"reason":"x","__proto__":{"actor":"mallory"}}')
+      .set('content-type', 'application/json')
+      .expect(400);
+
+    const audit = (await http.get('/resilience/audit').set(auth).expect(200)).body as Array<{
+      actor: string;
+    }>;
+    expect(audit.map(({ actor }) => actor)).toEqual(['token']);
+    expect(({} as { actor?: unknown }).actor).toBeUndefined();
+  });
 });

@@ -177,6 +177,15 @@ describe('nest-resilience as a process', () => {
     },
   );
 
+  it('says to shorten --reason when the app refuses the body as too large (exit 1)', async () => {
+    const { code, stderr } = await cli(['trip', 'payments', '--reason', 'log line\n'.repeat(12_000)], env);
+
+    expect({ code, stderr }).toEqual({
+      code: 1,
+      stderr: `nest-resilience: request entity too large (HTTP 413 from ${api}): give a shorter --reason\n`,
+    });
+  });
+
   it('takes a token read from a file with its line ending', async () => {
     expect((await cli(['status'], { ...env, NEST_RESILIENCE_TOKEN: `${ADMIN_TOKEN}\r\n` })).code).toBe(0);
   });
