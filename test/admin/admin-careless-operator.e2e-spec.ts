@@ -133,4 +133,27 @@ describe.each([
     expect(audit.map(({ actor }) => actor)).toEqual(['token']);
     expect(({} as { actor?: unknown }).actor).toBeUndefined();
   });
+  it('should say what is wrong with an Authorization header that is not "Bearer <token>", never echoing it', async () => {
+    const cases: Array<[string | undefined, string]> = [
+      [undefined, 'Missing admin token: send the header "Authorization: Bearer <token>"'],
+      [
+        'Basic b3BzOnMzY3JldA==',
+        'Unsupported authorization scheme "Basic": expected the header "Authorization: Bearer <token>"',
+      ],
+      [
+        `Bearer ${ADMIN_TOKEN} extra`,
+        'Malformed admin token: expected the header "Authorization: Bearer <token>", the token alone after "Bearer " (no spaces in it)',
+      ],
+      [
+        'Bearer',
+        'Malformed admin token: expected the header "Authorization: Bearer <token>", the token alone after "Bearer " (no spaces in it)',
+      ],
+    ];
+    for (const [header, message] of cases) {
+      const sent = http.get('/resilience/breakers');
+      const res = await (header === undefined ? sent : sent.set('authorization', header)).expect(401);
+      expect(res.body.message).toBe(message);
+      expect(JSON.stringify(res.body)).not.toContain('b3BzOnMzY3JldA');
+    }
+  });
 });

@@ -2,7 +2,7 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import { type CanActivate, type ExecutionContext, UnauthorizedException } from '@nestjs/common';
 import { InvalidBreakerOptionsError } from '../../core/errors';
 import { ADMIN_OPTIONS } from './admin-option-table';
-import { ADMIN_LOCKED_REQUEST, MISSING_TOKEN, WRONG_TOKEN } from './admin.messages';
+import { ADMIN_LOCKED_REQUEST, MALFORMED_AUTHORIZATION, MISSING_TOKEN, WRONG_TOKEN } from './admin.messages';
 
 /** Requests this guard let in; a WeakSet so nothing is written onto the request itself. */
 const authenticatedByToken = new WeakSet<object>();
@@ -52,8 +52,11 @@ export class AdminTokenGuard implements CanActivate {
     if (this.expected === undefined) this.load();
     if (this.expected === null) throw new UnauthorizedException(ADMIN_LOCKED_REQUEST);
     const request = context.switchToHttp().getRequest<{ headers: Record<string, unknown> }>();
-    const given = bearerToken(request.headers.authorization);
-    if (given === undefined) throw new UnauthorizedException(MISSING_TOKEN);
+    const { authorization } = request.headers;
+    if (authorization === undefined || authorization === '') throw new UnauthorizedException(MISSING_TOKEN);
+    const given = bearerToken(authorization);
+    if (given === undefined)
+      throw new UnauthorizedException(MALFORMED_AUTHORIZATION(schemeOf(authorization)));
     if (!timingSafeEqual(digest(given), this.expected as Buffer))
       throw new UnauthorizedException(WRONG_TOKEN);
     authenticatedByToken.add(request);
@@ -65,6 +68,12 @@ function bearerToken(header: unknown): string | undefined {
   if (typeof header !== 'string') return undefined;
   const match = /^Bearer +(\S+) *$/i.exec(header);
   return match?.[1];
+}
+
+/** The scheme an Authorization header names (`Basic`), never its credentials; undefined when it is `Bearer`. */
+function schemeOf(header: unknown): string | undefined {
+  const scheme = typeof header === 'string' ? /^\s*(\S*)/.exec(header)?.[1] : undefined;
+  return scheme === undefined || /^bearer$/i.test(scheme) ? undefined : scheme.slice(0, 20);
 }
 
 function digest(value: string): Buffer {

@@ -66,5 +66,11 @@ export const MISSING_TOKEN = 'Missing admin token: send the header "Authorizatio
 
 export const WRONG_TOKEN = 'Invalid admin token';
 
+/** An Authorization header that is not `Bearer <token>`: named by its scheme, never its credentials. */
+export const MALFORMED_AUTHORIZATION = (scheme: string | undefined): string =>
+  scheme === undefined
+    ? 'Malformed admin token: expected the header "Authorization: Bearer <token>", the token alone after "Bearer " (no spaces in it)'
+    : `Unsupported authorization scheme "${escapeUnprintable(scheme)}": expected the header "Authorization: Bearer <token>"`;
+
 export const NOT_JSON = (type: string): string =>
   `Unsupported content-type "${escapeUnprintable(type)}"; expected application/json (or no body), which another site's form cannot send`;
