@@ -630,7 +630,7 @@ export class Breaker {
         },
         (error: unknown) => {
           this.settleWatched(record, error, true);
-          return new Rejection(error);
+          return new Rejection(errorForCaller(record.call, error));
         },
       );
     }
@@ -642,7 +642,7 @@ export class Breaker {
         if (this.settleWatched(record, value, false)) resolve(value);
       },
       (error: unknown) => {
-        if (this.settleWatched(record, error, true)) reject(error);
+        if (this.settleWatched(record, error, true)) reject(errorForCaller(record.call, error));
       },
     );
     return outcome;
@@ -827,6 +827,16 @@ class WatchedRecord<T> implements Deadline {
     readonly admission: Admission,
     readonly startedAt: number | undefined,
   ) {}
+}
+
+/** The error the caller of a watched call that failed with `error` gets (see {@link WatchedCall.errorForCaller}). */
+function errorForCaller(call: WatchedCall<unknown>, error: unknown): unknown {
+  if (call.errorForCaller === undefined) return error;
+  try {
+    return call.errorForCaller(error);
+  } catch {
+    return error;
+  }
 }
 
 /**

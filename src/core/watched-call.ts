@@ -27,6 +27,14 @@ export interface WatchedCall<T> {
    * of the callee's, while the caller still gets `error`.
    */
   failed(error: unknown): boolean | void | 'success';
+  /**
+   * Optional: the error the call's caller gets for `error`, the one it failed with (`error`
+   * itself, or what it stands for: a `fetch` redirected to an OPEN origin fails with a
+   * `TypeError` whose `cause` is that origin's `BreakerOpenError`). Read only when the call has
+   * failed and been counted (after `failed()`), never after its timeout; the breaker counts
+   * `error` as `failed()` said. One that throws leaves its caller `error`.
+   */
+  errorForCaller?(error: unknown): unknown;
 }
 
 /** A call handed a signal its timeout aborts (as `S`); its value is a success. */

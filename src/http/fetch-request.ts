@@ -89,6 +89,18 @@ export class DispatchedFetch extends FetchRequest<AbortingDispatcher> {
     return verdict === true && this.how.hop !== undefined ? 'success' : verdict;
   }
 
+  /**
+   * A hop's breaker stopped the request (it refused the hop, or its timeout ended it): `fetch`
+   * failed with a `TypeError` whose `cause` is that breaker's error, which the caller gets, as
+   * from a request sent to that origin first (a route answers 503 with `Retry-After`).
+   */
+  errorForCaller(error: unknown): unknown {
+    const stoppedBy = this.how.hop?.stoppedBy;
+    return stoppedBy !== undefined && (error as { cause?: unknown } | null)?.cause === stoppedBy
+      ? stoppedBy
+      : error;
+  }
+
   protected override answeredLast(response: Response): boolean {
     return this.how.hop === undefined && super.answeredLast(response);
   }

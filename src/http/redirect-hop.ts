@@ -30,6 +30,11 @@ export function tellsAnswer(handler: UndiciHandler): handler is AnsweringHandler
  */
 export class RedirectHop extends OriginRequest<HopAnswer> {
   private started = false;
+  /**
+   * The error of this origin's breaker that ended the request (it refused the hop, or the hop
+   * timed out); `fetch` fails with a `TypeError` whose `cause` it is.
+   */
+  stoppedBy: unknown;
 
   constructor(
     breaker: string,
@@ -63,6 +68,7 @@ export class RedirectHop extends OriginRequest<HopAnswer> {
   }
 
   timedOut(error: BreakerTimeoutError): void {
+    this.stoppedBy = error;
     this.request.abort(error);
   }
 
@@ -74,7 +80,9 @@ export class RedirectHop extends OriginRequest<HopAnswer> {
 
   /** The breaker refused the hop before it was sent: the request fails with the breaker's error. */
   refused(error: unknown): void {
-    if (!this.started) this.handler.onError(error);
+    if (this.started) return;
+    this.stoppedBy = error;
+    this.handler.onError(error);
   }
 }
 

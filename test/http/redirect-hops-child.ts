@@ -8,6 +8,7 @@
  */
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { isResilienceError } from '../../src/core/errors';
 import { BreakerRegistry } from '../../src/core/registry';
 import { createResilientFetch } from '../../src/http/resilient-fetch';
 import { refusingOrigin } from '../support/upstream-server';
@@ -17,6 +18,11 @@ export interface HopOutcome {
   status?: number;
   url?: string;
   error?: string;
+  /** The error's `code`, `breaker` and `retryAfterMs` (a resilience error's), and whether `isResilienceError()` says it is one. */
+  code?: unknown;
+  breaker?: unknown;
+  retryAfterMs?: unknown;
+  resilience?: boolean;
   cause?: { name?: string; code?: unknown; breaker?: unknown; message?: string };
 }
 
@@ -84,9 +90,19 @@ async function outcomeOf(request: Promise<Response>): Promise<HopOutcome> {
     await response.text();
     return { status: response.status, url: response.url };
   } catch (error) {
-    const { name, cause } = error as { name?: string; cause?: Record<string, unknown> };
+    const { name, code, breaker, retryAfterMs, cause } = error as {
+      name?: string;
+      code?: unknown;
+      breaker?: unknown;
+      retryAfterMs?: unknown;
+      cause?: Record<string, unknown>;
+    };
     return {
       error: name,
+      code,
+      breaker,
+      retryAfterMs,
+      resilience: isResilienceError(error),
       cause:
         cause === undefined
           ? undefined

@@ -18,13 +18,18 @@ describe('createResilientFetch: a redirect to another origin goes through that o
     report = JSON.parse(line!) as RedirectHopsReport;
   }, 30_000);
 
-  it('fails a request redirected to an OPEN origin, with its BreakerOpenError as the cause, and opens no connection to it', () => {
+  it('fails a request redirected to an OPEN origin with that origin’s BreakerOpenError, and opens no connection to it', () => {
     const [first, open] = origins('toOpenOrigin');
     const [openOrigin] = Object.keys(report.toOpenOrigin!.origins).slice(1);
+    // The error itself, as from a request sent to that origin first: not fetch's TypeError around it.
     expect(report.toOpenOrigin!.outcome).toEqual({
-      error: 'TypeError',
-      cause: expect.objectContaining({ code: 'BREAKER_OPEN', breaker: `http:${openOrigin}` }),
+      error: 'BreakerOpenError',
+      code: 'BREAKER_OPEN',
+      breaker: `http:${openOrigin}`,
+      retryAfterMs: expect.any(Number),
+      resilience: true,
     });
+    expect(report.toOpenOrigin!.outcome.retryAfterMs).toBeGreaterThan(0);
     // Only the request that opened it ever reached it.
     expect(open).toMatchObject({ state: 'open', rejected: 1, connections: 1, requests: 1 });
     // The origin asked first answered (with the redirect): a success of its own.
@@ -39,8 +44,10 @@ describe('createResilientFetch: a redirect to another origin goes through that o
   });
 
   it('counts a refused connection after a redirect on the origin redirected to', () => {
+    // The origin's own network error reaches the caller as fetch gives it.
     expect(report.toRefusingOrigin!.outcome).toMatchObject({
       error: 'TypeError',
+      resilience: false,
       cause: { code: 'ECONNREFUSED' },
     });
     const [first, refusing] = origins('toRefusingOrigin');
@@ -55,11 +62,13 @@ describe('createResilientFetch: a redirect to another origin goes through that o
     ]);
   });
 
-  it('ends a hop with the timeout of the origin redirected to, counted there', () => {
+  it('ends a hop with the timeout of the origin redirected to, which fails the request with its BreakerTimeoutError, counted there', () => {
     const [, hanging] = Object.keys(report.toHangingOrigin!.origins);
     expect(report.toHangingOrigin!.outcome).toEqual({
-      error: 'TypeError',
-      cause: expect.objectContaining({ code: 'BREAKER_TIMEOUT', breaker: `http:${hanging}` }),
+      error: 'BreakerTimeoutError',
+      code: 'BREAKER_TIMEOUT',
+      breaker: `http:${hanging}`,
+      resilience: true,
     });
     const [first, timedOut] = origins('toHangingOrigin');
     expect(timedOut).toMatchObject({ calls: 1, failures: 0.5, requests: 1 });
