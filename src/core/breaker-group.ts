@@ -1,5 +1,6 @@
 import type { Breaker } from './breaker';
 import type { BreakerOptions } from './breaker-options';
+import { CircuitState } from './circuit-state';
 import { evictFrom, moveToEnd } from './lru-order';
 
 /**
@@ -74,6 +75,21 @@ export class BreakerGroup {
     // Eviction moves busy members to the most recent end.
     this.forgetNewest();
     return evictFrom(this.order, keep);
+  }
+
+  /**
+   * @internal `evict()` for a member a store brings back (`registry.surface()`): the least
+   * recently used idle closed member, else the least recently used idle one. Rare (a store's
+   * start-up), so it may look at every member.
+   */
+  evictClosedFirst(keep: string): Breaker | undefined {
+    for (const [name, breaker] of this.order) {
+      if (name !== keep && breaker.inFlight === 0 && breaker.state === CircuitState.CLOSED) {
+        this.delete(name);
+        return breaker;
+      }
+    }
+    return this.evict(keep);
   }
 
   private forgetNewest(): void {

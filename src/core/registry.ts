@@ -51,6 +51,7 @@ export interface BreakerRegistryOptions {
 interface RegistryEvents {
   added: Breaker;
   removed: Breaker;
+  groupDefined: BreakerGroup;
 }
 
 /**
@@ -127,18 +128,22 @@ export class BreakerRegistry {
   }
 
   /**
-   * The per-key breaker a full name (`hosts#internal`) refers to, created as `get()` would create
-   * it when it does not exist: for a store that holds a state of it other than closed (read at
-   * start-up, or heard from the fleet), so that health and metrics show that state before a call
-   * for its key comes. Unlike `get()`, it never takes a name beyond `maxKeysPerBreaker`: a new
-   * breaker evicts the least recently used one with no call in flight (a closed one first), and
-   * when there is none, none is created. An existing breaker keeps its place in the order.
-   * @returns the breaker; undefined when none was created, and for a full name no per-key
-   * breaker can have.
+   * The per-key breaker a full name (`hosts#internal`) refers to, or the member of a group
+   * (`http:<origin>`, see `defineGroup()`), created as `get()` would create it when it does not
+   * exist: for a store that holds a state of it other than closed (read at start-up, or heard
+   * from the fleet), so that health and metrics show that state before a call for it comes.
+   * Unlike `get()`, it never takes a name beyond `maxKeysPerBreaker`, nor a group beyond its
+   * `max`: a new breaker evicts the least recently used one with no call in flight (a closed one
+   * first), and when there is none, none is created. An existing breaker keeps its place in the
+   * order.
+   * @returns the breaker; undefined when none was created, and for a full name that is neither
+   * a per-key breaker's nor one a group owns.
    */
   surface(fullName: string): Breaker | undefined {
     const parsed = parseBreakerName(fullName);
-    if (parsed?.key === undefined || keyOf(parsed.key) === undefined) return undefined;
+    if (parsed === undefined) return undefined;
+    if (parsed.key === undefined) return this.surfaceMember(parsed.name);
+    if (keyOf(parsed.key) === undefined) return undefined;
     const { name, key } = parsed;
     const group = this.keyed.get(name);
     const kept = group?.get(key);
@@ -149,6 +154,20 @@ export class BreakerRegistry {
       this.dropped(evicted);
     }
     return this.addKeyed(name, key);
+  }
+
+  /** `surface()` of a name a group owns: its member, created within the group's `max`. */
+  private surfaceMember(name: string): Breaker | undefined {
+    const group = this.groupOf(name);
+    if (group === undefined) return undefined;
+    const kept = this.named.get(name);
+    if (kept !== undefined) return kept;
+    if (group.size >= group.options.max) {
+      const evicted = group.evictClosedFirst(name);
+      if (evicted === undefined) return undefined;
+      this.evicted(evicted);
+    }
+    return this.addNamed(name);
   }
 
   /** Every breaker, named and per-key. */
@@ -172,6 +191,7 @@ export class BreakerRegistry {
    * Makes the names `options.owns` accepts a group of named breakers: created on demand with
    * the group's options, not counted by `maxBreakers`, and bounded by `options.max` (see
    * {@link BreakerGroup}). Configured names always stay plain named breakers.
+   * Tells `groupDefined` listeners (a store brings back the members it holds a state of).
    * @throws {InvalidBreakerOptionsError} when a breaker of a name the group owns exists already
    * (configured, or created from `defaults`).
    */
@@ -181,6 +201,7 @@ export class BreakerRegistry {
     }
     const group = new BreakerGroup(options, { ...options.base, ...this.defaults }, (name) => this.get(name));
     this.groups.push(group);
+    this.events.emit('groupDefined', group);
     return group;
   }
   /** The group that owns `name` (see `defineGroup()`); undefined for a configured name or one no group owns. */
@@ -188,8 +209,11 @@ export class BreakerRegistry {
     return Object.hasOwn(this.configured, name) ? undefined : this.groups.find((g) => g.options.owns(name));
   }
 
-  /** `added` fires when a breaker is created, `removed` when one is removed or evicted. */
-  on<E extends keyof RegistryEvents>(event: E, listener: (breaker: Breaker) => void): () => void {
+  /**
+   * `added` fires when a breaker is created, `removed` when one is removed or evicted,
+   * `groupDefined` when `defineGroup()` made a group.
+   */
+  on<E extends keyof RegistryEvents>(event: E, listener: (value: RegistryEvents[E]) => void): () => void {
     return this.events.on(event, listener);
   }
 
@@ -220,11 +244,16 @@ export class BreakerRegistry {
     while (group !== undefined && group.size > group.options.max) {
       const evicted = group.evict(name);
       if (evicted === undefined) break;
-      this.named.delete(evicted.name);
-      this.grouped--;
-      this.dropped(evicted);
+      this.evicted(evicted);
     }
     return breaker;
+  }
+
+  /** A group's member its group took out to make room: out of the registry too. */
+  private evicted(member: Breaker): void {
+    this.named.delete(member.name);
+    this.grouped--;
+    this.dropped(member);
   }
 
   /** Takes a named breaker out of the registry (and out of its group). */

@@ -141,8 +141,10 @@ export class SqliteStore implements BreakerStore {
     this.detach.push(
       registry.on('added', (breaker) => this.track(breaker)),
       registry.on('removed', (breaker) => this.untrack(breaker)),
+      registry.on('groupDefined', (group) => this.surfaceStoredMembers(group)),
     );
     this.surfaceStoredKeys(notClosed);
+    this.surfaceStoredMembers();
     this.timer = setInterval(() => this.write(this.tracked.values()), this.flushInterval);
     // Persistence must never be the reason a process stays alive.
     this.timer.unref();
@@ -209,6 +211,38 @@ export class SqliteStore implements BreakerStore {
       const names = [...rows.parked.keys()].filter((name) => notClosed.has(name));
       // Oldest first, so the newest end up the most recently used.
       for (const name of names.slice(-registry.maxKeysPerBreaker)) registry.surface(name);
+    }
+  }
+
+  /**
+   * Brings back the members of groups (`http:<origin>`) whose rows are not CLOSED, as
+   * `surfaceStoredKeys` does per-key breakers: the most recently saved `max` of each group,
+   * through the registry, so that health and metrics show an open or forced-open origin after a
+   * restart before a request for it. At attach for the groups defined before (the module's
+   * `http`), and for a group defined later (`createResilientFetch()`) as it is defined: `only`.
+   * Closed rows stay in the file until a request needs them.
+   */
+  private surfaceStoredMembers(only?: BreakerGroup): void {
+    const registry = this.registry as BreakerRegistry;
+    let rows: Array<{ name: string }>;
+    try {
+      rows = this.statements.namedRowsNotClosed.all(CircuitState.CLOSED);
+    } catch (error) {
+      this.logger.warn(messages.SQLITE_READ_FAILED(this.path, '(a group’s rows)', messages.reasonOf(error)));
+      return;
+    }
+    const byGroup = new Map<BreakerGroup, string[]>();
+    for (const { name } of rows) {
+      if (this.tracked.has(name)) continue;
+      const group = registry.groupOf(name);
+      if (group === undefined || (only !== undefined && group !== only)) continue;
+      const names = byGroup.get(group);
+      if (names === undefined) byGroup.set(group, [name]);
+      else names.push(name);
+    }
+    for (const [group, names] of byGroup) {
+      // Oldest first, so the newest end up the most recently used.
+      for (const name of names.slice(-group.options.max)) registry.surface(name);
     }
   }
 
@@ -452,6 +486,10 @@ function prepare(db: SqliteConnection) {
     remove: db.prepare<[string]>('DELETE FROM breaker_state WHERE name = ?'),
     /** Every row's name, least recently saved first. */
     names: db.prepare<[], { name: string }>('SELECT name FROM breaker_state ORDER BY saved_at, name'),
+    /** Names of the rows of breakers without a key whose state is not the one given, least recently saved first. */
+    namedRowsNotClosed: db.prepare<[string], { name: string }>(
+      `SELECT name FROM breaker_state WHERE instr(name, '${KEY_SEPARATOR}') = 0 AND state <> ? ORDER BY saved_at, name`,
+    ),
     /** Rows of per-key breakers (`name#key`) and their states, least recently saved first. */
     keyedRows: db.prepare<[], { name: string; state: string }>(
       `SELECT name, state FROM breaker_state WHERE instr(name, '${KEY_SEPARATOR}') > 0 ORDER BY saved_at, name`,
