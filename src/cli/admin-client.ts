@@ -126,7 +126,8 @@ export class AdminClient {
   private unreachable(error: unknown, method: string): string {
     if (isTimeout(error))
       return `No answer from ${this.base} within ${this.timeoutMs / 1000} s.${mayHaveRun(method)}`;
-    return `Cannot connect to ${this.base} (${whyFailed(error)}). Is the app running, and is --url (or NEST_RESILIENCE_URL) right?`;
+    const why = whyFailed(error);
+    return `Cannot connect to ${this.base} (${why}). ${connectionHint(why, this.base)}`;
   }
 
   /** The server sent its headers, then did not end the body in time, or broke the connection before it ended. */
@@ -160,6 +161,10 @@ export class AdminClient {
         return breaker === undefined && id === undefined
           ? `No admin API at ${this.base} (${message ?? statusLine(response)}). Check --url and that the app mounts the admin routes.`
           : (message ?? statusLine(response));
+      case 414:
+      case 431:
+        // The app's HTTP server, before the admin API: the URL holds the name or id.
+        return `${message ?? this.described(response, text)}: the breaker name or dead letter id is too long for the app's HTTP server`;
       case 413:
         // The app's body parser, before the admin API: only a --reason makes a body this large.
         return `${message ?? statusLine(response)} (HTTP 413 from ${this.base}): give a shorter --reason`;
@@ -199,6 +204,20 @@ function mayHaveRun(method: string): string {
   return method === 'GET'
     ? ''
     : ' The app may have carried it out: check (status, audit, dead-letters list) before repeating it.';
+}
+
+/** What to try when the connection failed for `why` (a system or TLS error code, or a message). */
+function connectionHint(why: string, base: string): string {
+  if (/CERT|SELF_SIGNED|UNABLE_TO_VERIFY/.test(why)) {
+    return "The app's TLS certificate is not trusted here: give the CA that signed it with NODE_EXTRA_CA_CERTS=<file.pem>.";
+  }
+  if (/SSL|TLS|EPROTO/.test(why) && base.startsWith('https:')) {
+    return 'Does the app speak plain HTTP there? Then the URL starts with http://.';
+  }
+  if (why === 'UND_ERR_SOCKET' && base.startsWith('http:')) {
+    return 'The app closed the connection at once: does it speak HTTPS there? Then the URL starts with https://.';
+  }
+  return 'Is the app running, and is --url (or NEST_RESILIENCE_URL) right?';
 }
 
 /** A DOMException, which is not an Error in every realm: its name tells. */

@@ -54,7 +54,8 @@ export function parseArgs(argv: readonly string[]): ParsedArgs {
       }
       parsed.values[name] = value;
     } else {
-      throw usageError(`unknown option ${arg.split('=')[0]}`);
+      const known = [...VALUE_OPTIONS, ...FLAG_OPTIONS].map((option) => `--${option}`).join(', ');
+      throw usageError(`unknown option ${arg.split('=')[0]}; expected one of ${known}, -h`);
     }
   }
   [parsed.command, ...parsed.args] = positionals;

@@ -4,7 +4,9 @@
  * error pages, answers that never end, `| head`, and `--json` that a script parses.
  */
 import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createTlsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import type { INestApplication } from '@nestjs/common';
@@ -13,6 +15,9 @@ import { ADMIN_TOKEN, baseUrl, closeApp, createAdminApp } from '../admin/admin-a
 
 const MAIN = join(__dirname, '../../src/cli/main.ts');
 const REGISTER = join(__dirname, '../support/swc-register.js');
+/** A self-signed certificate for 127.0.0.1, for these tests only. */
+const CERT = join(__dirname, 'fixtures/self-signed.cert.pem');
+const KEY = join(__dirname, 'fixtures/self-signed.key.pem');
 
 interface Exit {
   code: number | null;
@@ -64,6 +69,8 @@ describe('nest-resilience as a process', () => {
   let env: Record<string, string>;
   let hostile: Server;
   let other: string;
+  let tls: Server;
+  let tlsPort: number;
 
   beforeAll(async () => {
     app = await createAdminApp({ token: ADMIN_TOKEN }, { listen: true });
@@ -115,11 +122,18 @@ describe('nest-resilience as a process', () => {
     });
     await new Promise<void>((resolve) => hostile.listen(0, '127.0.0.1', resolve));
     other = `http://127.0.0.1:${(hostile.address() as AddressInfo).port}`;
+    tls = createTlsServer({ cert: readFileSync(CERT), key: readFileSync(KEY) }, (_, response) =>
+      response.writeHead(200, { 'content-type': 'application/json' }).end('[]'),
+    );
+    await new Promise<void>((resolve) => tls.listen(0, '127.0.0.1', resolve));
+    tlsPort = (tls.address() as AddressInfo).port;
   });
 
   afterAll(async () => {
     hostile.closeAllConnections();
     await new Promise((resolve) => hostile.close(resolve));
+    tls.closeAllConnections();
+    await new Promise((resolve) => tls.close(resolve));
     await closeApp(app);
   });
 
@@ -280,6 +294,56 @@ describe('nest-resilience as a process', () => {
       code: 1,
       stderr: `nest-resilience: ${other}/far-future answered with JSON the admin API does not send (Invalid time value); is --url the admin API's path?\n`,
     });
+  });
+
+  it('says how to trust an app whose TLS certificate is not trusted, and that way works (exit 3, then 0)', async () => {
+    const url = `https://127.0.0.1:${tlsPort}/resilience`;
+
+    const untrusted = await cli(['status', '--url', url], env);
+    expect(untrusted).toEqual({
+      code: 3,
+      stdout: '',
+      stderr:
+        `nest-resilience: Cannot connect to ${url} (DEPTH_ZERO_SELF_SIGNED_CERT). The app's TLS certificate ` +
+        'is not trusted here: give the CA that signed it with NODE_EXTRA_CA_CERTS=<file.pem>.\n',
+    });
+    const trusted = await cli(['status', '--url', url], { ...env, NODE_EXTRA_CA_CERTS: CERT });
+    expect(trusted).toEqual({ code: 0, stdout: 'No circuit breakers registered.\n', stderr: '' });
+  });
+
+  it('says when the URL has http where the app speaks HTTPS, and the other way round (exit 3)', async () => {
+    const plain = `http://127.0.0.1:${tlsPort}/resilience`;
+    expect((await cli(['status', '--url', plain], env)).stderr).toBe(
+      `nest-resilience: Cannot connect to ${plain} (UND_ERR_SOCKET). The app closed the connection at once: ` +
+        'does it speak HTTPS there? Then the URL starts with https://.\n',
+    );
+    const secure = api.replace('http:', 'https:');
+    expect((await cli(['status', '--url', secure], env)).stderr).toMatch(
+      new RegExp(
+        `^nest-resilience: Cannot connect to ${secure.replace(/[.]/g, '\\.')} \\(\\w*SSL\\w*\\)\\. Does the app speak plain HTTP there\\? Then the URL starts with http://\\.\\n$`,
+      ),
+    );
+  });
+
+  it("says that a breaker name too long for the app's HTTP server is too long (exit 1)", async () => {
+    const { code, stderr } = await cli(['status', 'n'.repeat(20_000)], env);
+
+    expect({ code, stderr }).toEqual({
+      code: 1,
+      stderr:
+        `nest-resilience: ${api} answered HTTP 431 Request Header Fields Too Large with no body: ` +
+        "the breaker name or dead letter id is too long for the app's HTTP server\n",
+    });
+  });
+
+  it('names the options it knows when given another (exit 2)', async () => {
+    const { code, stderr } = await cli(['status', '--verbose'], env);
+
+    expect(code).toBe(2);
+    expect(stderr.split('\n')[0]).toBe(
+      'nest-resilience: unknown option --verbose; expected one of --url, --token, --reason, --limit, --policy, ' +
+        '--force, --fleet, --json, --help, -h',
+    );
   });
 
   describe('--json', () => {
