@@ -129,15 +129,17 @@ function given(
 }
 
 /**
- * The admin API's base URL, from `--url`, else `NEST_RESILIENCE_URL`, else the default. Refused,
+ * The admin API's base URL, from `--url`, else `NEST_RESILIENCE_URL`, else the default, trimmed. Refused,
  * naming where it came from: anything but http(s), a user or password (fetch cannot send them),
  * a query or fragment (the CLI appends paths to it, which would land inside them).
  */
 function adminUrl(values: ParsedArgs['values'], env: CliIo['env']): string {
-  const { value: url, from } = given(values.url, '--url', 'NEST_RESILIENCE_URL', env) ?? {
+  const { value, from } = given(values.url, '--url', 'NEST_RESILIENCE_URL', env) ?? {
     value: DEFAULT_URL,
     from: 'the default URL',
   };
+  // White space around it (a file's line ending, a space in a .env) would end up inside the path.
+  const url = value.trim();
   let parsed: URL | undefined;
   try {
     parsed = new URL(url);

@@ -204,6 +204,10 @@ describe('nest-resilience as a process', () => {
     expect((await cli(['status'], { ...env, NEST_RESILIENCE_TOKEN: `${ADMIN_TOKEN}\r\n` })).code).toBe(0);
   });
 
+  it('takes a URL with white space around it (a .env line)', async () => {
+    expect((await cli(['status'], { ...env, NEST_RESILIENCE_URL: ` ${api}  \r\n` })).code).toBe(0);
+  });
+
   it.each([
     [
       { NEST_RESILIENCE_URL: 'http://ops:secret@127.0.0.1:1/resilience' },
