@@ -47,7 +47,8 @@ function segment(value: string, what: string): string {
   if (value === '.' || value === '..') {
     throw usageError(
       `the ${what} "${value}" cannot be sent to the admin API: a URL reads it as a step in its path ` +
-        '(even written %2E), so the request would reach another route',
+        '(even written %2E), so the request would reach another route' +
+        (what === 'breaker name' ? '; give the breaker another name' : ''),
     );
   }
   return encodeURIComponent(value);
