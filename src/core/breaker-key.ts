@@ -85,21 +85,41 @@ export function parseBreakerName(fullName: string): { name: string; key?: string
 }
 
 /**
+ * The names a URL reads as steps in its path, even written `%2E`: a breaker of either name could
+ * never be reached by the admin API (`<admin>/breakers/<name>`) or the CLI.
+ */
+const PATH_STEPS: ReadonlySet<string> = new Set(['.', '..']);
+
+/** What a breaker name must be, in words: the `expected` of the error that refuses one. */
+const EXPECTED_NAME =
+  `a non-empty string other than "." and "..", without "${KEY_SEPARATOR}" ` +
+  `(it marks per-key breakers: name${KEY_SEPARATOR}key) or control characters`;
+
+const EXPECTED_NOT_A_PATH_STEP =
+  'a name other than "." and "..": a URL reads them as steps in its path (even written %2E), ' +
+  'so the admin API and the CLI could never reach the breaker';
+
+/**
  * @throws {InvalidBreakerOptionsError} unless `name` can name a breaker: a non-empty string
- * without {@link KEY_SEPARATOR} or control characters.
+ * other than `.` and `..`, without {@link KEY_SEPARATOR} or control characters.
  */
 export function assertBreakerName(name: unknown): asserts name is string {
-  if (!isBreakerName(name)) {
-    throw new InvalidBreakerOptionsError(
-      typeof name === 'string' ? escapeReversibly(name) : String(name),
-      'name',
-      name,
-      `a non-empty string without "${KEY_SEPARATOR}" (it marks per-key breakers: name${KEY_SEPARATOR}key) ` +
-        'or control characters',
-    );
-  }
+  if (isBreakerName(name)) return;
+  const pathStep = typeof name === 'string' && PATH_STEPS.has(name);
+  throw new InvalidBreakerOptionsError(
+    typeof name === 'string' ? escapeReversibly(name) : String(name),
+    'name',
+    name,
+    pathStep ? EXPECTED_NOT_A_PATH_STEP : EXPECTED_NAME,
+  );
 }
 
 function isBreakerName(name: unknown): name is string {
-  return typeof name === 'string' && name !== '' && !name.includes(KEY_SEPARATOR) && !hasUnprintable(name);
+  return (
+    typeof name === 'string' &&
+    name !== '' &&
+    !PATH_STEPS.has(name) &&
+    !name.includes(KEY_SEPARATOR) &&
+    !hasUnprintable(name)
+  );
 }
