@@ -206,26 +206,39 @@ describe.each(Object.keys(TRANSPORTS))(
 );
 
 describe('a hybrid app: an HTTP app with a microservice connected to it', () => {
-  it('answers BREAKER_OPEN over TCP when the microservice inherits the app’s configuration', async () => {
-    const transport = await TRANSPORTS.TCP();
-    const moduleRef = await Test.createTestingModule({
-      imports: [ResilienceModule.forRoot({ metrics: false, breakers: { quotes: { failureThreshold: 1 } } })],
-      controllers: [QuotesController],
-    }).compile();
-    const app = moduleRef.createNestApplication({ logger: false });
-    app.connectMicroservice<MicroserviceOptions>(transport, { inheritAppConfig: true });
-    await app.startAllMicroservices();
-    await app.init();
-    const client = ClientProxyFactory.create(transport as ClientOptions);
-    try {
-      await app.get(BreakerRegistry).get('quotes').trip('maintenance');
+  it.each([
+    ['', {}],
+    // A config object with the setting left unset, as `{ mapErrors: config.mapErrors }` writes it.
+    [', with mapErrors: undefined (the default)', { mapErrors: undefined }],
+  ])(
+    'answers BREAKER_OPEN over TCP when the microservice inherits the app’s configuration%s',
+    async (_name, options) => {
+      const transport = await TRANSPORTS.TCP();
+      const moduleRef = await Test.createTestingModule({
+        imports: [
+          ResilienceModule.forRoot({
+            metrics: false,
+            breakers: { quotes: { failureThreshold: 1 } },
+            ...options,
+          }),
+        ],
+        controllers: [QuotesController],
+      }).compile();
+      const app = moduleRef.createNestApplication({ logger: false });
+      app.connectMicroservice<MicroserviceOptions>(transport, { inheritAppConfig: true });
+      await app.startAllMicroservices();
+      await app.init();
+      const client = ClientProxyFactory.create(transport as ClientOptions);
+      try {
+        await app.get(BreakerRegistry).get('quotes').trip('maintenance');
 
-      const error = await lastValueFrom(client.send(QUOTE, {})).catch((e: unknown) => e);
+        const error = await lastValueFrom(client.send(QUOTE, {})).catch((e: unknown) => e);
 
-      expect(error).toMatchObject({ code: 'BREAKER_OPEN', breaker: 'quotes' });
-    } finally {
-      await client.close();
-      await app.close();
-    }
-  });
+        expect(error).toMatchObject({ code: 'BREAKER_OPEN', breaker: 'quotes' });
+      } finally {
+        await client.close();
+        await app.close();
+      }
+    },
+  );
 });
