@@ -46,8 +46,8 @@ export interface CircuitBreakerOptions {
  * stream through) or a plain value work; a method returning a plain value returns it as a
  * Promise once decorated, so declare it `async`.
  *
- * On a controller class: every route handler gets its own breaker, `Controller.handler`, or
- * with a name all of them share that breaker. Handlers with their own `@CircuitBreaker` keep it.
+ * On a controller class: every route handler gets its own breaker, `Controller.handler` (a
+ * controller extending it has its own), or with a name all of them share that breaker. Handlers with their own `@CircuitBreaker` keep it.
  *
  * When the breaker rejects a call that no fallback serves, the error escapes the route (its
  * own or one that called the method) and `ResilienceModule` answers 503 with `Retry-After`; a
@@ -104,6 +104,7 @@ function protectRoutes(
     const handler = prototype[key];
     if (!Reflect.hasMetadata(PATH_METADATA, handler as object) || getCircuitBreakerMetadata(handler))
       continue;
-    protectHandler(prototype, key, withBreaker(name ?? `${controller.name}.${key}`, options));
+    // Unnamed, each handler's breaker is `Controller.handler` of the controller called, a subclass's its own.
+    protectHandler(prototype, key, withBreaker(name, options));
   }
 }

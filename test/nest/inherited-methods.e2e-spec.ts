@@ -69,6 +69,28 @@ class OrdersController extends CrudController {
   readonly resource = 'orders';
 }
 
+/** A base controller protected at class level, as `@CircuitBreaker()` on a controller class does. */
+@CircuitBreaker()
+abstract class ProtectedCrudController {
+  abstract readonly resource: string;
+
+  @Get()
+  async list(): Promise<string> {
+    if (failing.has(this.resource)) throw new Error(`${this.resource} down`);
+    return this.resource;
+  }
+}
+
+@Controller('invoices')
+class InvoicesController extends ProtectedCrudController {
+  readonly resource = 'invoices';
+}
+
+@Controller('refunds')
+class RefundsController extends ProtectedCrudController {
+  readonly resource = 'refunds';
+}
+
 @Controller('clients')
 class ClientsController {
   constructor(
@@ -90,7 +112,13 @@ class ClientsController {
 const start = () =>
   createApp(
     {
-      controllers: [ClientsController, UsersController, OrdersController],
+      controllers: [
+        ClientsController,
+        UsersController,
+        OrdersController,
+        InvoicesController,
+        RefundsController,
+      ],
       providers: [PaymentsClient, InventoryClient],
     },
     { defaults: { failureThreshold: 2 } },
@@ -127,6 +155,20 @@ describe('a method inherited from a base class with an unnamed @CircuitBreaker()
     expect(t.registry.has('CrudController.list')).toBe(false);
   });
 
+  it('should give each controller extending a base controller protected at class level its own breaker', async () => {
+    const t = await start();
+    failing.add('invoices');
+
+    await t.http().get('/invoices').expect(500);
+    await t.http().get('/invoices').expect(500);
+    await t.http().get('/invoices').expect(503);
+    await t.http().get('/refunds').expect(200, 'refunds');
+
+    expect(t.breaker('InvoicesController.list').state).toBe('open');
+    expect(t.breaker('RefundsController.list').state).toBe('closed');
+    expect(t.registry.has('ProtectedCrudController.list')).toBe(false);
+  });
+
   it("should create each subclass's breaker at start-up, so health and metrics show it before any call", async () => {
     const t = await start();
 
@@ -134,9 +176,11 @@ describe('a method inherited from a base class with an unnamed @CircuitBreaker()
     const names = t.registry.all().map((breaker) => breaker.name);
     expect(names.sort()).toEqual([
       'InventoryClient.fetchTwice',
+      'InvoicesController.list',
       'OrdersController.list',
       'PaymentsClient.fetch',
       'PaymentsClient.fetchTwice',
+      'RefundsController.list',
       'UsersController.list',
       'downstream',
     ]);
