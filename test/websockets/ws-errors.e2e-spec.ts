@@ -6,15 +6,24 @@ import {
   type Type,
   UseFilters,
 } from '@nestjs/common';
-import { BaseWsExceptionFilter, SubscribeMessage, WebSocketGateway } from '@nestjs/websockets';
+import { BaseWsExceptionFilter, SubscribeMessage, WebSocketGateway, WsException } from '@nestjs/websockets';
 import { Test } from '@nestjs/testing';
 import { io, type Socket } from 'socket.io-client';
+import { BreakerOpenError, isBreakerOpenError } from '../../src/core/errors';
 import { CircuitBreaker } from '../../src/nest/circuit-breaker.decorator';
 import { ResilienceErrorsFilter } from '../../src/nest/error-mapping/resilience-errors.filter';
 import { RateLimit } from '../../src/nest/policy.decorators';
 import type { ResilienceModuleRootOptions } from '../../src/nest/resilience.module-definition';
 import { ResilienceModule } from '../../src/nest/resilience.module';
 import { outlastTimeout } from '../nest/slow-call.fixture';
+
+/** The app's own answer for an open breaker, bound to one handler: the app wants its shape there. */
+@Catch(BreakerOpenError)
+class QuotesClosedFilter extends BaseWsExceptionFilter {
+  override catch(error: BreakerOpenError, host: ArgumentsHost): void {
+    super.catch(new WsException({ status: 'closed', reopensInMs: error.retryAfterMs }), host);
+  }
+}
 
 /** A gateway on socket.io whose handlers have `filters` (`@UseFilters`: global filters never reach gateways). */
 function quotesGateway(...filters: Array<Type<ExceptionFilter>>): Type {
@@ -39,6 +48,13 @@ function quotesGateway(...filters: Array<Type<ExceptionFilter>>): Type {
       return 'results';
     }
 
+    @CircuitBreaker('quotes')
+    @UseFilters(QuotesClosedFilter)
+    @SubscribeMessage('quote-own')
+    async quoteOwn(): Promise<string> {
+      return 'quote';
+    }
+
     @SubscribeMessage('broken')
     async broken(): Promise<string> {
       throw new Error('a bug');
@@ -57,9 +73,13 @@ const documentedGateway = () => (mappedAppWide ? quotesGateway() : quotesGateway
 @Catch()
 class AppWsFilter extends BaseWsExceptionFilter {
   override catch(exception: unknown, host: ArgumentsHost): void {
+    caught.push(exception);
     super.catch(exception, host);
   }
 }
+
+/** What the app's own catch-all filter was given. */
+const caught: unknown[] = [];
 
 /** Every line the app logs at error level. */
 const errors: unknown[][] = [];
@@ -74,6 +94,7 @@ afterEach(async () => {
   await close?.();
   close = undefined;
   errors.length = 0;
+  caught.length = 0;
 });
 
 /** A real app with `gateway`, listening on 127.0.0.1, and a connected client. */
@@ -170,6 +191,40 @@ describe('WebSocket gateways (socket.io): a rejection reaches the client as an e
       code: 'BREAKER_OPEN',
       breaker: 'quotes',
     });
+  });
+
+  it('leaves the rejection to a filter bound to the handler whose @Catch() names BreakerOpenError', async () => {
+    const socket = await connect(
+      {},
+      quotesGateway(AppWsFilter, ...(mappedAppWide ? [] : [ResilienceErrorsFilter])),
+    );
+    await exceptionFor(socket, 'quote');
+    caught.length = 0;
+
+    await expect(exceptionFor(socket, 'quote-own')).resolves.toEqual({
+      status: 'closed',
+      reopensInMs: expect.any(Number),
+    });
+    expect(caught).toEqual([]);
+    // The gateway's other handlers still answer as documented.
+    await expect(exceptionFor(socket, 'quote')).resolves.toMatchObject({
+      code: 'BREAKER_OPEN',
+      breaker: 'quotes',
+    });
+  });
+
+  it('answers through the app’s own catch-all filter alone on Nest 12, which gets a WsException caused by the BreakerOpenError', async () => {
+    const socket = await connect({}, quotesGateway(AppWsFilter));
+    await exceptionFor(socket, 'quote');
+    caught.length = 0;
+
+    const answer = await exceptionFor(socket, 'quote');
+
+    if (mappedAppWide) {
+      expect(answer).toMatchObject({ status: 'error', code: 'BREAKER_OPEN', breaker: 'quotes' });
+      expect(caught[0]).toBeInstanceOf(WsException);
+      expect(isBreakerOpenError((caught[0] as Error).cause)).toBe(true);
+    } else expect(answer).toMatchObject({ status: 'error', message: 'Internal server error' });
   });
 
   it('answers with no filter on Nest 12, where the module’s mapping reaches gateways; Nest 11 answers "Internal server error"', async () => {

@@ -9,8 +9,8 @@ import { errorBrand, ResilienceErrorFilter } from './resilience-error.filter';
  * filter only where interceptors do not run (an error raised in a guard or middleware), or
  * with `mapErrors: false`: `{ provide: APP_FILTER, useClass: BreakerTimeoutFilter }`.
  *
- * A WebSocket gateway's client gets the `exception` event `mapErrors` would send. On RPC and
- * GraphQL it leaves the error to the context's own handling.
+ * A WebSocket gateway's client, an RPC client and a GraphQL field get the answer `mapErrors`
+ * would give them (unlike the mapping, it logs no line for a rejected `@EventPattern` event).
  * @publicApi
  */
 @Catch(errorBrand(isBreakerTimeoutError))

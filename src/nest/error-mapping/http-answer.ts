@@ -1,5 +1,4 @@
 import {
-  type ArgumentsHost,
   BadRequestException,
   GatewayTimeoutException,
   HttpException,
@@ -21,16 +20,11 @@ const EXCEPTIONS: Partial<
 };
 
 /**
- * `answer` as the `HttpException` an HTTP route throws, its `Retry-After` already set on the
- * response: an exception filter that writes only status and body (any app's catch-all) keeps it.
+ * `answer` as the `HttpException` an HTTP route throws (its `Retry-After` is for
+ * {@link setAnswerHeaders} to set on the response, so that an exception filter that writes only
+ * status and body, any app's catch-all, keeps it).
  */
-export function httpExceptionFor(
-  adapterHost: HttpAdapterHost,
-  host: ArgumentsHost,
-  answer: ErrorAnswer,
-  cause: unknown,
-): HttpException {
-  setAnswerHeaders(adapterHost, host.switchToHttp().getResponse(), answer);
+export function httpExceptionFor(answer: ErrorAnswer, cause: unknown): HttpException {
   const Exception = EXCEPTIONS[answer.status];
   return Exception === undefined
     ? new HttpException(answer.body, answer.status, { cause })

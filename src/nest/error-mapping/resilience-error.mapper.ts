@@ -1,33 +1,49 @@
 import type { ArgumentsHost } from '@nestjs/common';
 import type { HttpAdapterHost } from '@nestjs/core';
+import { boundFilterCatches } from './bound-filters';
 import { answerFor, type ErrorAnswer } from './error-answers';
 import { graphqlErrorFor } from './graphql-answer';
-import { httpExceptionFor } from './http-answer';
-import { rpcAnswerFor } from './rpc-answer';
+import { httpExceptionFor, setAnswerHeaders } from './http-answer';
+import { reportDroppedEvent, rpcAnswerFor } from './rpc-answer';
 import { wsAnswerFor } from './ws-answer';
 
-/** Builds what a handler of one context type throws in place of a resilience error. */
-type ContextMapping = (
-  adapterHost: HttpAdapterHost,
-  host: ArgumentsHost,
-  answer: ErrorAnswer,
-  error: unknown,
-) => unknown;
+/** How a handler of one context type answers a resilience error. */
+interface ContextMapping {
+  /** What the handler throws in place of the error (its `cause`). */
+  exception(host: ArgumentsHost, answer: ErrorAnswer, error: unknown): unknown;
+  /** What else the answer takes once that is thrown: a `Retry-After` header, a log line. */
+  thrown?(adapterHost: HttpAdapterHost, host: ArgumentsHost, answer: ErrorAnswer): void;
+}
 
 /** The contexts whose handlers get a mapped error, by `host.getType()`. */
 const CONTEXTS: ReadonlyMap<string, ContextMapping> = new Map<string, ContextMapping>([
-  ['http', httpExceptionFor],
-  ['rpc', (_adapterHost, host, answer) => rpcAnswerFor(host, answer)],
-  ['graphql', (_adapterHost, _host, answer, error) => graphqlErrorFor(answer, error)],
-  ['ws', (_adapterHost, _host, answer) => wsAnswerFor(answer)],
+  [
+    'http',
+    {
+      exception: (_host, answer, error) => httpExceptionFor(answer, error),
+      thrown: (adapterHost, host, answer) =>
+        setAnswerHeaders(adapterHost, host.switchToHttp().getResponse(), answer),
+    },
+  ],
+  [
+    'rpc',
+    {
+      exception: (host, answer, error) => rpcAnswerFor(host, answer, error),
+      thrown: (_adapterHost, host, answer) => reportDroppedEvent(host, answer),
+    },
+  ],
+  ['graphql', { exception: (_host, answer, error) => graphqlErrorFor(answer, error) }],
+  ['ws', { exception: (_host, answer, error) => wsAnswerFor(answer, error) }],
 ]);
 
 /**
  * Turns a resilience error that escapes a handler into the answer its context expects (on
  * HTTP: Nest's `ServiceUnavailableException` with `Retry-After`, `GatewayTimeoutException`;
  * on RPC an `RpcException`, or one warning line for an event; on GraphQL a `GraphQLError`; on a
- * WebSocket gateway a `WsException`), before any exception filter sees it. Any other error, an error of a context without a
- * mapping, and every error once the module's `mapErrors` is `false`, come back unchanged.
+ * WebSocket gateway a `WsException`), each with the error as its `cause`, before any exception
+ * filter sees it. Any other error, an error of a context without a mapping, an error a filter
+ * the app bound to the handler names in its `@Catch()` (see {@link boundFilterCatches}), and
+ * every error once the module's `mapErrors` is `false`, come back unchanged.
  */
 export class ResilienceErrorMapper {
   constructor(
@@ -39,6 +55,10 @@ export class ResilienceErrorMapper {
   map(host: ArgumentsHost, error: unknown): unknown {
     const toContext = this.enabled ? CONTEXTS.get(host.getType()) : undefined;
     const answer = toContext && answerFor(error);
-    return answer ? toContext(this.adapterHost, host, answer, error) : error;
+    if (!answer) return error;
+    const exception = toContext.exception(host, answer, error);
+    if (boundFilterCatches(host, error, exception)) return error;
+    toContext.thrown?.(this.adapterHost, host, answer);
+    return exception;
   }
 }

@@ -14,7 +14,8 @@ import { ResilienceErrorMapper } from './resilience-error.mapper';
  * leaves it as its context's answer, e.g. a 503 `ServiceUnavailableException` with
  * `Retry-After`. Interceptors run inside exception filters, so the app's own filters, a
  * catch-all `@Catch()` included, see a Nest `HttpException` rather than an unknown error
- * (no 500, no stack trace logged per rejected request).
+ * (no 500, no stack trace logged per rejected request). A filter the app binds to the handler
+ * or its class with `@UseFilters()` whose `@Catch()` names the error gets it unmapped.
  */
 @Injectable()
 export class ResilienceErrorsInterceptor implements NestInterceptor {
