@@ -39,6 +39,8 @@ export type MethodPolicyOptions = Pick<PolicyOptions, 'retry' | 'timeout' | 'bul
 export interface MethodProtection {
   /** The class that declares the method. */
   readonly owner: string;
+  /** That class itself (its name may change later: Nest's `mixin()` renames it at random). */
+  readonly ownerClass: object;
   readonly methodName: string;
   /** The method as written. */
   readonly original: Method;
@@ -96,19 +98,19 @@ export function methodLabel(protection: MethodProtection): string {
 export function breakerNameFor(protection: MethodProtection, instance: unknown): string {
   const breaker = protection.breaker as NonNullable<MethodProtection['breaker']>;
   if (breaker.byClass !== true) return breaker.name;
-  const owner = classNameOf(instance);
-  return owner === undefined || owner === protection.owner
-    ? breaker.name
-    : `${owner}.${protection.methodName}`;
+  const type = classOf(instance);
+  if (type === undefined || type === protection.ownerClass) return breaker.name;
+  return typeof type.name === 'string' && type.name !== ''
+    ? `${type.name}.${protection.methodName}`
+    : breaker.name;
 }
 
-/** The name of the class of `instance` (the class itself for a static method), if it has one. */
-function classNameOf(instance: unknown): string | undefined {
-  if (typeof instance === 'function') return instance.name || undefined;
+/** The class of `instance` (the class itself for a static method), if it has one. */
+function classOf(instance: unknown): { name?: unknown } | undefined {
+  if (typeof instance === 'function') return instance;
   if (typeof instance !== 'object' || instance === null) return undefined;
-  const name: unknown = (Object.getPrototypeOf(instance) as { constructor?: { name?: unknown } } | null)
-    ?.constructor?.name;
-  return typeof name === 'string' && name !== '' ? name : undefined;
+  const type: unknown = (Object.getPrototypeOf(instance) as { constructor?: unknown } | null)?.constructor;
+  return typeof type === 'function' ? type : undefined;
 }
 
 /**
@@ -134,6 +136,7 @@ export function protectMethod(
     throw new TypeError(messages.NOT_A_METHOD(decorator, owner, String(key)));
   const protection: MethodProtection = {
     owner,
+    ownerClass: ownerClassOf(target),
     methodName: String(key),
     original,
     returnsObservable: isObservableType(Reflect.getMetadata('design:returntype', target, key)),
@@ -158,11 +161,12 @@ export function protectHandler(
     existing === undefined
       ? {
           owner: ownerName(prototype),
+          ownerClass: ownerClassOf(prototype),
           methodName: key,
           original: handler,
           returnsObservable: isObservableType(Reflect.getMetadata('design:returntype', prototype, key)),
         }
-      : { ...existing, owner: ownerName(prototype) };
+      : { ...existing, owner: ownerName(prototype), ownerClass: ownerClassOf(prototype) };
   add(protection);
   const wrapper = wrap(protection);
   for (const metadataKey of Reflect.getMetadataKeys(handler)) {
@@ -423,4 +427,8 @@ function isObservableType(type: unknown): boolean {
 /** The class a decorator is applied in: `target` is a prototype, or the class for static methods. */
 function ownerName(target: object): string {
   return typeof target === 'function' ? target.name : target.constructor.name;
+}
+
+function ownerClassOf(target: object): object {
+  return typeof target === 'function' ? target : target.constructor;
 }

@@ -1,4 +1,4 @@
-import { Controller, Get, Inject, Injectable } from '@nestjs/common';
+import { Controller, Get, Inject, Injectable, mixin, type Type } from '@nestjs/common';
 import { CircuitBreaker } from '../../src/nest/circuit-breaker.decorator';
 import { Retry } from '../../src/nest/policy.decorators';
 import { closeAllApps, createApp } from './nest-app.fixture';
@@ -109,6 +109,18 @@ class ClientsController {
   }
 }
 
+/** A provider class made by a function, as Nest's mixin() makes them: mixin() renames the class at random. */
+function cacheClient(region: string): Type<{ read(): Promise<string> }> {
+  class CacheClient {
+    @CircuitBreaker()
+    async read(): Promise<string> {
+      return region;
+    }
+  }
+  return mixin(CacheClient);
+}
+const EuCache = cacheClient('eu');
+
 const start = () =>
   createApp(
     {
@@ -119,7 +131,7 @@ const start = () =>
         InvoicesController,
         RefundsController,
       ],
-      providers: [PaymentsClient, InventoryClient],
+      providers: [PaymentsClient, InventoryClient, EuCache],
     },
     { defaults: { failureThreshold: 2 } },
   );
@@ -175,6 +187,7 @@ describe('a method inherited from a base class with an unnamed @CircuitBreaker()
     // InventoryClient.fetch is an override: the base method it calls is found at its first call.
     const names = t.registry.all().map((breaker) => breaker.name);
     expect(names.sort()).toEqual([
+      'CacheClient.read',
       'InventoryClient.fetchTwice',
       'InvoicesController.list',
       'OrdersController.list',
@@ -193,6 +206,17 @@ describe('a method inherited from a base class with an unnamed @CircuitBreaker()
 
     expect(t.breaker('PaymentsClient.fetchTwice').snapshot().calls).toBe(1);
     expect(t.registry.has('BaseClient.fetchTwice')).toBe(false);
+  });
+});
+
+describe('an unnamed @CircuitBreaker() in a class renamed by mixin()', () => {
+  it('should keep the name of the class as written, not the random one', async () => {
+    const t = await start();
+
+    await expect(t.app.get(EuCache).read()).resolves.toBe('eu');
+
+    expect(t.breaker('CacheClient.read').snapshot().calls).toBe(1);
+    expect(t.registry.all().filter((breaker) => breaker.name.endsWith('.read'))).toHaveLength(1);
   });
 });
 
