@@ -272,13 +272,18 @@ export class Breaker {
 
   /**
    * Closes the breaker by hand and starts a fresh window.
-   * @throws {ResetCooldownError} (as a rejected promise) within `resetCooldown` of the last
-   * opening (as of now: an opening the clock made due counts), unless `force` is set.
+   * @throws {ResetCooldownError} (as a rejected promise) when the breaker holds calls back
+   * (OPEN, HALF_OPEN, FORCED_OPEN, as of now: an opening the clock made due counts) and opened
+   * less than `resetCooldown` ago, unless `force` is set. A reset of a DISABLED breaker (its
+   * protection back on) or a CLOSED one (a fresh window) lets no held-back call through: never refused.
    */
   reset({ reason = 'manual reset', actor = null, force = false }: ResetOptions = {}): Promise<void> {
     let refused: ResetCooldownError | undefined;
     const done = this.control('reset', actor, (now) => {
-      const left = this.lastOpenedAt === null ? 0 : this.lastOpenedAt + this.options.resetCooldown - now;
+      const left =
+        this.lastOpenedAt === null || !OPENED.has(this.phase.state)
+          ? 0
+          : this.lastOpenedAt + this.options.resetCooldown - now;
       if (force || left <= 0) return { reason, next: new ClosedState(this) };
       // A refused reset is still a manual action: the audit log shows who tried and why it was refused.
       refused = new ResetCooldownError(this.name, left);

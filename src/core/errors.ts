@@ -105,7 +105,8 @@ export class BreakerTimeoutError extends ResilienceError {
 }
 
 /**
- * A manual `reset()` came within `resetCooldown` of the breaker's last opening.
+ * A manual `reset()` of a breaker that is open, half-open or forced open came within `resetCooldown`
+ * of its last opening.
  * @publicApi
  */
 export class ResetCooldownError extends ResilienceError {

@@ -132,10 +132,12 @@ export class BreakerModel {
     this.install('forced_open');
   }
 
-  /** The cooldown left when refused, else 0. */
+  /** The cooldown left when refused, else 0: only a breaker holding calls back since it opened is refused. */
   reset(now: number, force: boolean): number {
     this.refresh(now);
-    const left = this.lastOpenedAt === null ? 0 : this.lastOpenedAt + this.config.resetCooldown - now;
+    const holdsBack = this.state === 'open' || this.state === 'half_open' || this.state === 'forced_open';
+    const left =
+      this.lastOpenedAt === null || !holdsBack ? 0 : this.lastOpenedAt + this.config.resetCooldown - now;
     if (!force && left > 0) return left;
     this.close();
     return 0;
