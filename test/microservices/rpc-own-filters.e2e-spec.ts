@@ -29,15 +29,19 @@ import request from 'supertest';
 import { BreakerOpenError, isBreakerOpenError } from '../../src/core/errors';
 import { BreakerRegistry } from '../../src/core/registry';
 import { CircuitBreaker } from '../../src/nest/circuit-breaker.decorator';
+import { RateLimit, Timeout } from '../../src/nest/policy.decorators';
 import { ResilienceErrorsFilter } from '../../src/nest/error-mapping/resilience-errors.filter';
 import type { ResilienceModuleRootOptions } from '../../src/nest/resilience.module-definition';
 import { ResilienceModule } from '../../src/nest/resilience.module';
+import { outlastTimeout } from '../nest/slow-call.fixture';
 import { refusingOrigin } from '../support/upstream-server';
 
 /** Patterns unique to this run: RabbitMQ is shared with every other test run on the machine. */
 const run = randomUUID().slice(0, 8);
 const QUOTE = `own-filters.quote.${run}`;
 const QUOTE_OWN = `own-filters.quote-own.${run}`;
+const SEARCH = `own-filters.search.${run}`;
+const SLOW = `own-filters.slow.${run}`;
 const ALERT = `own-filters.alert.${run}`;
 
 const OPEN = {
@@ -88,6 +92,18 @@ class QuotesController {
   @MessagePattern(QUOTE_OWN)
   async quoteOwn(): Promise<string> {
     return 'quote';
+  }
+
+  @RateLimit({ limit: 1, interval: 60_000 })
+  @MessagePattern(SEARCH)
+  async search(): Promise<string> {
+    return 'results';
+  }
+
+  @Timeout(50)
+  @MessagePattern(SLOW)
+  async slow(): Promise<string> {
+    return outlastTimeout();
   }
 
   @CircuitBreaker('alerts')
@@ -228,6 +244,32 @@ describe.each(Object.keys(TRANSPORTS))('RPC over %s, in an app with exception fi
 
     await expect(answerTo(client, QUOTE)).resolves.toEqual(OPEN);
     expect(logs.filter(({ level }) => level === 'error')).toEqual([]);
+  });
+});
+
+describe.each([
+  ['the app’s global catch-all filter', { filters: [new AppRpcFilter()] }],
+  [
+    'ResilienceErrorsFilter as APP_FILTER with mapErrors: false',
+    { mapErrors: false, providers: [{ provide: APP_FILTER, useClass: ResilienceErrorsFilter }] },
+  ],
+])('RPC over TCP, policies’ errors through %s', (_name, setup) => {
+  it('answers RATE_LIMITED with the policy and retryAfterMs, and TIMEOUT with timeoutMs', async () => {
+    const { client } = await startMicroservice(await TRANSPORTS.TCP(), setup);
+
+    await expect(answerTo(client, SEARCH)).resolves.toBe('results');
+    await expect(answerTo(client, SEARCH)).resolves.toEqual({
+      code: 'RATE_LIMITED',
+      message: expect.stringContaining('rate limit'),
+      policy: 'QuotesController.search',
+      retryAfterMs: expect.any(Number),
+    });
+    await expect(answerTo(client, SLOW)).resolves.toEqual({
+      code: 'TIMEOUT',
+      message: expect.any(String),
+      policy: 'QuotesController.slow',
+      timeoutMs: 50,
+    });
   });
 });
 
