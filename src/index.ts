@@ -34,6 +34,7 @@ export {
   DeadLetterArgumentsError,
   DeadLetterNotFoundError,
   NoReplayerError,
+  ReplayedNotRemovedError,
   ReplayInProgressError,
 } from './nest/dead-letters/dead-letter-errors';
 export { CircuitBreakerInterceptor } from './nest/circuit-breaker.interceptor';

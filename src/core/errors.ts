@@ -17,7 +17,8 @@ export type ResilienceErrorCode =
   | 'DEAD_LETTER_ARGUMENTS'
   | 'DEAD_LETTER_NOT_FOUND'
   | 'NO_REPLAYER'
-  | 'REPLAY_IN_PROGRESS';
+  | 'REPLAY_IN_PROGRESS'
+  | 'REPLAYED_NOT_REMOVED';
 
 /**
  * Base class of every error the library throws. Check `code` (or use

@@ -109,10 +109,10 @@ export class ReplayInProgressError extends ResilienceError {
  * A replay's call succeeded, but its letter could not be removed from the store (which failed):
  * the letter is still listed. The call is not run again for it: asked again, this app only removes
  * the letter, and other processes sharing the store find it claimed until the claim expires.
- * A store failure, not the request's fault, so a plain `Error` (as the store's own errors are);
- * tell it by its `code`.
+ * Do not treat it as a failed replay (the call ran); the admin API answers it 503.
+ * @publicApi
  */
-export class ReplayedNotRemovedError extends Error {
+export class ReplayedNotRemovedError extends ResilienceError {
   readonly code = 'REPLAYED_NOT_REMOVED' as const;
   override readonly name = 'ReplayedNotRemovedError';
 
