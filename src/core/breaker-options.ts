@@ -97,7 +97,8 @@ export interface BreakerOptions {
    */
   timeout?: number | false;
   /**
-   * A manual `reset()` within this many ms of the last opening is refused unless forced.
+   * A manual `reset()` of a breaker holding calls back (open, half-open, forced open) within
+   * this many ms of its last opening is refused unless forced; a disabled or closed one's never is.
    * @default 60_000
    */
   resetCooldown?: number;
