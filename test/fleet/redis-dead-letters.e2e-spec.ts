@@ -51,7 +51,12 @@ describe.each(REDIS_LIBRARIES)('RedisDeadLetters with a %s client', (library: Re
     if (capacity === undefined) return storeLetters();
     const connection = adaptRedisClient(client, false);
     return new RedisDeadLetters(
-      { command: (_operation, args) => connection.command(args), key: `${prefix}dead-letters` },
+      {
+        command: (_operation, args) => connection.command(args),
+        script: (_operation, script, keys, args) =>
+          connection.command(['EVAL', script.body, String(keys.length), ...keys, ...args]),
+        key: `${prefix}dead-letters`,
+      },
       capacity,
     );
   });

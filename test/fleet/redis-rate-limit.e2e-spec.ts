@@ -10,6 +10,7 @@ import { RedisStore } from '../../src/stores/redis/redis.store';
 import { fakeTimers } from '../core/policies/fake-timers';
 import { closeAllApps, createApp } from '../nest/nest-app.fixture';
 import { killHard } from '../support/child-process';
+import { eventually } from '../support/eventually';
 import { freezableProxy } from '../support/freezable-proxy';
 import {
   closeRedisClients,
@@ -235,6 +236,8 @@ describe('fleet rate limit over a link that stalls', () => {
       const store = await instanceStore(`redis://127.0.0.1:${proxy.port}`, 500);
       const a = fleetLimited(store, limit);
       const b = fleetLimited(await instanceStore(`redis://127.0.0.1:${port}`), limit);
+      // a's first heartbeat answered (the freeze would time it out too).
+      await eventually(() => (store.stats().instances ?? 0) > 0, 1_000);
 
       proxy.freeze();
       // No answer within commandTimeout: a's own bucket decided.

@@ -8,7 +8,8 @@ import { BreakerRegistry } from '../../src/core/registry';
 import { createBreakerStore } from '../../src/stores/create-store';
 import { AUDIT_STREAM_MAX } from '../../src/stores/redis/redis-audit-log';
 import type { RedisClient } from '../../src/stores/redis/redis-client';
-import { CONTROL_SCRIPT } from '../../src/stores/redis/redis-scripts';
+import type { LuaScript } from '../../src/stores/redis/lua-script';
+import { CONTROL_SCRIPT, READ_ALL_SCRIPT } from '../../src/stores/redis/redis-scripts';
 import { RedisStore, type RedisStoreOptions } from '../../src/stores/redis/redis.store';
 import { killHard } from '../support/child-process';
 import {
@@ -31,8 +32,11 @@ const ok = () => Promise.resolve('ok');
 /** Polls `check` until it holds (propagation is asynchronous), failing after `ms`. */
 const eventually = (check: () => boolean, ms = 1_000) => pollUntil(check, ms, 2);
 
-/** Whether a command the store sends reads the whole fleet state (its script lists the breakers). */
-const readsFleetState = (args: string[]) => args.some((arg) => arg.includes('SMEMBERS'));
+/** Whether a command the store sends runs `script` (by its SHA1, or its body when Redis lacked it). */
+const runs = (args: string[], script: LuaScript) => args[1] === script.sha || args[1] === script.body;
+
+/** Whether a command the store sends reads the whole fleet state. */
+const readsFleetState = (args: string[]) => runs(args, READ_ALL_SCRIPT);
 
 /**
  * `io` with each command the store sends through it handed to `call`, with the function that
@@ -689,7 +693,7 @@ describe('RedisStore on a redis-server of its own: restarted empty, subscription
     let hold = false;
     const io = new Redis(port, '127.0.0.1');
     const client = intercepted(io, async (args, send) => {
-      if (hold && args[1] === CONTROL_SCRIPT) {
+      if (hold && runs(args, CONTROL_SCRIPT)) {
         hold = false;
         await new Promise<void>((resolve) => (release = resolve));
       }

@@ -1,6 +1,7 @@
 import type { AuditEntry, AuditLog } from '../../core/audit-log';
 import { isPerKeyName } from '../../core/breaker-key';
 import type { CircuitState } from '../../core/circuit-state';
+import type { LuaScript } from './lua-script';
 import { AUDIT_SCRIPT } from './redis-scripts';
 import { fieldsOf, newestFirst, type StreamEntry } from './redis-stream';
 
@@ -32,6 +33,8 @@ export function transitionStream(streams: AuditStreams, name: string): string {
 /** How the audit log reaches Redis: through the store, which bounds and counts every command. */
 export interface AuditCommands {
   command(operation: string, args: string[]): Promise<unknown>;
+  /** Runs a script by its SHA1 (its body when Redis lacks it); its `expired` answer is counted. */
+  script(operation: string, script: LuaScript, keys: string[], args: string[]): Promise<unknown>;
   /** Whether the breaker of that full name shares its state (its transitions are audited by the scripts). */
   isShared(breaker: string): boolean;
   /** The deadline of a script sent now, on Redis' clock; throws while that clock is unknown. */
@@ -58,21 +61,22 @@ export class RedisAuditLog implements AuditLog {
     if ((transition || entry.from !== entry.to) && this.redis.isShared(entry.breaker)) return;
     const { streams } = this.redis;
     try {
-      await this.redis.command('audit', [
-        'EVAL',
+      await this.redis.script(
+        'audit',
         AUDIT_SCRIPT,
-        '1',
-        transition ? transitionStream(streams, entry.breaker) : streams.manual,
-        entry.breaker,
-        entry.action,
-        entry.from,
-        entry.to,
-        entry.reason,
-        entry.actor ?? '',
-        String(entry.at),
-        this.redis.instance,
-        this.redis.deadline(),
-      ]);
+        [transition ? transitionStream(streams, entry.breaker) : streams.manual],
+        [
+          entry.breaker,
+          entry.action,
+          entry.from,
+          entry.to,
+          entry.reason,
+          entry.actor ?? '',
+          String(entry.at),
+          this.redis.instance,
+          this.redis.deadline(),
+        ],
+      );
     } catch {
       // Not written: Redis did not answer in time, or Redis' clock is not known yet.
     }

@@ -5,6 +5,7 @@ import {
   type DeadLetterStore,
   type NewDeadLetter,
 } from '../../core/dead-letter-store';
+import { luaScript, type LuaScript } from './lua-script';
 import { PURGE_DEAD_LETTERS_SCRIPT } from './redis-scripts';
 import { fieldsOf, newestFirst, type StreamEntry } from './redis-stream';
 
@@ -12,11 +13,15 @@ import { fieldsOf, newestFirst, type StreamEntry } from './redis-stream';
 export const REDIS_DEAD_LETTERS_KEPT = 10_000;
 
 /** Frees a claim only if it is still this replay's (its lease may have passed to another). */
-const RELEASE_CLAIM_SCRIPT = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0`;
+const RELEASE_CLAIM_SCRIPT = luaScript(
+  `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0`,
+);
 
 /** How the dead letters reach Redis: through the store, which bounds and counts every command. */
 export interface DeadLetterCommands {
   command(operation: string, args: string[]): Promise<unknown>;
+  /** Runs a script by its SHA1 (its body when Redis lacks it). */
+  script(operation: string, script: LuaScript, keys: string[], args: string[]): Promise<unknown>;
   /** The stream's key. */
   readonly key: string;
 }
@@ -75,14 +80,12 @@ export class RedisDeadLetters implements DeadLetterStore {
   }
 
   async purge(policy?: string): Promise<number> {
-    const removed = await this.redis.command('dead_letters', [
-      'EVAL',
+    const removed = await this.redis.script(
+      'dead_letters',
       PURGE_DEAD_LETTERS_SCRIPT,
-      '1',
-      this.redis.key,
-      policy === undefined ? 'all' : 'one',
-      policy ?? '',
-    ]);
+      [this.redis.key],
+      [policy === undefined ? 'all' : 'one', policy ?? ''],
+    );
     return Number(removed);
   }
 
@@ -98,7 +101,7 @@ export class RedisDeadLetters implements DeadLetterStore {
     const set = ['SET', key, token, 'NX', 'PX', String(REPLAY_CLAIM_MS)];
     if ((await this.redis.command('dead_letters', set)) === null) return undefined;
     return async () => {
-      await this.redis.command('dead_letters', ['EVAL', RELEASE_CLAIM_SCRIPT, '1', key, token]);
+      await this.redis.script('dead_letters', RELEASE_CLAIM_SCRIPT, [key], [token]);
     };
   }
 

@@ -1,9 +1,12 @@
+import { luaScript } from './lua-script';
+
 /**
- * The Lua scripts of the redis store: every change of a breaker's fleet state is one of them,
- * atomic, dated by Redis' own clock (`TIME`) and guarded by the breaker's generation (`gen`),
- * which each transition bumps. A transition is published on the store's channel and added to the
- * audit stream of its kind (manual actions, named or per-key breakers' transitions), by the
- * script that made it: the entry is there if and only if the transition is.
+ * The Lua scripts of the redis store, sent by SHA1 (see `LuaScript`): every change of a breaker's
+ * fleet state is one of them, atomic, dated by Redis' own clock (`TIME`) and guarded by the
+ * breaker's generation (`gen`), which each transition bumps. A transition is published on the
+ * store's channel and added to the audit stream of its kind (manual actions, named or per-key
+ * breakers' transitions), by the script that made it: the entry is there if and only if the
+ * transition is.
  *
  * Keys of breaker `n` under the prefix `p`: `p state:n` (hash: state, gen, openedAt, until,
  * openDuration, successes), `p quorum:n` (sorted set: instance -> when it opened it),
@@ -133,7 +136,7 @@ end
  * says how many opened it), `same` (the fleet is not CLOSED: the instance follows it), `past`
  * (its open period ended before it reached Redis: it counts for nothing), `expired`.
  */
-export const OPEN_SCRIPT = `${PRELUDE}
+export const OPEN_SCRIPT = luaScript(`${PRELUDE}
 local now = clock()
 local s = read(KEYS[1])
 if expired(now) then return answer('expired', s, now) end
@@ -154,7 +157,7 @@ s.state = 'open'; s.openedAt = at; s.untilAt = at + od; s.openDuration = od; s.s
 redis.call('DEL', KEYS[2], KEYS[3])
 install(KEYS[1], ARGV[1], 'closed', s, now, ARGV[5], false, '', ARGV[2], ARGV[7], KEYS[5], { KEYS[4], KEYS[6] })
 return answer('won', s, now)
-`;
+`);
 
 /**
  * An instance asks for a HALF_OPEN trial. KEYS: state, trials, breakers, audit, keyed. ARGV: name,
@@ -164,7 +167,7 @@ return answer('won', s, now)
  * oldest lease expires), `same` (not due: follow it), `reopened` (a lease expired: a failed
  * trial reopened the fleet), `expired` (no lease: its instance ran the trial alone).
  */
-export const CLAIM_SCRIPT = `${PRELUDE}
+export const CLAIM_SCRIPT = luaScript(`${PRELUDE}
 local now = clock()
 local s = read(KEYS[1])
 if expired(now) then return answer('expired', s, now) end
@@ -185,7 +188,7 @@ if string.find(ARGV[1], '#', 1, true) then
   redis.call('PEXPIREAT', KEYS[2], at)
 end
 return answer('granted', s, now)
-`;
+`);
 
 /**
  * A granted trial ended. KEYS: state, trials, breakers, audit, keyed. ARGV: name, lease, gen (when it
@@ -194,7 +197,7 @@ return answer('granted', s, now)
  * decides nothing (`stale`); nor does one settled after any lease expired (that reopened the
  * fleet); one settled after its deadline (`expired`) is left to expire.
  */
-export const SETTLE_SCRIPT = `${PRELUDE}
+export const SETTLE_SCRIPT = luaScript(`${PRELUDE}
 local now = clock()
 local s = read(KEYS[1])
 if expired(now) then return answer('expired', s, now) end
@@ -219,7 +222,7 @@ s.state = 'closed'; s.untilAt = ''; s.successes = 0
 install(KEYS[1], ARGV[1], 'half_open', s, now, 'trials_succeeded', false, '', ARGV[6], ARGV[7], KEYS[4],
   { KEYS[3], KEYS[5] })
 return answer('won', s, now)
-`;
+`);
 
 /**
  * A manual action from any instance, and its audit entry as the instance made it (its state
@@ -228,7 +231,7 @@ return answer('won', s, now)
  * instance, channel, openDuration, action, from, at, deadline. Outcomes: `won`, `expired` (the
  * action stays on its instance, unaudited).
  */
-export const CONTROL_SCRIPT = `${PRELUDE}
+export const CONTROL_SCRIPT = luaScript(`${PRELUDE}
 local now = clock()
 local s = read(KEYS[1])
 if expired(now) then return answer('expired', s, now) end
@@ -239,7 +242,7 @@ redis.call('DEL', KEYS[2], KEYS[3])
 install(KEYS[1], ARGV[1], from, s, now, ARGV[3], true, ARGV[4], ARGV[5], ARGV[6], '', { KEYS[4], KEYS[5] })
 record(KEYS[6], ARGV[1], ARGV[8], ARGV[9], ARGV[2], ARGV[3], ARGV[4], ARGV[10], ARGV[5])
 return answer('won', s, now)
-`;
+`);
 
 /**
  * The fleet state of every breaker kept for good, and of the per-key ones kept for now (at most
@@ -247,7 +250,7 @@ return answer('won', s, now)
  * prefix, how many per-key ones at most. Answers `{ now, name, state, gen, openedAt, until,
  * openDuration, ... }`.
  */
-export const READ_ALL_SCRIPT = `${PRELUDE}
+export const READ_ALL_SCRIPT = luaScript(`${PRELUDE}
 local now = clock()
 local out = { now }
 local function add(name)
@@ -257,14 +260,14 @@ end
 for _, name in ipairs(redis.call('SMEMBERS', KEYS[1])) do add(name) end
 for _, name in ipairs(redis.call('ZREVRANGEBYSCORE', KEYS[2], '+inf', '(' .. now, 'LIMIT', 0, tonumber(ARGV[2]))) do add(name) end
 return out
-`;
+`);
 
 /**
  * One heartbeat: this instance's snapshots, kept for three beats, and the live instances.
  * KEYS: instance key, instances. ARGV: instance, snapshots JSON, heartbeat ms, deadline.
  * Answers `{ outcome (ok | expired), live instances, now }`.
  */
-export const HEARTBEAT_SCRIPT = `${PRELUDE}
+export const HEARTBEAT_SCRIPT = luaScript(`${PRELUDE}
 local now = clock()
 if expired(now) then return { 'expired', 0, now } end
 local ttl = tonumber(ARGV[3]) * 3
@@ -272,18 +275,18 @@ redis.call('SET', KEYS[1], ARGV[2], 'PX', ttl)
 redis.call('ZADD', KEYS[2], now, ARGV[1])
 redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now - ttl)
 return { 'ok', redis.call('ZCARD', KEYS[2]), now }
-`;
+`);
 
 /**
  * An audit entry an instance made (a manual action that changed no fleet state, a transition of
  * a breaker with `shared: false`). KEYS: stream. ARGV: breaker, action, from, to, reason, actor,
  * at, instance, deadline. Answers `ok` or `expired` (not written).
  */
-export const AUDIT_SCRIPT = `${DEADLINE}${CLOCK_AND_AUDIT}
+export const AUDIT_SCRIPT = luaScript(`${DEADLINE}${CLOCK_AND_AUDIT}
 if expired(clock()) then return 'expired' end
 record(KEYS[1], ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6], ARGV[7], ARGV[8])
 return 'ok'
-`;
+`);
 
 /**
  * Takes a token from a fleet rate limit's bucket, refilled continuously on Redis' clock like
@@ -292,7 +295,7 @@ return 'ok'
  * The key expires once the bucket would be full again, so an idle bucket costs no memory and
  * dropping it changes nothing.
  */
-export const RATE_LIMIT_SCRIPT = `${DEADLINE}
+export const RATE_LIMIT_SCRIPT = luaScript(`${DEADLINE}
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + tonumber(t[2]) / 1000
 if expired(now) then return 'expired' end
@@ -311,14 +314,14 @@ if tokens >= 1 - 1e-9 then tokens = math.max(0, tokens - 1) else wait = math.max
 redis.call('HSET', KEYS[1], 'tokens', string.format('%.17g', tokens), 'at', string.format('%.17g', at))
 redis.call('PEXPIRE', KEYS[1], math.ceil((burst - tokens) / perMs) + 1000)
 return string.format('%.17g', wait)
-`;
+`);
 
 /**
  * Removes the dead letters of one policy, or every one, and answers how many. KEYS: the
  * dead-letter stream. ARGV: `all` or `one`, policy. The stream is trimmed, never deleted, so
  * that it keeps its last id and never gives one again.
  */
-export const PURGE_DEAD_LETTERS_SCRIPT = `
+export const PURGE_DEAD_LETTERS_SCRIPT = luaScript(`
 if ARGV[1] == 'all' then
   local n = redis.call('XLEN', KEYS[1])
   redis.call('XTRIM', KEYS[1], 'MAXLEN', '0')
@@ -338,4 +341,4 @@ for _, entry in ipairs(redis.call('XRANGE', KEYS[1], '-', '+')) do
   end
 end
 return n
-`;
+`);

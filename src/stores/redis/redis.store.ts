@@ -21,6 +21,7 @@ import { checkStoreOptions, redisOptionsOf } from '../store-option-table';
 import type { StoreOptions } from '../store-options';
 import type { StoreStatus } from '../store-status';
 import { ClockOffset } from './clock-offset';
+import { isNoScript, type LuaScript } from './lua-script';
 import { auditStreams, RedisAuditLog, transitionStream, type AuditStreams } from './redis-audit-log';
 import { RedisDeadLetters } from './redis-dead-letters';
 import { RedisRateLimits } from './redis-rate-limits';
@@ -75,6 +76,9 @@ class NotConnected extends Error {}
 
 /** Raised when a script answers that it ran after its deadline, so changed nothing. */
 class CommandExpired extends Error {}
+
+/** A script's answer (or its first element) when it ran after its deadline. */
+const EXPIRED = 'expired';
 
 /**
  * The operations the fleet's decisions depend on: the store is up once one of them succeeds, and
@@ -160,21 +164,25 @@ export class RedisStore implements BreakerStore {
         ? connectUrl(options.url as string)
         : adaptRedisClient(options.client, false);
     this.audit = auditStreams((suffix) => this.key(suffix));
+    const script = (operation: string, lua: LuaScript, keys: string[], args: string[]) =>
+      this.evalScript(operation, lua, keys, args);
     this.auditLog = new RedisAuditLog({
       command: (operation, args) => this.command(operation, args),
+      script,
       isShared: (name) => this.registry?.find(name)?.options.shared ?? true,
       deadline: () => this.deadline(this.clock.now()),
       instance: this.instanceId,
       streams: this.audit,
     });
     this.rateLimits = new RedisRateLimits({
-      command: (operation, args) => this.command(operation, args),
+      script,
       isUp: () => this.up,
       key: (suffix) => this.key(suffix),
       deadline: () => this.deadline(this.clock.now()),
     });
     this.deadLetters = new RedisDeadLetters({
       command: (operation, args) => this.command(operation, args),
+      script,
       key: this.key('dead-letters'),
     });
   }
@@ -520,15 +528,12 @@ export class RedisStore implements BreakerStore {
     let reply: unknown[];
     const sentAt = this.clock.now();
     try {
-      reply = (await this.command('read', [
-        'EVAL',
+      reply = (await this.evalScript(
+        'read',
         READ_ALL_SCRIPT,
-        '2',
-        this.key('breakers'),
-        this.key('keyed'),
-        this.prefix,
-        String(READ_KEYED_MAX),
-      ])) as unknown[];
+        [this.key('breakers'), this.key('keyed')],
+        [this.prefix, String(READ_KEYED_MAX)],
+      )) as unknown[];
     } catch {
       return;
     }
@@ -610,19 +615,14 @@ export class RedisStore implements BreakerStore {
     const wasUp = this.up;
     const sentAt = this.clock.now();
     try {
-      const [outcome, live, redisNow] = (await this.command('heartbeat', [
-        'EVAL',
+      const [outcome, live, redisNow] = (await this.evalScript(
+        'heartbeat',
         HEARTBEAT_SCRIPT,
-        '2',
-        this.key(`instance:${this.instanceId}`),
-        this.key('instances'),
-        this.instanceId,
-        body,
-        String(this.heartbeat),
-        this.deadline(sentAt),
-      ])) as [string, number, number];
+        [this.key(`instance:${this.instanceId}`), this.key('instances')],
+        [this.instanceId, body, String(this.heartbeat), this.deadline(sentAt)],
+      )) as [string, number, number];
       this.offset.measure(Number(redisNow), sentAt, this.clock.now());
-      if (outcome === 'expired') throw new CommandExpired();
+      if (outcome === EXPIRED) throw new CommandExpired();
       this.instances = Number(live);
     } catch {
       return;
@@ -636,22 +636,18 @@ export class RedisStore implements BreakerStore {
    */
   private async script(
     operation: string,
-    script: string,
+    script: LuaScript,
     keys: string[],
     args: string[],
   ): Promise<ScriptAnswer> {
     const sentAt = this.clock.now();
-    const reply = (await this.command(operation, [
-      'EVAL',
-      script,
-      String(keys.length),
-      ...keys,
+    const reply = (await this.evalScript(operation, script, keys, [
       ...args,
       this.deadline(sentAt),
     ])) as unknown[];
     const localNow = this.clock.now();
     this.offset.measure(Number(reply[6]), sentAt, localNow);
-    if (reply[0] === 'expired') {
+    if (reply[0] === EXPIRED) {
       // Answered in time, yet late on Redis' clock: the offset was off (this clock jumped), now measured again.
       this.errors[operation] = (this.errors[operation] ?? 0) + 1;
       throw new CommandExpired();
@@ -664,18 +660,45 @@ export class RedisStore implements BreakerStore {
     };
   }
 
+  /** A plain command (not a script), see {@link RedisStore.request}. */
+  private command(operation: string, args: string[]): Promise<unknown> {
+    return this.request(operation, () => this.redis.command(args));
+  }
+
   /**
-   * Every command goes through here: bounded by `commandTimeout`, counted when it fails. An
-   * outage starts when a command gets no answer, or a fleet command an error reply; its first
-   * failure is logged, and the first fleet command that succeeds ends it (a plain read that
-   * works says nothing of the scripts).
+   * Runs `script` by its SHA1 (`EVALSHA`), and by its body (`EVAL`) when Redis answers that it
+   * does not hold it (`NOSCRIPT`: its first use there, a restart, a failover, a `SCRIPT FLUSH`),
+   * within the same `commandTimeout`: the body is not sent once the store stopped waiting (its
+   * deadline would have passed).
    */
-  private async command(operation: string, args: string[]): Promise<unknown> {
+  private evalScript(operation: string, script: LuaScript, keys: string[], args: string[]): Promise<unknown> {
+    const tail = [String(keys.length), ...keys, ...args];
+    return this.request(operation, (gaveUp) =>
+      this.redis.command(['EVALSHA', script.sha, ...tail]).catch((error: unknown) => {
+        if (!isNoScript(error) || gaveUp() || !this.redis.ready()) throw error;
+        return this.redis.command(['EVAL', script.body, ...tail]);
+      }),
+    );
+  }
+
+  /**
+   * Every command goes through here: `send` (told whether the store stopped waiting) bounded by
+   * `commandTimeout`, counted when it fails. An outage starts when a command gets no answer, or
+   * a fleet command an error reply; its first failure is logged, and the first fleet command
+   * that succeeds ends it (a plain read that works says nothing of the scripts).
+   */
+  private async request(
+    operation: string,
+    send: (gaveUp: () => boolean) => Promise<unknown>,
+  ): Promise<unknown> {
     let reply: unknown;
+    let gaveUp = false;
     try {
       if (!this.redis.ready()) throw new NotConnected(withLastError('not connected', this.redis));
-      reply = await this.bounded(this.sent(operation, this.redis.command(args)));
+      const sending = send(() => gaveUp);
+      reply = await this.bounded(this.sent(operation, sending));
     } catch (error) {
+      gaveUp = true;
       this.failed(operation, error);
       throw error;
     }
