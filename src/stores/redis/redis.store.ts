@@ -647,11 +647,8 @@ export class RedisStore implements BreakerStore {
     ])) as unknown[];
     const localNow = this.clock.now();
     this.offset.measure(Number(reply[6]), sentAt, localNow);
-    if (reply[0] === EXPIRED) {
-      // Answered in time, yet late on Redis' clock: the offset was off (this clock jumped), now measured again.
-      this.errors[operation] = (this.errors[operation] ?? 0) + 1;
-      throw new CommandExpired();
-    }
+    // Answered in time, yet late on Redis' clock: the offset was off (this clock jumped), now measured again.
+    if (reply[0] === EXPIRED) throw new CommandExpired();
     const record = toRecord(reply.slice(1, 7), Number(reply[6]), localNow);
     return {
       outcome: String(reply[0]),
@@ -669,16 +666,25 @@ export class RedisStore implements BreakerStore {
    * Runs `script` by its SHA1 (`EVALSHA`), and by its body (`EVAL`) when Redis answers that it
    * does not hold it (`NOSCRIPT`: its first use there, a restart, a failover, a `SCRIPT FLUSH`),
    * within the same `commandTimeout`: the body is not sent once the store stopped waiting (its
-   * deadline would have passed).
+   * deadline would have passed). An answer `expired` (a script that changes what Redis keeps ran
+   * after its deadline, and changed nothing) is a failed command of `operation`, as a timeout is.
    */
-  private evalScript(operation: string, script: LuaScript, keys: string[], args: string[]): Promise<unknown> {
+  private async evalScript(
+    operation: string,
+    script: LuaScript,
+    keys: string[],
+    args: string[],
+  ): Promise<unknown> {
     const tail = [String(keys.length), ...keys, ...args];
-    return this.request(operation, (gaveUp) =>
+    const reply = await this.request(operation, (gaveUp) =>
       this.redis.command(['EVALSHA', script.sha, ...tail]).catch((error: unknown) => {
         if (!isNoScript(error) || gaveUp() || !this.redis.ready()) throw error;
         return this.redis.command(['EVAL', script.body, ...tail]);
       }),
     );
+    if (reply === EXPIRED || (Array.isArray(reply) && reply[0] === EXPIRED))
+      this.errors[operation] = (this.errors[operation] ?? 0) + 1;
+    return reply;
   }
 
   /**
