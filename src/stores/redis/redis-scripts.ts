@@ -6,7 +6,7 @@ import { luaScript } from './lua-script';
  * breaker's generation (`gen`), which each transition bumps. A transition is published on the
  * store's channel and added to the audit stream of its kind (manual actions, named or per-key
  * breakers' transitions), by the script that made it: the entry is there if and only if the
- * transition is.
+ * transition is (a manual action that never reached the fleet is audited by its instance).
  *
  * Keys of breaker `n` under the prefix `p`: `p state:n` (hash: state, gen, openedAt, until,
  * openDuration, successes), `p quorum:n` (sorted set: instance -> when it opened it),
@@ -59,9 +59,12 @@ local function clock()
   local t = redis.call('TIME')
   return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 end
-local function record(stream, name, action, from, to, reason, actor, at, instance)
-  redis.call('XADD', stream, 'MAXLEN', '${AUDIT_STREAM_MAX}', '*', 'breaker', name, 'action', action, 'from', from,
-    'to', to, 'reason', reason, 'actor', actor, 'at', at, 'instance', instance)
+-- id: a manual action's own (see written), nil for a transition.
+local function record(stream, name, action, from, to, reason, actor, at, instance, id)
+  local fields = { 'breaker', name, 'action', action, 'from', from, 'to', to, 'reason', reason, 'actor', actor,
+    'at', at, 'instance', instance }
+  if id then fields[#fields + 1] = 'id'; fields[#fields + 1] = id end
+  redis.call('XADD', stream, 'MAXLEN', '${AUDIT_STREAM_MAX}', '*', unpack(fields))
 end
 `;
 
@@ -228,8 +231,8 @@ return answer('won', s, now)
  * A manual action from any instance, and its audit entry as the instance made it (its state
  * before and its time, on the instance's clock). KEYS: state, quorum, trials, breakers, keyed,
  * manual actions' audit stream. ARGV: name, to (closed | forced_open | disabled), reason, actor,
- * instance, channel, openDuration, action, from, at, deadline. Outcomes: `won`, `expired` (the
- * action stays on its instance, unaudited).
+ * instance, channel, openDuration, action, from, at, the action's id (see {@link AUDIT_SCRIPT}),
+ * deadline. Outcomes: `won`, `expired` (the action stays on its instance, which audits it).
  */
 export const CONTROL_SCRIPT = luaScript(`${PRELUDE}
 local now = clock()
@@ -240,7 +243,7 @@ s.state = ARGV[2]; s.untilAt = ''; s.successes = 0; s.openDuration = ARGV[7]
 if ARGV[2] == 'forced_open' then s.openedAt = now end
 redis.call('DEL', KEYS[2], KEYS[3])
 install(KEYS[1], ARGV[1], from, s, now, ARGV[3], true, ARGV[4], ARGV[5], ARGV[6], '', { KEYS[4], KEYS[5] })
-record(KEYS[6], ARGV[1], ARGV[8], ARGV[9], ARGV[2], ARGV[3], ARGV[4], ARGV[10], ARGV[5])
+record(KEYS[6], ARGV[1], ARGV[8], ARGV[9], ARGV[2], ARGV[3], ARGV[4], ARGV[10], ARGV[5], ARGV[11])
 return answer('won', s, now)
 `);
 
@@ -278,13 +281,30 @@ return { 'ok', redis.call('ZCARD', KEYS[2]), now }
 `);
 
 /**
- * An audit entry an instance made (a manual action that changed no fleet state, a transition of
- * a breaker with `shared: false`). KEYS: stream. ARGV: breaker, action, from, to, reason, actor,
- * at, instance, deadline. Answers `ok` or `expired` (not written).
+ * An audit entry an instance made (a manual action that changed no fleet state or applied to its
+ * instance only, a transition of a breaker with `shared: false`). KEYS: stream. ARGV: breaker,
+ * action, from, to, reason, actor, at, instance, id, from, to, deadline. A manual action's entry
+ * has an `id` (empty for a transition): when an earlier script may have written it (one that got
+ * no answer in time, sent between `from` and `to`, Redis ms, their deadlines; empty when none
+ * was), it is looked for among the entries written then (stream ids are Redis ms), so that it is
+ * written once. Answers `ok` (written, or found) or `expired` (not written).
  */
 export const AUDIT_SCRIPT = luaScript(`${DEADLINE}${CLOCK_AND_AUDIT}
 if expired(clock()) then return 'expired' end
-record(KEYS[1], ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6], ARGV[7], ARGV[8])
+local id = ARGV[9] ~= '' and ARGV[9] or nil
+if id and ARGV[10] ~= '' then
+  -- A second past the last deadline: an entry's id is its script's time, which ran before it.
+  for _, entry in ipairs(redis.call('XRANGE', KEYS[1], ARGV[10], tonumber(ARGV[11]) + 1000)) do
+    local f = entry[2]
+    for i = #f - 1, 1, -2 do
+      if f[i] == 'id' then
+        if f[i + 1] == id then return 'ok' end
+        break
+      end
+    end
+  end
+end
+record(KEYS[1], ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6], ARGV[7], ARGV[8], id)
 return 'ok'
 `);
 

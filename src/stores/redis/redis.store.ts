@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import type { AuditEntry } from '../../core/audit-log';
 import { isPerKeyName, parseBreakerName } from '../../core/breaker-key';
 import type { Breaker } from '../../core/breaker';
 import type {
@@ -22,7 +23,13 @@ import type { StoreOptions } from '../store-options';
 import type { StoreStatus } from '../store-status';
 import { ClockOffset } from './clock-offset';
 import { isNoScript, type LuaScript } from './lua-script';
-import { auditStreams, RedisAuditLog, transitionStream, type AuditStreams } from './redis-audit-log';
+import {
+  auditStreams,
+  newActionId,
+  RedisAuditLog,
+  transitionStream,
+  type AuditStreams,
+} from './redis-audit-log';
 import { RedisDeadLetters } from './redis-dead-letters';
 import { RedisRateLimits } from './redis-rate-limits';
 import { adaptRedisClient, type RedisClient, type RedisConnection } from './redis-client';
@@ -169,8 +176,11 @@ export class RedisStore implements BreakerStore {
     this.auditLog = new RedisAuditLog({
       command: (operation, args) => this.command(operation, args),
       script,
-      isShared: (name) => this.registry?.find(name)?.options.shared ?? true,
+      coordinates: (name) =>
+        this.registry !== null && !this.closed && this.registry.find(name)?.options.shared === true,
+      isUp: () => this.up,
       deadline: () => this.deadline(this.clock.now()),
+      commandTimeout: this.commandTimeout,
       instance: this.instanceId,
       streams: this.audit,
     });
@@ -244,6 +254,7 @@ export class RedisStore implements BreakerStore {
     for (const off of this.detach.splice(0)) off();
     for (const breaker of this.registry?.all() ?? []) breaker.coordinateWith(null);
     if (this.up) {
+      await this.auditLog.flush();
       await this.command('heartbeat', ['DEL', this.key(`instance:${this.instanceId}`)]).catch(
         () => undefined,
       );
@@ -325,10 +336,32 @@ export class RedisStore implements BreakerStore {
     }
   }
 
-  /** A manual action (to CLOSED, FORCED_OPEN or DISABLED), for every instance, with its audit entry. */
+  /**
+   * A manual action (to CLOSED, FORCED_OPEN or DISABLED), for every instance, with its audit
+   * entry. One that does not reach the fleet (Redis down, not answering in time, or its script
+   * late) stands on this instance only, which writes its entry (now or once Redis answers).
+   */
   private async control(name: string, t: LocalTransition): Promise<void> {
+    const id = newActionId();
+    const entry: AuditEntry = {
+      breaker: name,
+      action: ACTION_TO[t.to],
+      from: t.from,
+      to: t.to,
+      reason: t.reason,
+      actor: t.actor,
+      at: t.at,
+    };
+    let deadline: string;
     try {
-      const answer = await this.script(
+      deadline = this.deadline(this.clock.now());
+    } catch {
+      // Redis never answered yet: nothing is sent.
+      return this.auditLog.keep(entry, id, null);
+    }
+    let answer: ScriptAnswer;
+    try {
+      answer = await this.script(
         'control',
         CONTROL_SCRIPT,
         [...this.breakerKeys(name, 'quorum', 'trials', 'breakers', 'keyed'), this.audit.manual],
@@ -340,16 +373,21 @@ export class RedisStore implements BreakerStore {
           this.instanceId,
           this.key('transitions'),
           String(t.openDuration),
-          ACTION_TO[t.to],
+          entry.action,
           t.from,
           String(t.at),
+          id,
         ],
+        deadline,
       );
-      // Applied, not only kept: an older action heard before this answer must not stand.
-      this.learn(name, answer.record, true);
     } catch {
-      // Down: the action stands on this instance; the fleet state is read again on reconnect.
+      // Not applied (or applied without an answer in time: its entry is then found, not written
+      // twice). The action stands on this instance; the fleet state is read again on reconnect.
+      const sent = Number(deadline);
+      return this.auditLog.keep(entry, id, { from: sent - this.commandTimeout, to: sent });
     }
+    // Applied, not only kept: an older action heard before this answer must not stand.
+    this.learn(name, answer.record, true);
   }
 
   private async claimTrial(name: string): Promise<TrialLease | TrialRefusal | null> {
@@ -568,6 +606,8 @@ export class RedisStore implements BreakerStore {
       if (breaker !== undefined && localNow - opening.at < opening.openDuration)
         await this.reportOpening(breaker, opening);
     }
+    // The audit entries of manual actions that applied here alone (before attach, while down).
+    await this.auditLog.flush();
   }
 
   /**
@@ -628,22 +668,26 @@ export class RedisStore implements BreakerStore {
       return;
     }
     if (!wasUp) await this.resync();
+    // Entries that could not be written when they were made (Redis answered, yet not in time).
+    else if (this.auditLog.waits) await this.auditLog.flush();
   }
 
   /**
-   * Runs a script that changes the fleet state, with its deadline. One that ran after it rejects
-   * with {@link CommandExpired}, as one that timed out: in both cases it changed nothing.
+   * Runs a script that changes the fleet state, with its deadline (by default one dated now).
+   * One that ran after it rejects with {@link CommandExpired}, as one that timed out: in both
+   * cases it changed nothing.
    */
   private async script(
     operation: string,
     script: LuaScript,
     keys: string[],
     args: string[],
+    deadline?: string,
   ): Promise<ScriptAnswer> {
     const sentAt = this.clock.now();
     const reply = (await this.evalScript(operation, script, keys, [
       ...args,
-      this.deadline(sentAt),
+      deadline ?? this.deadline(sentAt),
     ])) as unknown[];
     const localNow = this.clock.now();
     this.offset.measure(Number(reply[6]), sentAt, localNow);
