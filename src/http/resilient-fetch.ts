@@ -100,32 +100,11 @@ function protectFetch(base: () => Fetch, origins: OriginBreakers): Fetch {
     const target = !timed || request !== undefined ? undefined : dispatcherFor(init);
     if (target !== undefined) {
       const through = abortsThroughDispatcher(fetch);
-      if (through === true) {
-        return sendThroughBreaker(
-          breaker,
-          new DispatchedFetch(
-            breaker.name,
-            signal,
-            fetch,
-            input,
-            init,
-            new AbortingDispatcher(target, origins),
-          ),
-        );
-      }
-      if (through === undefined) {
-        // Not known yet whether this fetch sends through a dispatcher: this request carries both ways.
-        return sendThroughBreaker(
-          breaker,
-          new LearningFetch(
-            breaker.name,
-            signal,
-            fetch,
-            input,
-            init,
-            new AbortingDispatcher(target, origins),
-          ),
-        );
+      if (through !== false) {
+        // Not known yet whether this fetch sends through a dispatcher: a LearningFetch carries both ways.
+        const Sent = through === true ? DispatchedFetch : LearningFetch;
+        const dispatcher = new AbortingDispatcher(target, origins);
+        return sendThroughBreaker(breaker, new Sent(breaker.name, signal, fetch, input, init, dispatcher));
       }
     }
     return sendThroughBreaker(breaker, new SignalledFetch(breaker.name, signal, fetch, input, init, timed));
