@@ -1,5 +1,5 @@
 import { Logger } from '@nestjs/common';
-import { defer, isObservable } from 'rxjs';
+import { defer, isObservable, type Observable, tap } from 'rxjs';
 import type { Breaker } from '../core/breaker';
 import { InvalidBreakerOptionsError } from '../core/errors';
 import type { Policies } from '../core/policies/policies';
@@ -7,6 +7,7 @@ import type { PolicyOptions } from '../core/policies/policy-options';
 import type { BreakerRegistry } from '../core/registry';
 import { callThroughBreaker, observeThroughBreaker, settle, type Recover } from './breaker-call';
 import type { CircuitBreakerOptions } from './circuit-breaker.decorator';
+import { rmqMessageSettler } from './error-mapping/rmq-rejected-messages';
 import { callThroughPolicies, observeThroughPolicies, type PolicyBreaker } from './policy-call';
 import { policyRegistryOf } from './policy-registry';
 import { breakerKeyFor } from './refused-breaker-keys';
@@ -194,7 +195,10 @@ function wrap(protection: MethodProtection): Method {
         );
       return original.apply(this, args);
     }
-    return callProtected(registry, protection, this, args);
+    const settle = rmqMessageSettler(registry, wrapper, args);
+    return settle === undefined
+      ? callProtected(registry, protection, this, args)
+      : settledWhenRefused(registry, protection, this, args, settle);
   };
   for (const metadataKey of Reflect.getMetadataKeys(original)) {
     Reflect.defineMetadata(metadataKey, Reflect.getMetadata(metadataKey, original), wrapper);
@@ -218,28 +222,30 @@ function recordBreaker(wrapper: Method, protection: MethodProtection): void {
   Reflect.defineMetadata(CIRCUIT_BREAKER_METADATA, metadata, wrapper);
 }
 
+/** The method as one call runs it, and its fallback bound to the call's arguments. */
+interface CallCode {
+  run(): any;
+  recover: Recover | undefined;
+}
+
 function callProtected(
   registry: BreakerRegistry,
   protection: MethodProtection,
   instance: unknown,
   args: unknown[],
+  code?: CallCode,
 ): unknown {
+  const run = code?.run ?? (() => original(protection, instance, args));
+  const recover = code === undefined ? recoverFor(protection, instance, args) : code.recover;
   if (protection.policy === undefined && protection.resilient === undefined) {
     return protection.returnsObservable
-      ? defer(() => observeThroughBreaker(...breakerCall(registry, protection, instance, args)))
-      : callAsPromise(registry, protection, instance, args);
+      ? defer(() => observeThroughBreaker(breakerFor(registry, protection, instance, args), run, recover))
+      : callAsPromise(registry, protection, instance, args, run, recover);
   }
   if (protection.returnsObservable) {
     return defer(() => {
       const { policies, breaker, seen } = policiesCall(registry, protection, instance, args);
-      return observeThroughPolicies(
-        policies,
-        breaker,
-        () => original(protection, instance, args),
-        recoverFor(protection, instance, args),
-        seen,
-        instance,
-      );
+      return observeThroughPolicies(policies, breaker, run, recover, seen, instance);
     });
   }
   return asPromiseThroughPolicies(
@@ -247,9 +253,45 @@ function callProtected(
     protection,
     instance,
     args,
-    () => invokeOnce(protection, instance, args),
-    recoverFor(protection, instance, args),
+    () => invokeOnce(protection, run),
+    recover,
   );
+}
+
+/**
+ * A call of a RabbitMQ handler with `rmqRejected`: when it fails without the method or its
+ * fallback having run (a breaker or a policy refused it, a bad key), `settle` nacks its message,
+ * which the handler would have acked. Once either ran, the message is the app's.
+ */
+function settledWhenRefused(
+  registry: BreakerRegistry,
+  protection: MethodProtection,
+  instance: unknown,
+  args: unknown[],
+  settle: () => void,
+): unknown {
+  let ran = false;
+  const recover = recoverFor(protection, instance, args);
+  const result = callProtected(registry, protection, instance, args, {
+    run: () => {
+      ran = true;
+      return original(protection, instance, args);
+    },
+    recover:
+      recover &&
+      ((error) => {
+        ran = true;
+        return recover(error);
+      }),
+  });
+  const refused = () => {
+    if (!ran) settle();
+  };
+  if (isObservable(result)) return (result as Observable<unknown>).pipe(tap({ error: refused }));
+  return (result as Promise<unknown>).catch((error: unknown) => {
+    refused();
+    throw error;
+  });
 }
 
 /**
@@ -330,12 +372,14 @@ function callAsPromise(
   protection: MethodProtection,
   instance: unknown,
   args: unknown[],
+  run: () => unknown,
+  recover: Recover | undefined,
 ): Promise<unknown> {
   try {
-    const [breaker, , recover] = breakerCall(registry, protection, instance, args);
+    const breaker = breakerFor(registry, protection, instance, args);
     return callThroughBreaker(
       breaker,
-      () => invokeOnce(protection, instance, args),
+      () => invokeOnce(protection, run),
       recover && ((error) => settle(recover(error))),
     );
   } catch (error) {
@@ -345,8 +389,8 @@ function callAsPromise(
 }
 
 /** Calls the method; an Observable it returns undeclared becomes a Promise of its last value. */
-function invokeOnce(protection: MethodProtection, instance: unknown, args: unknown[]): unknown {
-  const result = original(protection, instance, args);
+function invokeOnce(protection: MethodProtection, run: () => unknown): unknown {
+  const result = run();
   if (!isObservable(result)) return result;
   const method = methodLabel(protection);
   const name = protection.breaker?.name ?? protection.resilient?.name ?? method;
@@ -358,24 +402,14 @@ function original(protection: MethodProtection, instance: unknown, args: unknown
   return protection.original.apply(instance, args);
 }
 
-/** The breaker, the call and the fallback (bound to the call's arguments) of one breaker-only invocation. */
-function breakerCall(
-  registry: BreakerRegistry,
-  protection: MethodProtection,
-  instance: unknown,
-  args: unknown[],
-): [breaker: Breaker, source: () => any, recover: Recover | undefined] {
-  const breaker = breakerFor(registry, breakerNameFor(protection, instance), protection, instance, args);
-  return [breaker, () => original(protection, instance, args), recoverFor(protection, instance, args)];
-}
-
+/** The breaker of one breaker-only invocation. */
 function breakerFor(
   registry: BreakerRegistry,
-  name: string,
   protection: MethodProtection,
   instance: unknown,
   args: unknown[],
 ): Breaker {
+  const name = breakerNameFor(protection, instance);
   const key = protection.breaker?.options.key;
   return key === undefined
     ? registry.get(name)

@@ -36,6 +36,18 @@ export interface ResilienceModuleExtras {
    * `CircuitBreakerInterceptor`'s included. @default true
    */
   mapErrors?: boolean;
+  /**
+   * For RabbitMQ microservices consuming with `noAck: false` (manual acks): what becomes of a
+   * message whose `@EventPattern` / `@MessagePattern` handler (taking the `RmqContext` with
+   * `@Ctx()`) a breaker or a policy kept from running, so it never acked it. `'nack'`: rejected
+   * without requeue (to the queue's dead-letter exchange, if any), as Nest rejects a message no
+   * handler takes; `'requeue'`: an event goes back on the queue and is delivered again at once
+   * (a request, whose client got the error, is not requeued). Unset, the message is left
+   * unacknowledged, and with a `prefetchCount` the consumer receives nothing more. Only for
+   * `noAck: false`: RabbitMQ closes the channel on a nack of a message it does not await an ack
+   * for. @default undefined
+   */
+  rmqRejected?: 'nack' | 'requeue';
 }
 
 /**
@@ -69,11 +81,14 @@ export const ConfigurableModuleClass: ConfigurableModuleCls<
   .setFactoryMethodName('createResilienceOptions')
   // `admin` is listed (undefined) so that forRoot strips it from the options value as well.
   .setExtras<ResilienceModuleExtras>(
-    { isGlobal: true, admin: undefined, mapErrors: true },
+    { isGlobal: true, admin: undefined, mapErrors: true, rmqRejected: undefined },
     (definition, extras) => ({
       ...definition,
       global: extras.isGlobal,
-      providers: [...(definition.providers ?? []), ...errorMappingProviders(extras.mapErrors)],
+      providers: [
+        ...(definition.providers ?? []),
+        ...errorMappingProviders(extras.mapErrors, extras.rmqRejected),
+      ],
       exports: [...(definition.exports ?? []), ResilienceErrorMapper],
       // Built here, at forRoot()/forRootAsync() time, so unprotected admin routes fail the definition.
       ...(extras.admin !== undefined && { controllers: [createAdminController(extras.admin)] }),

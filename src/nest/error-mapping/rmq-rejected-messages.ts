@@ -1,0 +1,80 @@
+import type { BreakerRegistry } from '../../core/registry';
+
+/**
+ * What becomes of a RabbitMQ message whose handler a breaker or a policy kept from running, in
+ * a microservice that consumes with `noAck: false`: `'nack'` rejects it without requeue (to the
+ * queue's dead-letter exchange, if it has one), `'requeue'` puts it back on the queue (the
+ * module's `rmqRejected`).
+ */
+export type RmqRejectedMessages = 'nack' | 'requeue';
+
+/** Where `@EventPattern` / `@MessagePattern` say a method is a handler (stable since Nest 6). */
+const PATTERN_HANDLER_METADATA = 'microservices:handler_type';
+
+/** The module's `rmqRejected` setting, by the app's registry. */
+const byRegistry = new WeakMap<BreakerRegistry, RmqRejectedMessages>();
+/** Deliveries settled here: never twice (a second nack of a delivery closes the channel). */
+const settled = new WeakSet<object>();
+
+/**
+ * The module's `rmqRejected` setting, checked: `undefined` (leave messages to the app), `'nack'`
+ * or `'requeue'`.
+ * @throws {Error} naming the setting, the value and what is expected.
+ */
+export function checkRmqRejected(value: unknown): RmqRejectedMessages | undefined {
+  if (value === undefined || value === 'nack' || value === 'requeue') return value;
+  throw new Error(
+    `ResilienceModule: rmqRejected = ${String(value)} is invalid; expected 'nack' or 'requeue' ` +
+      '(what becomes of a RabbitMQ message consumed with noAck: false whose handler a breaker or a policy kept from running), or no setting',
+  );
+}
+
+/** Settles the messages an app's handlers are kept from with `rmqRejected`. */
+export function settleRejectedRmqMessages(registry: BreakerRegistry, setting: RmqRejectedMessages): void {
+  byRegistry.set(registry, setting);
+}
+
+/** An `RmqContext` as Nest gives it to a handler with `@Ctx()`. */
+interface RmqDelivery {
+  getMessage(): { fields?: unknown; properties?: { replyTo?: unknown } };
+  getChannelRef(): { nack(message: object, allUpTo?: boolean, requeue?: boolean): void };
+}
+
+/**
+ * For a call of the `@EventPattern` / `@MessagePattern` handler `handler` with `args`, in an app
+ * with `rmqRejected`: what settles the RabbitMQ message its `RmqContext` argument (`@Ctx()`, which
+ * a handler that acks takes) carries, should the call be refused before the handler runs. A
+ * request (`@MessagePattern`, whose client got its answer, the error) is never requeued:
+ * handled again, it would answer nobody. `undefined` for any other call: no setting, not a
+ * handler (a provider method given the context: its caller ran and settles), no `RmqContext`.
+ */
+export function rmqMessageSettler(
+  registry: BreakerRegistry,
+  handler: object,
+  args: readonly unknown[],
+): (() => void) | undefined {
+  const setting = byRegistry.get(registry);
+  if (setting === undefined || Reflect.getMetadata(PATTERN_HANDLER_METADATA, handler) === undefined)
+    return undefined;
+  const context = args.find(isRmqDelivery);
+  if (context === undefined) return undefined;
+  return () => {
+    const message = context.getMessage();
+    if (settled.has(message)) return;
+    settled.add(message);
+    const requeue = setting === 'requeue' && message.properties?.replyTo === undefined;
+    try {
+      context.getChannelRef().nack(message, false, requeue);
+    } catch {
+      // The channel closed already: RabbitMQ has requeued every message it had not acked.
+    }
+  };
+}
+
+function isRmqDelivery(value: unknown): value is RmqDelivery {
+  if (typeof value !== 'object' || value === null) return false;
+  const context = value as Partial<Record<keyof RmqDelivery, unknown>>;
+  if (typeof context.getMessage !== 'function' || typeof context.getChannelRef !== 'function') return false;
+  const message: unknown = (value as RmqDelivery).getMessage();
+  return typeof message === 'object' && message !== null && 'fields' in message;
+}
