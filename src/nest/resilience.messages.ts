@@ -80,7 +80,7 @@ export const PROM_CLIENT_MISSING =
 
 export const NO_REGISTRY_FOR_HEALTH =
   'BreakerHealthIndicator found no ResilienceModule in this app, so it reports no circuit breakers; ' +
-  'import ResilienceModule.forRoot() (global by default) in the app module to report them';
+  'import ResilienceModule.forRoot() or forRootAsync() once, in any module of the app, to report them';
 
 export const BREAKERS_UNREADABLE = (error: unknown): string =>
   `could not read the circuit breakers: ${String(error)}`;

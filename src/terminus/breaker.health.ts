@@ -1,4 +1,5 @@
-import { Inject, Injectable, Logger, Optional } from '@nestjs/common';
+import { Inject, Injectable, Logger, type OnModuleInit, Optional, type Type } from '@nestjs/common';
+import { ModuleRef } from '@nestjs/core';
 import { HealthIndicatorService, type HealthIndicatorResult } from '@nestjs/terminus';
 import type { Breaker } from '../core/breaker';
 import { CircuitState } from '../core/circuit-state';
@@ -91,8 +92,10 @@ const FAILING: ReadonlySet<CircuitState> = new Set([CircuitState.OPEN, CircuitSt
  * Terminus 11 has no `degraded` status: there those cases report `up` (HTTP 200) with the same
  * details, whose counts (`closed` below `total`) still show which breakers are not closed.
  *
- * In an app (or a test module) without `ResilienceModule` it reports no breakers and logs one
- * warning, so adding it never breaks a module that builds the health check alone.
+ * It reports the app's `ResilienceModule` wherever it is imported: one with `isGlobal: false`
+ * in a feature module the health module cannot see is found in the app all the same. In an app
+ * (or a test module) without `ResilienceModule` it reports no breakers and logs one warning, so
+ * adding it never breaks a module that builds the health check alone.
  * @example
  * ```ts
  * @Get('ready')
@@ -104,16 +107,50 @@ const FAILING: ReadonlySet<CircuitState> = new Set([CircuitState.OPEN, CircuitSt
  * @publicApi
  */
 @Injectable()
-export class BreakerHealthIndicator {
+export class BreakerHealthIndicator implements OnModuleInit {
   private readonly logger = new Logger(LOG_CONTEXT);
+  /** What it reports: the module's providers, as injected or as found in the app. */
+  private sources?: Sources;
 
   constructor(
     @Inject(HealthIndicatorService) private readonly healthIndicatorService: HealthIndicatorService,
     @Optional() @Inject(BreakerRegistry) private readonly registry?: BreakerRegistry,
     @Optional() @Inject(BreakerStore) private readonly store?: BreakerStore,
     @Optional() @Inject(PolicyRegistry) private readonly policies?: PolicyRegistry,
-  ) {
+    @Optional() @Inject(ModuleRef) private readonly moduleRef?: ModuleRef,
+  ) {}
+
+  /** Looks for the app's ResilienceModule once every provider of the app exists. */
+  onModuleInit(): void {
+    this.resolve();
+  }
+
+  /**
+   * The providers it reports. Those its module cannot inject (a `ResilienceModule` with
+   * `isGlobal: false` imported by another feature module) are looked up in the whole app: the
+   * app imports the module once at most, so what is found is the app's.
+   */
+  private resolve(): Sources {
+    if (this.sources !== undefined) return this.sources;
+    if (this.registry !== undefined) {
+      return (this.sources = { registry: this.registry, store: this.store, policies: this.policies });
+    }
+    const registry = this.find(BreakerRegistry);
     if (registry === undefined) this.logger.warn(NO_REGISTRY_FOR_HEALTH);
+    return (this.sources = {
+      registry,
+      store: registry && (this.store ?? this.find(BreakerStore)),
+      policies: registry && (this.policies ?? this.find(PolicyRegistry)),
+    });
+  }
+
+  /** The app's provider of `token`, wherever it is; undefined when the app has none. */
+  private find<T>(token: Type<T> | symbol): T | undefined {
+    try {
+      return this.moduleRef?.get<T>(token, { strict: false });
+    } catch {
+      return undefined;
+    }
   }
 
   /**
@@ -128,9 +165,10 @@ export class BreakerHealthIndicator {
     const indicator = this.healthIndicatorService.check(key);
     let report: ReturnType<typeof readBreakers>;
     try {
-      report = readBreakers(this.registry?.all() ?? [], perKey);
-      if (this.store) report.details.store = this.store.status();
-      const pressure = readPolicies(this.policies?.all() ?? []);
+      const { registry, store, policies } = this.resolve();
+      report = readBreakers(registry?.all() ?? [], perKey);
+      if (store) report.details.store = store.status();
+      const pressure = readPolicies(policies?.all() ?? []);
       if (pressure !== undefined) {
         report.details.policies = pressure.policies;
         report.underPressure = pressure.underPressure;
@@ -146,6 +184,13 @@ export class BreakerHealthIndicator {
     const allWell = details.closed === details.total && details.store?.status !== 'down' && !underPressure;
     return allWell || !canReportDegraded(indicator) ? indicator.up(details) : indicator.degraded(details);
   }
+}
+
+/** The providers of `ResilienceModule` the indicator reports. */
+interface Sources {
+  registry?: BreakerRegistry;
+  store?: BreakerStore;
+  policies?: PolicyRegistry;
 }
 
 /** Whether Terminus has a `degraded` status: 12 does; 11 has only `up` and `down`. */
