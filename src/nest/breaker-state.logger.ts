@@ -1,4 +1,4 @@
-import { Inject, Injectable, Logger, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
+import { Inject, Injectable, Logger, type OnApplicationShutdown } from '@nestjs/common';
 import type { Breaker } from '../core/breaker';
 import type { StateChangeEvent } from '../core/breaker-events';
 import { CircuitState } from '../core/circuit-state';
@@ -14,20 +14,21 @@ const REJECTING: ReadonlySet<string> = new Set([CircuitState.OPEN, CircuitState.
  * every breaker: a warning when a breaker starts rejecting calls (OPEN, FORCED_OPEN), a log
  * line otherwise. The line names the breaker, both states, the reason, the actor of a manual
  * change and the failure rate. Nothing is logged per call.
+ *
+ * It follows the breakers from the moment it is built, not from its `onModuleInit`: a decorated
+ * method may be called before (see `registry-holder.ts`), and a breaker it opens then is logged.
  */
 @Injectable()
-export class BreakerStateLogger implements OnModuleInit, OnApplicationShutdown {
+export class BreakerStateLogger implements OnApplicationShutdown {
   private readonly logger = new Logger(LOG_CONTEXT);
   private readonly subscriptions = new Map<Breaker, () => void>();
   private readonly registrySubscriptions: Array<() => void> = [];
 
-  constructor(@Inject(BreakerRegistry) private readonly registry: BreakerRegistry) {}
-
-  onModuleInit(): void {
-    for (const breaker of this.registry.all()) this.follow(breaker);
+  constructor(@Inject(BreakerRegistry) registry: BreakerRegistry) {
+    for (const breaker of registry.all()) this.follow(breaker);
     this.registrySubscriptions.push(
-      this.registry.on('added', (breaker) => this.follow(breaker)),
-      this.registry.on('removed', (breaker) => {
+      registry.on('added', (breaker) => this.follow(breaker)),
+      registry.on('removed', (breaker) => {
         this.subscriptions.get(breaker)?.();
         this.subscriptions.delete(breaker);
       }),

@@ -28,6 +28,7 @@ import { LOG_CONTEXT, RESILIENCE_OPTIONS } from './resilience.constants';
 import { PROM_CLIENT_MISSING } from './resilience.messages';
 import { checkMetricsOptions, METRICS_OPTIONS } from './resilience-options.table';
 import { hearRefusedBreakerKeys } from './refused-breaker-keys';
+import { awaitBinding, type PendingBinding } from './registry-holder';
 import { leaseMetric, watchResets, type MetricLease } from './shared-metric';
 
 /**
@@ -45,6 +46,9 @@ import { leaseMetric, watchResets, type MetricLease } from './shared-metric';
  * on (`critical`, `preset`). The counter series that start at 0 ({@link ZERO_SERIES}, the
  * store's operations) are published at 0 again by the first scrape after a reset of their
  * counter (`registry.resetMetrics()`), so `increase()` counts their next event.
+ *
+ * It publishes in `onModuleInit`, or before a call made earlier (see `registry-holder.ts`), so
+ * that a breaker opened by a warm-up in a deeper module's `onModuleInit` is counted.
  *
  * `prom-client` is an optional peer: without it (one log line says so), or with
  * `metrics: false`, this publishes nothing. Calls refused for a key no per-key breaker can have
@@ -68,6 +72,13 @@ export class BreakerMetrics implements OnModuleInit, OnModuleDestroy {
   private readonly storeErrorsSeen = new Map<string, number>();
   private readonly keyWarnings = new InvalidKeyWarnings((line) => this.logger.warn(line));
   private readonly stopHearingKeys: () => void;
+  /** Whether `publish` has run (it runs once, from an early call or `onModuleInit`). */
+  private published = false;
+  /** Why the series could not be published before `onModuleInit`, which fails the boot with it. */
+  private failed?: { error: unknown };
+  /** Told by `registry-holder` before a call made while the app is built but not initialised. */
+  private readonly earlyCall: PendingBinding = { bindInstances: () => this.publishBeforeInit() };
+  private readonly stopWaiting: () => void;
 
   constructor(
     private readonly registry: BreakerRegistry,
@@ -76,9 +87,40 @@ export class BreakerMetrics implements OnModuleInit, OnModuleDestroy {
   ) {
     // From now, not onModuleInit: a decorated method may be called before (see registry-holder).
     this.stopHearingKeys = hearRefusedBreakerKeys(registry, (error) => this.keyWarnings.refused(error));
+    this.stopWaiting = awaitBinding(this.earlyCall);
   }
 
   onModuleInit(): void {
+    this.stopWaiting();
+    if (this.failed !== undefined) throw this.failed.error;
+    this.publishOnce();
+  }
+
+  /**
+   * Publishes before the first call that may run before `onModuleInit` (from the `onModuleInit`
+   * of a module Nest initialises first, or in a testing module compiled without `init()`), so
+   * that what it does (a breaker it opens) is counted. Not at construction: a testing module
+   * compiled to get a provider, then neither initialised nor closed (a common unit test), would
+   * leave its series in the registry the next app of the process shares. A failure waits for
+   * `onModuleInit`, where it fails the boot: the call goes on.
+   */
+  private publishBeforeInit(): void {
+    if (this.failed !== undefined) return;
+    try {
+      this.publishOnce();
+    } catch (error) {
+      this.failed = { error };
+    }
+  }
+
+  private publishOnce(): void {
+    if (this.published) return;
+    this.published = true;
+    this.publish();
+  }
+
+  /** Leases the metrics and follows every breaker, those added later too, until `onModuleDestroy`. */
+  private publish(): void {
     const settings = this.options.metrics;
     if (settings === false) return;
     if (settings !== undefined) checkMetricsOptions(settings);
@@ -98,7 +140,7 @@ export class BreakerMetrics implements OnModuleInit, OnModuleDestroy {
       );
     } catch (error) {
       // Give back the metrics leased before the one that failed, so a failed boot leaves the registry as it was.
-      this.onModuleDestroy();
+      this.release();
       throw error;
     }
     const track = (breaker: Breaker) => this.track(breaker, metrics, perKey);
@@ -110,8 +152,14 @@ export class BreakerMetrics implements OnModuleInit, OnModuleDestroy {
   }
 
   onModuleDestroy(): void {
+    this.stopWaiting();
     this.stopHearingKeys();
     this.keyWarnings.close();
+    this.release();
+  }
+
+  /** Stops following the breakers, removes this app's series and gives back the metrics. */
+  private release(): void {
     for (const unsubscribe of this.subscriptions.splice(0)) unsubscribe();
     for (const series of this.series.values()) series.remove();
     this.series.clear();

@@ -17,9 +17,12 @@ import type { BreakerRegistry } from '../core/registry';
 const byInstance = new WeakMap<object, BreakerRegistry>();
 const running: BreakerRegistry[] = [];
 
-/** An app built (its instances exist) whose module has not bound them yet. */
+/**
+ * An app built (its instances exist) whose module has not bound them yet, or another part of it
+ * that must act before such a call (its metrics start publishing).
+ */
 export interface PendingBinding {
-  /** Binds the app's instances now. */
+  /** Binds the app's instances now (is ready for a call on one of them). */
   bindInstances(): void;
 }
 
