@@ -1,5 +1,5 @@
 import { Logger } from '@nestjs/common';
-import { defer, isObservable, type Observable, tap } from 'rxjs';
+import { catchError, defer, isObservable, type Observable, tap, throwError } from 'rxjs';
 import type { Breaker } from '../core/breaker';
 import { InvalidBreakerOptionsError } from '../core/errors';
 import type { Policies } from '../core/policies/policies';
@@ -7,6 +7,7 @@ import type { PolicyOptions } from '../core/policies/policy-options';
 import type { BreakerRegistry } from '../core/registry';
 import { callThroughBreaker, observeThroughBreaker, settle, type Recover } from './breaker-call';
 import type { CircuitBreakerOptions } from './circuit-breaker.decorator';
+import { fieldResolverError, isFieldResolver } from './error-mapping/field-resolver-errors';
 import { rmqMessageSettler } from './error-mapping/rmq-rejected-messages';
 import { callThroughPolicies, observeThroughPolicies, type PolicyBreaker } from './policy-call';
 import { policyRegistryOf } from './policy-registry';
@@ -184,6 +185,8 @@ export function protectHandler(
  */
 function wrap(protection: MethodProtection): Method {
   const { original } = protection;
+  /** Whether the method is a `@ResolveField` (read at its first call, once every decorator ran). */
+  let fieldResolver: boolean | undefined;
   const wrapper = function (this: unknown, ...args: unknown[]): unknown {
     const registry = registryFor(this);
     if (registry === undefined) {
@@ -196,9 +199,12 @@ function wrap(protection: MethodProtection): Method {
       return original.apply(this, args);
     }
     const settle = rmqMessageSettler(registry, wrapper, args);
-    return settle === undefined
-      ? callProtected(registry, protection, this, args)
-      : settledWhenRefused(registry, protection, this, args, settle);
+    const result =
+      settle === undefined
+        ? callProtected(registry, protection, this, args)
+        : settledWhenRefused(registry, protection, this, args, settle);
+    fieldResolver ??= isFieldResolver(wrapper);
+    return fieldResolver ? answeredAsField(registry, wrapper, this, result) : result;
   };
   for (const metadataKey of Reflect.getMetadataKeys(original)) {
     Reflect.defineMetadata(metadataKey, Reflect.getMetadata(metadataKey, original), wrapper);
@@ -256,6 +262,23 @@ function callProtected(
     () => invokeOnce(protection, run),
     recover,
   );
+}
+
+/** The result of a call of a `@ResolveField` method, failing with its error as the field's answer. */
+function answeredAsField(
+  registry: BreakerRegistry,
+  handler: Method,
+  instance: unknown,
+  result: unknown,
+): unknown {
+  const mapped = (error: unknown) => fieldResolverError(registry, handler, instance, error);
+  if (isObservable(result))
+    return (result as Observable<unknown>).pipe(
+      catchError((error: unknown) => throwError(() => mapped(error))),
+    );
+  return (result as Promise<unknown>).catch((error: unknown) => {
+    throw mapped(error);
+  });
 }
 
 /**

@@ -75,6 +75,13 @@ class QuotesResolver {
   }
 
   @CircuitBreaker('quotes')
+  @UseFilters(QuotesClosedFilter)
+  @ResolveField()
+  async priceOwn(): Promise<number> {
+    return 1;
+  }
+
+  @CircuitBreaker('quotes')
   @Subscription()
   ticks(): AsyncIterator<{ ticks: number }> {
     return (async function* () {
@@ -84,7 +91,7 @@ class QuotesResolver {
 }
 
 const typeDefs = `
-  type Quote { id: String, price: Float }
+  type Quote { id: String, price: Float, priceOwn: Float }
   type Query { latest: Quote, status: String, quote: String, quoteOwn: String }
   type Subscription { ticks: Int }
 `;
@@ -215,12 +222,47 @@ describe('GraphQL (Apollo): rejected fields beside others', () => {
     ]);
   });
 
-  it('leaves a @ResolveField without fieldResolverEnhancers to Apollo: INTERNAL_SERVER_ERROR, as the docs say', async () => {
-    const app = await start();
+  it.each([
+    ['without fieldResolverEnhancers', {}],
+    ["with fieldResolverEnhancers: ['filters'] alone", { fieldResolverEnhancers: ['filters'] }],
+    ["with fieldResolverEnhancers: ['guards']", { fieldResolverEnhancers: ['guards'] }],
+  ] as Array<[string, Partial<ApolloDriverConfig>]>)(
+    'answers SERVICE_UNAVAILABLE for a @ResolveField %s (no interceptor runs there)',
+    async (_name, graphql) => {
+      const app = await start(graphql);
+
+      const { body } = await query(app, '{ latest { id price } }');
+
+      expect(body.data).toEqual({ latest: { id: '42', price: null } });
+      expect(body.errors).toEqual([
+        expect.objectContaining({
+          message: 'Circuit breaker "quotes" is forced_open and does not permit further calls',
+          path: ['latest', 'price'],
+          extensions: UNAVAILABLE,
+        }),
+      ]);
+    },
+  );
+
+  it('leaves a @ResolveField without interceptors to a filter bound to it whose @Catch() names BreakerOpenError', async () => {
+    const app = await start({ fieldResolverEnhancers: ['filters'] });
+
+    const { body } = await query(app, '{ latest { id priceOwn } }');
+
+    expect(body.errors).toEqual([
+      expect.objectContaining({
+        message: 'Quotes are closed',
+        path: ['latest', 'priceOwn'],
+        extensions: { code: 'QUOTES_CLOSED', reopensInMs: expect.any(Number) },
+      }),
+    ]);
+  });
+
+  it('leaves a @ResolveField’s error to the app with mapErrors: false', async () => {
+    const app = await start({}, { mapErrors: false });
 
     const { body } = await query(app, '{ latest { id price } }');
 
-    expect(body.data).toEqual({ latest: { id: '42', price: null } });
     expect(body.errors[0].extensions.code).toBe('INTERNAL_SERVER_ERROR');
   });
 });

@@ -2,12 +2,15 @@ import type { Provider } from '@nestjs/common';
 import { APP_INTERCEPTOR, HttpAdapterHost } from '@nestjs/core';
 import { BreakerRegistry } from '../../core/registry';
 import { INVALID_MAP_ERRORS } from '../resilience.messages';
+import { mapFieldResolverErrors } from './field-resolver-errors';
 import { ResilienceErrorMapper } from './resilience-error.mapper';
 import { ResilienceErrorsInterceptor } from './resilience-errors.interceptor';
 import { checkRmqRejected, settleRejectedRmqMessages } from './rmq-rejected-messages';
 
 /** The provider that gives the module's `rmqRejected` setting to its registry's protected handlers. */
 const RMQ_REJECTED = Symbol('rmqRejected');
+/** The provider that has the registry's protected `@ResolveField` methods map their errors. */
+const FIELD_RESOLVERS = Symbol('fieldResolverErrors');
 
 /**
  * The module's error mapping: the mapper (which `CircuitBreakerInterceptor` uses too) and,
@@ -34,7 +37,13 @@ export function errorMappingProviders(mapErrors: unknown = true, rmqRejected?: u
     useFactory: (adapterHost: HttpAdapterHost) => new ResilienceErrorMapper(adapterHost, mapErrors),
     inject: [HttpAdapterHost],
   };
+  // Field resolvers get no interceptor unless fieldResolverEnhancers lists them: their protection maps.
+  const fieldResolvers: Provider = {
+    provide: FIELD_RESOLVERS,
+    useFactory: (registry: BreakerRegistry) => mapFieldResolverErrors(registry),
+    inject: [BreakerRegistry],
+  };
   return mapErrors
-    ? [mapper, { provide: APP_INTERCEPTOR, useClass: ResilienceErrorsInterceptor }, ...rmq]
+    ? [mapper, { provide: APP_INTERCEPTOR, useClass: ResilienceErrorsInterceptor }, fieldResolvers, ...rmq]
     : [mapper, ...rmq];
 }
