@@ -2,6 +2,8 @@ import { randomBytes } from 'node:crypto';
 import type { AuditEntry } from '../../core/audit-log';
 import { isPerKeyName, parseBreakerName } from '../../core/breaker-key';
 import type { Breaker } from '../../core/breaker';
+import type { BreakerGroup } from '../../core/breaker-group';
+import type { ResolvedBreakerOptions } from '../../core/breaker-options';
 import type {
   BreakerCoordinator,
   LocalTransition,
@@ -15,6 +17,7 @@ import { CircuitState } from '../../core/circuit-state';
 import { systemClock, type Clock } from '../../core/clock';
 import { requireOptional } from '../../core/optional-peer';
 import type { BreakerRegistry } from '../../core/registry';
+import { resolveBreakerOptions } from '../../core/resolve-options';
 import type { BreakerStore, FleetView, StoreStats } from '../breaker-store';
 import type { StoreLogger } from '../store-logger';
 import * as messages from '../store-messages';
@@ -209,6 +212,7 @@ export class RedisStore implements BreakerStore {
     this.detach.push(
       registry.on('added', (breaker) => this.follow(breaker)),
       registry.on('removed', (breaker) => breaker.coordinateWith(null)),
+      registry.on('groupDefined', (group) => this.surfaceMembers(group)),
     );
     let connected!: () => void;
     const ready = new Promise<void>((resolve) => (connected = resolve));
@@ -484,12 +488,13 @@ export class RedisStore implements BreakerStore {
   }
 
   /**
-   * Creates here the per-key breakers among `names` (full names, the most telling first) that
-   * the fleet holds in a state other than CLOSED and this instance does not keep, so that its
-   * health and metrics show them before a call for their key comes: at most
-   * `maxKeysPerBreaker` per name, through the registry, which keeps its bound (see
-   * `BreakerRegistry.surface`). Each one takes the state heard as it is created (see
-   * {@link RedisStore.follow}).
+   * Creates here the per-key breakers and the members of groups (`http:<origin>`, see
+   * `BreakerRegistry.defineGroup`) among `names` (full names, the most telling first) that the
+   * fleet holds in a state other than CLOSED and this instance does not keep, so that its health
+   * and metrics show them before a call for them comes: at most `maxKeysPerBreaker` per name, and
+   * the group's `max` per group (forced open and disabled first, then those whose open periods
+   * end last), through the registry, which keeps its bounds (see `BreakerRegistry.surface`). Each
+   * one takes the state heard as it is created (see {@link RedisStore.follow}).
    */
   private surface(names: readonly string[]): void {
     const registry = this.registry;
@@ -497,18 +502,42 @@ export class RedisStore implements BreakerStore {
     const chosen: string[] = [];
     /** How many more may be created under each name: none under a name whose breakers are not shared. */
     const room = new Map<string, number>();
+    /** The members of each group the fleet holds not CLOSED, with what was heard of them. */
+    const members = new Map<BreakerGroup, Array<{ name: string; record: FleetRecord; kept: boolean }>>();
     for (const fullName of names) {
       const record = this.heard.get(fullName);
       if (record === undefined || record.state === CircuitState.CLOSED) continue;
       const parsed = parseBreakerName(fullName);
-      if (parsed?.key === undefined || registry.find(fullName) !== undefined) continue;
+      if (parsed === undefined) continue;
+      // One kept here takes its room, so that a read made again (a reconnect) changes none for another.
+      const kept = registry.find(fullName) !== undefined;
       const { name } = parsed;
+      if (parsed.key === undefined) {
+        const group = registry.groupOf(name);
+        if (group === undefined || !memberOptions(group, name).shared) continue;
+        const listed = members.get(group);
+        if (listed === undefined) members.set(group, [{ name, record, kept }]);
+        else listed.push({ name, record, kept });
+        continue;
+      }
       const left = room.get(name) ?? (registry.perKeyOptions(name).shared ? registry.maxKeysPerBreaker : 0);
       room.set(name, left - 1);
-      if (left > 0) chosen.push(fullName);
+      if (left > 0 && !kept) chosen.push(fullName);
+    }
+    for (const [group, listed] of members) {
+      listed.sort((a, b) => tellingFirst(a.record, b.record));
+      for (const member of listed.slice(0, group.options.max)) if (!member.kept) chosen.push(member.name);
     }
     // The most telling last: it ends up the most recently used.
     for (let i = chosen.length - 1; i >= 0; i--) registry.surface(chosen[i]);
+  }
+
+  /** Creates the members of `group`, just defined (`createResilientFetch()` after attach), the fleet holds not CLOSED. */
+  private surfaceMembers(group: BreakerGroup): void {
+    const registry = this.registry as BreakerRegistry;
+    this.surface(
+      [...this.heard.keys()].filter((name) => !isPerKeyName(name) && registry.groupOf(name) === group),
+    );
   }
 
   /**
@@ -881,6 +910,22 @@ function isErrorReply(error: unknown): boolean {
     if (name === 'ErrorReply' || name === 'ReplyError') return true;
   }
   return false;
+}
+
+/** The options a member of `group` named `name` gets, read without creating it. */
+function memberOptions(group: BreakerGroup, name: string): ResolvedBreakerOptions {
+  return resolveBreakerOptions(name, group.options.optionsFor?.(name), group.defaults);
+}
+
+/**
+ * Sorts fleet states the most telling first: forced open and disabled (an operator's, kept until
+ * one acts again), then those whose open periods end last.
+ */
+function tellingFirst(a: FleetRecord, b: FleetRecord): number {
+  const manual = (r: FleetRecord) =>
+    r.state === CircuitState.FORCED_OPEN || r.state === CircuitState.DISABLED;
+  if (manual(a) !== manual(b)) return manual(a) ? -1 : 1;
+  return (b.until ?? 0) - (a.until ?? 0);
 }
 
 function numberOrNull(value: unknown): number | null {
