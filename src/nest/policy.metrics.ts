@@ -9,6 +9,7 @@ import { PolicyRegistry } from './policy-registry';
 import type { ResilienceModuleOptions } from './resilience-options.interface';
 import { InvalidKeyWarnings } from './invalid-key.warnings';
 import { LOG_CONTEXT, RESILIENCE_OPTIONS } from './resilience.constants';
+import { EarlyStart } from './registry-holder';
 import { leaseMetric, watchResets, type MetricLease } from './shared-metric';
 
 /**
@@ -19,42 +20,60 @@ import { leaseMetric, watchResets, type MetricLease } from './shared-metric';
  * after a reset of the counter); the bulkhead gauges are read at scrape time. No series without
  * prom-client or with `metrics: false` (`BreakerMetrics` says so once). Calls refused for an
  * invalid rate-limit key, which no series counts, are logged whatever the metrics settings
- * ({@link InvalidKeyWarnings}).
+ * ({@link InvalidKeyWarnings}), from the moment the app is built.
+ *
+ * It follows the policies' events from its construction, and counts them from `onModuleInit`
+ * or before a call made earlier (see {@link EarlyStart}), so that a retry or a refusal of a
+ * warm-up call in a deeper module's `onModuleInit` is counted.
  */
 @Injectable()
 export class PolicyMetrics implements OnModuleInit, OnModuleDestroy {
   private readonly leases: MetricLease<object>[] = [];
   private readonly logger = new Logger(LOG_CONTEXT);
   private readonly keyWarnings = new InvalidKeyWarnings((line) => this.logger.warn(line));
-  private unsubscribe: (() => void) | undefined;
+  private readonly unsubscribe: () => void;
+  /** The counters once published; undefined before, and with metrics off. */
+  private counters: { retries: Counter<string>; rejected: Counter<string> } | undefined;
+  private readonly publishing = new EarlyStart(() => (this.counters = this.leaseMetrics()));
   /** The series this app counted in, by counter: removed when it closes, as breakers' are. */
   private readonly counted = new Map<Counter<string>, Map<string, Record<string, string>>>();
 
   constructor(
     @Inject(PolicyRegistry) private readonly policies: PolicyRegistry,
     @Inject(RESILIENCE_OPTIONS) private readonly options: ResilienceModuleOptions,
-  ) {}
+  ) {
+    // From now, not onModuleInit: a decorated method may be called before (see registry-holder).
+    this.unsubscribe = this.policies.on((event) => this.hear(event));
+  }
 
   onModuleInit(): void {
-    const counters = this.leaseMetrics();
-    this.unsubscribe = this.policies.on((event: PolicyEvent) => {
-      switch (event.kind) {
-        case 'retry':
-          if (counters) this.count(counters.retries, event.policy, 'outcome', event.outcome);
-          break;
-        case 'rejected':
-          if (counters) this.count(counters.rejected, event.policy, 'reason', event.reason);
-          break;
-        case 'invalid_key':
-          this.keyWarnings.refused(event.error);
-      }
-    });
+    this.publishing.init();
   }
 
   onModuleDestroy(): void {
-    this.unsubscribe?.();
-    this.unsubscribe = undefined;
+    this.publishing.stop();
+    this.unsubscribe();
     this.keyWarnings.close();
+    this.release();
+  }
+
+  private hear(event: PolicyEvent): void {
+    const counters = this.counters;
+    switch (event.kind) {
+      case 'retry':
+        if (counters) this.count(counters.retries, event.policy, 'outcome', event.outcome);
+        break;
+      case 'rejected':
+        if (counters) this.count(counters.rejected, event.policy, 'reason', event.reason);
+        break;
+      case 'invalid_key':
+        this.keyWarnings.refused(event.error);
+    }
+  }
+
+  /** Removes this app's series and gives back the metrics. */
+  private release(): void {
+    this.counters = undefined;
     for (const [counter, series] of this.counted)
       for (const labels of series.values()) counter.remove(labels);
     this.counted.clear();
@@ -76,7 +95,8 @@ export class PolicyMetrics implements OnModuleInit, OnModuleDestroy {
       this.gauge(prom, registry, prefix, POLICY_METRICS.bulkheadQueued, (b) => b.queued);
       return { retries, rejected };
     } catch (error) {
-      this.onModuleDestroy();
+      // Give back the metrics leased before the one that failed, so a failed boot leaves the registry as it was.
+      this.release();
       throw error;
     }
   }

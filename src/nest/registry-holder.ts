@@ -75,3 +75,54 @@ function bindPending(): void {
     else app.bindInstances();
   }
 }
+
+/**
+ * Something of an app that must be running before the app's first call, made before
+ * `onModuleInit` perhaps (its metrics publishing, so that what a warm-up call in a deeper
+ * module's `onModuleInit` does is counted). It starts once: before the first call made while
+ * the app is built but not initialised, or in `onModuleInit`. Not at construction: a testing
+ * module compiled to get a provider, then neither initialised nor closed (a common unit test),
+ * would leave behind what it started (series in the registry the next app of the process
+ * shares). A failure to start early does not fail the call: `init()` throws it, failing the
+ * boot as a failure there would.
+ *
+ * Its owner keeps it (it is held weakly here), calls `init()` from its `onModuleInit` and
+ * `stop()` from its `onModuleDestroy`.
+ */
+export class EarlyStart implements PendingBinding {
+  private started = false;
+  /** Why the start failed before `init()`, which throws it. */
+  private failed?: { error: unknown };
+  private readonly stopWaiting: () => void;
+
+  constructor(private readonly start: () => void) {
+    this.stopWaiting = awaitBinding(this);
+  }
+
+  /** Told before a call made while the app is built but not initialised. */
+  bindInstances(): void {
+    try {
+      this.startOnce();
+    } catch (error) {
+      this.failed = { error };
+    }
+  }
+
+  /** From `onModuleInit`: starts now unless started already; throws a failure to start early. */
+  init(): void {
+    this.stopWaiting();
+    if (this.failed !== undefined) throw this.failed.error;
+    this.startOnce();
+  }
+
+  /** From `onModuleDestroy`: no later call starts it (the owner undoes a start). */
+  stop(): void {
+    this.stopWaiting();
+  }
+
+  private startOnce(): void {
+    if (this.started) return;
+    this.started = true;
+    this.start();
+  }
+}
