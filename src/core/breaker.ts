@@ -513,28 +513,32 @@ export class Breaker {
    * or the state needs the time to admit it; `startedAt` stays undefined otherwise.
    */
   private admitAndRun<T>(task: Task<T>): Promise<T> {
-    // Shedding comes before the state: a shed call takes no trial slot and reaches no window.
     const shedding = this.shedding;
-    if (shedding !== null && this.running > shedding.inFlight) {
-      const utilization = shedding.sampler.utilization();
-      if (utilization > shedding.utilization) return rejectSoon(this.shed(utilization));
-    }
     let admission: Admission = this.phase;
     let startedAt: number | undefined;
     if (this.timed || this.phase.state !== CircuitState.CLOSED) {
       startedAt = this.clock.now();
       const admitted = this.phase.admit(startedAt);
       if (typeof admitted === 'string') return rejectSoon(this.reject(admitted, startedAt));
-      // A HALF_OPEN trial (an admission that is not its state) runs only once the coordinator grants it.
-      if (this.coordinator !== null && admitted !== admitted.phase) {
-        return this.runLeasedTrial(task, this.coordinator, admitted, startedAt);
-      }
       admission = admitted;
     } else if (typeof task === 'function' && this.options.timeout === false && shedding === null) {
       // The first untimed call of this CLOSED state makes its handlers; it and the next ones take the short way
       // (which a shedding breaker never takes: its check lives here).
       this.untimed = this.untimedSettler(this.phase);
       return this.execute(task);
+    }
+    // Only a call the state would run is shed (one it rejects gets the state's answer: open, forced_open,
+    // half_open_full); a shed trial gives its slot back, and no shed call reaches the window.
+    if (shedding !== null && this.running > shedding.inFlight) {
+      const utilization = shedding.sampler.utilization();
+      if (utilization > shedding.utilization) {
+        admission.onIgnored();
+        return rejectSoon(this.shed(utilization));
+      }
+    }
+    // A HALF_OPEN trial (an admission that is not its state) runs only once the coordinator grants it.
+    if (this.coordinator !== null && admission !== admission.phase) {
+      return this.runLeasedTrial(task, this.coordinator, admission, startedAt as number);
     }
     return this.run(task, admission, startedAt);
   }

@@ -1,6 +1,11 @@
 import { Breaker } from '../../src/core/breaker';
 import type { BreakerOptions } from '../../src/core/breaker-options';
-import { InvalidBreakerOptionsError, isResilienceError, LoadShedError } from '../../src/core/errors';
+import {
+  BreakerOpenError,
+  InvalidBreakerOptionsError,
+  isResilienceError,
+  LoadShedError,
+} from '../../src/core/errors';
 import { EventLoopSampler, type MeasureUtilization } from '../../src/core/event-loop-sampler';
 import { BreakerRegistry } from '../../src/core/registry';
 import { deferred, fakeClock, record, rejectionOf } from './breaker-test-kit';
@@ -79,21 +84,143 @@ describe('Load shedding', () => {
     expect(rejected).toEqual(Array(5).fill({ breaker: 'payments', reason: 'load_shed' }));
   });
 
-  it('sheds before a half-open breaker hands out its trial slot', async () => {
+  it('sheds a half-open trial without keeping its slot: the next trial is still admitted', async () => {
     const { breaker, clock, loadSampler } = setup(
-      { failureThreshold: 1, openDuration: 1_000, loadShed: { inFlight: 0 } },
+      { failureThreshold: 1, openDuration: 1_000, halfOpenMaxCalls: 2, loadShed: { inFlight: 0 } },
       0,
     );
     await rejectionOf(breaker.execute(() => Promise.reject(new Error('down'))));
     clock.advance(1_000);
-    const trial = deferred();
-    const running = breaker.execute(() => trial.promise);
+    const first = deferred();
+    const running = breaker.execute(() => first.promise);
     loadSampler.value = 1;
 
     expect(await rejectionOf(breaker.execute(() => 'ran'))).toBeInstanceOf(LoadShedError);
-    trial.resolve('ok');
+    loadSampler.value = 0;
+    // The shed call took no slot: the second of halfOpenMaxCalls (2) is free.
+    await expect(breaker.execute(() => 'second')).resolves.toBe('second');
+    first.resolve('ok');
     await running;
     expect(breaker.state).toBe('closed');
+  });
+
+  describe('sheds only a call its state would run: a state that rejects it answers for itself', () => {
+    it('a forced-open breaker rejects with forced_open, as the operator who tripped it expects', async () => {
+      const { breaker } = setup({ loadShed: { inFlight: 0 } }, 1);
+      const busy = occupy(breaker, 1);
+      await breaker.trip('incident');
+      const rejected = record(breaker, 'rejected');
+
+      const error = await rejectionOf(breaker.execute(() => 'ran'));
+
+      expect(error).toBeInstanceOf(BreakerOpenError);
+      expect(error).toMatchObject({ state: 'forced_open', retryAfterMs: 30_000 });
+      expect(rejected).toEqual([{ breaker: 'payments', reason: 'forced_open' }]);
+      await busy.finish();
+    });
+
+    it('an open breaker rejects with open and the time left of its open period', async () => {
+      const { breaker, clock, loadSampler } = setup(
+        { failureThreshold: 1, openDuration: 10_000, loadShed: { inFlight: 0 } },
+        0,
+      );
+      const busy = occupy(breaker, 1);
+      await rejectionOf(breaker.execute(() => Promise.reject(new Error('down'))));
+      clock.advance(4_000);
+      loadSampler.value = 1;
+
+      const error = await rejectionOf(breaker.execute(() => 'ran'));
+
+      expect(error).toBeInstanceOf(BreakerOpenError);
+      expect(error).toMatchObject({ state: 'open', retryAfterMs: 6_000 });
+      await busy.finish();
+    });
+
+    it('a half-open breaker whose trial slots are taken rejects with half_open_full', async () => {
+      const { breaker, clock, loadSampler } = setup(
+        { failureThreshold: 1, openDuration: 1_000, loadShed: { inFlight: 0 } },
+        0,
+      );
+      await rejectionOf(breaker.execute(() => Promise.reject(new Error('down'))));
+      clock.advance(1_000);
+      const trial = deferred();
+      const running = breaker.execute(() => trial.promise);
+      loadSampler.value = 1;
+      const rejected = record(breaker, 'rejected');
+
+      expect(await rejectionOf(breaker.execute(() => 'ran'))).toMatchObject({ state: 'half_open' });
+      expect(rejected).toEqual([{ breaker: 'payments', reason: 'half_open_full' }]);
+      trial.resolve('ok');
+      await running;
+      expect(breaker.state).toBe('closed');
+    });
+
+    it('a disabled breaker, whose calls would run, still sheds them', async () => {
+      const { breaker } = setup({ loadShed: { inFlight: 0 } }, 1);
+      const busy = occupy(breaker, 1);
+      await breaker.disable();
+
+      expect(await rejectionOf(breaker.execute(() => 'ran'))).toBeInstanceOf(LoadShedError);
+      await busy.finish();
+    });
+  });
+
+  describe('in-flight accounting: a call leaves the count however it ends, or shedding would never stop', () => {
+    afterEach(() => {
+      jest.useRealTimers();
+    });
+
+    it('counts none of the calls that threw at once', async () => {
+      const { breaker } = setup({ failureThreshold: 1_000, loadShed: { inFlight: 0 } }, 1);
+
+      for (let i = 0; i < 20; i++) {
+        await rejectionOf(
+          breaker.execute(() => {
+            throw new Error('sync');
+          }),
+        );
+      }
+
+      expect(breaker.inFlight).toBe(0);
+      await expect(breaker.execute(() => 'ran')).resolves.toBe('ran');
+    });
+
+    it('counts none of the calls that timed out, even those that ignore their signal and end later', async () => {
+      // The breaker's timeouts run on fake timers; a rejection is still delivered in a microtask.
+      jest.useFakeTimers({ doNotFake: ['queueMicrotask'] });
+      const clock = fakeClock();
+      const loadSampler = fakeSampler(0);
+      const breaker = new Breaker(
+        'payments',
+        { timeout: 100, failureThreshold: 1_000, loadShed: { inFlight: 0 } },
+        { clock, loadSampler },
+      );
+      const hung = Array.from({ length: 10 }, () => deferred());
+      const calls = hung.map((d) => rejectionOf(breaker.execute(() => d.promise)));
+      const aborting = rejectionOf(
+        breaker.execute(
+          (signal) =>
+            new Promise((_, reject) => signal.addEventListener('abort', () => reject(new Error('aborted')))),
+        ),
+      );
+      expect(breaker.inFlight).toBe(11);
+      loadSampler.value = 1;
+
+      clock.advance(100);
+      await jest.advanceTimersByTimeAsync(100);
+      await Promise.all([...calls, aborting]);
+      expect(breaker.inFlight).toBe(0);
+      // Their late endings do not take the count below zero (which would let inFlight + n calls run).
+      for (const d of hung) d.resolve('late');
+      await Promise.resolve();
+      expect(breaker.inFlight).toBe(0);
+
+      const held = deferred();
+      const running = breaker.execute(() => held.promise);
+      expect(await rejectionOf(breaker.execute(() => 'ran'))).toBeInstanceOf(LoadShedError);
+      held.resolve('ok');
+      await running;
+    });
   });
 
   it('uses the defaults utilization 0.85 and inFlight 100 for loadShed: {}', () => {
