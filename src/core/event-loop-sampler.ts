@@ -14,6 +14,9 @@ export type MeasureUtilization = (
  * Samples the event loop's utilisation every {@link LOAD_SAMPLE_INTERVAL_MS} with one unref'd
  * timer, started by the first read (an app whose breakers never shed holds no timer) and
  * ended by `stop()`. Reads between samples return the last one: 0 until the first is taken.
+ * On a runtime that does not measure its loop (every sample reads neither active nor idle time:
+ * Bun, Deno) it reads 0, and its first sample emits one process warning
+ * (`NEST_RESILIENCE_LOAD_SHED_UNMEASURED`).
  * @publicApi
  */
 export class EventLoopSampler implements LoadSampler {
@@ -44,9 +47,29 @@ export class EventLoopSampler implements LoadSampler {
 
   private sample(): void {
     const now = this.measure();
-    this.value = this.measure(now, this.last).utilization;
+    const interval = this.measure(now, this.last);
+    this.value = interval.utilization;
     this.last = now;
+    // An interval that passed with neither active nor idle time was not measured at all.
+    if (interval.active + interval.idle === 0) warnUnmeasured();
   }
+}
+
+let warnedUnmeasured = false;
+
+/**
+ * Says once per process that the runtime does not measure its event loop (Bun and Deno read 0
+ * from `performance.eventLoopUtilization()`): `loadShed` would otherwise fail to shed silently.
+ */
+function warnUnmeasured(): void {
+  if (warnedUnmeasured) return;
+  warnedUnmeasured = true;
+  process.emitWarning(
+    'loadShed never sheds on this runtime: performance.eventLoopUtilization() reads 0 ' +
+      '(Bun and Deno do). Outside Nest, give the registry a LoadSampler of your own: ' +
+      'new BreakerRegistry({ loadSampler })',
+    { code: 'NEST_RESILIENCE_LOAD_SHED_UNMEASURED' },
+  );
 }
 
 let shared: EventLoopSampler | undefined;

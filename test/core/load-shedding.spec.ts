@@ -296,6 +296,46 @@ describe('EventLoopSampler', () => {
     sampler.stop();
   });
 
+  it('warns once when the runtime never measures the loop (Bun, Deno read 0), as loadShed can then never shed', () => {
+    const warn = jest.spyOn(process, 'emitWarning').mockImplementation(() => undefined);
+    const inert: MeasureUtilization = () => ({ idle: 0, active: 0, utilization: 0 });
+    const sampler = new EventLoopSampler(500, inert);
+    const other = new EventLoopSampler(500, inert);
+    try {
+      sampler.utilization();
+      other.utilization();
+      jest.advanceTimersByTime(1_500);
+
+      expect(warn).toHaveBeenCalledTimes(1);
+      expect(warn).toHaveBeenCalledWith(
+        expect.stringMatching(
+          /^loadShed never sheds on this runtime: performance\.eventLoopUtilization\(\) /,
+        ),
+        { code: 'NEST_RESILIENCE_LOAD_SHED_UNMEASURED' },
+      );
+      expect(sampler.utilization()).toBe(0);
+    } finally {
+      sampler.stop();
+      other.stop();
+      warn.mockRestore();
+    }
+  });
+
+  it('does not warn where the loop is measured, however idle', () => {
+    const warn = jest.spyOn(process, 'emitWarning').mockImplementation(() => undefined);
+    const { total, measure } = fakeMeasure();
+    const sampler = new EventLoopSampler(500, measure);
+    try {
+      sampler.utilization();
+      total.idle += 500;
+      jest.advanceTimersByTime(500);
+      expect(warn).not.toHaveBeenCalled();
+    } finally {
+      sampler.stop();
+      warn.mockRestore();
+    }
+  });
+
   it('holds no timer until it is first read, and none once stopped', () => {
     const { measure } = fakeMeasure();
     const sampler = new EventLoopSampler(500, measure);
