@@ -2,15 +2,7 @@ import type { DynamicModule, Type } from '@nestjs/common';
 import { MODULE_METADATA } from '@nestjs/common/constants.js';
 import type { ModulesContainer } from '@nestjs/core';
 import type { Module } from '@nestjs/core/injector/module.js';
-
-export const IMPORTED_MORE_THAN_ONCE = (count: number, importers: string[]): string =>
-  `ResilienceModule is imported ${count} times in this app` +
-  (importers.length > 0 ? ` (by ${importers.join(', ')})` : '') +
-  ': each import would have its own breakers, store, health and metrics, and every decorated ' +
-  'method would run through the breakers of one of them only, whatever the options next to it. ' +
-  'Import it once: ResilienceModule.forRoot() in the root module (it is global by default), or, ' +
-  'with isGlobal: false, in one module of yours that lists ResilienceModule in its exports and ' +
-  'that the modules using it import';
+import { IMPORTED_MORE_THAN_ONCE } from './resilience.messages';
 
 /**
  * Fails the boot when the app holds more than one `moduleClass` (each `forRoot()` or

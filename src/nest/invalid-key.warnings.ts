@@ -1,26 +1,12 @@
 import type { InvalidBreakerKeyError, InvalidRateLimitKeyError } from '../core/errors';
 import { systemTimers, type PolicyTimers } from '../core/policies/timers';
+import { FIRST_INVALID_KEY, MORE_INVALID_KEYS } from './resilience.messages';
 
 /** The least time between two warnings of the keys one breaker or policy refused, in ms. */
 export const INVALID_KEY_WARNING_INTERVAL_MS = 60_000;
 
 /** A key from a call that no per-key breaker, or no rate-limit bucket, can have (HTTP 400). */
 export type RefusedKey = InvalidBreakerKeyError | InvalidRateLimitKeyError;
-
-export const FIRST_INVALID_KEY = (error: RefusedKey): string =>
-  `${error.message}. The call was refused (HTTP 400); further invalid keys of this ${refuserOf(error)} are ` +
-  `logged at most once a minute, counted`;
-
-export const MORE_INVALID_KEYS = (latest: RefusedKey, more: number): string => {
-  const refuser = refuserOf(latest);
-  const calls = more === 1 ? `call of this ${refuser} was` : `calls of this ${refuser} were`;
-  const key = latest.code === 'INVALID_RATE_LIMIT_KEY' ? 'rate-limit key' : 'key';
-  return `${latest.message}. ${more} more ${calls} refused for an invalid ${key} since the last warning; this key was the latest`;
-};
-
-function refuserOf(error: RefusedKey): 'policy' | 'breaker' {
-  return error.code === 'INVALID_RATE_LIMIT_KEY' ? 'policy' : 'breaker';
-}
 
 /** What refused a key: one warning stream each, a breaker and a policy of one name apart. */
 function streamOf(error: RefusedKey): string {

@@ -1,4 +1,5 @@
 import { isMissingPeer } from '../core/optional-peer';
+import { NEST_PEER_MISSING } from './resilience.messages';
 
 /** Nest's optional packages, loaded only by apps that use them (gateways, microservices). */
 export type NestPeer = '@nestjs/websockets' | '@nestjs/microservices';
@@ -17,8 +18,7 @@ export function requireNestPeer<T>(name: NestPeer): T {
     ) as T;
     /* eslint-enable @typescript-eslint/no-require-imports */
   } catch (error) {
-    if (isMissingPeer(error, name))
-      throw new Error(`nest-resilience needs ${name} here: install it`, { cause: error });
+    if (isMissingPeer(error, name)) throw new Error(NEST_PEER_MISSING(name), { cause: error });
     throw error;
   }
 }

@@ -1,4 +1,5 @@
 import type { StateChangeEvent } from '../core/breaker-events';
+import type { InvalidBreakerKeyError, InvalidRateLimitKeyError } from '../core/errors';
 import { escapeUnprintable } from '../core/printable';
 import type { ResilienceErrorDetails } from './error-mapping/error-answers';
 
@@ -84,6 +85,41 @@ export const NO_REGISTRY_FOR_HEALTH =
 
 export const BREAKERS_UNREADABLE = (error: unknown): string =>
   `could not read the circuit breakers: ${String(error)}`;
+
+export const INVALID_RMQ_REJECTED = (value: unknown): string =>
+  `ResilienceModule: rmqRejected = ${String(value)} is invalid; expected 'nack' or 'requeue' ` +
+  '(what becomes of a RabbitMQ message consumed with noAck: false whose handler a breaker or a policy kept from running), or no setting';
+
+export const IMPORTED_MORE_THAN_ONCE = (count: number, importers: string[]): string =>
+  `ResilienceModule is imported ${count} times in this app` +
+  (importers.length > 0 ? ` (by ${importers.join(', ')})` : '') +
+  ': each import would have its own breakers, store, health and metrics, and every decorated ' +
+  'method would run through the breakers of one of them only, whatever the options next to it. ' +
+  'Import it once: ResilienceModule.forRoot() in the root module (it is global by default), or, ' +
+  'with isGlobal: false, in one module of yours that lists ResilienceModule in its exports and ' +
+  'that the modules using it import';
+
+export const NEST_PEER_MISSING = (name: string): string => `nest-resilience needs ${name} here: install it`;
+
+/** The first call a breaker or policy refused for an invalid key, logged at once. */
+export const FIRST_INVALID_KEY = (error: InvalidBreakerKeyError | InvalidRateLimitKeyError): string =>
+  `${error.message}. The call was refused (HTTP 400); further invalid keys of this ${refuserOf(error)} are ` +
+  `logged at most once a minute, counted`;
+
+/** The calls a breaker or policy refused for an invalid key since its last warning, `latest` the last. */
+export const MORE_INVALID_KEYS = (
+  latest: InvalidBreakerKeyError | InvalidRateLimitKeyError,
+  more: number,
+): string => {
+  const refuser = refuserOf(latest);
+  const calls = more === 1 ? `call of this ${refuser} was` : `calls of this ${refuser} were`;
+  const key = latest.code === 'INVALID_RATE_LIMIT_KEY' ? 'rate-limit key' : 'key';
+  return `${latest.message}. ${more} more ${calls} refused for an invalid ${key} since the last warning; this key was the latest`;
+};
+
+function refuserOf(error: InvalidBreakerKeyError | InvalidRateLimitKeyError): 'policy' | 'breaker' {
+  return error.code === 'INVALID_RATE_LIMIT_KEY' ? 'policy' : 'breaker';
+}
 
 function formatRate(rate: number): string {
   return `${Math.round(rate * 1000) / 10}%`;

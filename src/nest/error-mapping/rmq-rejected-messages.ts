@@ -1,4 +1,5 @@
 import type { BreakerRegistry } from '../../core/registry';
+import { INVALID_RMQ_REJECTED } from '../resilience.messages';
 
 /**
  * What becomes of a RabbitMQ message whose handler a breaker or a policy kept from running, in
@@ -23,10 +24,7 @@ const settled = new WeakSet<object>();
  */
 export function checkRmqRejected(value: unknown): RmqRejectedMessages | undefined {
   if (value === undefined || value === 'nack' || value === 'requeue') return value;
-  throw new Error(
-    `ResilienceModule: rmqRejected = ${String(value)} is invalid; expected 'nack' or 'requeue' ` +
-      '(what becomes of a RabbitMQ message consumed with noAck: false whose handler a breaker or a policy kept from running), or no setting',
-  );
+  throw new Error(INVALID_RMQ_REJECTED(value));
 }
 
 /** Settles the messages an app's handlers are kept from with `rmqRejected`. */
