@@ -21,6 +21,7 @@ export type {
   ResilienceModuleRootOptions,
   ResilienceModuleAsyncOptions,
 } from './nest/resilience.module-definition';
+export type { RmqRejectedMessages } from './nest/error-mapping/rmq-rejected-messages';
 export type {
   ResilienceModuleOptions,
   MetricsOptions,

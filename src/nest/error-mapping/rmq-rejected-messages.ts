@@ -6,6 +6,7 @@ import { INVALID_RMQ_REJECTED } from '../resilience.messages';
  * a microservice that consumes with `noAck: false`: `'nack'` rejects it without requeue (to the
  * queue's dead-letter exchange, if it has one), `'requeue'` puts it back on the queue (the
  * module's `rmqRejected`).
+ * @publicApi
  */
 export type RmqRejectedMessages = 'nack' | 'requeue';
 
