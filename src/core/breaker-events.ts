@@ -1,6 +1,6 @@
 import type { CircuitState } from './circuit-state';
 
-/** Why a call was rejected (`load_shed`: by the breaker's `loadShed`, in any state). @publicApi */
+/** Why a call was rejected (`load_shed`: by the breaker's `loadShed`, a call its state would let through). @publicApi */
 export type RejectionReason = 'open' | 'half_open_full' | 'forced_open' | 'load_shed';
 
 /** A manual action on a breaker. @publicApi */

@@ -11,7 +11,7 @@ export const BREAKER_TIMEOUT = (breaker: string, ms: number): string =>
 
 export const LOAD_SHED = (breaker: string, utilization: number, inFlight: number): string =>
   `Circuit breaker "${breaker}" shed the call: the event loop is ${Math.round(utilization * 100)}% busy ` +
-  `and ${inFlight} calls are running`;
+  `and ${inFlight === 1 ? '1 call is' : `${inFlight} calls are`} running`;
 
 export const RESET_COOLDOWN = (breaker: string, retryAfterMs: number): string =>
   `Circuit breaker "${breaker}" opened less than its resetCooldown ago; ` +

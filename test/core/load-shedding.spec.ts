@@ -53,6 +53,18 @@ describe('Load shedding', () => {
     await busy.finish();
   });
 
+  it('should say "1 call is running" when a single call runs', async () => {
+    const { breaker } = setup({ loadShed: { utilization: 0.8, inFlight: 0 } }, 0.95);
+    const busy = occupy(breaker, 1);
+
+    const error = await rejectionOf(breaker.execute(() => 'ran'));
+
+    expect((error as Error).message).toBe(
+      'Circuit breaker "payments" shed the call: the event loop is 95% busy and 1 call is running',
+    );
+    await busy.finish();
+  });
+
   it('lets the call through while no more than inFlight calls run, however busy the loop', async () => {
     const { breaker, loadSampler } = setup({ loadShed: { utilization: 0.8, inFlight: 2 } }, 1);
     const busy = occupy(breaker, 2);
