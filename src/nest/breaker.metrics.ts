@@ -28,7 +28,7 @@ import { LOG_CONTEXT, RESILIENCE_OPTIONS } from './resilience.constants';
 import { PROM_CLIENT_MISSING } from './resilience.messages';
 import { checkMetricsOptions, METRICS_OPTIONS } from './resilience-options.table';
 import { hearRefusedBreakerKeys } from './refused-breaker-keys';
-import { awaitBinding, type PendingBinding } from './registry-holder';
+import { EarlyStart } from './registry-holder';
 import { leaseMetric, watchResets, type MetricLease } from './shared-metric';
 
 /**
@@ -72,13 +72,8 @@ export class BreakerMetrics implements OnModuleInit, OnModuleDestroy {
   private readonly storeErrorsSeen = new Map<string, number>();
   private readonly keyWarnings = new InvalidKeyWarnings((line) => this.logger.warn(line));
   private readonly stopHearingKeys: () => void;
-  /** Whether `publish` has run (it runs once, from an early call or `onModuleInit`). */
-  private published = false;
-  /** Why the series could not be published before `onModuleInit`, which fails the boot with it. */
-  private failed?: { error: unknown };
-  /** Told by `registry-holder` before a call made while the app is built but not initialised. */
-  private readonly earlyCall: PendingBinding = { bindInstances: () => this.publishBeforeInit() };
-  private readonly stopWaiting: () => void;
+  /** Publishes once, in `onModuleInit` or before a call made earlier (see `registry-holder.ts`). */
+  private readonly publishing = new EarlyStart(() => this.publish());
 
   constructor(
     private readonly registry: BreakerRegistry,
@@ -87,36 +82,10 @@ export class BreakerMetrics implements OnModuleInit, OnModuleDestroy {
   ) {
     // From now, not onModuleInit: a decorated method may be called before (see registry-holder).
     this.stopHearingKeys = hearRefusedBreakerKeys(registry, (error) => this.keyWarnings.refused(error));
-    this.stopWaiting = awaitBinding(this.earlyCall);
   }
 
   onModuleInit(): void {
-    this.stopWaiting();
-    if (this.failed !== undefined) throw this.failed.error;
-    this.publishOnce();
-  }
-
-  /**
-   * Publishes before the first call that may run before `onModuleInit` (from the `onModuleInit`
-   * of a module Nest initialises first, or in a testing module compiled without `init()`), so
-   * that what it does (a breaker it opens) is counted. Not at construction: a testing module
-   * compiled to get a provider, then neither initialised nor closed (a common unit test), would
-   * leave its series in the registry the next app of the process shares. A failure waits for
-   * `onModuleInit`, where it fails the boot: the call goes on.
-   */
-  private publishBeforeInit(): void {
-    if (this.failed !== undefined) return;
-    try {
-      this.publishOnce();
-    } catch (error) {
-      this.failed = { error };
-    }
-  }
-
-  private publishOnce(): void {
-    if (this.published) return;
-    this.published = true;
-    this.publish();
+    this.publishing.init();
   }
 
   /** Leases the metrics and follows every breaker, those added later too, until `onModuleDestroy`. */
@@ -152,7 +121,7 @@ export class BreakerMetrics implements OnModuleInit, OnModuleDestroy {
   }
 
   onModuleDestroy(): void {
-    this.stopWaiting();
+    this.publishing.stop();
     this.stopHearingKeys();
     this.keyWarnings.close();
     this.release();
