@@ -25,7 +25,7 @@ import { checkStoreOptions, redisOptionsOf } from '../store-option-table';
 import type { StoreOptions } from '../store-options';
 import type { StoreStatus } from '../store-status';
 import { ClockOffset } from './clock-offset';
-import { isNoScript, type LuaScript } from './lua-script';
+import { isNoScript, luaScripts, type LuaScript } from './lua-script';
 import {
   auditStreams,
   newActionId,
@@ -218,8 +218,11 @@ export class RedisStore implements BreakerStore {
     const ready = new Promise<void>((resolve) => (connected = resolve));
     this.redis.onReady(() => {
       connected();
+      this.loadScripts();
       void this.resync();
     });
+    // An app's client connected already: its next 'ready' is a reconnect's.
+    if (this.redis.ready()) this.loadScripts();
     // Transitions published while the subscription was away are read back from the fleet state.
     const subscribed = this.redis.subscribe(
       this.key('transitions'),
@@ -728,6 +731,20 @@ export class RedisStore implements BreakerStore {
       record: { ...record, reason: FLEET_STATE, manual: false, actor: null },
       extra: reply[7],
     };
+  }
+
+  /**
+   * Loads every script into Redis (`SCRIPT LOAD`) as the connection becomes ready, so that
+   * none meets `NOSCRIPT` after a restart or at first connect and pays a second round trip for
+   * its body (a HALF_OPEN claim included). Not waited for: sent first on the connection, they
+   * run before any script sent after them, the first read of the fleet state included. A load
+   * that fails counts under `script_load`, as any command does; the scripts still fall back to
+   * their body.
+   */
+  private loadScripts(): void {
+    if (this.closed) return;
+    for (const script of luaScripts())
+      this.command('script_load', ['SCRIPT', 'LOAD', script.body]).catch(() => undefined);
   }
 
   /** A plain command (not a script), see {@link RedisStore.request}. */
