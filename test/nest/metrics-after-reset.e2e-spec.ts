@@ -1,30 +1,10 @@
-import { Controller, Get, Query, ServiceUnavailableException, type INestApplication } from '@nestjs/common';
-import { Test } from '@nestjs/testing';
-import { PrometheusModule } from '@willsoto/nestjs-prometheus';
+import type { INestApplication } from '@nestjs/common';
 import { register } from 'prom-client';
 import request from 'supertest';
-import { CircuitBreaker } from '../../src/nest/circuit-breaker.decorator';
-import { ResilienceModule } from '../../src/nest/resilience.module';
 import type { StoreStats } from '../../src/stores/breaker-store';
 import { MemoryStore } from '../../src/stores/memory.store';
+import { startPaymentsHostsApp } from '../support/payments-hosts-app';
 import { Scrape } from './metrics-scrape';
-
-@Controller()
-class ProxyController {
-  @CircuitBreaker('payments')
-  @Get('charge')
-  charge(@Query('fail') fail?: string): string {
-    if (fail) throw new ServiceUnavailableException('payment API down');
-    return 'charged';
-  }
-
-  @CircuitBreaker('hosts', { key: (host: string) => host })
-  @Get('proxy')
-  proxy(@Query('host') host: string, @Query('fail') fail?: string): string {
-    if (fail) throw new ServiceUnavailableException(`${host} is down`);
-    return 'proxied';
-  }
-}
 
 let app: INestApplication;
 /** What the app's store says it counts (as the redis store does its fleet operations). */
@@ -32,19 +12,7 @@ let stats: StoreStats;
 
 beforeEach(async () => {
   stats = { up: true, errors: { open: 0, claim: 0 }, instances: 1 };
-  const store = Object.assign(new MemoryStore(), { stats: () => stats });
-  const moduleRef = await Test.createTestingModule({
-    imports: [
-      PrometheusModule.register({ defaultMetrics: { enabled: false } }),
-      ResilienceModule.forRoot({
-        breakers: { payments: { failureThreshold: 1 }, hosts: { failureThreshold: 1 } },
-        store,
-      }),
-    ],
-    controllers: [ProxyController],
-  }).compile();
-  app = moduleRef.createNestApplication({ logger: ['error', 'warn'] });
-  await app.init();
+  app = await startPaymentsHostsApp(Object.assign(new MemoryStore(), { stats: () => stats }));
 });
 
 afterEach(async () => {

@@ -1,46 +1,16 @@
-import { Controller, Get, Query, ServiceUnavailableException, type INestApplication } from '@nestjs/common';
-import { Test } from '@nestjs/testing';
-import { PrometheusModule } from '@willsoto/nestjs-prometheus';
+import type { INestApplication } from '@nestjs/common';
 import { register } from 'prom-client';
 import request from 'supertest';
-import { CircuitBreaker } from '../../src/nest/circuit-breaker.decorator';
-import { ResilienceModule } from '../../src/nest/resilience.module';
+import { startPaymentsHostsApp } from '../support/payments-hosts-app';
 import { Scrape } from './metrics-scrape';
 
 const TRANSITIONS = 'circuit_breaker_transitions_total';
 const KEYED_TRANSITIONS = 'circuit_breaker_keyed_transitions_total';
 
-@Controller()
-class ProxyController {
-  @CircuitBreaker('payments')
-  @Get('charge')
-  charge(@Query('fail') fail?: string): string {
-    if (fail) throw new ServiceUnavailableException('payment API down');
-    return 'charged';
-  }
-
-  @CircuitBreaker('hosts', { key: (host: string) => host })
-  @Get('proxy')
-  proxy(@Query('host') host: string, @Query('fail') fail?: string): string {
-    if (fail) throw new ServiceUnavailableException(`${host} is down`);
-    return 'proxied';
-  }
-}
-
 let app: INestApplication;
 
 beforeEach(async () => {
-  const moduleRef = await Test.createTestingModule({
-    imports: [
-      PrometheusModule.register({ defaultMetrics: { enabled: false } }),
-      ResilienceModule.forRoot({
-        breakers: { payments: { failureThreshold: 1 }, hosts: { failureThreshold: 1 } },
-      }),
-    ],
-    controllers: [ProxyController],
-  }).compile();
-  app = moduleRef.createNestApplication({ logger: ['error', 'warn'] });
-  await app.init();
+  app = await startPaymentsHostsApp();
 });
 
 afterEach(async () => {
