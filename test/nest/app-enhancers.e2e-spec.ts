@@ -2,12 +2,9 @@ import {
   type ArgumentsHost,
   type CallHandler,
   Catch,
-  Controller,
   type ExceptionFilter,
   type ExecutionContext,
-  Get,
   HttpException,
-  Inject,
   Injectable,
   type INestApplication,
   InternalServerErrorException,
@@ -19,8 +16,8 @@ import { Test } from '@nestjs/testing';
 import { catchError, type Observable, throwError } from 'rxjs';
 import request from 'supertest';
 import { isResilienceError } from '../../src/core/errors';
-import { CircuitBreaker } from '../../src/nest/circuit-breaker.decorator';
 import { ResilienceModule } from '../../src/nest/resilience.module';
+import { PayController, PaymentsClient } from '../support/failing-payments';
 
 /**
  * An app with exception filters and interceptors of its own, as the README's "The 503 and 504
@@ -34,24 +31,6 @@ afterEach(async () => {
   await app?.close();
   app = undefined;
 });
-
-@Injectable()
-class PaymentsClient {
-  @CircuitBreaker('payments')
-  async charge(): Promise<string> {
-    throw new Error('payment API down');
-  }
-}
-
-@Controller('pay')
-class PayController {
-  constructor(@Inject(PaymentsClient) private readonly payments: PaymentsClient) {}
-
-  @Get()
-  pay(): Promise<string> {
-    return this.payments.charge();
-  }
-}
 
 /** Nest's documented catch-all: status from an HttpException, 500 otherwise, a body of its own. */
 @Catch()

@@ -15,8 +15,8 @@ import { Test } from '@nestjs/testing';
 import request from 'supertest';
 import { BreakerOpenError } from '../../src/core/errors';
 import { BreakerRegistry } from '../../src/core/registry';
-import { CircuitBreaker } from '../../src/nest/circuit-breaker.decorator';
 import { ResilienceModule } from '../../src/nest/resilience.module';
+import { PayController, PaymentsClient } from '../support/failing-payments';
 import { useTempDir } from '../support/temp-dir';
 
 /**
@@ -41,21 +41,14 @@ afterEach(async () => {
   jest.restoreAllMocks();
 });
 
-@Injectable()
-class PaymentsClient {
-  @CircuitBreaker('payments')
-  async charge(): Promise<string> {
-    throw new Error('payment API down');
-  }
-}
-
-@Controller('pay')
-class PayController {
-  constructor(@Inject(PaymentsClient) private readonly payments: PaymentsClient) {}
+/** `GET /state`: the state of the `payments` breaker, from the registry its module can inject. */
+@Controller('state')
+class StateController {
+  constructor(@Inject(BreakerRegistry) private readonly registry: BreakerRegistry) {}
 
   @Get()
-  pay(): Promise<string> {
-    return this.payments.charge();
+  state(): string {
+    return this.registry.get('payments').state;
   }
 }
 
@@ -218,15 +211,6 @@ describe('ResilienceModule imported more than once in one app', () => {
     const resilience = localResilience();
     @Module({ imports: [resilience], providers: [PaymentsClient], exports: [PaymentsClient] })
     class PaymentsModule {}
-    @Controller('state')
-    class StateController {
-      constructor(@Inject(BreakerRegistry) private readonly registry: BreakerRegistry) {}
-
-      @Get()
-      state(): string {
-        return this.registry.get('payments').state;
-      }
-    }
     @Module({ imports: [resilience, PaymentsModule], controllers: [PayController, StateController] })
     class ShopModule {}
 
@@ -244,15 +228,6 @@ describe('ResilienceModule imported more than once in one app', () => {
     class ResilienceWiring {}
     @Module({ imports: [ResilienceWiring], providers: [PaymentsClient], controllers: [PayController] })
     class PaymentsModule {}
-    @Controller('state')
-    class StateController {
-      constructor(@Inject(BreakerRegistry) private readonly registry: BreakerRegistry) {}
-
-      @Get()
-      state(): string {
-        return this.registry.get('payments').state;
-      }
-    }
     @Module({ imports: [ResilienceWiring], controllers: [StateController] })
     class StatusModule {}
 

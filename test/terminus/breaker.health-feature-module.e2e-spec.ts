@@ -1,27 +1,9 @@
-import { Controller, Get, Inject, Injectable, Logger, Module, type INestApplication } from '@nestjs/common';
+import { Logger, Module, type INestApplication } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import request from 'supertest';
-import { CircuitBreaker } from '../../src/nest/circuit-breaker.decorator';
 import { ResilienceModule } from '../../src/nest/resilience.module';
+import { PayController, PaymentsClient } from '../support/failing-payments';
 import { HealthModule } from './health-app.fixture';
-
-@Injectable()
-class PaymentsClient {
-  @CircuitBreaker('payments')
-  async charge(): Promise<string> {
-    throw new Error('payment API down');
-  }
-}
-
-@Controller('pay')
-class PayController {
-  constructor(@Inject(PaymentsClient) private readonly payments: PaymentsClient) {}
-
-  @Get()
-  pay(): Promise<string> {
-    return this.payments.charge();
-  }
-}
 
 /**
  * A feature module that keeps ResilienceModule to itself (`isGlobal: false`, not re-exported):
