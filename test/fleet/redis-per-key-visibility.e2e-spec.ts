@@ -1,30 +1,13 @@
-import { Controller, Get, Param, ServiceUnavailableException } from '@nestjs/common';
 import { PrometheusModule } from '@willsoto/nestjs-prometheus';
-import { CircuitBreaker } from '../../src/nest/circuit-breaker.decorator';
 import type { ResilienceModuleRootOptions } from '../../src/nest/resilience.module-definition';
 import { Scrape } from '../nest/metrics-scrape';
 import { closeAllApps, createApp, type TestApp } from '../nest/nest-app.fixture';
 import { eventually } from '../support/eventually';
+import { HostsProxyController } from '../support/hosts-proxy-controller';
+import { oneHot } from '../support/one-hot-state';
 import { DEGRADED_CHECK_STATUS } from '../support/peers';
 import { deleteKeys, PROPAGATION_MS, REDIS_URL, testPrefix } from '../support/redis-fixture';
 import { HealthModule } from '../terminus/health-app.fixture';
-
-/** Proxies to the host a request names: one breaker per host under `hosts`. */
-@Controller('proxy')
-class ProxyController {
-  @CircuitBreaker('hosts', { key: (host: string) => host })
-  @Get(':host/:outcome')
-  fetch(@Param('host') host: string, @Param('outcome') outcome: string): string {
-    if (outcome === 'fail') throw new ServiceUnavailableException(`${host} is down`);
-    return `proxied to ${host}`;
-  }
-}
-
-const STATES = ['closed', 'disabled', 'forced_open', 'half_open', 'open'];
-
-/** The one-hot `circuit_breaker_state` series of a breaker in `current`. */
-const oneHot = (breaker: string, current: string) =>
-  STATES.map((state) => `breaker=${breaker},state=${state} ${state === current ? 1 : 0}`).sort();
 
 /** The per-key breakers of `hosts` by state, as /health reports them. */
 async function hostsHealth(app: TestApp): Promise<{ status: string; hosts?: Record<string, number> }> {
@@ -50,13 +33,13 @@ const options = (extra: ResilienceModuleRootOptions = {}): ResilienceModuleRootO
 });
 
 /** An instance that takes the traffic (and publishes no metrics: prom-client's registry is one per process). */
-const instanceA = () => createApp({ controllers: [ProxyController] }, options());
+const instanceA = () => createApp({ controllers: [HostsProxyController] }, options());
 
 /** An instance serving /health and /metrics, which no request for a key reaches. */
 const instanceB = (extra: ResilienceModuleRootOptions = {}) =>
   createApp(
     {
-      controllers: [ProxyController],
+      controllers: [HostsProxyController],
       imports: [PrometheusModule.register({ defaultMetrics: { enabled: false } }), HealthModule],
     },
     options({ metrics: { perKey: true }, ...extra }),

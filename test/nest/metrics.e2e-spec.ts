@@ -17,6 +17,7 @@ import { BreakerOpenFilter } from '../../src/nest/error-mapping/breaker-open.fil
 import { CircuitBreaker } from '../../src/nest/circuit-breaker.decorator';
 import type { ResilienceModuleOptions } from '../../src/nest/resilience-options.interface';
 import { ResilienceModule } from '../../src/nest/resilience.module';
+import { oneHot } from '../support/one-hot-state';
 import { Scrape } from './metrics-scrape';
 
 const INFO = 'circuit_breaker_info';
@@ -91,11 +92,6 @@ const charge = (app: INestApplication, fail = false) =>
   request(app.getHttpServer())
     .get('/charge')
     .query(fail ? { fail: 'yes' } : {});
-
-const oneHot = (breaker: string, current: string) =>
-  ['closed', 'disabled', 'forced_open', 'half_open', 'open']
-    .map((state) => `breaker=${breaker},state=${state} ${state === current ? 1 : 0}`)
-    .sort();
 
 /** The transition series of the moves made (those a breaker makes by itself start at 0). */
 const moved = (s: Scrape) => s.series(TRANSITIONS).filter((line) => !line.endsWith(' 0'));

@@ -4,6 +4,7 @@ import type { LoadSampler } from '../../src/core/load-sampler';
 import { BreakerRegistry } from '../../src/core/registry';
 import { BreakerMetrics } from '../../src/nest/breaker.metrics';
 import type { MetricsOptions } from '../../src/nest/resilience-options.interface';
+import { oneHot } from '../support/one-hot-state';
 import { Scrape } from './metrics-scrape';
 
 const INFO = 'circuit_breaker_info';
@@ -59,11 +60,6 @@ const takes = (ms: number, error?: unknown) => (): string => {
   if (error !== undefined) throw error;
   return 'ok';
 };
-
-const oneHot = (breaker: string, current: string) =>
-  ['closed', 'disabled', 'forced_open', 'half_open', 'open']
-    .map((state) => `breaker=${breaker},state=${state} ${state === current ? 1 : 0}`)
-    .sort();
 
 afterEach(() => {
   for (const publisher of running.splice(0)) publisher.onModuleDestroy();

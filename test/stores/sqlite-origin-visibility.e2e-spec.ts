@@ -4,26 +4,13 @@ import { createResilientFetch } from '../../src/http/resilient-fetch';
 import type { ResilienceModuleRootOptions } from '../../src/nest/resilience.module-definition';
 import { Scrape } from '../nest/metrics-scrape';
 import { closeAllApps, createApp, type TestApp } from '../nest/nest-app.fixture';
+import { oneHot } from '../support/one-hot-state';
+import { originStates } from '../support/origin-states';
 import { DEGRADED_CHECK_STATUS } from '../support/peers';
 import { SQLITE_TEST_DRIVERS } from '../support/sqlite-fixture';
 import { useTempDir } from '../support/temp-dir';
 import { startUpstream, type Upstream } from '../support/upstream-server';
 import { HealthModule } from '../terminus/health-app.fixture';
-
-const STATES = ['closed', 'disabled', 'forced_open', 'half_open', 'open'];
-
-/** The one-hot `circuit_breaker_state` series of a breaker in `current`. */
-const oneHot = (breaker: string, current: string) =>
-  STATES.map((state) => `breaker=${breaker},state=${state} ${state === current ? 1 : 0}`).sort();
-
-/** The origin breakers a registry keeps, by name, with their states. */
-const originStates = (app: TestApp) =>
-  Object.fromEntries(
-    app.registry
-      .all()
-      .filter((breaker) => breaker.name.startsWith('http:'))
-      .map((breaker) => [breaker.name, breaker.state]),
-  );
 
 describe.each(SQLITE_TEST_DRIVERS)(
   'origin breakers (http:<origin>) restored from a SQLite file on %s',

@@ -1,31 +1,14 @@
-import { Controller, Get, Param, ServiceUnavailableException } from '@nestjs/common';
 import { PrometheusModule } from '@willsoto/nestjs-prometheus';
 import { join } from 'node:path';
-import { CircuitBreaker } from '../../src/nest/circuit-breaker.decorator';
 import type { ResilienceModuleRootOptions } from '../../src/nest/resilience.module-definition';
 import { Scrape } from '../nest/metrics-scrape';
 import { closeAllApps, createApp, type TestApp } from '../nest/nest-app.fixture';
+import { HostsProxyController } from '../support/hosts-proxy-controller';
+import { oneHot } from '../support/one-hot-state';
 import { DEGRADED_CHECK_STATUS, DEGRADED_STATUS } from '../support/peers';
 import { SQLITE_TEST_DRIVERS } from '../support/sqlite-fixture';
 import { useTempDir } from '../support/temp-dir';
 import { HealthModule } from '../terminus/health-app.fixture';
-
-/** Proxies to the host a request names: one breaker per host under `hosts`. */
-@Controller('proxy')
-class ProxyController {
-  @CircuitBreaker('hosts', { key: (host: string) => host })
-  @Get(':host/:outcome')
-  fetch(@Param('host') host: string, @Param('outcome') outcome: string): string {
-    if (outcome === 'fail') throw new ServiceUnavailableException(`${host} is down`);
-    return `proxied to ${host}`;
-  }
-}
-
-const STATES = ['closed', 'disabled', 'forced_open', 'half_open', 'open'];
-
-/** The one-hot `circuit_breaker_state` series of a breaker in `current`. */
-const oneHot = (breaker: string, current: string) =>
-  STATES.map((state) => `breaker=${breaker},state=${state} ${state === current ? 1 : 0}`).sort();
 
 describe.each(SQLITE_TEST_DRIVERS)('per-key breakers restored from a SQLite file on %s', (driver) => {
   const dir = useTempDir();
@@ -39,7 +22,7 @@ describe.each(SQLITE_TEST_DRIVERS)('per-key breakers restored from a SQLite file
 
   /** Opens hosts#down.example by a failing request, trips hosts#maintained.example, closes hosts#ok.example. */
   async function firstRun(): Promise<void> {
-    const first = await createApp({ controllers: [ProxyController] }, options());
+    const first = await createApp({ controllers: [HostsProxyController] }, options());
     await first.http().get('/proxy/down.example/fail').expect(503);
     await first.http().get('/proxy/ok.example/ok').expect(200);
     await first.breaker('hosts', 'maintained.example').trip('maintenance', 'ops');
@@ -50,7 +33,7 @@ describe.each(SQLITE_TEST_DRIVERS)('per-key breakers restored from a SQLite file
   const secondRun = (extra?: ResilienceModuleRootOptions): Promise<TestApp> =>
     createApp(
       {
-        controllers: [ProxyController],
+        controllers: [HostsProxyController],
         imports: [PrometheusModule.register({ defaultMetrics: { enabled: false } }), HealthModule],
       },
       options(extra),
