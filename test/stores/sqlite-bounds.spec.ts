@@ -10,33 +10,17 @@ import {
   nextTurn,
   useSqliteFile,
 } from '../support/sqlite-fixture';
-
-const keyedRows = (db: SqliteConnection): number =>
-  db.prepare<[], { n: number }>(`SELECT COUNT(*) AS n FROM breaker_state WHERE name LIKE 'hosts#%'`).get()!.n;
+import { keyedRows, keys, openKeys } from '../support/sqlite-per-key-rows';
 
 describe.each(SQLITE_TEST_DRIVERS)('SqliteStore bounds on per-key breakers on %s', (driver) => {
   const clock = new FakeClock();
   const file = useSqliteFile(clock, driver);
   const breakers = { hosts: { failureThreshold: 1, openDuration: 60_000 }, payments: {} };
 
-  /** Opens the per-key breakers of `keys` by one failure each, a turn and a millisecond apart. */
-  async function openKeys(registry: ReturnType<typeof file.boot>['registry'], keys: string[]): Promise<void> {
-    for (const key of keys) {
-      clock.advance(1);
-      await registry
-        .get('hosts', key)
-        .execute(failing)
-        .catch(() => undefined);
-      await nextTurn();
-    }
-  }
-
-  const keys = (from: number, to: number) => Array.from({ length: to - from }, (_, i) => `k${from + i}`);
-
   it('keeps at most twice maxKeysPerBreaker rows per name however many keys come and go: the kept ones and the last evicted', async () => {
     const { registry, store } = file.boot({ breakers, maxKeysPerBreaker: 20 });
 
-    await openKeys(registry, keys(0, 500));
+    await openKeys(clock, registry, keys(0, 500));
     await store.flush();
 
     const reader = file.reader();
@@ -50,7 +34,7 @@ describe.each(SQLITE_TEST_DRIVERS)('SqliteStore bounds on per-key breakers on %s
 
   it('brings an evicted open per-key breaker back open while its row is kept', async () => {
     const { registry } = file.boot({ breakers, maxKeysPerBreaker: 5 });
-    await openKeys(registry, ['victim', ...keys(0, 5)]);
+    await openKeys(clock, registry, ['victim', ...keys(0, 5)]);
     expect(registry.has('hosts', 'victim')).toBe(false);
 
     expect(registry.get('hosts', 'victim').state).toBe(CircuitState.OPEN);
@@ -58,7 +42,7 @@ describe.each(SQLITE_TEST_DRIVERS)('SqliteStore bounds on per-key breakers on %s
 
   it('trims a file from before the bound to the newest rows, twice maxKeysPerBreaker per name, at start-up', async () => {
     const first = file.boot({ breakers, maxKeysPerBreaker: 1_000 });
-    await openKeys(first.registry, keys(0, 300));
+    await openKeys(clock, first.registry, keys(0, 300));
     await first.store.close();
 
     const { registry } = file.boot({ breakers, maxKeysPerBreaker: 10 });
@@ -74,7 +58,7 @@ describe.each(SQLITE_TEST_DRIVERS)('SqliteStore bounds on per-key breakers on %s
     const reader = file.reader();
     const writes = countStateWrites(reader);
     reader.exec('BEGIN IMMEDIATE');
-    await openKeys(registry, keys(0, 2_000));
+    await openKeys(clock, registry, keys(0, 2_000));
     expect(logger.error).toHaveBeenCalledTimes(1);
 
     reader.exec('COMMIT');
@@ -89,7 +73,7 @@ describe.each(SQLITE_TEST_DRIVERS)('SqliteStore bounds on per-key breakers on %s
     const { registry, store } = file.boot({ breakers, maxKeysPerBreaker: 3 });
     await registry.get('payments').trip('incident', 'alice');
 
-    await openKeys(registry, keys(0, 50));
+    await openKeys(clock, registry, keys(0, 50));
     await store.close();
 
     expect(file.boot({ breakers }).registry.get('payments').state).toBe(CircuitState.FORCED_OPEN);

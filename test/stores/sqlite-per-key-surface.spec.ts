@@ -1,17 +1,7 @@
 import { CircuitState } from '../../src/core/circuit-state';
 import type { BreakerRegistry } from '../../src/core/registry';
-import type { SqliteConnection } from '../../src/stores/sqlite-drivers/sqlite-driver';
-import {
-  FakeClock,
-  SQLITE_TEST_DRIVERS,
-  failing,
-  nextTurn,
-  succeeding,
-  useSqliteFile,
-} from '../support/sqlite-fixture';
-
-const keyedRows = (db: SqliteConnection): number =>
-  db.prepare<[], { n: number }>(`SELECT COUNT(*) AS n FROM breaker_state WHERE name LIKE 'hosts#%'`).get()!.n;
+import { FakeClock, SQLITE_TEST_DRIVERS, succeeding, useSqliteFile } from '../support/sqlite-fixture';
+import { keyedRows, keys, openKeys } from '../support/sqlite-per-key-rows';
 
 /** The full names of the per-key breakers the registry keeps. */
 const perKey = (registry: BreakerRegistry): string[] =>
@@ -28,23 +18,9 @@ describe.each(SQLITE_TEST_DRIVERS)(
     const file = useSqliteFile(clock, driver);
     const breakers = { hosts: { failureThreshold: 1, openDuration: 60_000 } };
 
-    /** Opens the per-key breakers of `keys` by one failure each, a turn and a millisecond apart. */
-    async function openKeys(registry: BreakerRegistry, keys: string[]): Promise<void> {
-      for (const key of keys) {
-        clock.advance(1);
-        await registry
-          .get('hosts', key)
-          .execute(failing)
-          .catch(() => undefined);
-        await nextTurn();
-      }
-    }
-
-    const keys = (from: number, to: number) => Array.from({ length: to - from }, (_, i) => `k${from + i}`);
-
     it('creates each at attach in its stored state, and leaves closed rows in the file', async () => {
       const first = file.boot({ breakers });
-      await openKeys(first.registry, ['down']);
+      await openKeys(clock, first.registry, ['down']);
       await first.registry.get('hosts', 'ok').execute(succeeding);
       await first.registry.get('hosts', 'tripped').trip('maintenance');
       await first.registry.get('hosts', 'off').disable('load test');
@@ -61,7 +37,7 @@ describe.each(SQLITE_TEST_DRIVERS)(
 
     it('shows one whose open period ran out as it is now: half-open', async () => {
       const first = file.boot({ breakers });
-      await openKeys(first.registry, ['down']);
+      await openKeys(clock, first.registry, ['down']);
       await first.store.close();
       clock.advance(60_000);
 
@@ -72,7 +48,7 @@ describe.each(SQLITE_TEST_DRIVERS)(
 
     it('brings back at most maxKeysPerBreaker per name, the most recently saved, and keeps the other rows parked', async () => {
       const first = file.boot({ breakers, maxKeysPerBreaker: 20 });
-      await openKeys(first.registry, keys(0, 30));
+      await openKeys(clock, first.registry, keys(0, 30));
       await first.store.close();
 
       const { registry, store } = file.boot({ breakers, maxKeysPerBreaker: 5 });
