@@ -6,12 +6,10 @@
  * upstream saw (TCP connections, requests) and what each origin's breaker counted.
  * Usage: node --require ../support/swc-register.js redirect-hops-child.ts
  */
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { isResilienceError } from '../../src/core/errors';
 import { BreakerRegistry } from '../../src/core/registry';
 import { createResilientFetch } from '../../src/http/resilient-fetch';
-import { refusingOrigin } from '../support/upstream-server';
+import { refusingOrigin, startUpstream } from '../support/upstream-server';
 
 /** How a request ended: its status and final URL, or its error (and the error's cause). */
 export interface HopOutcome {
@@ -40,48 +38,6 @@ export interface OriginSeen {
 /** What the child prints: each scenario's outcome, and the origins it involved. */
 export interface RedirectHopsReport {
   [scenario: string]: { outcome: HopOutcome; origins: Record<string, OriginSeen> };
-}
-
-/** An upstream on 127.0.0.1 that answers each path as told (a status, or a redirect), counting what reaches it. */
-interface Routed {
-  readonly origin: string;
-  readonly connections: number;
-  readonly requests: number;
-  /** Answers `path` with `status`, or with a 302 to `location`; `hang` answers never. */
-  route(path: string, answer: number | 'hang' | { location: string }): void;
-  close(): Promise<void>;
-}
-
-async function startRouted(): Promise<Routed> {
-  const routes = new Map<string, number | 'hang' | { location: string }>();
-  let connections = 0;
-  let requests = 0;
-  const server = createServer((request, response) => {
-    requests++;
-    request.resume();
-    const answer = routes.get(request.url ?? '/') ?? 200;
-    if (answer === 'hang') return;
-    if (typeof answer === 'object') return response.writeHead(302, { location: answer.location }).end();
-    response.writeHead(answer, { 'content-type': 'text/plain' }).end(`status ${answer}`);
-  });
-  server.on('connection', () => connections++);
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  return {
-    origin: `http://127.0.0.1:${port}`,
-    get connections() {
-      return connections;
-    },
-    get requests() {
-      return requests;
-    },
-    route: (path, answer) => routes.set(path, answer),
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      }),
-  };
 }
 
 async function outcomeOf(request: Promise<Response>): Promise<HopOutcome> {
@@ -117,7 +73,7 @@ async function outcomeOf(request: Promise<Response>): Promise<HopOutcome> {
 }
 
 async function main(): Promise<void> {
-  const [a, b, c, d, e, f, g, h, i] = await Promise.all(Array.from({ length: 9 }, () => startRouted()));
+  const [a, b, c, d, e, f, g, h, i] = await Promise.all(Array.from({ length: 9 }, () => startUpstream()));
   const refusing = await refusingOrigin();
   const registry = new BreakerRegistry();
   const fetch = createResilientFetch(registry, {

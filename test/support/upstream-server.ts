@@ -17,6 +17,8 @@ export interface Upstream {
   answer(status: number | 'hang'): void;
   /** Answers the next requests with a redirect (302) to `location`. */
   redirectTo(location: string): void;
+  /** Answers every request for `path` with `status`, or a 302 to `location`, whatever `answer()` and `redirectTo()` say. */
+  route(path: string, answer: number | 'hang' | { location: string }): void;
   close(): Promise<void>;
 }
 
@@ -32,15 +34,17 @@ export async function startUpstream(): Promise<Upstream> {
   let abandoned = 0;
   const waiters = counterWaiters();
   const abandonWaiters = counterWaiters();
+  const routes = new Map<string, number | 'hang' | { location: string }>();
   const server = createServer((request: IncomingMessage, response: ServerResponse) => {
     waiters.reached(++requests);
     response.on('close', () => {
       if (!response.writableFinished) abandonWaiters.reached(++abandoned);
     });
     request.resume();
-    if (location !== undefined) return response.writeHead(302, { location }).end();
-    if (status === 'hang') return;
-    response.writeHead(status, { 'content-type': 'text/plain' }).end(`status ${status}`);
+    const answer = routes.get(request.url ?? '/') ?? (location === undefined ? status : { location });
+    if (answer === 'hang') return;
+    if (typeof answer === 'object') return response.writeHead(302, { location: answer.location }).end();
+    response.writeHead(answer, { 'content-type': 'text/plain' }).end(`status ${answer}`);
   });
   server.on('connection', () => connections++);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -62,6 +66,7 @@ export async function startUpstream(): Promise<Upstream> {
     redirectTo(to) {
       location = to;
     },
+    route: (path, answer) => routes.set(path, answer),
     close: () =>
       new Promise<void>((resolve, reject) => {
         server.close((error) => (error ? reject(error) : resolve()));
