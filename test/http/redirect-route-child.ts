@@ -10,9 +10,9 @@
  */
 import 'reflect-metadata';
 import { Controller, Get, Module, Query } from '@nestjs/common';
-import { NestFactory } from '@nestjs/core';
 import { BreakerRegistry } from '../../src/core/registry';
 import { ResilienceModule } from '../../src/nest/resilience.module';
+import { serveChildApp } from '../support/serve-child-app';
 
 @Controller()
 class ProxyController {
@@ -50,13 +50,4 @@ class ProxyController {
 })
 class AppModule {}
 
-async function main(): Promise<void> {
-  const app = await NestFactory.create(AppModule, { logger: false });
-  await app.listen(0, '127.0.0.1');
-  process.stdout.write(`${JSON.stringify({ url: await app.getUrl() })}\n`);
-}
-
-main().catch((error: unknown) => {
-  process.stderr.write(`${error instanceof Error ? error.stack : String(error)}\n`);
-  process.exitCode = 1;
-});
+serveChildApp(AppModule);

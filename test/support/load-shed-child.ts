@@ -10,10 +10,10 @@
  */
 import 'reflect-metadata';
 import { Controller, Get, HttpCode, Module, Post } from '@nestjs/common';
-import { NestFactory } from '@nestjs/core';
 import { BreakerRegistry } from '../../src/core/registry';
 import { CircuitBreaker } from '../../src/nest/circuit-breaker.decorator';
 import { ResilienceModule } from '../../src/nest/resilience.module';
+import { serveChildApp } from './serve-child-app';
 
 const reached = { hold: 0, quick: 0 };
 let release!: () => void;
@@ -76,13 +76,4 @@ class SearchController {
 })
 class AppModule {}
 
-async function main(): Promise<void> {
-  const app = await NestFactory.create(AppModule, { logger: false });
-  await app.listen(0, '127.0.0.1');
-  process.stdout.write(`${JSON.stringify({ url: await app.getUrl() })}\n`);
-}
-
-main().catch((error: unknown) => {
-  process.stderr.write(`${error instanceof Error ? error.stack : String(error)}\n`);
-  process.exitCode = 1;
-});
+serveChildApp(AppModule);
