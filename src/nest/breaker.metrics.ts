@@ -29,7 +29,7 @@ import { PROM_CLIENT_MISSING } from './resilience.messages';
 import { checkMetricsOptions, METRICS_OPTIONS } from './resilience-options.table';
 import { hearRefusedBreakerKeys } from './refused-breaker-keys';
 import { EarlyStart } from './registry-holder';
-import { leaseMetric, watchResets, type MetricLease } from './shared-metric';
+import { counterTellingResets, leaseMetric, type MetricLease } from './shared-metric';
 
 /**
  * Publishes the Prometheus series of every breaker in the registry, those added later
@@ -334,22 +334,17 @@ function createMetric(
   definition: PromMetricDefinition,
   collect: (reset: boolean) => void,
 ): Counter<string> | Gauge<string> {
-  // A gauge's series are all set at every scrape: only a counter's reset needs telling.
-  let wasReset = (): boolean => false;
-  const config = {
-    name,
-    help: definition.help,
-    labelNames: definition.labelNames,
-    registers: [registry],
-    collect: () => collect(wasReset()),
-  };
   switch (definition.type) {
-    case 'counter': {
-      const counter = new prom.Counter(config);
-      wasReset = watchResets(counter);
-      return counter;
-    }
+    case 'counter':
+      return counterTellingResets(prom, registry, name, definition, collect);
     case 'gauge':
-      return new prom.Gauge(config);
+      // A gauge's series are all set at every scrape: only a counter's reset needs telling.
+      return new prom.Gauge({
+        name,
+        help: definition.help,
+        labelNames: definition.labelNames,
+        registers: [registry],
+        collect: () => collect(false),
+      });
   }
 }

@@ -10,7 +10,7 @@ import type { ResilienceModuleOptions } from './resilience-options.interface';
 import { InvalidKeyWarnings } from './invalid-key.warnings';
 import { LOG_CONTEXT, RESILIENCE_OPTIONS } from './resilience.constants';
 import { EarlyStart } from './registry-holder';
-import { leaseMetric, watchResets, type MetricLease } from './shared-metric';
+import { counterTellingResets, leaseMetric, type MetricLease } from './shared-metric';
 
 /**
  * Publishes the policies' series (see {@link POLICY_METRICS}) next to the breakers', on the
@@ -138,24 +138,14 @@ export class PolicyMetrics implements OnModuleInit, OnModuleDestroy {
       registry,
       name,
       definition,
-      (contributions) => {
-        let wasReset = (): boolean => false;
-        const created = new prom.Counter({
-          name,
-          help: definition.help,
-          labelNames: definition.labelNames,
-          registers: [registry],
-          collect: () => {
-            const reset = wasReset();
-            for (const contribute of contributions()) contribute?.(reset);
-          },
-        });
-        wasReset = watchResets(created);
-        return created;
-      },
+      (contributions) =>
+        counterTellingResets(prom, registry, name, definition, (reset) => {
+          for (const contribute of contributions()) contribute?.(reset);
+        }),
       contribution,
     );
     this.leases.push(lease);
+    // Named: the zero series' contribution above counts on it.
     const counter = lease.metric;
     return counter;
   }

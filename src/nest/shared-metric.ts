@@ -1,4 +1,5 @@
-import type { Registry } from 'prom-client';
+import type * as PromClient from 'prom-client';
+import type { Counter, Registry } from 'prom-client';
 import type { BreakerMetricDefinition } from './metric-names';
 
 /**
@@ -84,22 +85,34 @@ function signatureOf({ type, labelNames, buckets = [] }: BreakerMetricDefinition
 }
 
 /**
- * Watches `metric.reset()`, which prom-client's `registry.resetMetrics()` calls on every metric
- * (some apps do between tests or scrapes): the function returned says whether the metric was
- * reset since it last asked. A counter's reset takes out every series, those the library
- * publishes at 0 from the start too; its next scrape asks, and publishes them again. Nothing is
- * asked or done per call.
+ * A prom-client counter whose scrape (`collect`) is told whether the counter was reset since the
+ * last one. `registry.resetMetrics()` (some apps call it between tests or scrapes) resets every
+ * metric, which takes out every series of a counter, those the library publishes at 0 from the
+ * start too; the next scrape, told, publishes them again. Nothing is asked or done per call.
  */
-export function watchResets(metric: { reset(): void }): () => boolean {
-  const reset = metric.reset.bind(metric);
+export function counterTellingResets(
+  prom: typeof PromClient,
+  registry: Registry,
+  name: string,
+  definition: { readonly help: string; readonly labelNames: readonly string[] },
+  collect: (reset: boolean) => void,
+): Counter<string> {
   let wasReset = false;
-  metric.reset = () => {
+  const counter = new prom.Counter({
+    name,
+    help: definition.help,
+    labelNames: definition.labelNames,
+    registers: [registry],
+    collect: () => {
+      const reset = wasReset;
+      wasReset = false;
+      collect(reset);
+    },
+  });
+  const reset = counter.reset.bind(counter);
+  counter.reset = () => {
     reset();
     wasReset = true;
   };
-  return () => {
-    const was = wasReset;
-    wasReset = false;
-    return was;
-  };
+  return counter;
 }
