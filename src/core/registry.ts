@@ -73,6 +73,8 @@ export class BreakerRegistry {
   private readonly events = new EventEmitter<RegistryEvents>();
   private readonly defaults: BreakerOptions;
   private readonly configured: Record<string, BreakerOptions>;
+  /** Names without options of their own that take another name's (see `get()`'s `optionsFrom`). */
+  private readonly optionsSources = new Map<string, string>();
   private readonly maxBreakers: number;
   private readonly auditLog: AuditLog;
 
@@ -93,24 +95,28 @@ export class BreakerRegistry {
    * The breaker of that name, created from its configuration, or from `defaults` when the name
    * is new. With a key, the per-key breaker of that key under the name, created when new with
    * the name's options; its full name is `name#key`.
+   * `optionsFrom`: a name whose configured options `name` takes when it has none of its own (a
+   * subclass's breaker of a method its base class declares, configured under the base class's
+   * name); remembered from the first breaker of `name` created, for its per-key breakers too.
    * @throws {InvalidBreakerOptionsError} when `name` is empty or holds `#` or a control character.
    * @throws {InvalidBreakerKeyError} when `key` is not a string or a number, or is too long.
    * @throws {TooManyBreakersError} for a new name when `maxBreakers` named breakers exist.
    */
-  get(name: string, key?: BreakerKeyInput): Breaker {
-    if (key === undefined) return this.named.get(name) ?? this.addNamed(name);
+  get(name: string, key?: BreakerKeyInput, optionsFrom?: string): Breaker {
+    if (key === undefined) return this.named.get(name) ?? this.addNamed(name, optionsFrom);
     const normalized = typeof key === 'string' ? key : toBreakerKey(name, key);
-    return this.keyed.get(name)?.touch(normalized) ?? this.addKeyed(name, normalized);
+    return this.keyed.get(name)?.touch(normalized) ?? this.addKeyed(name, normalized, optionsFrom);
   }
 
   /**
    * The options the per-key breakers of `name` get (its configured options over `defaults`),
    * read without creating a breaker: a breaker of the name alone, which no call would use,
-   * would be listed and counted by `maxBreakers`.
+   * would be listed and counted by `maxBreakers`. `optionsFrom` as for `get()`.
    * @throws {InvalidBreakerOptionsError} when `name` is one no breaker can have.
    */
-  perKeyOptions(name: string): ResolvedBreakerOptions {
+  perKeyOptions(name: string, optionsFrom?: string): ResolvedBreakerOptions {
     assertBreakerName(name);
+    this.takeOptionsFrom(name, optionsFrom);
     return resolveBreakerOptions(name, this.configuredOptions(name), this.defaults);
   }
 
@@ -228,8 +234,9 @@ export class BreakerRegistry {
     return normalized === undefined ? undefined : this.keyed.get(name)?.get(normalized);
   }
 
-  private addNamed(name: string): Breaker {
+  private addNamed(name: string, optionsFrom?: string): Breaker {
     assertBreakerName(name);
+    this.takeOptionsFrom(name, optionsFrom);
     const group = this.groupOf(name);
     if (group === undefined && this.named.size - this.grouped >= this.maxBreakers) {
       throw new TooManyBreakersError(name, this.maxBreakers);
@@ -262,9 +269,10 @@ export class BreakerRegistry {
     if (this.groups.some((group) => group.delete(breaker.name))) this.grouped--;
   }
 
-  private addKeyed(name: string, key: string): Breaker {
+  private addKeyed(name: string, key: string, optionsFrom?: string): Breaker {
     assertBreakerName(name);
     toBreakerKey(name, key);
+    this.takeOptionsFrom(name, optionsFrom);
     let group = this.keyed.get(name);
     if (group === undefined) this.keyed.set(name, (group = new KeyedBreakers()));
     const breaker = this.create(name, { key, group });
@@ -304,8 +312,18 @@ export class BreakerRegistry {
     return breaker;
   }
 
+  /** Remembers that `name`, when not configured, takes the configured options of `source`. */
+  private takeOptionsFrom(name: string, source: string | undefined): void {
+    if (source !== undefined && source !== name) this.optionsSources.set(name, source);
+  }
+
+  /** The configured options of `name`, else those of the name it takes its options from. */
   private configuredOptions(name: string): BreakerOptions | undefined {
-    return Object.hasOwn(this.configured, name) ? this.configured[name] : undefined;
+    if (Object.hasOwn(this.configured, name)) return this.configured[name];
+    const source = this.optionsSources.get(name);
+    return source !== undefined && Object.hasOwn(this.configured, source)
+      ? this.configured[source]
+      : undefined;
   }
 
   private dropped(breaker: Breaker): void {

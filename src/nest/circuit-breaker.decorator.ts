@@ -41,13 +41,16 @@ export interface CircuitBreakerOptions {
  *
  * On a method (of a provider or a controller), above or below the route decorators: the
  * breaker is `name`, or `Class.method` when no name is given, `Class` being the class of the
- * instance (a subclass that inherits the method has a breaker of its own). Methods returning a Promise, an
- * Observable (declare the return type `Observable<T>`; it stays an Observable and its values
- * stream through) or a plain value work; a method returning a plain value returns it as a
- * Promise once decorated, so declare it `async`.
+ * instance: a subclass that inherits the method has a breaker of its own, `Subclass.method`,
+ * with the options configured for it, else those configured for the declaring class's
+ * `Class.method`. Methods returning a Promise, an Observable (declare the return type
+ * `Observable<T>`; it stays an Observable and its values stream through) or a plain value
+ * work; a method returning a plain value returns it as a Promise once decorated, so declare
+ * it `async`.
  *
  * On a controller class: every route handler gets its own breaker, `Controller.handler` (a
- * controller extending it has its own), or with a name all of them share that breaker. Handlers with their own `@CircuitBreaker` keep it.
+ * controller extending it has its own, as above), or with a name all of them share that
+ * breaker. Handlers with their own `@CircuitBreaker` keep it.
  *
  * When the breaker rejects a call that no fallback serves, the error escapes the route (its
  * own or one that called the method) and `ResilienceModule` answers 503 with `Retry-After`; a
@@ -82,7 +85,7 @@ export function getCircuitBreakerMetadata(method: unknown): CircuitBreakerMetada
 
 /**
  * Records the breaker on a method's protection; by default it is named `Class.method`, after
- * the class of the instance called (see `breakerNameFor`).
+ * the class of the instance called (see `classBreakerOf`).
  */
 function withBreaker(name: string | undefined, options: CircuitBreakerOptions) {
   return (protection: MethodProtection): void => {

@@ -5,7 +5,7 @@ import { BreakerRegistry } from '../core/registry';
 import { InvalidBreakerOptionsError } from '../core/errors';
 import { misspelledName } from '../core/misspelled-name';
 import {
-  breakerNameFor,
+  classBreakerOf,
   getProtection,
   methodLabel,
   replayProtected,
@@ -48,6 +48,9 @@ export class CircuitBreakerExplorer implements OnModuleInit, OnApplicationShutdo
   private readonly logger = new Logger(LOG_CONTEXT);
   /** Names warned of once already. */
   private readonly misspelled = new Set<string>();
+  /** The breakers of the decorated methods found at start-up, and the names they take options from. */
+  private readonly methodBreakers = new Set<string>();
+  private readonly optionsSources = new Set<string>();
 
   constructor(
     @Inject(DiscoveryService) private readonly discovery: DiscoveryService,
@@ -71,8 +74,22 @@ export class CircuitBreakerExplorer implements OnModuleInit, OnApplicationShutdo
       const standIn = classInstanceOf(wrapper);
       if (standIn !== undefined) this.checkDecoratedMethods(standIn, false);
     }
+    this.removeOptionsOnlyBreakers();
     this.bind(toBind);
     activateRegistry(this.registry);
+  }
+
+  /**
+   * Removes the configured breakers `Base.method` whose options only subclasses' own breakers
+   * (`Subclass.method`) take: no decorated method, and no policy, calls through them.
+   */
+  private removeOptionsOnlyBreakers(): void {
+    const policyBreakers = new Set(
+      Object.values(this.options.policies ?? {}).map((policy) => policy.breaker),
+    );
+    for (const source of this.optionsSources) {
+      if (!this.methodBreakers.has(source) && !policyBreakers.has(source)) this.registry.remove(source);
+    }
   }
 
   /** Binds the app's instances with decorated methods before `onModuleInit` has (see the class). */
@@ -115,11 +132,15 @@ export class CircuitBreakerExplorer implements OnModuleInit, OnApplicationShutdo
         resolveFallback(target, protection);
       }
       if (breaker !== undefined) {
-        const name = breakerNameFor(protection, target);
-        this.checkSpelling(name, `@CircuitBreaker on ${methodLabel(protection)}`);
+        const { name, optionsFrom } = classBreakerOf(protection, target);
+        this.methodBreakers.add(name);
+        if (optionsFrom !== undefined) this.optionsSources.add(optionsFrom);
+        // A subclass's breaker configured under its base class's name is no typo.
+        if (optionsFrom === undefined || !Object.hasOwn(this.options.breakers ?? {}, optionsFrom))
+          this.checkSpelling(name, `@CircuitBreaker on ${methodLabel(protection)}`);
         // A per-key breaker's name is checked (it fails the boot, not every call) and nothing is created for it.
-        if (breaker.options.key === undefined) this.registry.get(name);
-        else this.registry.perKeyOptions(name);
+        if (breaker.options.key === undefined) this.registry.get(name, undefined, optionsFrom);
+        else this.registry.perKeyOptions(name, optionsFrom);
       }
       if (resilient !== undefined || policy !== undefined) {
         const { policies, keepsDeadLetters } = this.policies.policiesFor(protection);

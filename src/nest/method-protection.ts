@@ -51,18 +51,34 @@ export interface MethodProtection {
   /**
    * `@CircuitBreaker`'s breaker. `byClass`: no name was given, so `name` is the declaring
    * class's `Class.method`, and a call on an instance of a subclass goes through that
-   * subclass's (see {@link breakerNameFor}).
+   * subclass's (see {@link classBreakerOf}).
    */
   breaker?: { readonly name: string; readonly options: CircuitBreakerOptions; readonly byClass?: boolean };
+  /** The breaker of calls on instances of each class met so far (see {@link classBreakerOf}). */
+  readonly classBreakers: WeakMap<object, ClassBreaker>;
   /** `@Retry`, `@Timeout`, `@Bulkhead`, `@RateLimit`: an anonymous policy, `Class.method`. */
   policy?: MethodPolicyOptions;
   /** `@Resilient`'s named policy. */
   resilient?: { readonly name: string; readonly options: ResilientOptions };
 }
 
+/**
+ * The breaker that calls of a method with `@CircuitBreaker` on instances of one class go
+ * through: `name`, and the name whose configured options it takes when `name` has none.
+ */
+export interface ClassBreaker {
+  readonly name: string;
+  /** For a subclass's own breaker (`Subclass.method`): the declaring class's `Class.method`. */
+  readonly optionsFrom: string | undefined;
+}
+
 /** What `@CircuitBreaker` records on a method it wrapped. */
 export interface CircuitBreakerMetadata {
-  /** The breaker's name. */
+  /**
+   * The name given to `@CircuitBreaker`, or without one the declaring class's `Class.method`,
+   * the breaker of calls on instances of that class: a subclass inheriting the method has its
+   * own, `Subclass.method` (see {@link classBreakerOf}).
+   */
   readonly name: string;
   readonly options: CircuitBreakerOptions;
   /** The class that declares the method. */
@@ -95,16 +111,25 @@ export function methodLabel(protection: MethodProtection): string {
  * The breaker a call of a method with `@CircuitBreaker` on `instance` goes through: the name
  * given, or else `Class.method` after the class of `instance`, so that subclasses sharing a
  * decorated method of a base class (generic clients, base controllers) never share a breaker,
- * as with `@CircuitBreaker()` on a controller class.
+ * as with `@CircuitBreaker()` on a controller class. A subclass's breaker takes the options
+ * configured for the declaring class's `Class.method` unless it has its own. Worked out once
+ * per class: a call builds no name.
  */
-export function breakerNameFor(protection: MethodProtection, instance: unknown): string {
-  const breaker = protection.breaker as NonNullable<MethodProtection['breaker']>;
-  if (breaker.byClass !== true) return breaker.name;
-  const type = classOf(instance);
-  if (type === undefined || type === protection.ownerClass) return breaker.name;
-  return typeof type.name === 'string' && type.name !== ''
-    ? `${type.name}.${protection.methodName}`
-    : breaker.name;
+export function classBreakerOf(protection: MethodProtection, instance: unknown): ClassBreaker {
+  const type = (protection.breaker?.byClass === true && classOf(instance)) || protection.ownerClass;
+  return protection.classBreakers.get(type) ?? classBreaker(protection, type);
+}
+
+/** Works out and keeps {@link classBreakerOf}'s answer for instances of `type`. */
+function classBreaker(protection: MethodProtection, type: { name?: unknown }): ClassBreaker {
+  const { name } = protection.breaker as NonNullable<MethodProtection['breaker']>;
+  // A class renamed after it was decorated (Nest's mixin()) keeps the name written: compared by identity.
+  const own = type === protection.ownerClass || typeof type.name !== 'string' || type.name === '';
+  const found: ClassBreaker = own
+    ? { name, optionsFrom: undefined }
+    : { name: `${type.name as string}.${protection.methodName}`, optionsFrom: name };
+  protection.classBreakers.set(type, found);
+  return found;
 }
 
 /** The class of `instance` (the class itself for a static method), if it has one. */
@@ -142,6 +167,7 @@ export function protectMethod(
     methodName: String(key),
     original,
     returnsObservable: isObservableType(Reflect.getMetadata('design:returntype', target, key)),
+    classBreakers: new WeakMap(),
   };
   add(protection);
   descriptor.value = wrap(protection);
@@ -167,8 +193,14 @@ export function protectHandler(
           methodName: key,
           original: handler,
           returnsObservable: isObservableType(Reflect.getMetadata('design:returntype', prototype, key)),
+          classBreakers: new WeakMap(),
         }
-      : { ...existing, owner: ownerName(prototype), ownerClass: ownerClassOf(prototype) };
+      : {
+          ...existing,
+          owner: ownerName(prototype),
+          ownerClass: ownerClassOf(prototype),
+          classBreakers: new WeakMap(),
+        };
   add(protection);
   const wrapper = wrap(protection);
   for (const metadataKey of Reflect.getMetadataKeys(handler)) {
@@ -190,7 +222,7 @@ function wrap(protection: MethodProtection): Method {
   const wrapper = function (this: unknown, ...args: unknown[]): unknown {
     const registry = registryFor(this);
     if (registry === undefined) {
-      const breaker = protection.breaker?.name;
+      const breaker = protection.breaker && classBreakerOf(protection, this).name;
       if (breaker !== undefined) warnOnce(`module:${breaker}`, () => messages.NO_MODULE(breaker));
       else
         warnOnce(`module:${methodLabel(protection)}`, () =>
@@ -259,7 +291,7 @@ function callProtected(
     protection,
     instance,
     args,
-    () => invokeOnce(protection, run),
+    () => invokeOnce(protection, instance, run),
     recover,
   );
 }
@@ -332,11 +364,12 @@ function policiesCall(
   const { policies, breaker: policyBreaker, keepsDeadLetters } = policyRegistry.policiesFor(protection);
   const seen = keepsDeadLetters ? policyRegistry.checkDeadLetterArguments(policies.name, args) : args;
   // The method's own breaker is named after the class called; a named policy's is its own.
-  const breakerName = protection.breaker === undefined ? policyBreaker : breakerNameFor(protection, instance);
+  const own = protection.breaker === undefined ? undefined : classBreakerOf(protection, instance);
+  const breakerName = own?.name ?? policyBreaker;
   const breaker =
     breakerName === undefined
       ? undefined
-      : admittedBreaker(registry, breakerName, protection, instance, args);
+      : admittedBreaker(registry, breakerName, own?.optionsFrom, protection, instance, args);
   return { policies, breaker, seen };
 }
 
@@ -349,14 +382,15 @@ function policiesCall(
 function admittedBreaker(
   registry: BreakerRegistry,
   name: string,
+  optionsFrom: string | undefined,
   protection: MethodProtection,
   instance: unknown,
   args: unknown[],
 ): PolicyBreaker {
   const key = protection.breaker?.options.key;
-  if (key === undefined) return registry.get(name);
+  if (key === undefined) return registry.get(name, undefined, optionsFrom);
   const checked = breakerKeyFor(registry, name, key.apply(instance, args));
-  return () => registry.get(name, checked);
+  return () => registry.get(name, checked, optionsFrom);
 }
 
 /**
@@ -402,7 +436,7 @@ function callAsPromise(
     const breaker = breakerFor(registry, protection, instance, args);
     return callThroughBreaker(
       breaker,
-      () => invokeOnce(protection, run),
+      () => invokeOnce(protection, instance, run),
       recover && ((error) => settle(recover(error))),
     );
   } catch (error) {
@@ -412,11 +446,12 @@ function callAsPromise(
 }
 
 /** Calls the method; an Observable it returns undeclared becomes a Promise of its last value. */
-function invokeOnce(protection: MethodProtection, run: () => unknown): unknown {
+function invokeOnce(protection: MethodProtection, instance: unknown, run: () => unknown): unknown {
   const result = run();
   if (!isObservable(result)) return result;
   const method = methodLabel(protection);
-  const name = protection.breaker?.name ?? protection.resilient?.name ?? method;
+  const name =
+    (protection.breaker && classBreakerOf(protection, instance).name) ?? protection.resilient?.name ?? method;
   warnOnce(`observable:${method}`, () => messages.UNDECLARED_OBSERVABLE(name, method));
   return settle(result);
 }
@@ -432,11 +467,11 @@ function breakerFor(
   instance: unknown,
   args: unknown[],
 ): Breaker {
-  const name = breakerNameFor(protection, instance);
+  const { name, optionsFrom } = classBreakerOf(protection, instance);
   const key = protection.breaker?.options.key;
   return key === undefined
-    ? registry.get(name)
-    : registry.get(name, breakerKeyFor(registry, name, key.apply(instance, args)));
+    ? registry.get(name, undefined, optionsFrom)
+    : registry.get(name, breakerKeyFor(registry, name, key.apply(instance, args)), optionsFrom);
 }
 
 function recoverFor(protection: MethodProtection, instance: unknown, args: unknown[]): Recover | undefined {
@@ -461,7 +496,8 @@ export function resolveFallback(
   const found: unknown = (instance as Record<string, unknown>)[fallback as string];
   if (typeof found !== 'function') {
     const { breaker, resilient } = protection;
-    const name = breaker?.name ?? resilient?.name ?? methodLabel(protection);
+    const name =
+      (breaker && classBreakerOf(protection, instance).name) ?? resilient?.name ?? methodLabel(protection);
     const scope = breaker === undefined ? 'policy' : 'breaker';
     throw new InvalidBreakerOptionsError(
       name,

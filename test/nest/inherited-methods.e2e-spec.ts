@@ -1,6 +1,8 @@
 import { Controller, Get, Inject, Injectable, mixin, type Type } from '@nestjs/common';
 import { CircuitBreaker } from '../../src/nest/circuit-breaker.decorator';
 import { Retry } from '../../src/nest/policy.decorators';
+import type { ResilienceModuleRootOptions } from '../../src/nest/resilience.module-definition';
+import { HealthModule } from '../terminus/health-app.fixture';
 import { closeAllApps, createApp } from './nest-app.fixture';
 
 /**
@@ -121,9 +123,10 @@ function cacheClient(region: string): Type<{ read(): Promise<string> }> {
 }
 const EuCache = cacheClient('eu');
 
-const start = () =>
+const start = (options: ResilienceModuleRootOptions = { defaults: { failureThreshold: 2 } }) =>
   createApp(
     {
+      imports: [HealthModule],
       controllers: [
         ClientsController,
         UsersController,
@@ -133,7 +136,7 @@ const start = () =>
       ],
       providers: [PaymentsClient, InventoryClient, EuCache],
     },
-    { defaults: { failureThreshold: 2 } },
+    options,
   );
 
 beforeEach(() => failing.clear());
@@ -228,5 +231,86 @@ describe('a method inherited with a named @CircuitBreaker', () => {
     await t.app.get(InventoryClient).ping();
 
     expect(t.breaker('downstream').snapshot().calls).toBe(2);
+  });
+});
+
+describe("options configured under the base class's Class.method", () => {
+  it("should apply to each subclass's own breaker, each keeping its own state, with no breaker of the base class's name", async () => {
+    const t = await start({
+      defaults: { failureThreshold: 5 },
+      breakers: { 'BaseClient.fetch': { failureThreshold: 2, critical: true } },
+    });
+    failing.add('payments');
+
+    await t.http().get('/clients/payments').expect(500);
+    await t.http().get('/clients/payments').expect(500);
+    const rejected = await t.http().get('/clients/payments').expect(503);
+    await t.http().get('/clients/inventory').expect(200, 'inventory ok (cached)');
+
+    expect(rejected.body.breaker).toBe('PaymentsClient.fetch');
+    const health = await t.http().get('/health/ready').expect(503);
+    expect(health.body.details.circuit_breakers).toMatchObject({
+      status: 'down',
+      breakers: {
+        'PaymentsClient.fetch': { state: 'open', critical: true },
+        'InventoryClient.fetch': { state: 'closed', critical: true },
+      },
+    });
+    expect(health.body.details.circuit_breakers.breakers).not.toHaveProperty(['BaseClient.fetch']);
+    expect(t.registry.has('BaseClient.fetch')).toBe(false);
+  });
+
+  it("should apply to each controller's breaker of a base controller's handler, method or class level", async () => {
+    const t = await start({
+      defaults: { failureThreshold: 5 },
+      breakers: {
+        'CrudController.list': { failureThreshold: 2 },
+        'ProtectedCrudController.list': { failureThreshold: 1 },
+      },
+    });
+    failing.add('users');
+    failing.add('invoices');
+
+    await t.http().get('/users').expect(500);
+    await t.http().get('/users').expect(500);
+    await t.http().get('/users').expect(503);
+    await t.http().get('/invoices').expect(500);
+    await t.http().get('/invoices').expect(503);
+    await t.http().get('/orders').expect(200, 'orders');
+    await t.http().get('/refunds').expect(200, 'refunds');
+
+    expect(t.breaker('OrdersController.list').state).toBe('closed');
+    expect(t.breaker('RefundsController.list').state).toBe('closed');
+    expect(t.registry.has('CrudController.list')).toBe(false);
+    expect(t.registry.has('ProtectedCrudController.list')).toBe(false);
+  });
+
+  it("should give way to a subclass's own configured options", async () => {
+    const t = await start({
+      defaults: { failureThreshold: 5 },
+      breakers: {
+        'BaseClient.fetch': { failureThreshold: 3 },
+        'PaymentsClient.fetch': { failureThreshold: 1 },
+      },
+    });
+    failing.add('payments');
+    failing.add('inventory');
+
+    await t.http().get('/clients/payments').expect(500);
+    await t.http().get('/clients/payments').expect(503);
+    await t.http().get('/clients/inventory').expect(500);
+    await t.http().get('/clients/inventory').expect(500);
+    await t.http().get('/clients/inventory').expect(500);
+    await t.http().get('/clients/inventory').expect(503);
+  });
+
+  it('should apply to the breaker of a subclass whose method runs through a policy too', async () => {
+    const t = await start({ breakers: { 'BaseClient.fetchTwice': { failureThreshold: 7 } } });
+
+    await expect(t.app.get(PaymentsClient).fetchTwice()).resolves.toBe('payments ok');
+
+    expect(t.breaker('PaymentsClient.fetchTwice').options.failureThreshold).toBe(7);
+    expect(t.breaker('InventoryClient.fetchTwice').options.failureThreshold).toBe(7);
+    expect(t.registry.has('BaseClient.fetchTwice')).toBe(false);
   });
 });
