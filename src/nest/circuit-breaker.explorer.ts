@@ -1,5 +1,6 @@
 import { Inject, Injectable, Logger, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
 import { DiscoveryService, MetadataScanner } from '@nestjs/core';
+import { STATIC_CONTEXT } from '@nestjs/core/injector/constants.js';
 import type { InstanceWrapper } from '@nestjs/core/injector/instance-wrapper.js';
 import { BreakerRegistry } from '../core/registry';
 import { InvalidBreakerOptionsError } from '../core/errors';
@@ -92,13 +93,22 @@ export class CircuitBreakerExplorer implements OnModuleInit, OnApplicationShutdo
     }
   }
 
-  /** Binds the app's instances with decorated methods before `onModuleInit` has (see the class). */
+  /**
+   * Binds the app's instances with decorated methods before `onModuleInit` has (see the class).
+   * Once the app is compiled, every static instance exists: bound, they need no second look, and
+   * the explorer stops waiting. A call made while Nest still builds the app (from a factory or a
+   * constructor) finds some not built yet, so the next call looks again.
+   */
   bindInstances(): void {
     const found: object[] = [];
-    for (const wrapper of this.wrappers())
+    let allBuilt = true;
+    for (const wrapper of this.wrappers()) {
+      if (!isBuilt(wrapper)) allBuilt = false;
       for (const instance of staticInstancesOf(wrapper))
         if (this.decoratedMethods(instance).length > 0) found.push(instance);
+    }
     this.bind(found);
+    if (allBuilt) this.stopWaiting();
   }
 
   onApplicationShutdown(): void {
@@ -202,6 +212,15 @@ function staticInstancesOf(wrapper: InstanceWrapper): object[] {
   return instances.filter(
     (instance): instance is object => typeof instance === 'object' && instance !== null,
   );
+}
+
+/**
+ * Whether Nest has built the instance of a static provider or controller (a transient one's are
+ * built with their consumers'). REQUEST-scoped ones are built per request: never waited for.
+ */
+function isBuilt(wrapper: InstanceWrapper): boolean {
+  if (wrapper.isTransient || !wrapper.isDependencyTreeStatic()) return true;
+  return wrapper.getInstanceByContextId(STATIC_CONTEXT).isResolved !== false;
 }
 
 /** An object of the class of a class provider or controller, built without its constructor. */

@@ -22,7 +22,12 @@ const running: BreakerRegistry[] = [];
  * that must act before such a call (its metrics start publishing).
  */
 export interface PendingBinding {
-  /** Binds the app's instances now (is ready for a call on one of them). */
+  /**
+   * Binds the app's instances now (is ready for a call on one of them). Once that is done for
+   * good (every static instance existed and is bound, or what had to start started), it ends its
+   * wait: else every call on an instance no app binds (REQUEST-scoped, built by hand) would have
+   * it do the work again for as long as the app stays compiled but not initialised.
+   */
   bindInstances(): void;
 }
 
@@ -106,6 +111,8 @@ export class EarlyStart implements PendingBinding {
     } catch (error) {
       this.failed = { error };
     }
+    // Started (or failed, which `init()` throws): no later call needs to be told.
+    this.stopWaiting();
   }
 
   /** From `onModuleInit`: starts now unless started already; throws a failure to start early. */

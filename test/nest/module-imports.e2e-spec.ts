@@ -11,10 +11,13 @@ import {
   type INestApplication,
   type OnModuleInit,
 } from '@nestjs/common';
+import { DiscoveryService } from '@nestjs/core';
 import { Test } from '@nestjs/testing';
 import request from 'supertest';
 import { BreakerOpenError } from '../../src/core/errors';
 import { BreakerRegistry } from '../../src/core/registry';
+import { CircuitBreaker } from '../../src/nest/circuit-breaker.decorator';
+import { CircuitBreakerExplorer } from '../../src/nest/circuit-breaker.explorer';
 import { ResilienceModule } from '../../src/nest/resilience.module';
 import { PayController, PaymentsClient } from '../support/failing-payments';
 import { useTempDir } from '../support/temp-dir';
@@ -156,6 +159,74 @@ describe('a testing module compiled without init()', () => {
     }
     // Closed, it is unprotected again.
     await expect(client.charge()).rejects.toThrow('payment API down');
+  });
+});
+
+describe('a testing module compiled without init(), while it stays so', () => {
+  it('should look for its instances once, not again at each call on an instance no app binds', async () => {
+    const scans = jest.spyOn(DiscoveryService.prototype, 'getProviders');
+    const moduleRef = await Test.createTestingModule({
+      imports: [ResilienceModule.forRoot({ breakers: { payments: { failureThreshold: 2 } } })],
+      providers: [PaymentsClient],
+    }).compile();
+
+    try {
+      // Built by hand: no app binds it, and no app is running, so its calls are unprotected.
+      const handMade = new PaymentsClient();
+      for (let call = 0; call < 100; call++) await handMade.charge().catch(() => undefined);
+      expect(scans).toHaveBeenCalledTimes(1);
+
+      // The module's own instance was bound by that one look.
+      const client = moduleRef.get(PaymentsClient);
+      await expect(client.charge()).rejects.toThrow('payment API down');
+      await expect(client.charge()).rejects.toThrow('payment API down');
+      await expect(client.charge()).rejects.toBeInstanceOf(BreakerOpenError);
+      expect(scans).toHaveBeenCalledTimes(1);
+    } finally {
+      await moduleRef.close();
+    }
+  });
+
+  it('should look again after a call made while Nest still builds the app, for the instances built after it', async () => {
+    @Injectable()
+    class RefundsClient {
+      constructor(@Inject('WARMED_UP') readonly warmedUp: boolean) {}
+
+      @CircuitBreaker('refunds')
+      async refund(): Promise<string> {
+        throw new Error('refund API down');
+      }
+    }
+    const resilience = ResilienceModule.forRoot({
+      breakers: { payments: { failureThreshold: 2 }, refunds: { failureThreshold: 1 } },
+    });
+    // In ResilienceModule's own module, so that the warm-up can wait for its explorer to exist.
+    resilience.providers = [
+      ...(resilience.providers ?? []),
+      PaymentsClient,
+      RefundsClient,
+      {
+        // A warm-up while Nest builds the app: RefundsClient, which waits for it, is not built yet.
+        provide: 'WARMED_UP',
+        inject: [PaymentsClient, CircuitBreakerExplorer],
+        useFactory: async (payments: PaymentsClient) => {
+          await payments.charge().catch(() => undefined);
+          return true;
+        },
+      },
+    ];
+    const moduleRef = await Test.createTestingModule({ imports: [resilience] }).compile();
+
+    try {
+      const registry = moduleRef.get(BreakerRegistry);
+      expect(registry.get('payments').snapshot().calls).toBe(1);
+      const refunds = moduleRef.get(RefundsClient);
+      await expect(refunds.refund()).rejects.toThrow('refund API down');
+      await expect(refunds.refund()).rejects.toBeInstanceOf(BreakerOpenError);
+      expect(noModuleWarnings()).toEqual([]);
+    } finally {
+      await moduleRef.close();
+    }
   });
 });
 
