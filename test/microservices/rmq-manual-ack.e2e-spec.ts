@@ -20,6 +20,7 @@ import { CircuitBreaker } from '../../src/nest/circuit-breaker.decorator';
 import { RateLimit } from '../../src/nest/policy.decorators';
 import type { ResilienceModuleRootOptions } from '../../src/nest/resilience.module-definition';
 import { ResilienceModule } from '../../src/nest/resilience.module';
+import { PaymentsClient } from '../support/failing-payments';
 
 const run = randomUUID().slice(0, 8);
 const ALERT = `manual-ack.alert.${run}`;
@@ -99,6 +100,7 @@ jest.setTimeout(15_000);
 
 const cleanups: Array<() => Promise<unknown>> = [];
 afterEach(async () => {
+  jest.restoreAllMocks();
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
   handled.length = 0;
   onHandled = undefined;
@@ -230,6 +232,20 @@ describe('RabbitMQ with noAck: false: a message whose handler a breaker or a pol
     expect(await deadLetters()).toEqual(['rejected']);
   });
 
+  it('is told from a call of a handler by reading whether the method is a handler once, not at each message', async () => {
+    const { registry, client, deadLetters } = await startMicroservice({ rmqRejected: 'nack' });
+    await registry.get('alerts').trip('maintenance');
+    const handlerTypeReads = countHandlerTypeReads();
+
+    for (const message of ['first', 'second', 'third']) await lastValueFrom(client.emit(ALERT, message));
+    await rejected(registry, 'alerts', 3);
+    await lastValueFrom(client.emit(NOTE, 'note'));
+    await handledReaches(1);
+
+    expect(await deadLetters()).toEqual(['first', 'second', 'third']);
+    expect(handlerTypeReads()).toBeLessThanOrEqual(1);
+  });
+
   it('is left alone when the handler ran and settled it itself (no second nack closing the channel)', async () => {
     const { client } = await startMicroservice({ rmqRejected: 'nack' });
 
@@ -241,7 +257,41 @@ describe('RabbitMQ with noAck: false: a message whose handler a breaker or a pol
   });
 });
 
+/**
+ * Counts, from now on, the reads of whether a method is an `@EventPattern` / `@MessagePattern`
+ * handler that rmqRejected's code makes (error mapping reads it too, for a rejected event).
+ */
+function countHandlerTypeReads(): () => number {
+  const getMetadata = Reflect.getMetadata.bind(Reflect);
+  let reads = 0;
+  jest
+    .spyOn(Reflect, 'getMetadata')
+    .mockImplementation((key: unknown, target: object, property?: string | symbol) => {
+      if (key === 'microservices:handler_type' && new Error().stack?.includes('rmq-rejected-messages'))
+        reads++;
+      return getMetadata(key, target, property as string | symbol);
+    });
+  return () => reads;
+}
+
 describe('rmqRejected', () => {
+  it('costs a method that is no pattern handler one look at its first call, none after', async () => {
+    const moduleRef = await Test.createTestingModule({
+      imports: [ResilienceModule.forRoot({ metrics: false, rmqRejected: 'nack' })],
+      providers: [PaymentsClient],
+    }).compile();
+    moduleRef.useLogger(false);
+    const app = await moduleRef.init();
+    cleanups.push(() => app.close());
+    const handlerTypeReads = countHandlerTypeReads();
+
+    const client = app.get(PaymentsClient);
+    for (let call = 0; call < 50; call++) await client.charge().catch(() => undefined);
+
+    expect(app.get(BreakerRegistry).get('payments').snapshot().calls).toBeGreaterThan(0);
+    expect(handlerTypeReads()).toBeLessThanOrEqual(1);
+  });
+
   it.each([['drop'], [true], [null]])('fails the boot for %p, saying what is expected', (value) => {
     expect(() => ResilienceModule.forRoot({ rmqRejected: value as never })).toThrow(
       `ResilienceModule: rmqRejected = ${String(value)} is invalid; expected 'nack' or 'requeue'`,

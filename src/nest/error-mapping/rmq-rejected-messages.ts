@@ -53,9 +53,8 @@ export function rmqMessageSettler(
   args: readonly unknown[],
 ): (() => void) | undefined {
   const setting = byRegistry.get(registry);
-  if (setting === undefined || Reflect.getMetadata(PATTERN_HANDLER_METADATA, handler) === undefined)
-    return undefined;
-  const context = args.find(isRmqDelivery);
+  if (setting === undefined) return undefined;
+  const context = rmqDeliveryOf(handler, args);
   if (context === undefined) return undefined;
   return () => {
     const message = context.getMessage();
@@ -68,6 +67,29 @@ export function rmqMessageSettler(
       // The channel closed already: RabbitMQ has requeued every message it had not acked.
     }
   };
+}
+
+/**
+ * Per protected method, whether it is a pattern handler (decided at its first call: the
+ * decorators ran at class definition) and, for one, where its `RmqContext` came last.
+ */
+const handlers = new WeakMap<object, { contextAt: number } | null>();
+
+/** The `RmqContext` among `args`, for a pattern handler; `undefined` at once for any other method. */
+function rmqDeliveryOf(handler: object, args: readonly unknown[]): RmqDelivery | undefined {
+  let known = handlers.get(handler);
+  if (known === undefined) {
+    known = Reflect.getMetadata(PATTERN_HANDLER_METADATA, handler) === undefined ? null : { contextAt: -1 };
+    handlers.set(handler, known);
+  }
+  if (known === null) return undefined;
+  // Nest passes a handler's arguments in the same places at each call (a hybrid app's other transports aside).
+  const last = args[known.contextAt];
+  if (known.contextAt !== -1 && isRmqDelivery(last)) return last;
+  const at = args.findIndex(isRmqDelivery);
+  if (at === -1) return undefined;
+  known.contextAt = at;
+  return args[at] as RmqDelivery;
 }
 
 function isRmqDelivery(value: unknown): value is RmqDelivery {
