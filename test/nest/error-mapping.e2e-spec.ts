@@ -16,6 +16,7 @@ import {
   type MessageEvent,
   Param,
   Sse,
+  UseFilters,
   UseInterceptors,
 } from '@nestjs/common';
 import { APP_FILTER, APP_INTERCEPTOR, HttpAdapterHost } from '@nestjs/core';
@@ -142,6 +143,27 @@ class ErrorLog implements LoggerService {
   }
 }
 
+/** Catches what no call here throws: Nest never picks it, and the module maps as without it. */
+@Catch(RangeError)
+class RangeErrorFilter implements ExceptionFilter {
+  catch(): void {
+    throw new Error('RangeErrorFilter caught something');
+  }
+}
+
+/** Routes with filters bound by `@UseFilters()`, which the mapping looks through for each rejection. */
+@UseFilters(RangeErrorFilter)
+@Controller('filtered')
+class FilteredController {
+  constructor(@Inject(PaymentsClient) private readonly payments: PaymentsClient) {}
+
+  @UseFilters(new RangeErrorFilter())
+  @Get('quote')
+  quote(): Promise<string> {
+    return this.payments.quote();
+  }
+}
+
 let app: INestApplication | undefined;
 let errorLog: ErrorLog;
 
@@ -160,7 +182,7 @@ async function startApp({
 }> {
   const moduleRef = await Test.createTestingModule({
     imports: [ResilienceModule.forRoot({ metrics: false, defaults: { timeout: 20 }, ...options })],
-    controllers: [ShopController, OrdersController, HostsController],
+    controllers: [ShopController, OrdersController, HostsController, FilteredController],
     providers: [
       PaymentsClient,
       HostsClient,
@@ -209,6 +231,33 @@ describe('resilience errors escaping a route, in an app without exception filter
       timeoutMs: 20,
     });
     expect(errorLog.errors).toEqual([]);
+  });
+
+  it('reads the filters bound to a handler and its class for its first rejection only, not for each', async () => {
+    const { http, registry } = await startApp();
+    await registry.get('payments').trip();
+    const getMetadata = Reflect.getMetadata.bind(Reflect);
+    let reads = 0;
+    jest
+      .spyOn(Reflect, 'getMetadata')
+      .mockImplementation((key: unknown, target: object, property?: string | symbol) => {
+        if (new Error().stack?.includes('bound-filters')) reads++;
+        return getMetadata(key, target, property as string | symbol);
+      });
+
+    try {
+      expect((await http().get('/filtered/quote').expect(503)).body).toEqual(openBody('payments'));
+      const first = reads;
+      for (let call = 0; call < 5; call++) {
+        expect((await http().get('/filtered/quote').expect(503)).body).toEqual(openBody('payments'));
+      }
+
+      expect(first).toBeGreaterThan(0);
+      expect(reads).toBe(first);
+      expect(errorLog.errors).toEqual([]);
+    } finally {
+      jest.restoreAllMocks();
+    }
   });
 
   it('leaves every other error as it was', async () => {

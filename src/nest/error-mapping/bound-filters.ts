@@ -20,14 +20,45 @@ export function boundFilterCatches(host: ArgumentsHost, error: unknown, mapped: 
   const handler = context.getHandler?.();
   const type = context.getClass?.();
   if (handler === undefined || type === undefined) return false;
-  // Nest tries the handler's filters before the class's, each from the last one listed.
-  for (const filter of [...filtersOf(handler).reverse(), ...filtersOf(type).reverse()]) {
-    const catches = catchesOf(filter);
+  for (const { catches, own } of boundFiltersOf(handler, type)) {
     const takesMapped = catches.length === 0 || catches.some((caught) => isInstance(mapped, caught));
     if (!takesMapped && !catches.some((caught) => isInstance(error, caught))) continue;
-    return !takesMapped && !isModuleFilter(filter);
+    return !takesMapped && !own;
   }
   return false;
+}
+
+/** A filter bound to a handler or its class, as the mapping weighs it. */
+interface BoundFilter {
+  /** `@Catch()`'s classes, empty for a catch-all. */
+  readonly catches: readonly unknown[];
+  /** One of the module's own filters. */
+  readonly own: boolean;
+}
+
+/**
+ * The filters bound to each handler, by the class it is called on (an inherited handler serves
+ * several): read at its first mapped error, as metadata does not change once the app is built.
+ */
+const boundFilters = new WeakMap<object, WeakMap<object, readonly BoundFilter[]>>();
+
+/** The filters bound to `handler` and to its class `type`, in the order Nest tries them. */
+function boundFiltersOf(handler: object, type: object): readonly BoundFilter[] {
+  let byClass = boundFilters.get(handler);
+  if (byClass === undefined) {
+    byClass = new WeakMap();
+    boundFilters.set(handler, byClass);
+  }
+  let found = byClass.get(type);
+  if (found === undefined) {
+    // Nest tries the handler's filters before the class's, each from the last one listed.
+    found = [...filtersOf(handler).reverse(), ...filtersOf(type).reverse()].map((filter) => ({
+      catches: catchesOf(filter),
+      own: isModuleFilter(filter),
+    }));
+    byClass.set(type, found);
+  }
+  return found;
 }
 
 /** The filters `@UseFilters()` binds to `target`, classes or instances, as Nest keeps them. */
