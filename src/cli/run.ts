@@ -116,7 +116,11 @@ function commandFor({ command: name = '', args, values, flags }: ParsedArgs): Co
 /** Where a setting came from, as an error names it. */
 type Source = { value: string; from: string };
 
-/** A setting from its option, else from its environment variable; undefined when neither is set. */
+/**
+ * A setting from its option, else from its environment variable; undefined when neither is set.
+ * An empty variable counts as unset: a CI secret that is not defined expands to '' (an empty
+ * option is the user's own doing, and is refused where it is checked).
+ */
 function given(
   flag: string | undefined,
   option: string,
@@ -125,7 +129,7 @@ function given(
 ): Source | undefined {
   if (flag !== undefined) return { value: flag, from: option };
   const value = env[variable];
-  return value === undefined ? undefined : { value, from: variable };
+  return value === undefined || value === '' ? undefined : { value, from: variable };
 }
 
 /**
@@ -169,7 +173,7 @@ const NOT_IN_TOKEN = /[\u0000-\u0020\u007f-\u00a0\u0100-\uffff]/;
 
 /**
  * The bearer token, from `--token`, else `NEST_RESILIENCE_TOKEN`, trimmed (a file read with its
- * line ending). Refused, naming where it came from, when empty, or when it holds what no token
+ * line ending). Refused, naming where it came from, when empty (an empty variable is unset), or when it holds what no token
  * sent as `Authorization: Bearer <token>` can: a space (`Bearer ` pasted in), a line break, a
  * character an HTTP header cannot carry. Unset: none is sent.
  */

@@ -171,7 +171,7 @@ describe('nest-resilience as a process', () => {
   );
 
   it.each([
-    ['', 'NEST_RESILIENCE_TOKEN is empty; expected the admin token alone'],
+    [' \r\n', 'NEST_RESILIENCE_TOKEN is empty; expected the admin token alone'],
     [
       `Bearer ${ADMIN_TOKEN}`,
       'NEST_RESILIENCE_TOKEN holds white space at position 7; expected the admin token alone, as the app\'s admin.token has it, without "Bearer "',
@@ -190,6 +190,45 @@ describe('nest-resilience as a process', () => {
       expect(stderr.split('\n')[0]).toContain(`nest-resilience: ${message}`);
     },
   );
+
+  it('takes an empty NEST_RESILIENCE_TOKEN (a CI secret that is not defined) as unset: the app asks for a token', async () => {
+    const { NEST_RESILIENCE_TOKEN: _, ...withoutToken } = env;
+    const missing = await cli(['status'], withoutToken);
+
+    expect(missing.code).not.toBe(2);
+    expect(missing.stderr).toContain('Pass --token <token> or set NEST_RESILIENCE_TOKEN.');
+    expect(await cli(['status'], { ...withoutToken, NEST_RESILIENCE_TOKEN: '' })).toEqual(missing);
+  });
+
+  it("refuses an explicit --token '' (exit 2), whatever the variable holds", async () => {
+    const variables: Array<Record<string, string>> = [
+      {},
+      { NEST_RESILIENCE_TOKEN: '' },
+      { NEST_RESILIENCE_TOKEN: ADMIN_TOKEN },
+    ];
+    for (const variable of variables) {
+      const { code, stderr } = await cli(['status', '--token', ''], {
+        NEST_RESILIENCE_URL: api,
+        ...variable,
+      });
+
+      expect(code).toBe(2);
+      expect(stderr.split('\n')[0]).toContain(
+        'nest-resilience: --token is empty; expected the admin token alone',
+      );
+    }
+  });
+
+  it("takes an empty NEST_RESILIENCE_URL as unset (the default URL); --url '' is refused (exit 2)", async () => {
+    const { NEST_RESILIENCE_URL: _, ...withoutUrl } = env;
+    const missing = await cli(['status'], withoutUrl);
+
+    expect(missing.code).not.toBe(2);
+    expect(await cli(['status'], { ...withoutUrl, NEST_RESILIENCE_URL: '' })).toEqual(missing);
+    const explicit = await cli(['status', '--url', ''], withoutUrl);
+    expect(explicit.code).toBe(2);
+    expect(explicit.stderr.split('\n')[0]).toContain('nest-resilience: --url must be an http(s) URL; got ""');
+  });
 
   it('says to shorten --reason when the app refuses the body as too large (exit 1)', async () => {
     const { code, stderr } = await cli(['trip', 'payments', '--reason', 'log line\n'.repeat(12_000)], env);
