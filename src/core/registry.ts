@@ -52,6 +52,7 @@ interface RegistryEvents {
   added: Breaker;
   removed: Breaker;
   groupDefined: BreakerGroup;
+  perKeyDeclared: string;
 }
 
 /**
@@ -67,6 +68,8 @@ export class BreakerRegistry {
   private readonly named = new Map<string, Breaker>();
   private readonly keyed = new Map<string, KeyedBreakers>();
   private readonly groups: BreakerGroup[] = [];
+  /** Names this app keeps per-key breakers under (see `declaresPerKey()`). */
+  private readonly perKeyNames = new Set<string>();
   /** Named breakers kept in a group, which `maxBreakers` does not count. */
   private grouped = 0;
   private readonly unsubscribe = new WeakMap<Breaker, () => void>();
@@ -89,6 +92,7 @@ export class BreakerRegistry {
     this.maxBreakers = options.maxBreakers ?? (MAX_BREAKERS_RULE.default as number);
     this.auditLog = options.auditLog ?? new MemoryAuditLog();
     for (const name of Object.keys(breakers)) this.get(name);
+    for (const name of Object.keys(breakers)) this.perKeyNames.add(name);
   }
 
   /**
@@ -105,19 +109,46 @@ export class BreakerRegistry {
   get(name: string, key?: BreakerKeyInput, optionsFrom?: string): Breaker {
     if (key === undefined) return this.named.get(name) ?? this.addNamed(name, optionsFrom);
     const normalized = typeof key === 'string' ? key : toBreakerKey(name, key);
-    return this.keyed.get(name)?.touch(normalized) ?? this.addKeyed(name, normalized, optionsFrom);
+    const kept = this.keyed.get(name)?.touch(normalized);
+    if (kept !== undefined) return kept;
+    if (!this.perKeyNames.has(name)) {
+      assertBreakerName(name);
+      toBreakerKey(name, normalized);
+      this.declarePerKey(name);
+      // A store may have brought back this key's breaker as the name was declared.
+      const surfaced = this.keyed.get(name)?.touch(normalized);
+      if (surfaced !== undefined) return surfaced;
+    }
+    return this.addKeyed(name, normalized, optionsFrom);
   }
 
   /**
    * The options the per-key breakers of `name` get (its configured options over `defaults`),
    * read without creating a breaker: a breaker of the name alone, which no call would use,
    * would be listed and counted by `maxBreakers`. `optionsFrom` as for `get()`.
+   * Asking declares `name` as one this app keeps per-key breakers under (the explorer asks for
+   * each `@CircuitBreaker({ key })` it finds), see `declaresPerKey()`; `perKeyDeclared`
+   * listeners are told the first time.
    * @throws {InvalidBreakerOptionsError} when `name` is one no breaker can have.
    */
   perKeyOptions(name: string, optionsFrom?: string): ResolvedBreakerOptions {
     assertBreakerName(name);
     this.takeOptionsFrom(name, optionsFrom);
-    return resolveBreakerOptions(name, this.configuredOptions(name), this.defaults);
+    const options = resolveBreakerOptions(name, this.configuredOptions(name), this.defaults);
+    this.declarePerKey(name);
+    return options;
+  }
+
+  /**
+   * Whether this app declares per-key breakers under `name`: a configured name, one
+   * `perKeyOptions()` was asked for (a `@CircuitBreaker({ key })` the explorer found), or one
+   * `get()` was asked a per-key breaker of (a `CircuitBreakerInterceptor`'s `breakerKey`). A store
+   * brings back (`surface()`) only the per-key breakers of declared names: a state it holds of
+   * another name (a renamed or removed decorator's, another service's on the same Redis prefix)
+   * would be shown by health and metrics for ever, as no call would ever close it.
+   */
+  declaresPerKey(name: string): boolean {
+    return this.perKeyNames.has(name);
   }
 
   has(name: string, key?: BreakerKeyInput): boolean {
@@ -141,9 +172,9 @@ export class BreakerRegistry {
    * Unlike `get()`, it never takes a name beyond `maxKeysPerBreaker`, nor a group beyond its
    * `max`: a new breaker evicts the least recently used one with no call in flight (a closed one
    * first), and when there is none, none is created. An existing breaker keeps its place in the
-   * order.
+   * order. A per-key breaker is created only under a name this app declares (`declaresPerKey()`).
    * @returns the breaker; undefined when none was created, and for a full name that is neither
-   * a per-key breaker's nor one a group owns.
+   * a per-key breaker's of a declared name nor one a group owns.
    */
   surface(fullName: string): Breaker | undefined {
     const parsed = parseBreakerName(fullName);
@@ -154,6 +185,7 @@ export class BreakerRegistry {
     const group = this.keyed.get(name);
     const kept = group?.get(key);
     if (kept !== undefined) return kept;
+    if (!this.perKeyNames.has(name)) return undefined;
     if (group !== undefined && group.size >= this.maxKeysPerBreaker) {
       const evicted = group.evict(key);
       if (evicted === undefined) return undefined;
@@ -217,7 +249,8 @@ export class BreakerRegistry {
 
   /**
    * `added` fires when a breaker is created, `removed` when one is removed or evicted,
-   * `groupDefined` when `defineGroup()` made a group.
+   * `groupDefined` when `defineGroup()` made a group, `perKeyDeclared` when a name is first
+   * declared per-key (see `declaresPerKey()`; configured names are declared from the start).
    */
   on<E extends keyof RegistryEvents>(event: E, listener: (value: RegistryEvents[E]) => void): () => void {
     return this.events.on(event, listener);
@@ -310,6 +343,13 @@ export class BreakerRegistry {
       offControl();
     });
     return breaker;
+  }
+
+  /** Makes `name` one this app declares per-key, telling `perKeyDeclared` listeners the first time. */
+  private declarePerKey(name: string): void {
+    if (this.perKeyNames.has(name)) return;
+    this.perKeyNames.add(name);
+    this.events.emit('perKeyDeclared', name);
   }
 
   /** Remembers that `name`, when not configured, takes the configured options of `source`. */

@@ -136,14 +136,16 @@ export class SqliteStore implements BreakerStore {
     if (this.attached || this.closed) throw new Error(messages.STORE_ALREADY_ATTACHED());
     this.attached = true;
     this.registry = registry;
-    const notClosed = this.parkStoredKeys();
+    this.parkStoredKeys();
     for (const breaker of registry.all()) this.track(breaker);
     this.detach.push(
       registry.on('added', (breaker) => this.track(breaker)),
       registry.on('removed', (breaker) => this.untrack(breaker)),
       registry.on('groupDefined', (group) => this.surfaceStoredMembers(group)),
+      registry.on('perKeyDeclared', (name) => this.surfaceStoredKeys(name)),
     );
-    this.surfaceStoredKeys(notClosed);
+    for (const family of this.bounded.keys())
+      if (typeof family === 'string' && registry.declaresPerKey(family)) this.surfaceStoredKeys(family);
     this.surfaceStoredMembers();
     this.timer = setInterval(() => this.write(this.tracked.values()), this.flushInterval);
     // Persistence must never be the reason a process stays alive.
@@ -180,38 +182,46 @@ export class SqliteStore implements BreakerStore {
   /**
    * Files the rows of per-key breakers from earlier runs as parked, oldest first, and deletes
    * those beyond twice `maxKeysPerBreaker` per name (a file from before the bound may hold any
-   * number). Returns the names of the rows whose state is not CLOSED.
+   * number).
    */
-  private parkStoredKeys(): Set<string> {
-    const notClosed = new Set<string>();
+  private parkStoredKeys(): void {
     try {
-      for (const { name, state } of this.statements.keyedRows.all()) {
+      for (const { name } of this.statements.keyedRows.all())
         this.boundedRowsOf(name)?.parked.set(name, true);
-        if (state !== CircuitState.CLOSED) notClosed.add(name);
-      }
     } catch (error) {
       this.logger.warn(messages.SQLITE_READ_FAILED(this.path, `${KEY_SEPARATOR}*`, messages.reasonOf(error)));
-      return notClosed;
+      return;
     }
     for (const rows of this.bounded.values()) this.bound(rows);
     if (this.deleting.size > 0) this.write([]);
-    return notClosed;
   }
 
   /**
-   * Brings back the per-key breakers whose rows (still parked) are not CLOSED, so that health and
-   * metrics show an open, forced-open or disabled one before a call for its key comes: the most
-   * recently saved `maxKeysPerBreaker` per name, through the registry (which restores each from
-   * its row, as for a call). Closed rows stay in the file until a call needs them.
+   * Brings back the per-key breakers of `name` whose rows (still parked) are not CLOSED, so that
+   * health and metrics show an open, forced-open or disabled one before a call for its key
+   * comes: the most recently saved `maxKeysPerBreaker`, through the registry (which restores
+   * each from its row, as for a call). Only for a name the app declares per-key (configured, or
+   * a `@CircuitBreaker({ key })`): at attach, or as the explorer declares it after. The rows of
+   * another name (a renamed or removed decorator's) stay parked, as closed rows do, until a call
+   * needs them.
    */
-  private surfaceStoredKeys(notClosed: ReadonlySet<string>): void {
+  private surfaceStoredKeys(name: string): void {
     const registry = this.registry as BreakerRegistry;
-    for (const [family, rows] of this.bounded) {
-      if (typeof family !== 'string') continue;
-      const names = [...rows.parked.keys()].filter((name) => notClosed.has(name));
-      // Oldest first, so the newest end up the most recently used.
-      for (const name of names.slice(-registry.maxKeysPerBreaker)) registry.surface(name);
+    const parked = this.bounded.get(name)?.parked;
+    if (parked === undefined || this.closed) return;
+    let rows: Array<{ name: string }>;
+    try {
+      const prefix = `${name}${KEY_SEPARATOR}`;
+      rows = this.statements.keyedRowsNotClosed.all(prefix, prefix, CircuitState.CLOSED);
+    } catch (error) {
+      this.logger.warn(
+        messages.SQLITE_READ_FAILED(this.path, `${name}${KEY_SEPARATOR}*`, messages.reasonOf(error)),
+      );
+      return;
     }
+    const names = rows.map((row) => row.name).filter((fullName) => parked.has(fullName));
+    // Oldest first, so the newest end up the most recently used.
+    for (const fullName of names.slice(-registry.maxKeysPerBreaker)) registry.surface(fullName);
   }
 
   /**
@@ -490,9 +500,16 @@ function prepare(db: SqliteConnection) {
     namedRowsNotClosed: db.prepare<[string], { name: string }>(
       `SELECT name FROM breaker_state WHERE instr(name, '${KEY_SEPARATOR}') = 0 AND state <> ? ORDER BY saved_at, name`,
     ),
-    /** Rows of per-key breakers (`name#key`) and their states, least recently saved first. */
-    keyedRows: db.prepare<[], { name: string; state: string }>(
-      `SELECT name, state FROM breaker_state WHERE instr(name, '${KEY_SEPARATOR}') > 0 ORDER BY saved_at, name`,
+    /** Names of the rows of per-key breakers (`name#key`), least recently saved first. */
+    keyedRows: db.prepare<[], { name: string }>(
+      `SELECT name FROM breaker_state WHERE instr(name, '${KEY_SEPARATOR}') > 0 ORDER BY saved_at, name`,
+    ),
+    /**
+     * Names of the rows of the per-key breakers of one name (`name#`, given twice) whose state is
+     * not the last argument, least recently saved first.
+     */
+    keyedRowsNotClosed: db.prepare<[string, string, string], { name: string }>(
+      `SELECT name FROM breaker_state WHERE substr(name, 1, length(?)) = ? AND state <> ? ORDER BY saved_at, name`,
     ),
   };
 }

@@ -65,6 +65,40 @@ describe('BreakerRegistry.surface (a store brings in a per-key breaker it holds 
     expect(keys(registry)).toHaveLength(2);
   });
 
+  it('creates nothing under a name the app does not declare per-key, and keeps nothing of it', () => {
+    const registry = registryOn({ breakers: { payments: {} } });
+
+    expect(registry.surface('legacyTenants#t1')).toBeUndefined();
+
+    expect(registry.declaresPerKey('legacyTenants')).toBe(false);
+    expect(registry.all().map((breaker) => breaker.name)).toEqual(['payments']);
+  });
+
+  it('takes a name declared per-key by configuration, by perKeyOptions() (the explorer) or by a per-key get(), telling perKeyDeclared listeners once', () => {
+    const registry = registryOn({ breakers: { hosts: {} } });
+    const declared: string[] = [];
+    registry.on('perKeyDeclared', (name) => declared.push(name));
+
+    registry.perKeyOptions('tenants');
+    registry.perKeyOptions('tenants');
+    registry.get('regions', 'eu');
+    registry.get('payments');
+
+    expect(declared).toEqual(['tenants', 'regions']);
+    for (const fullName of ['hosts#a', 'tenants#t1', 'regions#us'])
+      expect(registry.surface(fullName)).toBeDefined();
+    expect(registry.declaresPerKey('payments')).toBe(false);
+  });
+
+  it('gives a per-key get() the breaker a perKeyDeclared listener brought back for its key', () => {
+    const registry = registryOn();
+    registry.on('perKeyDeclared', (name) => registry.surface(`${name}#t1`));
+
+    const breaker = registry.get('tenants', 't1');
+
+    expect(registry.all()).toEqual([breaker]);
+  });
+
   it('creates nothing for a full name no per-key breaker can have', () => {
     const registry = registryOn({ breakers: { payments: {} } });
 

@@ -46,6 +46,21 @@ describe.each(SQLITE_TEST_DRIVERS)(
       expect(registry.find('hosts#down')?.state).toBe(CircuitState.HALF_OPEN);
     });
 
+    it('leaves parked the rows of a name the app does not declare per-key, until it declares it', async () => {
+      const first = file.boot({ breakers: { ...breakers, legacyTenants: {} } });
+      await first.registry.get('legacyTenants', 't1').trip('maintenance');
+      await openKeys(clock, first.registry, ['down']);
+      await first.store.close();
+
+      const { registry } = file.boot({ breakers });
+
+      expect(perKey(registry)).toEqual(['hosts#down']);
+      // Declared after attach (the explorer finds a @CircuitBreaker({ key }) of it).
+      registry.perKeyOptions('legacyTenants');
+      expect(perKey(registry)).toEqual(['hosts#down', 'legacyTenants#t1']);
+      expect(registry.find('legacyTenants#t1')?.state).toBe(CircuitState.FORCED_OPEN);
+    });
+
     it('brings back at most maxKeysPerBreaker per name, the most recently saved, and keeps the other rows parked', async () => {
       const first = file.boot({ breakers, maxKeysPerBreaker: 20 });
       await openKeys(clock, first.registry, keys(0, 30));

@@ -213,6 +213,7 @@ export class RedisStore implements BreakerStore {
       registry.on('added', (breaker) => this.follow(breaker)),
       registry.on('removed', (breaker) => breaker.coordinateWith(null)),
       registry.on('groupDefined', (group) => this.surfaceMembers(group)),
+      registry.on('perKeyDeclared', (name) => this.surfaceKeys(name)),
     );
     let connected!: () => void;
     const ready = new Promise<void>((resolve) => (connected = resolve));
@@ -494,7 +495,9 @@ export class RedisStore implements BreakerStore {
    * Creates here the per-key breakers and the members of groups (`http:<origin>`, see
    * `BreakerRegistry.defineGroup`) among `names` (full names, the most telling first) that the
    * fleet holds in a state other than CLOSED and this instance does not keep, so that its health
-   * and metrics show them before a call for them comes: at most `maxKeysPerBreaker` per name, and
+   * and metrics show them before a call for them comes: per-key ones only under a name this app
+   * declares per-key (`BreakerRegistry.declaresPerKey`: another service's on the same prefix, or
+   * a name no code uses any more, stay in `heard` alone), at most `maxKeysPerBreaker` per name, and
    * the group's `max` per group (forced open and disabled first, then those whose open periods
    * end last), through the registry, which keeps its bounds (see `BreakerRegistry.surface`). Each
    * one takes the state heard as it is created (see {@link RedisStore.follow}).
@@ -523,6 +526,7 @@ export class RedisStore implements BreakerStore {
         else listed.push({ name, record, kept });
         continue;
       }
+      if (!registry.declaresPerKey(name)) continue;
       const left = room.get(name) ?? (registry.perKeyOptions(name).shared ? registry.maxKeysPerBreaker : 0);
       room.set(name, left - 1);
       if (left > 0 && !kept) chosen.push(fullName);
@@ -533,6 +537,17 @@ export class RedisStore implements BreakerStore {
     }
     // The most telling last: it ends up the most recently used.
     for (let i = chosen.length - 1; i >= 0; i--) registry.surface(chosen[i]);
+  }
+
+  /**
+   * Creates the per-key breakers of `name`, just declared per-key (the explorer finds a
+   * `@CircuitBreaker({ key })` after attach), the fleet holds not CLOSED, the most telling first.
+   */
+  private surfaceKeys(name: string): void {
+    const listed = [...this.heard]
+      .filter(([fullName]) => isPerKeyName(fullName) && parseBreakerName(fullName)?.name === name)
+      .sort(([, a], [, b]) => tellingFirst(a, b));
+    this.surface(listed.map(([fullName]) => fullName));
   }
 
   /** Creates the members of `group`, just defined (`createResilientFetch()` after attach), the fleet holds not CLOSED. */
