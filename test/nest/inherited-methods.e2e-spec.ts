@@ -156,33 +156,39 @@ describe('a method inherited from a base class with an unnamed @CircuitBreaker()
     expect(t.registry.has('BaseClient.fetch')).toBe(false);
   });
 
-  it('should give each controller extending a base controller its own breaker, as a class-level decorator does', async () => {
-    const t = await start();
-    failing.add('users');
+  it.each([
+    [
+      'a base controller (its method decorated)',
+      'users',
+      'orders',
+      'UsersController',
+      'OrdersController',
+      'CrudController',
+    ],
+    [
+      'a base controller protected at class level',
+      'invoices',
+      'refunds',
+      'InvoicesController',
+      'RefundsController',
+      'ProtectedCrudController',
+    ],
+  ])(
+    'should give each controller extending %s its own breaker',
+    async (_, down, up, downController, upController, base) => {
+      const t = await start();
+      failing.add(down);
 
-    await t.http().get('/users').expect(500);
-    await t.http().get('/users').expect(500);
-    await t.http().get('/users').expect(503);
-    await t.http().get('/orders').expect(200, 'orders');
+      await t.http().get(`/${down}`).expect(500);
+      await t.http().get(`/${down}`).expect(500);
+      await t.http().get(`/${down}`).expect(503);
+      await t.http().get(`/${up}`).expect(200, up);
 
-    expect(t.breaker('UsersController.list').state).toBe('open');
-    expect(t.breaker('OrdersController.list').state).toBe('closed');
-    expect(t.registry.has('CrudController.list')).toBe(false);
-  });
-
-  it('should give each controller extending a base controller protected at class level its own breaker', async () => {
-    const t = await start();
-    failing.add('invoices');
-
-    await t.http().get('/invoices').expect(500);
-    await t.http().get('/invoices').expect(500);
-    await t.http().get('/invoices').expect(503);
-    await t.http().get('/refunds').expect(200, 'refunds');
-
-    expect(t.breaker('InvoicesController.list').state).toBe('open');
-    expect(t.breaker('RefundsController.list').state).toBe('closed');
-    expect(t.registry.has('ProtectedCrudController.list')).toBe(false);
-  });
+      expect(t.breaker(`${downController}.list`).state).toBe('open');
+      expect(t.breaker(`${upController}.list`).state).toBe('closed');
+      expect(t.registry.has(`${base}.list`)).toBe(false);
+    },
+  );
 
   it("should create each subclass's breaker at start-up, so health and metrics show it before any call", async () => {
     const t = await start();
