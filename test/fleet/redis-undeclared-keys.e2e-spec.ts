@@ -1,33 +1,12 @@
-import { Controller, Get, Param } from '@nestjs/common';
 import Redis from 'ioredis';
 import type { ResilienceModuleRootOptions } from '../../src/nest/resilience.module-definition';
-import { CircuitBreaker } from '../../src/nest/circuit-breaker.decorator';
 import { closeAllApps, createApp, type TestApp } from '../nest/nest-app.fixture';
 import { eventually } from '../support/eventually';
 import { HostsProxyController } from '../support/hosts-proxy-controller';
+import { LegacyTenantsController, TenantsController } from '../support/tenant-controllers';
 import { DEGRADED_CHECK_STATUS } from '../support/peers';
 import { deleteKeys, PROPAGATION_MS, REDIS_URL, testPrefix } from '../support/redis-fixture';
 import { HealthModule } from '../terminus/health-app.fixture';
-
-/** Another service (or an older version of this one) on the same prefix: per-tenant breakers under `legacyTenants`. */
-@Controller('legacy')
-class LegacyTenantsController {
-  @CircuitBreaker('legacyTenants', { key: (tenant: string) => tenant })
-  @Get(':tenant')
-  get(@Param('tenant') tenant: string): string {
-    return tenant;
-  }
-}
-
-/** Per-tenant breakers declared by the decorator alone: `tenants` is not configured. */
-@Controller('tenants')
-class TenantsController {
-  @CircuitBreaker('tenants', { key: (tenant: string) => tenant })
-  @Get(':tenant')
-  get(@Param('tenant') tenant: string): string {
-    return tenant;
-  }
-}
 
 let prefix: string;
 

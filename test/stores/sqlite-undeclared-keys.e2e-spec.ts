@@ -1,33 +1,12 @@
-import { Controller, Get, Param } from '@nestjs/common';
 import { join } from 'node:path';
 import type { ResilienceModuleRootOptions } from '../../src/nest/resilience.module-definition';
-import { CircuitBreaker } from '../../src/nest/circuit-breaker.decorator';
 import { closeAllApps, createApp, type TestApp } from '../nest/nest-app.fixture';
 import { HostsProxyController } from '../support/hosts-proxy-controller';
+import { LegacyTenantsController, TenantsController } from '../support/tenant-controllers';
 import { DEGRADED_CHECK_STATUS } from '../support/peers';
 import { SQLITE_TEST_DRIVERS, sqliteDriver } from '../support/sqlite-fixture';
 import { useTempDir } from '../support/temp-dir';
 import { HealthModule } from '../terminus/health-app.fixture';
-
-/** A version of the app that kept one breaker per tenant under `legacyTenants`, since renamed. */
-@Controller('legacy')
-class LegacyTenantsController {
-  @CircuitBreaker('legacyTenants', { key: (tenant: string) => tenant })
-  @Get(':tenant')
-  get(@Param('tenant') tenant: string): string {
-    return tenant;
-  }
-}
-
-/** Per-tenant breakers declared by the decorator alone: `tenants` is not configured. */
-@Controller('tenants')
-class TenantsController {
-  @CircuitBreaker('tenants', { key: (tenant: string) => tenant })
-  @Get(':tenant')
-  get(@Param('tenant') tenant: string): string {
-    return tenant;
-  }
-}
 
 describe.each(SQLITE_TEST_DRIVERS)('per-key rows of a name the app no longer declares, on %s', (driver) => {
   const dir = useTempDir();
