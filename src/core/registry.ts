@@ -132,11 +132,20 @@ export class BreakerRegistry {
    * @throws {InvalidBreakerOptionsError} when `name` is one no breaker can have.
    */
   perKeyOptions(name: string, optionsFrom?: string): ResolvedBreakerOptions {
-    assertBreakerName(name);
     this.takeOptionsFrom(name, optionsFrom);
-    const options = resolveBreakerOptions(name, this.configuredOptions(name), this.defaults);
+    const options = this.optionsOf(name);
     this.declarePerKey(name);
     return options;
+  }
+
+  /**
+   * The options a breaker of `name` gets (its configured options over `defaults`), read without
+   * creating a breaker or declaring `name` per-key: for checks made at start-up.
+   * @throws {InvalidBreakerOptionsError} when `name` is one no breaker can have.
+   */
+  optionsOf(name: string): ResolvedBreakerOptions {
+    assertBreakerName(name);
+    return resolveBreakerOptions(name, this.configuredOptions(name), this.defaults);
   }
 
   /**

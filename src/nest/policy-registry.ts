@@ -252,7 +252,8 @@ export class PolicyRegistry {
    * (`@CircuitBreaker()` without a name), which a call on a subclass never uses.
    */
   private breakerTimeout(name: string, unmade: boolean): number | undefined {
-    const { timeout } = unmade ? this.breakers.perKeyOptions(name) : this.breakers.get(name).options;
+    // optionsOf declares nothing: a class's name is no per-key name (see BreakerRegistry.declaresPerKey).
+    const { timeout } = unmade ? this.breakers.optionsOf(name) : this.breakers.get(name).options;
     return timeout === false ? undefined : timeout;
   }
 }

@@ -113,3 +113,21 @@ describe('BreakerRegistry.surface (a store brings in a per-key breaker it holds 
     expect(registry.all().map((breaker) => breaker.name)).toEqual(['payments']);
   });
 });
+
+describe('BreakerRegistry.optionsOf (options read at start-up)', () => {
+  it('resolves options over the defaults without creating a breaker or declaring the name per-key', () => {
+    const registry = registryOn({
+      defaults: { timeout: 500 },
+      breakers: { 'Base.fetch': { failureThreshold: 2 } },
+    });
+    const declared: string[] = [];
+    registry.on('perKeyDeclared', (name) => declared.push(name));
+
+    expect(registry.optionsOf('Base.fetch')).toMatchObject({ timeout: 500, failureThreshold: 2 });
+    expect(registry.optionsOf('Client.fetch')).toMatchObject({ timeout: 500, failureThreshold: 5 });
+
+    expect(registry.has('Client.fetch')).toBe(false);
+    expect(registry.declaresPerKey('Client.fetch')).toBe(false);
+    expect(declared).toEqual([]);
+  });
+});

@@ -216,6 +216,15 @@ describe('a method inherited from a base class with an unnamed @CircuitBreaker()
     expect(t.breaker('PaymentsClient.fetchTwice').snapshot().calls).toBe(1);
     expect(t.registry.has('BaseClient.fetchTwice')).toBe(false);
   });
+
+  it("should not make the declaring class's name a per-key one when a policy's boot check reads its options", async () => {
+    const t = await start();
+
+    await expect(t.app.get(PaymentsClient).fetchTwice()).resolves.toBe('payments ok');
+
+    // A store brings back per-key breakers of declared names only: BaseClient.fetchTwice has none.
+    expect(t.registry.declaresPerKey('BaseClient.fetchTwice')).toBe(false);
+  });
 });
 
 describe('an unnamed @CircuitBreaker() in a class renamed by mixin()', () => {
@@ -318,5 +327,14 @@ describe("options configured under the base class's Class.method", () => {
     expect(t.breaker('PaymentsClient.fetchTwice').options.failureThreshold).toBe(7);
     expect(t.breaker('InventoryClient.fetchTwice').options.failureThreshold).toBe(7);
     expect(t.registry.has('BaseClient.fetchTwice')).toBe(false);
+  });
+
+  it("should not make the declaring class's name a per-key one when a policy's boot check reads its options", async () => {
+    const t = await start();
+
+    await expect(t.app.get(PaymentsClient).fetchTwice()).resolves.toBe('payments ok');
+
+    // A store brings back per-key breakers of declared names only: BaseClient.fetchTwice has none.
+    expect(t.registry.declaresPerKey('BaseClient.fetchTwice')).toBe(false);
   });
 });
