@@ -51,7 +51,9 @@ export interface BreakerRegistryOptions {
 interface RegistryEvents {
   added: Breaker;
   removed: Breaker;
+  /** @internal For the stores (see `surface()`). */
   groupDefined: BreakerGroup;
+  /** @internal For the stores (see `declaresPerKey()`). */
   perKeyDeclared: string;
 }
 
@@ -139,8 +141,8 @@ export class BreakerRegistry {
   }
 
   /**
-   * The options a breaker of `name` gets (its configured options over `defaults`), read without
-   * creating a breaker or declaring `name` per-key: for checks made at start-up.
+   * @internal The options a breaker of `name` gets (its configured options over `defaults`), read
+   * without creating a breaker or declaring `name` per-key: for checks made at start-up.
    * @throws {InvalidBreakerOptionsError} when `name` is one no breaker can have.
    */
   optionsOf(name: string): ResolvedBreakerOptions {
@@ -149,7 +151,7 @@ export class BreakerRegistry {
   }
 
   /**
-   * Whether this app declares per-key breakers under `name`: a configured name, one
+   * @internal Whether this app declares per-key breakers under `name`: a configured name, one
    * `perKeyOptions()` was asked for (a `@CircuitBreaker({ key })` the explorer found), or one
    * `get()` was asked a per-key breaker of (a `CircuitBreakerInterceptor`'s `breakerKey`). A store
    * brings back (`surface()`) only the per-key breakers of declared names: a state it holds of
@@ -174,7 +176,7 @@ export class BreakerRegistry {
   }
 
   /**
-   * The per-key breaker a full name (`hosts#internal`) refers to, or the member of a group
+   * @internal The per-key breaker a full name (`hosts#internal`) refers to, or the member of a group
    * (`http:<origin>`, see `defineGroup()`), created as `get()` would create it when it does not
    * exist: for a store that holds a state of it other than closed (read at start-up, or heard
    * from the fleet), so that health and metrics show that state before a call for it comes.
