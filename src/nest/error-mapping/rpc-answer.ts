@@ -44,7 +44,16 @@ export function reportDroppedEvent(host: ArgumentsHost, { details }: ErrorAnswer
   logger.warn(EVENT_DROPPED(`${context.getClass().name}.${context.getHandler().name}`, details));
 }
 
+/** Whether each handler met is an `@EventPattern` one: read once (the rejection path stays short). */
+const eventHandlers = new WeakMap<object, boolean>();
+
 function isEventHandler(host: ArgumentsHost): boolean {
   const handler = (host as Partial<ExecutionContext>).getHandler?.();
-  return handler !== undefined && Reflect.getMetadata(PATTERN_HANDLER_METADATA, handler) === EVENT_HANDLER;
+  if (handler === undefined) return false;
+  let isEvent = eventHandlers.get(handler);
+  if (isEvent === undefined) {
+    isEvent = Reflect.getMetadata(PATTERN_HANDLER_METADATA, handler) === EVENT_HANDLER;
+    eventHandlers.set(handler, isEvent);
+  }
+  return isEvent;
 }
