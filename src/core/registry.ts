@@ -11,7 +11,7 @@ import {
 import type { BreakerOptions, ResolvedBreakerOptions } from './breaker-options';
 import type { Clock } from './clock';
 import type { LoadSampler } from './load-sampler';
-import { InvalidBreakerOptionsError, TooManyBreakersError } from './errors';
+import { InvalidBreakerOptionsError, TooManyBreakersError, type InvalidBreakerKeyError } from './errors';
 import { EventEmitter } from './event-emitter';
 import { KeyedBreakers } from './keyed-breakers';
 import { checkOptions } from './option-table';
@@ -55,6 +55,8 @@ interface RegistryEvents {
   groupDefined: BreakerGroup;
   /** @internal For the stores (see `declaresPerKey()`). */
   perKeyDeclared: string;
+  /** A key refused for a per-key breaker (see `keyFor()`): it came from a call, likely a request. */
+  invalidKey: InvalidBreakerKeyError;
 }
 
 /**
@@ -110,12 +112,12 @@ export class BreakerRegistry {
    */
   get(name: string, key?: BreakerKeyInput, optionsFrom?: string): Breaker {
     if (key === undefined) return this.named.get(name) ?? this.addNamed(name, optionsFrom);
-    const normalized = typeof key === 'string' ? key : toBreakerKey(name, key);
+    const normalized = typeof key === 'string' ? key : this.keyFor(name, key);
     const kept = this.keyed.get(name)?.touch(normalized);
     if (kept !== undefined) return kept;
     if (!this.perKeyNames.has(name)) {
       assertBreakerName(name);
-      toBreakerKey(name, normalized);
+      this.keyFor(name, normalized);
       this.declarePerKey(name);
       // A store may have brought back this key's breaker as the name was declared.
       const surfaced = this.keyed.get(name)?.touch(normalized);
@@ -148,6 +150,22 @@ export class BreakerRegistry {
   optionsOf(name: string): ResolvedBreakerOptions {
     assertBreakerName(name);
     return resolveBreakerOptions(name, this.configuredOptions(name), this.defaults);
+  }
+
+  /**
+   * The key `value` stands for as the per-key breakers of `name` take it (a number as its
+   * decimal string). A value no key can be is told to `invalidKey` listeners first (an app's
+   * metrics log it, throttled): it comes from a call, often a request, and that call never
+   * reaches a breaker that could count it.
+   * @throws {InvalidBreakerKeyError} when it is not a string, a number or a bigint, or is too long.
+   */
+  keyFor(name: string, value: unknown): string {
+    try {
+      return toBreakerKey(name, value);
+    } catch (error) {
+      this.events.emit('invalidKey', error as InvalidBreakerKeyError);
+      throw error;
+    }
   }
 
   /**
@@ -315,7 +333,7 @@ export class BreakerRegistry {
 
   private addKeyed(name: string, key: string, optionsFrom?: string): Breaker {
     assertBreakerName(name);
-    toBreakerKey(name, key);
+    this.keyFor(name, key);
     this.takeOptionsFrom(name, optionsFrom);
     let group = this.keyed.get(name);
     if (group === undefined) this.keyed.set(name, (group = new KeyedBreakers()));

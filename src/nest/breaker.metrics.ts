@@ -27,7 +27,6 @@ import type { ResilienceModuleOptions } from './resilience-options.interface';
 import { LOG_CONTEXT, RESILIENCE_OPTIONS } from './resilience.constants';
 import { PROM_CLIENT_MISSING } from './resilience.messages';
 import { checkMetricsOptions, METRICS_OPTIONS } from './resilience-options.table';
-import { hearRefusedBreakerKeys } from './refused-breaker-keys';
 import { EarlyStart } from './registry-holder';
 import { counterTellingResets, leaseMetric, type MetricLease } from './shared-metric';
 
@@ -81,7 +80,7 @@ export class BreakerMetrics implements OnModuleInit, OnModuleDestroy {
     @Optional() @Inject(BreakerStore) private readonly store?: BreakerStore,
   ) {
     // From now, not onModuleInit: a decorated method may be called before (see registry-holder).
-    this.stopHearingKeys = hearRefusedBreakerKeys(registry, (error) => this.keyWarnings.refused(error));
+    this.stopHearingKeys = registry.on('invalidKey', (error) => this.keyWarnings.refused(error));
   }
 
   onModuleInit(): void {

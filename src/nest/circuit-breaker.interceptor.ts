@@ -12,7 +12,6 @@ import type { Breaker } from '../core/breaker';
 import type { BreakerKeyInput } from '../core/breaker-key';
 import { BreakerRegistry } from '../core/registry';
 import { observeThroughBreaker } from './breaker-call';
-import { breakerKeyFor } from './refused-breaker-keys';
 import { ResilienceErrorMapper } from './error-mapping/resilience-error.mapper';
 import { getCircuitBreakerMetadata } from './circuit-breaker.decorator';
 import { SKIP_BREAKER_METADATA } from './resilience.constants';
@@ -78,7 +77,7 @@ export class CircuitBreakerInterceptor implements NestInterceptor {
     const key = this.breakerKey(context);
     return key === undefined
       ? this.registry.get(name)
-      : this.registry.get(name, breakerKeyFor(this.registry, name, key));
+      : this.registry.get(name, this.registry.keyFor(name, key));
   }
 
   /**

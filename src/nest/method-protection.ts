@@ -11,7 +11,6 @@ import { fieldResolverError, isFieldResolver } from './error-mapping/field-resol
 import { rmqMessageSettler } from './error-mapping/rmq-rejected-messages';
 import { callThroughPolicies, observeThroughPolicies, type PolicyBreaker } from './policy-call';
 import { policyRegistryOf } from './policy-registry';
-import { breakerKeyFor } from './refused-breaker-keys';
 import { registryFor } from './registry-holder';
 import { CIRCUIT_BREAKER_METADATA, LOG_CONTEXT, PROTECTION_METADATA } from './resilience.constants';
 import * as messages from './resilience.messages';
@@ -389,7 +388,7 @@ function admittedBreaker(
 ): PolicyBreaker {
   const key = protection.breaker?.options.key;
   if (key === undefined) return registry.get(name, undefined, optionsFrom);
-  const checked = breakerKeyFor(registry, name, key.apply(instance, args));
+  const checked = registry.keyFor(name, key.apply(instance, args));
   return () => registry.get(name, checked, optionsFrom);
 }
 
@@ -471,7 +470,7 @@ function breakerFor(
   const key = protection.breaker?.options.key;
   return key === undefined
     ? registry.get(name, undefined, optionsFrom)
-    : registry.get(name, breakerKeyFor(registry, name, key.apply(instance, args)), optionsFrom);
+    : registry.get(name, registry.keyFor(name, key.apply(instance, args)), optionsFrom);
 }
 
 function recoverFor(protection: MethodProtection, instance: unknown, args: unknown[]): Recover | undefined {

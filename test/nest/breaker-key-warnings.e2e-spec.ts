@@ -1,4 +1,5 @@
 import { Controller, type ExecutionContext, Get, Query, UseInterceptors } from '@nestjs/common';
+import { BreakerRegistry } from '../../src/core/registry';
 import { CircuitBreaker } from '../../src/nest/circuit-breaker.decorator';
 import { CircuitBreakerInterceptor } from '../../src/nest/circuit-breaker.interceptor';
 import { Retry } from '../../src/nest/policy.decorators';
@@ -22,6 +23,14 @@ class HostInterceptor extends CircuitBreakerInterceptor {
 
 @Controller()
 class ProxyController {
+  constructor(private readonly registry: BreakerRegistry) {}
+
+  /** A per-key breaker asked of the registry by the app's own code. */
+  @Get('direct')
+  direct(@Query('host') host: string): Promise<string> {
+    return this.registry.get('direct', host).execute(() => `direct to ${host}`);
+  }
+
   @CircuitBreaker('hosts', { key: (host: string) => host })
   @Get('proxy')
   proxy(@Query('host') host: string): string {
@@ -65,6 +74,7 @@ describe('invalid per-key breaker keys from requests, in the log', () => {
     ['@CircuitBreaker', 'hosts', '/proxy'],
     ['@CircuitBreaker under a policy', 'mirrors', '/mirror'],
     ['CircuitBreakerInterceptor', 'tenants', '/tenant'],
+    ['BreakerRegistry.get in the app’s own code', 'direct', '/direct'],
   ])(
     'should warn once of 100 bad keys (%s), naming the breaker and the key, and count the rest in one line on close',
     async (_how, breaker, path) => {
