@@ -96,7 +96,8 @@ async function deadLetters({ client, args: [sub, id], values }: CommandContext):
     if (id === undefined || values.policy !== undefined || values.limit !== undefined) {
       throw usageError('dead-letters replay takes one dead letter id, and no --policy or --limit');
     }
-    // A failed replay answers 502 with its error: the client turns it into exit code 1.
+    // A failed replay answers 502 with its error, one its policy refused before it ran 503 saying
+    // "not run" and when to replay it again (outcome 'not_run', retryAfterMs): both exit code 1.
     const done = await client.post<{ id: string; policy: string }>(
       `/dead-letters/${segment(id, 'dead letter id')}/replay`,
       {},

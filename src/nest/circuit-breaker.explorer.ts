@@ -186,8 +186,13 @@ export class CircuitBreakerExplorer implements OnModuleInit, OnApplicationShutdo
         'policy',
       );
     }
-    this.policies.registerReplayer(policy, method, (...args) =>
-      replayProtected(this.registry, protection, target, args),
+    // The method's own breaker (named after the class of `target`) is the one its replays go through.
+    const breaker = protection.breaker === undefined ? undefined : classBreakerOf(protection, target).name;
+    this.policies.registerReplayer(
+      policy,
+      method,
+      (...args) => replayProtected(this.registry, protection, target, args),
+      breaker,
     );
   }
 

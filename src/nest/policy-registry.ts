@@ -127,9 +127,16 @@ export class PolicyRegistry {
 
   /**
    * Makes `replay` how the dead letters of `policy` are run again (the one method that uses it).
+   * `breaker`: the breaker its calls go through, the method's own (`@CircuitBreaker`) if it has
+   * one, else the policy's: a replay it refuses is told apart from one whose call ran.
    * @throws {InvalidBreakerOptionsError} when another method registered for the policy already.
    */
-  registerReplayer(policy: string, method: string, replay: (...args: unknown[]) => Promise<unknown>): void {
+  registerReplayer(
+    policy: string,
+    method: string,
+    replay: (...args: unknown[]) => Promise<unknown>,
+    breaker: string | undefined = this.named.get(policy)?.breaker,
+  ): void {
     const other = this.replayedBy.get(policy);
     if (other !== undefined && other !== method) {
       throw new InvalidBreakerOptionsError(
@@ -141,7 +148,7 @@ export class PolicyRegistry {
       );
     }
     this.replayedBy.set(policy, method);
-    this.deadLetters.registerReplayer(policy, replay);
+    this.deadLetters.registerReplayer(policy, replay, breaker);
   }
 
   /** Dead letters being written now: a shutdown waits for them before it closes the store. */

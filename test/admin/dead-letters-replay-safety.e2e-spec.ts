@@ -92,13 +92,21 @@ describe('Admin API: replaying a dead letter neither loses it nor runs it twice'
     expect(breaker.state).toBe(state);
     Payments.down = false;
 
-    const res = await http.post(`/resilience/dead-letters/${id}/replay`).set(auth).expect(502);
+    // Refused by its own breaker before it ran: not a failure, and the operator is told when to retry.
+    const res = await http.post(`/resilience/dead-letters/${id}/replay`).set(auth).expect(503);
 
+    expect(Number(res.headers['retry-after'])).toBeGreaterThanOrEqual(1);
     expect(res.body).toMatchObject({
       id,
-      outcome: 'failed',
+      outcome: 'not_run',
+      code: 'BREAKER_OPEN',
+      retryAfterMs: expect.any(Number),
       cause: { name: 'BreakerOpenError', code: 'BREAKER_OPEN' },
-      message: `Dead letter "${id}" (policy "payments") failed again: Circuit breaker "payments" is ${state} and does not permit further calls`,
+      message: expect.stringMatching(
+        new RegExp(
+          `^Dead letter "${id}" \\(policy "payments"\\) was not run: Circuit breaker "payments" is ${state} and does not permit further calls\\. It is kept as it was; replay it again in \\d+ s$`,
+        ),
+      ),
     });
     expect(Payments.captured).toEqual(['order-1']);
     expect((await http.get('/resilience/dead-letters').set(auth).expect(200)).body).toEqual([

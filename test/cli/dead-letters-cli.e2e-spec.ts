@@ -1,5 +1,6 @@
 import type { INestApplication } from '@nestjs/common';
 import { run } from '../../src/cli/run';
+import { BreakerOpenError } from '../../src/core/errors';
 import { DeadLetters } from '../../src/nest/dead-letters/dead-letters.service';
 import { ADMIN_TOKEN, baseUrl, closeApp, createAdminApp } from '../admin/admin-app.fixture';
 import { runCli as cli } from './cli-runner';
@@ -96,6 +97,36 @@ describe('nest-resilience dead-letters against a running app', () => {
     expect(noReplayer.stderr).toMatch(/policy "renamed" has no replayer in this app/);
     expect(noReplayer.stderr).not.toMatch(/--force/);
     expect(await deadLetters.list()).toHaveLength(2);
+  });
+
+  it("replay exits 1 saying the call was not run and when to retry, when the policy's breaker refuses it", async () => {
+    deadLetters.registerReplayer(
+      'payments',
+      () => Promise.reject(new BreakerOpenError('payments', 'open', 41_500)),
+      'payments',
+    );
+    const letter = await deadLetters.record('payments', ['order-1'], declined(), 2);
+
+    expect(await cli(['dead-letters', 'replay', letter.id], env)).toEqual({
+      code: 1,
+      stdout: '',
+      stderr:
+        `nest-resilience: Dead letter "${letter.id}" (policy "payments") was not run: Circuit breaker "payments" is open ` +
+        'and does not permit further calls. It is kept as it was; replay it again in 42 s\n',
+    });
+    const json = await cli(['dead-letters', 'replay', letter.id, '--json'], env);
+    expect(json.code).toBe(1);
+    expect(JSON.parse(json.stdout)).toEqual({
+      error: expect.objectContaining({
+        status: 503,
+        code: 'BREAKER_OPEN',
+        id: letter.id,
+        policy: 'payments',
+        outcome: 'not_run',
+        retryAfterMs: 41_500,
+      }),
+    });
+    expect(await deadLetters.list()).toEqual([letter]);
   });
 
   it('purge removes every letter, or those of one policy', async () => {

@@ -24,7 +24,9 @@ export const DEAD_LETTER_REPLAYED = (outcome: ReplayOutcome, actor: string | nul
     ? outcome.ranBefore
       ? 'its call had succeeded in an earlier replay (not run again), removed now'
       : 'succeeded, removed'
-    : `failed again (${escapeUnprintable(outcome.error.message)}), kept`);
+    : outcome.notRun === true
+      ? `not run (${escapeUnprintable(outcome.error.message)}), kept as it was`
+      : `failed again (${escapeUnprintable(outcome.error.message)}), kept`);
 
 export const DEAD_LETTERS_PURGED = (
   count: number,

@@ -53,10 +53,29 @@ function notRemoved({ message, code, id, policy }: ReplayedNotRemovedError): Htt
   });
 }
 
-/** 200 for a replay that succeeded; 502 with the error for one that failed again (the letter stays). */
+/**
+ * 200 for a replay that succeeded; 502 with the error for one that failed again (the letter
+ * stays); 503 with `outcome: 'not_run'`, the refusal's `code` and `retryAfterMs` for one the
+ * policy's own protection refused before its call ran (the letter stays as it was; the route
+ * sets `Retry-After` from {@link replayRetryAfter}).
+ */
 export function replayAnswer(outcome: ReplayOutcome): ReplaySucceededBody {
   const { id, policy } = outcome.letter;
   if (outcome.ok) return { id, policy, outcome: 'succeeded' };
+  if (outcome.notRun === true) {
+    const { error, retryAfterMs } = outcome;
+    throw new ServiceUnavailableException({
+      statusCode: HttpStatus.SERVICE_UNAVAILABLE,
+      error: 'Service Unavailable',
+      message: `Dead letter "${id}" (policy "${policy}") was not run: ${error.message}. It is kept as it was; replay it again in ${retryAfterSeconds(retryAfterMs)} s`,
+      ...(error.code !== undefined && { code: error.code }),
+      id,
+      policy,
+      outcome: 'not_run',
+      retryAfterMs,
+      cause: error,
+    });
+  }
   throw new BadGatewayException({
     statusCode: HttpStatus.BAD_GATEWAY,
     error: 'Bad Gateway',
@@ -79,4 +98,13 @@ function refusal(error: ResilienceError): HttpException {
     code: error.code,
     id,
   });
+}
+
+/** The `Retry-After` (whole seconds, at least 1) of a replay that was not run; undefined for any other outcome. */
+export function replayRetryAfter(outcome: ReplayOutcome): string | undefined {
+  return !outcome.ok && outcome.notRun === true ? String(retryAfterSeconds(outcome.retryAfterMs)) : undefined;
+}
+
+function retryAfterSeconds(ms: number): number {
+  return Math.max(1, Math.ceil(ms / 1000));
 }

@@ -15,11 +15,13 @@ import {
   Param,
   Post,
   Query,
+  Res,
   ServiceUnavailableException,
   SetMetadata,
   type Type,
   UseGuards,
 } from '@nestjs/common';
+import { HttpAdapterHost } from '@nestjs/core';
 import type { AuditEntry } from '../../core/audit-log';
 import type { Breaker } from '../../core/breaker';
 import type { BreakerSnapshot } from '../../core/breaker-snapshot';
@@ -36,7 +38,7 @@ import { adminGuards } from './admin-guards';
 import { readBody, readFlag, readLimit, readNameFilter, readQuery, readReason } from './admin-request';
 import { AdminJsonBodyGuard } from './admin-json-body.guard';
 import { AdminTokenGuard } from './admin-token.guard';
-import { forAdmin, replayAnswer, type ReplaySucceededBody } from './dead-letter-answers';
+import { forAdmin, replayAnswer, replayRetryAfter, type ReplaySucceededBody } from './dead-letter-answers';
 import {
   ADMIN_INSECURE,
   ADMIN_LOCKED,
@@ -74,6 +76,7 @@ export function createAdminController(options: AdminOptions): Type<unknown> {
       @Inject(BreakerRegistry) private readonly registry: BreakerRegistry,
       @Inject(DeadLetters) private readonly deadLetters: DeadLetters,
       @Optional() @Inject(BreakerStore) private readonly store?: BreakerStore,
+      @Optional() @Inject(HttpAdapterHost) private readonly adapterHost?: HttpAdapterHost,
     ) {
       const logger = new Logger('ResilienceModule');
       if (guards.length === 0) logger.warn(ADMIN_INSECURE(path));
@@ -172,17 +175,25 @@ export function createAdminController(options: AdminOptions): Type<unknown> {
       return fromStore(DEAD_LETTERS, () => forAdmin(() => this.deadLetters.get(id)));
     }
 
-    /** 200 once the call succeeded (the letter is gone); 502 when it failed again (the letter stays). */
+    /**
+     * 200 once the call succeeded (the letter is gone); 502 when it failed again (the letter
+     * stays); 503 with `Retry-After` when the policy refused it before it ran (the letter stays as it was).
+     */
     @Post('dead-letters/:id/replay')
     @HttpCode(HttpStatus.OK)
     async replay(
       @Param('id') id: string,
       @Query() query: unknown,
       @AdminActor() actor: string | null,
+      @Res({ passthrough: true }) response: unknown,
     ): Promise<ReplaySucceededBody> {
       readQuery(query, []);
       const outcome = await fromStore(DEAD_LETTERS, () => forAdmin(() => this.deadLetters.replay(id)));
       this.actions.log(DEAD_LETTER_REPLAYED(outcome, actor));
+      const retryAfter = replayRetryAfter(outcome);
+      const adapter = this.adapterHost?.httpAdapter;
+      if (retryAfter !== undefined && adapter !== undefined)
+        adapter.setHeader(response, 'Retry-After', retryAfter);
       return replayAnswer(outcome);
     }
 

@@ -6,6 +6,9 @@ import {
   type DeadLetterError,
   type DeadLetterStore,
 } from '../../core/dead-letter-store';
+import { KEY_SEPARATOR } from '../../core/breaker-key';
+import { isResilienceError } from '../../core/errors';
+import { isRejection } from '../../core/policies/policy-errors';
 import { BreakerStore } from '../../stores/breaker-store';
 import { reasonOf } from '../../stores/store-messages';
 import {
@@ -29,11 +32,29 @@ export type Replayer = (...args: unknown[]) => unknown;
 /**
  * How a replay ended; a failed one leaves the letter in place. `ranBefore`: the call succeeded in
  * an earlier replay whose letter the store could not remove then; this one only removed it.
+ * `notRun`: the call did not run at all, refused by the policy's own protection (its breaker
+ * OPEN, FORCED_OPEN or HALF_OPEN with no free trial, its rate limit, bulkhead or load shedding):
+ * the letter is kept as it was, and `retryAfterMs` says when a replay may be let through. A
+ * rejection raised inside the call (a breaker of another dependency the method called) is a
+ * failed replay: the call ran.
  * @publicApi
  */
 export type ReplayOutcome =
   | { readonly ok: true; readonly letter: DeadLetter; readonly ranBefore?: true }
-  | { readonly ok: false; readonly letter: DeadLetter; readonly error: DeadLetterError };
+  | {
+      readonly ok: false;
+      readonly letter: DeadLetter;
+      readonly error: DeadLetterError;
+      readonly notRun?: undefined;
+    }
+  | {
+      readonly ok: false;
+      readonly letter: DeadLetter;
+      readonly error: DeadLetterError;
+      readonly notRun: true;
+      /** How long until the policy may let the call through (the refusal's `retryAfterMs`). */
+      readonly retryAfterMs: number;
+    };
 
 /**
  * The dead letters of the app's named policies: calls that finally failed, kept with their
@@ -45,7 +66,7 @@ export type ReplayOutcome =
 @Injectable()
 export class DeadLetters {
   private readonly store: DeadLetterStore;
-  private readonly replayers = new Map<string, Replayer>();
+  private readonly replayers = new Map<string, { replayer: Replayer; breaker: string | undefined }>();
   private readonly replaying = new Set<string>();
   /**
    * Letters whose replay succeeded but which the store could not remove, with the claim the
@@ -53,7 +74,7 @@ export class DeadLetters {
    */
   private readonly replayedNotRemoved = new Map<string, Replayed>();
   /** The letter being replayed in this async context: its failure is that letter's, not a new one. */
-  private readonly replay$ = new AsyncLocalStorage<DeadLetter>();
+  private readonly replay$ = new AsyncLocalStorage<ReplayContext>();
   private readonly logger = new Logger('DeadLetters');
   /** Policies the store was said to drop letters of: said once each, not once per letter. */
   private readonly droppedFrom = new Set<string>();
@@ -95,7 +116,11 @@ export class DeadLetters {
    */
   async record(policy: string, args: readonly unknown[], error: unknown, attempts = 1): Promise<DeadLetter> {
     const replayed = this.replay$.getStore();
-    if (replayed?.policy === policy) return replayed;
+    if (replayed?.letter.policy === policy) {
+      // The replay's own call (the outermost ends last): how many attempts it made tells whether it ran.
+      replayed.attempts = attempts;
+      return replayed.letter;
+    }
     const json = this.asJson(policy, args);
     const bytes = Buffer.byteLength(json);
     if (bytes > DEAD_LETTER_MAX_ARGS_BYTES) throw new DeadLetterTooLargeError(policy, bytes);
@@ -121,9 +146,13 @@ export class DeadLetters {
     }
   }
 
-  /** How `replay()` runs the letters of `policy`; the policy registers it, replacing any earlier one. */
-  registerReplayer(policy: string, replayer: Replayer): void {
-    this.replayers.set(policy, replayer);
+  /**
+   * How `replay()` runs the letters of `policy`; the policy registers it, replacing any earlier one.
+   * `breaker`: the name of the breaker the policy's calls go through, if any: a replay that breaker
+   * refuses (before the call ran) is not run, where a rejection by any other breaker is a failure.
+   */
+  registerReplayer(policy: string, replayer: Replayer, breaker?: string): void {
+    this.replayers.set(policy, { replayer, breaker });
   }
 
   /** Newest first: up to `limit` [100], of one policy or of all. */
@@ -151,7 +180,8 @@ export class DeadLetters {
 
   /**
    * Runs the letter's call again through its policy. Success removes the letter; failure
-   * leaves it in place and says why. A call that succeeded is never run again for its letter: if
+   * leaves it in place and says why; a call the policy's own protection refused before it ran
+   * (`notRun`) leaves it as it was, its attempts unchanged. A call that succeeded is never run again for its letter: if
    * the store cannot remove the letter, the replay's claim is kept and asking again only removes it.
    * @throws {DeadLetterNotFoundError} for an unknown id, {@link NoReplayerError} when its
    * policy has no replayer, {@link ReplayInProgressError} while it is being replayed already,
@@ -173,11 +203,16 @@ export class DeadLetters {
       release = this.store.claim === undefined ? undefined : await this.store.claim(id);
       if (this.store.claim !== undefined && release === undefined) throw new ReplayInProgressError(id);
       const letter = await this.get(id);
-      const replayer = this.replayers.get(letter.policy);
-      if (replayer === undefined) throw new NoReplayerError(id, letter.policy);
+      const registered = this.replayers.get(letter.policy);
+      if (registered === undefined) throw new NoReplayerError(id, letter.policy);
+      const context: ReplayContext = { letter, attempts: undefined };
       try {
-        await this.replay$.run(letter, () => replayer(...letter.args));
+        await this.replay$.run(context, () => registered.replayer(...letter.args));
       } catch (error) {
+        const retryAfterMs = refusedBeforeRunning(error, letter.policy, registered.breaker, context.attempts);
+        if (retryAfterMs !== undefined) {
+          return { ok: false, letter, error: describeError(error), notRun: true, retryAfterMs };
+        }
         return { ok: false, letter, error: describeError(error) };
       }
       // From here the call has run: should the store fail, the claim stays with the letter.
@@ -208,6 +243,40 @@ export class DeadLetters {
   private async free(id: string, release: (() => Promise<void>) | undefined): Promise<void> {
     await release?.().catch((error: unknown) => this.logger.warn(messages.CLAIM_NOT_FREED(id, error)));
   }
+}
+
+/** A replay under way: its letter, and the attempts its call made once it finally failed (from `record`). */
+interface ReplayContext {
+  readonly letter: DeadLetter;
+  attempts: number | undefined;
+}
+
+/**
+ * When the replay's `error` is a refusal by the policy's own protection before the call ran,
+ * the refusal's `retryAfterMs`; else undefined (the call ran, or the refusal came from inside it).
+ * Its rate limit and bulkhead refuse before any attempt; its breaker (or that breaker's load
+ * shedding, or a per-key breaker of it) refuses an attempt: the first one, or the call ran.
+ */
+function refusedBeforeRunning(
+  error: unknown,
+  policy: string,
+  breaker: string | undefined,
+  attempts: number | undefined,
+): number | undefined {
+  if (!isRejection(error)) return undefined;
+  const refusal = error as { policy?: unknown; breaker?: unknown; retryAfterMs?: unknown };
+  const { retryAfterMs } = refusal;
+  if (typeof retryAfterMs !== 'number' || !Number.isFinite(retryAfterMs) || retryAfterMs < 0)
+    return undefined;
+  if (isResilienceError(error, 'RATE_LIMITED') || isResilienceError(error, 'BULKHEAD_FULL')) {
+    return refusal.policy === policy && (attempts ?? 0) === 0 ? retryAfterMs : undefined;
+  }
+  const by = refusal.breaker;
+  const own =
+    breaker !== undefined &&
+    typeof by === 'string' &&
+    (by === breaker || by.startsWith(breaker + KEY_SEPARATOR));
+  return own && (attempts ?? 1) <= 1 ? retryAfterMs : undefined;
 }
 
 /** A letter whose call succeeded on replay, and the claim that replay holds on it (if the store claims). */
