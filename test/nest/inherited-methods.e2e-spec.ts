@@ -3,7 +3,7 @@ import { CircuitBreaker } from '../../src/nest/circuit-breaker.decorator';
 import { Retry } from '../../src/nest/policy.decorators';
 import type { ResilienceModuleRootOptions } from '../../src/nest/resilience.module-definition';
 import { HealthModule } from '../terminus/health-app.fixture';
-import { closeAllApps, createApp } from './nest-app.fixture';
+import { closeAllApps, createApp, type TestApp } from './nest-app.fixture';
 
 /**
  * Decorated methods that subclasses inherit, as generic base clients and base controllers have
@@ -123,6 +123,12 @@ function cacheClient(region: string): Type<{ read(): Promise<string> }> {
 }
 const EuCache = cacheClient('eu');
 
+/** `failures` requests to `path` that fail (500), then one its open breaker rejects (503): that answer. */
+async function opensAfter(t: TestApp, path: string, failures: number) {
+  for (let i = 0; i < failures; i++) await t.http().get(path).expect(500);
+  return t.http().get(path).expect(503);
+}
+
 const start = (options: ResilienceModuleRootOptions = { defaults: { failureThreshold: 2 } }) =>
   createApp(
     {
@@ -146,9 +152,7 @@ describe('a method inherited from a base class with an unnamed @CircuitBreaker()
     const t = await start();
     failing.add('payments');
 
-    await t.http().get('/clients/payments').expect(500);
-    await t.http().get('/clients/payments').expect(500);
-    const rejected = await t.http().get('/clients/payments').expect(503);
+    const rejected = await opensAfter(t, '/clients/payments', 2);
     await t.http().get('/clients/inventory').expect(200, 'inventory ok (cached)');
 
     expect(rejected.body.breaker).toBe('PaymentsClient.fetch');
@@ -179,9 +183,7 @@ describe('a method inherited from a base class with an unnamed @CircuitBreaker()
       const t = await start();
       failing.add(down);
 
-      await t.http().get(`/${down}`).expect(500);
-      await t.http().get(`/${down}`).expect(500);
-      await t.http().get(`/${down}`).expect(503);
+      await opensAfter(t, `/${down}`, 2);
       await t.http().get(`/${up}`).expect(200, up);
 
       expect(t.breaker(`${downController}.list`).state).toBe('open');
@@ -257,9 +259,7 @@ describe("options configured under the base class's Class.method", () => {
     });
     failing.add('payments');
 
-    await t.http().get('/clients/payments').expect(500);
-    await t.http().get('/clients/payments').expect(500);
-    const rejected = await t.http().get('/clients/payments').expect(503);
+    const rejected = await opensAfter(t, '/clients/payments', 2);
     await t.http().get('/clients/inventory').expect(200, 'inventory ok (cached)');
 
     expect(rejected.body.breaker).toBe('PaymentsClient.fetch');
@@ -286,11 +286,8 @@ describe("options configured under the base class's Class.method", () => {
     failing.add('users');
     failing.add('invoices');
 
-    await t.http().get('/users').expect(500);
-    await t.http().get('/users').expect(500);
-    await t.http().get('/users').expect(503);
-    await t.http().get('/invoices').expect(500);
-    await t.http().get('/invoices').expect(503);
+    await opensAfter(t, '/users', 2);
+    await opensAfter(t, '/invoices', 1);
     await t.http().get('/orders').expect(200, 'orders');
     await t.http().get('/refunds').expect(200, 'refunds');
 
@@ -311,12 +308,8 @@ describe("options configured under the base class's Class.method", () => {
     failing.add('payments');
     failing.add('inventory');
 
-    await t.http().get('/clients/payments').expect(500);
-    await t.http().get('/clients/payments').expect(503);
-    await t.http().get('/clients/inventory').expect(500);
-    await t.http().get('/clients/inventory').expect(500);
-    await t.http().get('/clients/inventory').expect(500);
-    await t.http().get('/clients/inventory').expect(503);
+    await opensAfter(t, '/clients/payments', 1);
+    await opensAfter(t, '/clients/inventory', 3);
   });
 
   it('should apply to the breaker of a subclass whose method runs through a policy too', async () => {
